@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the demo need (Debian 12), then builds the release preset.
+# Idempotent and non-interactive. Usage: scripts/setup.sh [--no-build]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
+  # libraries
+  libboost1.81-all-dev libssl-dev libsrtp2-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libavcodec-dev libavutil-dev libswresample-dev libopus-dev
+  # real peers used by the tests and the demo
+  ffmpeg wrk chromium curl procps python3 python3-gi python3-gst-1.0 gir1.2-gst-rtsp-server-1.0
+  gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+)
+# Node.js + npm for the browser tests: a machine may already have them (from another source whose nodejs
+# conflicts with Debian's npm); install Debian's only when there is none.
+if ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all ${#packages[@]} packages present"
+fi
+
+# playwright-core drives Debian's chromium in the browser tests (never downloads a browser).
+if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  echo "setup: npm install in tests/e2e"
+  (cd tests/e2e && npm install --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "${1:-}" != "--no-build" ]; then
+  echo "setup: building the release preset"
+  cmake --preset release >/dev/null
+  cmake --build --preset release
+fi
