@@ -1,1 +1,140 @@
-int main() { return 0; }
+// streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--webrtc-udp ADDR] [--workers N]
+//            [--log-level LEVEL] [--log-format json|text] [--version] [--help]
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "app/app.hpp"
+#include "app/config.hpp"
+#include "app/log.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kHelp = R"(streamgate - RTSP / WebRTC / HLS media server
+
+Usage: streamgate [options]
+
+Options:
+  --config FILE        YAML config file (default: built-in defaults, no streams)
+  --http ADDR          HTTP listen address (API, WHEP, HLS, pages, metrics), default 0.0.0.0:8080
+  --rtsp ADDR          RTSP listen address, default 0.0.0.0:8554
+  --webrtc-udp ADDR    WebRTC UDP address, default 0.0.0.0:8189
+  --workers N          worker threads (0 = number of cores)
+  --log-level LEVEL    trace | debug | info | warn | error | off
+  --log-format FORMAT  json | text
+  --check-config       load and validate the config, then exit (0 = valid)
+  --version            print the version and exit
+  --help               print this help and exit
+
+Exit codes: 0 clean shutdown, 1 runtime error (e.g. cannot bind), 2 bad usage or bad config.
+Signals: SIGTERM / SIGINT stop accepting, close sessions and exit 0.
+)";
+
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "streamgate: %s\nTry 'streamgate --help'.\n", msg.c_str());
+  return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace sg;
+  std::string config_path, http, rtsp, webrtc, workers, level, format;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](std::string& out) -> bool {
+      if (i + 1 >= argc) return false;
+      out = argv[++i];
+      return true;
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kHelp, stdout);
+      return kExitOk;
+    } else if (arg == "--version") {
+      std::printf("streamgate %s\n", SG_VERSION);
+      return kExitOk;
+    } else if (arg == "--check-config") {
+      check_only = true;
+    } else if (arg == "--config" || arg == "-c") {
+      if (!value(config_path)) return usage_error("--config needs a file");
+    } else if (arg == "--http") {
+      if (!value(http)) return usage_error("--http needs an address");
+    } else if (arg == "--rtsp") {
+      if (!value(rtsp)) return usage_error("--rtsp needs an address");
+    } else if (arg == "--webrtc-udp") {
+      if (!value(webrtc)) return usage_error("--webrtc-udp needs an address");
+    } else if (arg == "--workers") {
+      if (!value(workers)) return usage_error("--workers needs a number");
+    } else if (arg == "--log-level") {
+      if (!value(level)) return usage_error("--log-level needs a level");
+    } else if (arg == "--log-format") {
+      if (!value(format)) return usage_error("--log-format needs json or text");
+    } else {
+      return usage_error("unknown option '" + arg + "'");
+    }
+  }
+
+  app::Config config;
+  if (!config_path.empty()) {
+    auto loaded = app::load_config(config_path);
+    if (!loaded) {
+      std::fprintf(stderr, "streamgate: config error: %s\n", loaded.error().c_str());
+      return kExitUsage;
+    }
+    config = std::move(*loaded);
+  }
+  auto endpoint = [](const std::string& text, app::Endpoint& out, const char* flag) -> bool {
+    if (text.empty()) return true;
+    auto e = app::parse_endpoint(text);
+    if (!e) {
+      std::fprintf(stderr, "streamgate: %s: %s\n", flag, e.error().c_str());
+      return false;
+    }
+    out = *e;
+    return true;
+  };
+  if (!endpoint(http, config.http, "--http") || !endpoint(rtsp, config.rtsp, "--rtsp") ||
+      !endpoint(webrtc, config.webrtc_udp, "--webrtc-udp"))
+    return kExitUsage;
+  if (!workers.empty()) {
+    char* end = nullptr;
+    long n = std::strtol(workers.c_str(), &end, 10);
+    if (*end != '\0' || n < 0 || n > 256) return usage_error("--workers must be 0..256");
+    config.workers = static_cast<unsigned>(n);
+  }
+  if (!level.empty()) config.log_level = level;
+  if (!format.empty()) config.log_format = format;
+  log::Level lvl;
+  if (!log::parse_level(config.log_level, lvl)) return usage_error("bad log level '" + config.log_level + "'");
+  if (config.log_format != "json" && config.log_format != "text")
+    return usage_error("bad log format '" + config.log_format + "': use json or text");
+  if (check_only) {
+    std::printf("%s: ok\n", config_path.empty() ? "(defaults)" : config_path.c_str());
+    return kExitOk;
+  }
+  log::init(lvl, config.log_format == "json" ? log::Format::Json : log::Format::Text);
+
+  app::App server(std::move(config));
+  if (auto s = server.start(); !s) {
+    log::error("cannot start", {{"error", s.error()}});
+    return kExitRuntime;
+  }
+  boost::asio::io_context main_context(1);
+  boost::asio::signal_set signals(main_context, SIGINT, SIGTERM);
+  int received = 0;
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (!ec) received = sig;
+  });
+  main_context.run();
+  log::info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  server.stop();
+  log::info("stopped");
+  return kExitOk;
+}

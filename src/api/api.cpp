@@ -1,0 +1,280 @@
+#include "api/api.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+
+#include "app/log.hpp"
+
+namespace sg::api {
+
+namespace json = boost::json;
+using http::Request;
+using http::Response;
+using bhttp = boost::beast::http::status;
+using boost::asio::awaitable;
+namespace verb_ns = boost::beast::http;
+
+std::string redact_source(std::string_view source) {
+  auto scheme = source.find("://");
+  if (scheme == std::string_view::npos) return std::string(source);
+  auto rest = source.substr(scheme + 3);
+  auto at = rest.find('@');
+  auto slash = rest.find('/');
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) return std::string(source);
+  auto userinfo = rest.substr(0, at);
+  auto colon = userinfo.find(':');
+  if (colon == std::string_view::npos) return std::string(source);
+  return std::string(source.substr(0, scheme + 3)) + std::string(userinfo.substr(0, colon)) + ":***" +
+         std::string(rest.substr(at));
+}
+
+namespace {
+
+json::object stream_json(const media::Stream& s) {
+  auto st = s.stats();
+  json::array tracks;
+  for (const auto& t : *st.tracks) {
+    json::object o{{"kind", media::to_string(t.kind)}, {"codec", media::to_string(t.codec)}, {"clock_rate", t.clock_rate}};
+    if (t.kind == media::MediaKind::Video && t.width > 0) {
+      o["width"] = t.width;
+      o["height"] = t.height;
+    }
+    if (t.kind == media::MediaKind::Audio && t.channels > 0) o["channels"] = t.channels;
+    tracks.push_back(std::move(o));
+  }
+  json::object o{
+      {"id", s.id()},
+      {"source", redact_source(s.options().source)},
+      {"on_demand", s.options().on_demand},
+      {"state", media::to_string(st.state)},
+      {"tracks", std::move(tracks)},
+      {"readers", st.readers},
+      {"bytes_received", st.bytes_in},
+      {"packets_received", st.packets_in},
+      {"bytes_sent", st.bytes_out},
+      {"packets_sent", st.packets_out},
+      {"units_dropped", st.units_dropped},
+      {"reconnects", st.reconnects},
+      {"uptime_seconds", st.uptime_seconds},
+  };
+  o["last_error"] = st.last_error.empty() ? json::value(nullptr) : json::value(st.last_error);
+  return o;
+}
+
+// Reads {"id": "...", "source": "...", "on_demand": bool} strictly: unknown fields and wrong types are errors.
+Result<std::pair<std::string, media::StreamOptions>> parse_create(std::string_view body, size_t queue) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) return make_error("malformed JSON: " + ec.message());
+  if (!v.is_object()) return make_error("body must be a JSON object");
+  const auto& obj = v.as_object();
+  for (const auto& [k, val] : obj) {
+    if (k != "id" && k != "source" && k != "on_demand" && k != "rtsp_transport")
+      return make_error("unknown field '" + std::string(k) + "'");
+  }
+  auto id = obj.if_contains("id");
+  if (!id || !id->is_string()) return make_error("field 'id' is required and must be a string");
+  auto source = obj.if_contains("source");
+  if (!source || !source->is_string()) return make_error("field 'source' is required and must be a string");
+  media::StreamOptions opts;
+  opts.source = std::string(source->as_string());
+  opts.reader_queue = queue;
+  if (auto od = obj.if_contains("on_demand")) {
+    if (!od->is_bool()) return make_error("field 'on_demand' must be a boolean");
+    opts.on_demand = od->as_bool();
+  }
+  if (auto tr = obj.if_contains("rtsp_transport")) {
+    if (!tr->is_string() || (tr->as_string() != "auto" && tr->as_string() != "udp" && tr->as_string() != "tcp"))
+      return make_error("field 'rtsp_transport' must be one of: auto, udp, tcp");
+    opts.rtsp_transport = std::string(tr->as_string());
+  }
+  std::string sid(id->as_string());
+  if (!media::valid_stream_id(sid)) return make_error("field 'id': invalid stream id '" + sid + "': use 1-128 of [A-Za-z0-9._~-]");
+  if (auto s = media::validate_source(opts.source); !s) return make_error("field 'source': " + s.error());
+  return std::pair{std::move(sid), std::move(opts)};
+}
+
+void metric_header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void label_value(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+}
+
+template <class T>
+void sample(std::string& out, std::string_view name, std::string_view stream, T value) {
+  out += name;
+  if (!stream.empty()) {
+    out += "{stream=\"";
+    label_value(out, stream);
+    out += "\"}";
+  }
+  out += ' ';
+  if constexpr (std::is_floating_point_v<T>) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6f", value);
+    out += buf;
+  } else {
+    out += std::to_string(value);
+  }
+  out += '\n';
+}
+
+double process_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+uint64_t process_rss_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  unsigned long size = 0, resident = 0;
+  int n = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  if (n != 2) return 0;
+  return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string render_metrics(ApiContext& ctx) {
+  std::string out;
+  out.reserve(4096);
+  auto streams = ctx.registry.list();
+  metric_header(out, "streamgate_uptime_seconds", "gauge", "Seconds since the server started.");
+  sample(out, "streamgate_uptime_seconds", "",
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started_at).count());
+  metric_header(out, "streamgate_process_resident_memory_bytes", "gauge", "Resident set size of the process.");
+  sample(out, "streamgate_process_resident_memory_bytes", "", process_rss_bytes());
+  metric_header(out, "streamgate_process_cpu_seconds_total", "counter", "User and system CPU time used.");
+  sample(out, "streamgate_process_cpu_seconds_total", "", process_cpu_seconds());
+  metric_header(out, "streamgate_worker_threads", "gauge", "Worker threads, each with its own event loop.");
+  sample(out, "streamgate_worker_threads", "", ctx.worker_threads);
+  metric_header(out, "streamgate_streams", "gauge", "Configured streams.");
+  sample(out, "streamgate_streams", "", streams.size());
+
+  std::vector<media::StreamStats> stats;
+  stats.reserve(streams.size());
+  for (const auto& s : streams) stats.push_back(s->stats());
+  struct Family {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t (*get)(const media::StreamStats&);
+  };
+  static constexpr Family kFamilies[] = {
+      {"streamgate_stream_ready", "gauge", "1 when the stream is ready (has a live source).",
+       [](const media::StreamStats& s) -> uint64_t { return s.state == media::StreamState::Ready; }},
+      {"streamgate_stream_readers", "gauge", "Readers of the stream (all protocols).",
+       [](const media::StreamStats& s) -> uint64_t { return s.readers; }},
+      {"streamgate_stream_bytes_received_total", "counter", "Bytes received from the source.",
+       [](const media::StreamStats& s) { return s.bytes_in; }},
+      {"streamgate_stream_packets_received_total", "counter", "Packets received from the source.",
+       [](const media::StreamStats& s) { return s.packets_in; }},
+      {"streamgate_stream_bytes_sent_total", "counter", "Bytes sent to readers.",
+       [](const media::StreamStats& s) { return s.bytes_out; }},
+      {"streamgate_stream_packets_sent_total", "counter", "Packets sent to readers.",
+       [](const media::StreamStats& s) { return s.packets_out; }},
+      {"streamgate_stream_units_dropped_total", "counter", "Units dropped from full reader queues.",
+       [](const media::StreamStats& s) { return s.units_dropped; }},
+      {"streamgate_stream_source_reconnects_total", "counter", "Times the source was reconnected.",
+       [](const media::StreamStats& s) { return s.reconnects; }},
+  };
+  for (const auto& f : kFamilies) {
+    metric_header(out, f.name, f.type, f.help);
+    for (size_t i = 0; i < streams.size(); ++i) sample(out, f.name, streams[i]->id(), f.get(stats[i]));
+  }
+  for (const auto& w : ctx.metric_writers) w(out);
+  return out;
+}
+
+void add_api_routes(http::Router& router, ApiContext& ctx) {
+  using verb = verb_ns::verb;
+
+  router.add(verb::get, "/api/v1/streams", [&ctx](const Request& req, const http::Params&) -> awaitable<Response> {
+    json::array list;
+    for (const auto& s : ctx.registry.list()) list.push_back(stream_json(*s));
+    co_return http::json_response(bhttp::ok, list, req);
+  });
+
+  router.add(verb::post, "/api/v1/streams", [&ctx](const Request& req, const http::Params&) -> awaitable<Response> {
+    auto parsed = parse_create(req.body(), ctx.reader_queue);
+    if (!parsed) co_return http::error_response(bhttp::bad_request, parsed.error(), req);
+    auto& [id, opts] = *parsed;
+    if (ctx.registry.find(id)) co_return http::error_response(bhttp::conflict, "stream '" + id + "' already exists", req);
+    auto created = ctx.registry.create(id, std::move(opts));
+    if (!created) co_return http::error_response(bhttp::conflict, created.error(), req);
+    (*created)->start();
+    log::info("stream created", {{"stream", id}, {"source", redact_source((*created)->options().source)}});
+    auto res = http::json_response(bhttp::created, stream_json(**created), req);
+    res.set(verb_ns::field::location, "/api/v1/streams/" + id);
+    co_return res;
+  });
+
+  router.add(verb::get, "/api/v1/streams/{id}", [&ctx](const Request& req, const http::Params& p) -> awaitable<Response> {
+    auto s = ctx.registry.find(p.get("id"));
+    if (!s) co_return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
+    co_return http::json_response(bhttp::ok, stream_json(*s), req);
+  });
+
+  router.add(verb::delete_, "/api/v1/streams/{id}", [&ctx](const Request& req, const http::Params& p) -> awaitable<Response> {
+    if (!ctx.registry.remove(p.get("id")))
+      co_return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
+    log::info("stream deleted", {{"stream", p.get("id")}});
+    Response res{bhttp::no_content, req.version()};
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    co_return res;
+  });
+
+  router.add(verb::post, "/api/v1/streams/{id}/start", [&ctx](const Request& req, const http::Params& p) -> awaitable<Response> {
+    auto s = ctx.registry.find(p.get("id"));
+    if (!s) co_return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
+    s->start();
+    log::info("stream started", {{"stream", s->id()}});
+    co_return http::json_response(bhttp::ok, stream_json(*s), req);
+  });
+
+  router.add(verb::post, "/api/v1/streams/{id}/stop", [&ctx](const Request& req, const http::Params& p) -> awaitable<Response> {
+    auto s = ctx.registry.find(p.get("id"));
+    if (!s) co_return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
+    s->stop();
+    log::info("stream stopped", {{"stream", s->id()}});
+    co_return http::json_response(bhttp::ok, stream_json(*s), req);
+  });
+
+  router.add(verb::get, "/metrics", [&ctx](const Request& req, const http::Params&) -> awaitable<Response> {
+    co_return http::text_response(bhttp::ok, render_metrics(ctx), "text/plain; version=0.0.4; charset=utf-8", req);
+  });
+
+  router.add(verb::get, "/healthz", [](const Request& req, const http::Params&) -> awaitable<Response> {
+    co_return http::json_response(bhttp::ok, json::object{{"status", "ok"}}, req);
+  });
+
+  router.add(verb::get, "/readyz", [&ctx](const Request& req, const http::Params&) -> awaitable<Response> {
+    if (!ctx.ready.load()) co_return http::json_response(bhttp::service_unavailable, json::object{{"status", "starting"}}, req);
+    co_return http::json_response(bhttp::ok, json::object{{"status", "ready"}}, req);
+  });
+}
+
+}  // namespace sg::api

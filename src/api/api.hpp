@@ -1,0 +1,34 @@
+#pragma once
+// REST API (/api/v1/streams...), Prometheus /metrics, /healthz and /readyz, registered on the HTTP router.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "http/http_server.hpp"
+#include "media/stream_registry.hpp"
+
+namespace sg::api {
+
+struct ApiContext {
+  explicit ApiContext(media::StreamRegistry& r) : registry(r) {}
+  media::StreamRegistry& registry;
+  size_t reader_queue = 512;
+  size_t worker_threads = 1;
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
+  std::atomic<bool> ready{false};  // listeners bound, config loaded
+  // Extra metric lines from other parts (RTSP sessions, WebRTC peers...), already in exposition format.
+  std::vector<std::function<void(std::string&)>> metric_writers;
+};
+
+void add_api_routes(http::Router& router, ApiContext& ctx);
+
+// A source URL with its password hidden: rtsp://user:***@host/path.
+std::string redact_source(std::string_view source);
+
+// Prometheus text exposition (format 0.0.4) of the server and its streams.
+std::string render_metrics(ApiContext& ctx);
+// Resident set size of this process in bytes (from /proc/self/statm).
+uint64_t process_rss_bytes();
+
+}  // namespace sg::api

@@ -1,0 +1,62 @@
+#include "app/app.hpp"
+
+#include "app/log.hpp"
+
+namespace sg::app {
+
+struct App::Extensions {};
+
+App::App(Config config) : config_(std::move(config)) {
+  pool_ = std::make_unique<net::WorkerPool>(config_.workers);
+  registry_ = std::make_unique<media::StreamRegistry>(*pool_, make_source_factory(config_));
+  api_ = std::make_unique<api::ApiContext>(*registry_);
+  api_->reader_queue = config_.reader_queue;
+  api_->worker_threads = pool_->size();
+  ext_ = std::make_unique<Extensions>();
+  api::add_api_routes(router_, *api_);
+  http_ = std::make_unique<http::HttpServer>(*pool_, router_);
+}
+
+App::~App() { stop(); }
+
+Status App::start() {
+  if (auto s = http_->listen(config_.http.host, config_.http.port); !s) return s;
+  for (const auto& sc : config_.streams) {
+    media::StreamOptions opts;
+    opts.source = sc.source;
+    opts.on_demand = sc.on_demand;
+    opts.reader_queue = config_.reader_queue;
+    opts.rtsp_transport = sc.rtsp_transport;
+    auto created = registry_->create(sc.id, std::move(opts));
+    if (!created) return make_error(created.error());
+  }
+  pool_->start();
+  http_->start();
+  for (const auto& s : registry_->list()) {
+    if (!s->options().on_demand) s->start();
+  }
+  api_->ready = true;
+  log::info("streamgate ready", {{"http", config_.http.to_string()},
+                                 {"workers", pool_->size()},
+                                 {"streams", registry_->size()},
+                                 {"config", config_.file.empty() ? std::string("(defaults)") : config_.file}});
+  return Ok{};
+}
+
+void App::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  api_->ready = false;
+  http_->stop();
+  registry_->stop_all();
+  pool_->stop();
+}
+
+media::SourceFactory make_source_factory(const Config&) {
+  return [](const std::shared_ptr<media::Stream>& stream) -> std::unique_ptr<media::Source> {
+    stream->set_state(media::StreamState::Error, "source type not available in this build");
+    return nullptr;
+  };
+}
+
+}  // namespace sg::app

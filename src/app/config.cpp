@@ -1,0 +1,201 @@
+#include "app/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "app/log.hpp"
+#include "media/stream_registry.hpp"
+
+namespace sg::app {
+
+std::string Endpoint::to_string() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+Result<Endpoint> parse_endpoint(std::string_view text) {
+  Endpoint e;
+  std::string_view port_text;
+  if (text.starts_with('[')) {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return make_error("bad address '" + std::string(text) + "': expected [ipv6]:port");
+    e.host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return make_error("bad address '" + std::string(text) + "': expected host:port");
+    e.host = colon == 0 ? "0.0.0.0" : std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+  }
+  unsigned port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535 || port_text.empty())
+    return make_error("bad port in address '" + std::string(text) + "'");
+  e.port = static_cast<uint16_t>(port);
+  return e;
+}
+
+namespace {
+
+// Thrown inside the parser only, turned into a Result at the boundary.
+struct ConfigError {
+  std::string message;
+};
+
+class Parser {
+ public:
+  explicit Parser(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& what) const {
+    int line = at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
+    throw ConfigError{file_ + ":" + std::to_string(line) + ": " + what};
+  }
+
+  // Rejects keys not in `allowed`, naming the key and its line.
+  void check_keys(const YAML::Node& map, const std::string& where, std::initializer_list<std::string_view> allowed) {
+    if (!map.IsMap()) fail(map, "'" + where + "' must be a mapping");
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      auto key = it->first.as<std::string>();
+      bool ok = false;
+      for (auto a : allowed) ok |= a == key;
+      if (!ok) {
+        std::string list;
+        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        fail(it->first, "unknown key '" + key + "'" + (where.empty() ? "" : " in '" + where + "'") +
+                            " (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  std::string string(const YAML::Node& n, const std::string& name) {
+    if (!n.IsScalar()) fail(n, "'" + name + "' must be a string");
+    return n.as<std::string>();
+  }
+
+  bool boolean(const YAML::Node& n, const std::string& name) {
+    bool v;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) fail(n, "'" + name + "' must be true or false");
+    return v;
+  }
+
+  long long integer(const YAML::Node& n, const std::string& name, long long min, long long max) {
+    if (!n.IsScalar()) fail(n, "'" + name + "' must be an integer");
+    const auto& s = n.Scalar();
+    long long v = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || ptr != s.data() + s.size()) fail(n, "'" + name + "' must be an integer, got '" + s + "'");
+    if (v < min || v > max)
+      fail(n, "'" + name + "' must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + s);
+    return v;
+  }
+
+  Endpoint endpoint(const YAML::Node& n, const std::string& name) {
+    auto r = parse_endpoint(string(n, name));
+    if (!r) fail(n, "'" + name + "': " + r.error());
+    return *r;
+  }
+
+  std::string one_of(const YAML::Node& n, const std::string& name, std::initializer_list<std::string_view> values) {
+    auto v = string(n, name);
+    for (auto a : values)
+      if (a == v) return v;
+    std::string list;
+    for (auto a : values) list += (list.empty() ? "" : ", ") + std::string(a);
+    fail(n, "'" + name + "' must be one of: " + list + "; got '" + v + "'");
+  }
+
+  Credentials credentials(const YAML::Node& n, const std::string& name) {
+    check_keys(n, name, {"user", "pass"});
+    Credentials c;
+    if (n["user"]) c.user = string(n["user"], name + ".user");
+    if (n["pass"]) c.pass = string(n["pass"], name + ".pass");
+    if (c.user.empty()) fail(n, "'" + name + "' needs a non-empty 'user'");
+    return c;
+  }
+
+  Config parse(const YAML::Node& root) {
+    Config c;
+    c.file = file_;
+    if (root.IsNull()) return c;  // an empty file: all defaults
+    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams"});
+    if (auto s = root["server"]) {
+      check_keys(s, "server", {"http", "rtsp", "webrtc_udp"});
+      if (s["http"]) c.http = endpoint(s["http"], "server.http");
+      if (s["rtsp"]) c.rtsp = endpoint(s["rtsp"], "server.rtsp");
+      if (s["webrtc_udp"]) c.webrtc_udp = endpoint(s["webrtc_udp"], "server.webrtc_udp");
+    }
+    if (auto w = root["workers"]) c.workers = static_cast<unsigned>(integer(w, "workers", 0, 256));
+    if (auto l = root["log"]) {
+      check_keys(l, "log", {"level", "format"});
+      if (l["level"]) c.log_level = one_of(l["level"], "log.level", {"trace", "debug", "info", "warn", "error", "off"});
+      if (l["format"]) c.log_format = one_of(l["format"], "log.format", {"json", "text"});
+    }
+    if (auto q = root["reader_queue"]) c.reader_queue = static_cast<size_t>(integer(q, "reader_queue", 8, 1 << 20));
+    if (auto r = root["rtsp"]) {
+      check_keys(r, "rtsp", {"publish_conflict", "publish_auth", "read_auth", "auth_method", "session_timeout",
+                             "source_timeout", "allow_any_publish"});
+      auto& o = c.rtsp_options;
+      if (r["publish_conflict"]) o.publish_conflict = one_of(r["publish_conflict"], "rtsp.publish_conflict", {"refuse", "replace"});
+      if (r["publish_auth"]) o.publish_auth = credentials(r["publish_auth"], "rtsp.publish_auth");
+      if (r["read_auth"]) o.read_auth = credentials(r["read_auth"], "rtsp.read_auth");
+      if (r["auth_method"]) o.auth_method = one_of(r["auth_method"], "rtsp.auth_method", {"digest", "basic"});
+      if (r["session_timeout"]) o.session_timeout_s = static_cast<int>(integer(r["session_timeout"], "rtsp.session_timeout", 5, 3600));
+      if (r["source_timeout"]) o.source_timeout_s = static_cast<int>(integer(r["source_timeout"], "rtsp.source_timeout", 1, 3600));
+      if (r["allow_any_publish"]) o.allow_any_publish = boolean(r["allow_any_publish"], "rtsp.allow_any_publish");
+    }
+    if (auto streams = root["streams"]) {
+      if (streams.IsNull()) return c;
+      if (!streams.IsMap()) fail(streams, "'streams' must be a mapping of stream id to settings");
+      std::set<std::string> seen;
+      for (auto it = streams.begin(); it != streams.end(); ++it) {
+        StreamConfig sc;
+        sc.id = it->first.as<std::string>();
+        if (!media::valid_stream_id(sc.id))
+          fail(it->first, "invalid stream id '" + sc.id + "': use 1-128 of [A-Za-z0-9._~-]");
+        if (!seen.insert(sc.id).second) fail(it->first, "duplicate stream id '" + sc.id + "'");
+        const auto& v = it->second;
+        std::string where = "streams." + sc.id;
+        check_keys(v, where, {"source", "on_demand", "rtsp_transport"});
+        if (!v["source"]) fail(v, "'" + where + "' needs a 'source'");
+        sc.source = string(v["source"], where + ".source");
+        if (auto s = media::validate_source(sc.source); !s) fail(v["source"], "'" + where + ".source': " + s.error());
+        if (v["on_demand"]) sc.on_demand = boolean(v["on_demand"], where + ".on_demand");
+        if (v["rtsp_transport"]) sc.rtsp_transport = one_of(v["rtsp_transport"], where + ".rtsp_transport", {"auto", "udp", "tcp"});
+        c.streams.push_back(std::move(sc));
+      }
+    }
+    return c;
+  }
+
+ private:
+  std::string file_;
+};
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view yaml, const std::string& file) {
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml));
+    return Parser(file).parse(root);
+  } catch (const ConfigError& e) {
+    return make_error(e.message);
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) return make_error(file + ": " + e.msg);
+    return make_error(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(path + ": cannot open config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+}  // namespace sg::app

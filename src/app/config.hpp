@@ -1,0 +1,61 @@
+#pragma once
+// streamgate.yaml -> typed, validated Config. Every error names the file, the line and what is wrong, e.g.
+// "streamgate.yaml:4: unknown key 'htp' in 'server' (expected one of: http, rtsp, webrtc_udp)".
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace sg::app {
+
+struct Endpoint {
+  std::string host = "0.0.0.0";
+  uint16_t port = 0;
+  std::string to_string() const;
+};
+// "host:port", ":port" (all interfaces) or "[v6]:port".
+Result<Endpoint> parse_endpoint(std::string_view text);
+
+struct Credentials {
+  std::string user;
+  std::string pass;
+  bool empty() const { return user.empty(); }
+};
+
+struct StreamConfig {
+  std::string id;
+  std::string source;
+  bool on_demand = false;
+  std::string rtsp_transport = "auto";  // auto | udp | tcp
+};
+
+struct RtspConfig {
+  std::string publish_conflict = "refuse";  // refuse | replace: a second publisher to a busy path
+  Credentials publish_auth;
+  Credentials read_auth;
+  std::string auth_method = "digest";  // digest | basic
+  int session_timeout_s = 60;
+  int source_timeout_s = 10;  // pull: no data for this long = dead source
+  bool allow_any_publish = true;  // publishing to an unconfigured path creates it
+};
+
+struct Config {
+  std::string file;  // where it came from ("" = built-in defaults)
+  Endpoint http{"0.0.0.0", 8080};
+  Endpoint rtsp{"0.0.0.0", 8554};
+  Endpoint webrtc_udp{"0.0.0.0", 8189};
+  unsigned workers = 0;  // 0 = number of cores
+  std::string log_level = "info";
+  std::string log_format = "json";
+  size_t reader_queue = 512;
+  RtspConfig rtsp_options;
+  std::vector<StreamConfig> streams;
+};
+
+// Parses YAML text; `file` is used in error messages.
+Result<Config> parse_config(std::string_view yaml, const std::string& file);
+Result<Config> load_config(const std::string& path);
+
+}  // namespace sg::app

@@ -1,0 +1,296 @@
+#include "http/http_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "app/log.hpp"
+#include "net/worker_pool.hpp"
+
+namespace sg::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(30);
+constexpr auto kWriteTimeout = std::chrono::seconds(30);
+
+std::string percent_decode(std::string_view s, bool plus_is_space = false) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += (plus_is_space && s[i] == '+') ? ' ' : s[i];
+  }
+  return out;
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+void common_headers(Response& res, const Request& req) {
+  res.version(req.version());
+  res.keep_alive(req.keep_alive());
+  res.set(bhttp::field::server, "streamgate/" SG_VERSION);
+}
+
+}  // namespace
+
+const std::string& Params::get(std::string_view name) const {
+  static const std::string empty;
+  for (const auto& [k, v] : items_)
+    if (k == name) return v;
+  return empty;
+}
+
+Response json_response(bhttp::status status, const boost::json::value& body, const Request& req) {
+  Response res{status, req.version()};
+  common_headers(res, req);
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = boost::json::serialize(body);
+  res.body() += '\n';
+  res.prepare_payload();
+  return res;
+}
+
+Response error_response(bhttp::status status, std::string_view message, const Request& req) {
+  return json_response(status, boost::json::object{{"error", message}}, req);
+}
+
+Response text_response(bhttp::status status, std::string body, std::string_view content_type, const Request& req) {
+  Response res{status, req.version()};
+  common_headers(res, req);
+  res.set(bhttp::field::content_type, content_type);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+std::string query_param(std::string_view target, std::string_view name) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  auto query = target.substr(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+void Router::add(bhttp::verb method, std::string pattern, Handler handler) {
+  Route r{method, {}, std::move(handler), {}};
+  for (auto s : split_path(pattern)) r.segments.emplace_back(s);
+  routes_.push_back(std::move(r));
+}
+
+void Router::add_upgrade(std::string pattern, UpgradeHandler handler) {
+  Route r{bhttp::verb::get, {}, {}, std::move(handler)};
+  for (auto s : split_path(pattern)) r.segments.emplace_back(s);
+  routes_.push_back(std::move(r));
+}
+
+Router::Match Router::match(bhttp::verb method, std::string_view path, bool upgrade) const {
+  Match m;
+  auto parts = split_path(path);
+  for (const auto& route : routes_) {
+    if (static_cast<bool>(route.upgrade) != upgrade) continue;
+    Params params;
+    bool ok = true;
+    size_t i = 0;
+    for (; i < route.segments.size() && ok; ++i) {
+      const auto& seg = route.segments[i];
+      bool capture = seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+      if (capture && seg.ends_with("...}")) {
+        if (i >= parts.size()) {
+          ok = false;
+          break;
+        }
+        std::string rest;
+        for (size_t j = i; j < parts.size(); ++j) rest += (j > i ? "/" : "") + percent_decode(parts[j]);
+        params.add(seg.substr(1, seg.size() - 5), std::move(rest));
+        i = route.segments.size();
+        parts.resize(i);
+        break;
+      }
+      if (i >= parts.size()) {
+        ok = false;
+      } else if (capture) {
+        params.add(seg.substr(1, seg.size() - 2), percent_decode(parts[i]));
+      } else if (seg != parts[i]) {
+        ok = false;
+      }
+    }
+    if (!ok || i != parts.size()) continue;
+    if (route.method != method && !upgrade) {
+      if (!m.allow.empty()) m.allow += ", ";
+      m.allow += std::string(bhttp::to_string(route.method));
+      continue;
+    }
+    m.handler = route.handler ? &route.handler : nullptr;
+    m.upgrade = route.upgrade ? &route.upgrade : nullptr;
+    m.params = std::move(params);
+    return m;
+  }
+  return m;
+}
+
+HttpServer::HttpServer(net::WorkerPool& pool, const Router& router)
+    : pool_(pool), router_(router), sessions_(std::make_shared<std::atomic<size_t>>(0)) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::listen(const std::string& host, uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return make_error("HTTP: bad listen address '" + host + "'");
+  acceptor_ = std::make_unique<tcp::acceptor>(pool_.context(0));
+  tcp::endpoint ep(address, port);
+  acceptor_->open(ep.protocol(), ec);
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(ep, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error("HTTP: cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  return Ok{};
+}
+
+uint16_t HttpServer::port() const { return acceptor_ ? acceptor_->local_endpoint().port() : 0; }
+
+size_t HttpServer::sessions() const { return sessions_->load(); }
+
+void HttpServer::start() { asio::co_spawn(acceptor_->get_executor(), accept_loop(), asio::detached); }
+
+void HttpServer::stop() {
+  if (!acceptor_) return;
+  asio::post(acceptor_->get_executor(), [a = acceptor_.get()] {
+    boost::system::error_code ec;
+    a->close(ec);
+  });
+}
+
+asio::awaitable<void> HttpServer::accept_loop() {
+  for (;;) {
+    auto& ctx = pool_.context(pool_.next());
+    auto [ec, socket] = co_await acceptor_->async_accept(ctx, asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+    if (ec) {
+      log::warn("HTTP accept failed", {{"error", ec.message()}});
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto exec = socket.get_executor();
+    asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket))), asio::detached);
+  }
+}
+
+asio::awaitable<Response> HttpServer::dispatch(Request& req) {
+  auto target = std::string_view(req.target().data(), req.target().size());
+  auto path = target.substr(0, target.find('?'));
+  auto m = router_.match(req.method(), path, false);
+  if (!m.handler) {
+    if (!m.allow.empty()) {
+      auto res = error_response(bhttp::status::method_not_allowed,
+                                "method " + std::string(req.method_string()) + " not allowed on " + std::string(path), req);
+      res.set(bhttp::field::allow, m.allow);
+      co_return res;
+    }
+    co_return error_response(bhttp::status::not_found, "not found: " + std::string(path), req);
+  }
+  try {
+    co_return co_await (*m.handler)(req, m.params);
+  } catch (const std::exception& e) {
+    log::error("HTTP handler failed", {{"path", path}, {"error", e.what()}});
+  }
+  co_return error_response(bhttp::status::internal_server_error, "internal error", req);
+}
+
+asio::awaitable<void> HttpServer::session(beast::tcp_stream stream) {
+  struct Count {
+    std::shared_ptr<std::atomic<size_t>> n;
+    explicit Count(std::shared_ptr<std::atomic<size_t>> c) : n(std::move(c)) { ++*n; }
+    ~Count() { --*n; }
+  } count(sessions_);
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(kMaxBodyBytes);
+    stream.expires_after(kIdleTimeout);
+    auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    if (rec) {
+      Request dummy;
+      dummy.version(11);
+      dummy.keep_alive(false);
+      std::optional<Response> res;
+      if (rec == bhttp::error::body_limit) {
+        res = error_response(bhttp::status::payload_too_large,
+                             "request body larger than " + std::to_string(kMaxBodyBytes) + " bytes", dummy);
+      } else if (rec == bhttp::error::header_limit) {
+        res = error_response(bhttp::status::request_header_fields_too_large, "request header too large", dummy);
+      } else if (rec != bhttp::error::end_of_stream && rec != asio::error::eof && rec != beast::error::timeout &&
+                 rec != asio::error::connection_reset && rec != asio::error::operation_aborted) {
+        res = error_response(bhttp::status::bad_request, "malformed HTTP request: " + rec.message(), dummy);
+      }
+      if (res) {
+        stream.expires_after(kWriteTimeout);
+        co_await bhttp::async_write(stream, *res, asio::as_tuple(asio::use_awaitable));
+      }
+      break;
+    }
+    Request req = parser.release();
+    if (beast::websocket::is_upgrade(req)) {
+      auto target = std::string_view(req.target().data(), req.target().size());
+      auto m = router_.match(req.method(), target.substr(0, target.find('?')), true);
+      if (m.upgrade) {
+        stream.expires_never();
+        co_await (*m.upgrade)(std::move(stream), std::move(req), std::move(m.params));
+        co_return;
+      }
+    }
+    Response res = co_await dispatch(req);
+    bool keep_alive = res.keep_alive();
+    stream.expires_after(kWriteTimeout);
+    auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+    if (wec || !keep_alive) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+}  // namespace sg::http

@@ -1,0 +1,97 @@
+#pragma once
+// HTTP/1.1 server on Beast: a listener coroutine accepts and hands each connection to a worker thread, where one
+// session coroutine reads a request, dispatches it through the Router and writes the response, in a loop.
+// WebSocket upgrades are handed over with the connection. Errors are JSON: {"error": "..."}.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/value.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace sg::net {
+class WorkerPool;
+}
+
+namespace sg::http {
+
+namespace bhttp = boost::beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+
+// Captured {name} segments of a route pattern, percent-decoded.
+class Params {
+ public:
+  void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+  const std::string& get(std::string_view name) const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> items_;
+};
+
+using Handler = std::function<boost::asio::awaitable<Response>(const Request&, const Params&)>;
+// Takes over the connection for a WebSocket upgrade request.
+using UpgradeHandler =
+    std::function<boost::asio::awaitable<void>(boost::beast::tcp_stream, Request, Params)>;
+
+constexpr size_t kMaxBodyBytes = 1 << 20;  // 413 beyond this
+
+Response json_response(bhttp::status status, const boost::json::value& body, const Request& req);
+Response error_response(bhttp::status status, std::string_view message, const Request& req);
+Response text_response(bhttp::status status, std::string body, std::string_view content_type, const Request& req);
+// The query parameter `name` of a request target, percent-decoded; empty when absent.
+std::string query_param(std::string_view target, std::string_view name);
+
+class Router {
+ public:
+  // Pattern: "/api/v1/streams/{id}/start"; a {name} segment matches one path segment. A final "{name...}" segment
+  // matches the rest of the path.
+  void add(bhttp::verb method, std::string pattern, Handler handler);
+  void add_upgrade(std::string pattern, UpgradeHandler handler);
+
+  struct Match {
+    const Handler* handler = nullptr;
+    const UpgradeHandler* upgrade = nullptr;
+    Params params;
+    std::string allow;  // when the path exists but not for this method (405)
+  };
+  Match match(bhttp::verb method, std::string_view path, bool upgrade) const;
+
+ private:
+  struct Route {
+    bhttp::verb method;
+    std::vector<std::string> segments;
+    Handler handler;
+    UpgradeHandler upgrade;
+  };
+  std::vector<Route> routes_;
+};
+
+class HttpServer {
+ public:
+  HttpServer(net::WorkerPool& pool, const Router& router);
+  ~HttpServer();
+
+  Status listen(const std::string& host, uint16_t port);
+  uint16_t port() const;
+  void start();
+  void stop();
+  size_t sessions() const;
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> session(boost::beast::tcp_stream stream);
+  boost::asio::awaitable<Response> dispatch(Request& req);
+
+  net::WorkerPool& pool_;
+  const Router& router_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::shared_ptr<std::atomic<size_t>> sessions_;
+};
+
+}  // namespace sg::http

@@ -1,0 +1,69 @@
+#pragma once
+// A reader of a stream: a bounded queue of units on one worker thread. When the queue is full the oldest unit is
+// dropped and counted, so a slow reader never blocks the source or other readers. The reader's session awaits
+// wait() and drains with pop().
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "media/unit.hpp"
+
+namespace sg::media {
+
+class Stream;
+
+class Reader {
+ public:
+  // Made by Stream::attach, on the worker thread `worker` that will run the reader's session.
+  Reader(std::shared_ptr<Stream> stream, size_t worker, boost::asio::any_io_executor executor, size_t capacity,
+         std::string session);
+  ~Reader();  // detaches from the stream; call on the reader's worker thread
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  // Producer side (the stream's fan-out, on this reader's thread).
+  void push(const UnitPtr& unit);
+  void close();  // wakes the session; wait() then returns false
+
+  // Consumer side.
+  // Waits until a unit is queued (true) or the reader is closed (false).
+  boost::asio::awaitable<bool> wait();
+  // Moves up to max queued units into out (appending); returns how many.
+  size_t pop(std::vector<UnitPtr>& out, size_t max = SIZE_MAX);
+  bool closed() const { return closed_; }
+  size_t queued() const { return count_; }
+
+  // Counters, also summed into the stream's per-worker stats.
+  void add_sent(uint64_t bytes, uint64_t packets);
+  uint64_t delivered() const { return delivered_; }
+  uint64_t dropped() const { return dropped_; }
+  const std::string& session() const { return session_; }
+  Stream& stream() { return *stream_; }
+  const std::shared_ptr<Stream>& stream_ptr() const { return stream_; }
+  size_t worker() const { return worker_; }
+
+  // Units with seq <= this were already delivered (GOP cache replay and live fan-out may overlap).
+  void set_last_seq(uint64_t seq) { last_seq_ = seq; }
+  void set_wait_keyframe(bool wait) { wait_keyframe_ = wait; }
+
+ private:
+  std::shared_ptr<Stream> stream_;
+  size_t worker_;
+  std::string session_;
+  boost::asio::steady_timer signal_;
+  std::vector<UnitPtr> ring_;
+  size_t head_ = 0;
+  size_t count_ = 0;
+  uint64_t last_seq_ = 0;
+  uint64_t delivered_ = 0;
+  uint64_t dropped_ = 0;
+  bool dropping_ = false;  // inside a drop episode (logged once)
+  bool wait_keyframe_ = false;
+  bool waiting_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace sg::media

@@ -1,0 +1,272 @@
+#include "media/stream.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "app/log.hpp"
+#include "net/worker_pool.hpp"
+
+namespace sg::media {
+
+namespace asio = boost::asio;
+
+namespace {
+// A GOP larger than this is not cached (new readers then wait for the next keyframe); it bounds memory per stream.
+constexpr size_t kMaxGopUnits = 4096;
+constexpr size_t kMaxGopBytes = 64 * 1024 * 1024;
+}  // namespace
+
+std::string_view to_string(StreamState state) {
+  switch (state) {
+    case StreamState::Idle: return "idle";
+    case StreamState::Connecting: return "connecting";
+    case StreamState::Ready: return "ready";
+    case StreamState::Error: return "error";
+  }
+  return "unknown";
+}
+
+Stream::Stream(std::string id, StreamOptions options, net::WorkerPool& pool, SourceFactory factory)
+    : id_(std::move(id)),
+      options_(std::move(options)),
+      pool_(pool),
+      factory_(std::move(factory)),
+      slots_(std::make_unique<WorkerSlot[]>(pool.size())),
+      tracks_(std::make_shared<const std::vector<Track>>()) {}
+
+Stream::~Stream() {
+  if (source_) source_->stop();
+}
+
+void Stream::set_tracks(std::vector<Track> tracks) {
+  bool changed;
+  {
+    std::lock_guard lk(mu_);
+    changed = *tracks_ != tracks;
+    if (!changed) return;
+    has_video_ = false;
+    for (const auto& t : tracks) has_video_ |= t.kind == MediaKind::Video;
+    tracks_ = std::make_shared<const std::vector<Track>>(std::move(tracks));
+    gop_.clear();
+    gop_bytes_ = 0;
+  }
+  if (readers() > 0) {
+    log::info("tracks changed, closing readers", {{"stream", id_}});
+    close_readers();
+  }
+}
+
+std::shared_ptr<const std::vector<Track>> Stream::tracks() const {
+  std::lock_guard lk(mu_);
+  return tracks_;
+}
+
+void Stream::publish(std::shared_ptr<Unit> unit) {
+  UnitPtr shared;
+  {
+    std::lock_guard lk(mu_);
+    unit->seq = ++seq_;
+    shared = std::move(unit);
+    if (has_video_) {
+      // RTSP/WebRTC/HLS readers must start on a keyframe: keep everything since the last one.
+      if (shared->video && shared->keyframe) {
+        gop_.clear();
+        gop_bytes_ = 0;
+      }
+      if (!gop_.empty() || (shared->video && shared->keyframe)) {
+        gop_.push_back(shared);
+        gop_bytes_ += shared->data.size();
+        if (gop_.size() > kMaxGopUnits || gop_bytes_ > kMaxGopBytes) {
+          gop_.clear();
+          gop_bytes_ = 0;
+        }
+      }
+    }
+  }
+  units_in_.fetch_add(1, std::memory_order_relaxed);
+  for (size_t w = 0; w < pool_.size(); ++w) {
+    if (slots_[w].count.load(std::memory_order_acquire) == 0) continue;
+    asio::post(pool_.context(w), [self = shared_from_this(), shared, w] { self->deliver(w, shared); });
+  }
+}
+
+void Stream::deliver(size_t worker, const UnitPtr& unit) {
+  for (Reader* r : slots_[worker].readers) r->push(unit);
+}
+
+void Stream::set_state(StreamState state, std::string error) {
+  std::lock_guard lk(mu_);
+  if (state == StreamState::Ready && state_ != StreamState::Ready) ready_since_ = std::chrono::steady_clock::now();
+  state_ = state;
+  if (!error.empty()) last_error_ = std::move(error);
+}
+
+void Stream::add_received(uint64_t bytes, uint64_t packets) {
+  bytes_in_.fetch_add(bytes, std::memory_order_relaxed);
+  packets_in_.fetch_add(packets, std::memory_order_relaxed);
+}
+
+void Stream::count_reconnect() { reconnects_.fetch_add(1, std::memory_order_relaxed); }
+
+bool Stream::acquire_publisher(const std::string& session, bool replace, std::function<void()> kick) {
+  std::function<void()> old_kick;
+  {
+    std::lock_guard lk(mu_);
+    if (!publisher_.empty()) {
+      if (!replace) return false;
+      old_kick = std::move(kick_publisher_);
+    }
+    publisher_ = session;
+    kick_publisher_ = std::move(kick);
+    started_ = true;
+  }
+  if (old_kick) old_kick();
+  return true;
+}
+
+void Stream::release_publisher(const std::string& session) {
+  std::lock_guard lk(mu_);
+  if (publisher_ != session) return;
+  publisher_.clear();
+  kick_publisher_ = nullptr;
+  state_ = StreamState::Idle;
+}
+
+std::unique_ptr<Reader> Stream::attach(size_t worker, std::string session) {
+  auto reader = std::make_unique<Reader>(shared_from_this(), worker, pool_.context(worker).get_executor(),
+                                         options_.reader_queue, std::move(session));
+  bool start_source = false;
+  {
+    std::lock_guard lk(mu_);
+    auto& slot = slots_[worker];
+    slot.readers.push_back(reader.get());
+    slot.count.fetch_add(1, std::memory_order_release);
+    // Replay the GOP cache so the reader starts on a keyframe at once; a GOP larger than the reader's queue
+    // would be cut at its head, so then the reader waits for the next keyframe instead.
+    if (has_video_ && (gop_.empty() || gop_.size() > options_.reader_queue)) {
+      reader->set_wait_keyframe(true);
+    } else {
+      for (const auto& u : gop_) reader->push(u);
+    }
+    reader->set_last_seq(seq_);
+    if (on_demand_timer_) on_demand_timer_->cancel();
+    start_source = options_.on_demand && !started_;
+  }
+  if (start_source) {
+    log::info("on-demand source starting for first reader", {{"stream", id_}});
+    start();
+  }
+  return reader;
+}
+
+void Stream::detach(Reader* reader) {
+  auto& slot = slots_[reader->worker()];
+  std::erase(slot.readers, reader);
+  slot.count.fetch_sub(1, std::memory_order_release);
+  if (options_.on_demand && readers() == 0 && !pool_.stopped()) schedule_on_demand_stop();
+}
+
+void Stream::schedule_on_demand_stop() {
+  std::lock_guard lk(mu_);
+  if (!started_ || !source_) return;
+  on_demand_timer_ = std::make_unique<asio::steady_timer>(pool_.context(0), options_.on_demand_close_after);
+  std::weak_ptr<Stream> weak = weak_from_this();
+  on_demand_timer_->async_wait([weak](boost::system::error_code ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (!self || self->readers() > 0) return;
+    log::info("on-demand source stopping, no readers left", {{"stream", self->id()}});
+    std::unique_ptr<Source> source;
+    {
+      std::lock_guard lk(self->mu_);
+      source = std::move(self->source_);
+      self->started_ = false;
+      self->state_ = StreamState::Idle;
+    }
+    if (source) source->stop();
+  });
+}
+
+size_t Stream::readers() const {
+  size_t n = 0;
+  for (size_t w = 0; w < pool_.size(); ++w) n += slots_[w].count.load(std::memory_order_relaxed);
+  return n;
+}
+
+void Stream::close_readers() {
+  for (size_t w = 0; w < pool_.size(); ++w) {
+    if (slots_[w].count.load(std::memory_order_acquire) == 0) continue;
+    asio::post(pool_.context(w), [self = shared_from_this(), w] {
+      for (Reader* r : self->slots_[w].readers) r->close();
+    });
+  }
+}
+
+void Stream::start() {
+  {
+    std::lock_guard lk(mu_);
+    if (started_) return;
+    started_ = true;
+    if (options_.source == "publisher" || !factory_) return;
+    state_ = StreamState::Connecting;
+  }
+  // The factory may call back into the stream (set_state), so it runs without the lock.
+  auto source = factory_(shared_from_this());
+  {
+    std::lock_guard lk(mu_);
+    if (started_ && !source_) {
+      source_ = std::move(source);
+      return;
+    }
+  }
+  if (source) source->stop();  // stopped meanwhile
+}
+
+void Stream::stop() {
+  std::unique_ptr<Source> source;
+  std::function<void()> kick;
+  {
+    std::lock_guard lk(mu_);
+    source = std::move(source_);
+    kick = std::move(kick_publisher_);
+    publisher_.clear();
+    started_ = false;
+    state_ = StreamState::Idle;
+    gop_.clear();
+    gop_bytes_ = 0;
+    if (on_demand_timer_) on_demand_timer_->cancel();
+  }
+  if (source) source->stop();
+  if (kick) kick();
+  close_readers();
+}
+
+bool Stream::started() const {
+  std::lock_guard lk(mu_);
+  return started_;
+}
+
+StreamStats Stream::stats() const {
+  StreamStats s;
+  {
+    std::lock_guard lk(mu_);
+    s.state = state_;
+    s.last_error = last_error_;
+    s.tracks = tracks_;
+    s.has_publisher = !publisher_.empty();
+    if (state_ == StreamState::Ready)
+      s.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - ready_since_).count();
+  }
+  s.bytes_in = bytes_in_.load(std::memory_order_relaxed);
+  s.packets_in = packets_in_.load(std::memory_order_relaxed);
+  s.units_in = units_in_.load(std::memory_order_relaxed);
+  s.reconnects = reconnects_.load(std::memory_order_relaxed);
+  for (size_t w = 0; w < pool_.size(); ++w) {
+    s.readers += slots_[w].count.load(std::memory_order_relaxed);
+    s.bytes_out += slots_[w].bytes_out.load(std::memory_order_relaxed);
+    s.packets_out += slots_[w].packets_out.load(std::memory_order_relaxed);
+    s.units_dropped += slots_[w].drops.load(std::memory_order_relaxed);
+  }
+  return s;
+}
+
+}  // namespace sg::media

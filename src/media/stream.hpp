@@ -1,0 +1,137 @@
+#pragma once
+// One stream per path: its tracks, its source, a cache of the last GOP, and fan-out to readers.
+//
+// Fan-out: publish() posts each unit once per worker thread that has readers of this stream (not once per
+// reader); on that thread the unit is pushed into each local reader's queue. Reader lists are per worker and only
+// touched on their own thread, so no lock is taken per reader per unit.
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "media/reader.hpp"
+#include "media/track.hpp"
+#include "media/unit.hpp"
+
+namespace sg::net {
+class WorkerPool;
+}
+
+namespace sg::media {
+
+enum class StreamState { Idle, Connecting, Ready, Error };
+std::string_view to_string(StreamState state);
+
+class Stream;
+
+// What feeds a stream: an RTSP pull client, an exec child process. A publisher (RTSP RECORD) is not a Source: it
+// attaches with acquire_publisher().
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Stops the source; callable from any thread, idempotent. The stream no longer receives units afterwards.
+  virtual void stop() = 0;
+};
+using SourceFactory = std::function<std::unique_ptr<Source>(const std::shared_ptr<Stream>&)>;
+
+struct StreamOptions {
+  std::string source;  // "rtsp://...", "exec:...", or "publisher"
+  bool on_demand = false;
+  size_t reader_queue = 512;
+  std::string rtsp_transport = "auto";  // pull: auto (UDP then TCP), udp, tcp
+  std::chrono::milliseconds on_demand_close_after{10000};
+};
+
+struct StreamStats {
+  StreamState state = StreamState::Idle;
+  std::string last_error;
+  std::shared_ptr<const std::vector<Track>> tracks;
+  size_t readers = 0;
+  uint64_t bytes_in = 0, packets_in = 0, units_in = 0;
+  uint64_t bytes_out = 0, packets_out = 0, units_dropped = 0;
+  uint64_t reconnects = 0;
+  bool has_publisher = false;
+  double uptime_seconds = 0;  // since the stream last became ready; 0 when not ready
+};
+
+class Stream : public std::enable_shared_from_this<Stream> {
+ public:
+  Stream(std::string id, StreamOptions options, net::WorkerPool& pool, SourceFactory factory);
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  const std::string& id() const { return id_; }
+  const StreamOptions& options() const { return options_; }
+
+  // ---- source side, any thread
+  // Sets the track list (on connect / ANNOUNCE). If it differs from the current one, readers are closed (they
+  // negotiated the old tracks) and the GOP cache is cleared.
+  void set_tracks(std::vector<Track> tracks);
+  std::shared_ptr<const std::vector<Track>> tracks() const;
+  // Assigns the unit's seq, updates the GOP cache and fans it out to every reader.
+  void publish(std::shared_ptr<Unit> unit);
+  void set_state(StreamState state, std::string error = {});
+  void add_received(uint64_t bytes, uint64_t packets);
+  void count_reconnect();
+
+  // A publisher (RTSP RECORD session) claims the stream. With replace, a current publisher is kicked (its kick
+  // callback runs) and the new one takes over; otherwise a busy stream is refused (false).
+  bool acquire_publisher(const std::string& session, bool replace, std::function<void()> kick);
+  void release_publisher(const std::string& session);
+
+  // ---- reader side: call on worker thread `worker`; the Reader must be destroyed on that thread too.
+  std::unique_ptr<Reader> attach(size_t worker, std::string session);
+  size_t readers() const;
+
+  // ---- control
+  // Starts the configured source (no-op for publisher streams or when already started).
+  void start();
+  // Stops the source, kicks the publisher and closes every reader.
+  void stop();
+  bool started() const;
+
+  StreamStats stats() const;
+
+ private:
+  friend class Reader;
+  struct alignas(64) WorkerSlot {
+    std::vector<Reader*> readers;  // touched only on the slot's own worker thread
+    std::atomic<size_t> count{0};
+    std::atomic<uint64_t> bytes_out{0}, packets_out{0}, drops{0};
+  };
+
+  void detach(Reader* reader);  // on the reader's thread
+  void deliver(size_t worker, const UnitPtr& unit);
+  void close_readers();
+  void schedule_on_demand_stop();
+
+  const std::string id_;
+  const StreamOptions options_;
+  net::WorkerPool& pool_;
+  SourceFactory factory_;
+  std::unique_ptr<WorkerSlot[]> slots_;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const std::vector<Track>> tracks_;
+  bool has_video_ = false;
+  std::vector<UnitPtr> gop_;
+  size_t gop_bytes_ = 0;
+  uint64_t seq_ = 0;
+  StreamState state_ = StreamState::Idle;
+  std::string last_error_;
+  std::chrono::steady_clock::time_point ready_since_{};
+  std::unique_ptr<Source> source_;
+  bool started_ = false;
+  std::string publisher_;
+  std::function<void()> kick_publisher_;
+  std::unique_ptr<boost::asio::steady_timer> on_demand_timer_;
+
+  std::atomic<uint64_t> bytes_in_{0}, packets_in_{0}, units_in_{0}, reconnects_{0};
+};
+
+}  // namespace sg::media

@@ -1,0 +1,82 @@
+#include "media/stream_registry.hpp"
+
+#include "app/log.hpp"
+
+namespace sg::media {
+
+bool valid_stream_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-' || c == '~';
+    if (!ok) return false;
+  }
+  return id != "." && id != "..";
+}
+
+Status validate_source(std::string_view source) {
+  if (source == "publisher") return Ok{};
+  if (source.starts_with("rtsp://")) {
+    if (source.size() == 7) return make_error("source 'rtsp://' has no host");
+    return Ok{};
+  }
+  if (source.starts_with("exec:")) {
+    if (source.find_first_not_of(' ', 5) == std::string_view::npos) return make_error("source 'exec:' has no command");
+    return Ok{};
+  }
+  return make_error("source must be 'rtsp://...', 'exec:<command>' or 'publisher', got '" + std::string(source) +
+                    "'");
+}
+
+StreamRegistry::StreamRegistry(net::WorkerPool& pool, SourceFactory factory)
+    : pool_(pool), factory_(std::move(factory)) {}
+
+StreamRegistry::~StreamRegistry() { stop_all(); }
+
+Result<std::shared_ptr<Stream>> StreamRegistry::create(const std::string& id, StreamOptions options) {
+  if (!valid_stream_id(id)) return make_error("invalid stream id '" + id + "': use 1-128 of [A-Za-z0-9._~-]");
+  if (auto s = validate_source(options.source); !s) return make_error(s.error());
+  std::lock_guard lk(mu_);
+  if (streams_.contains(id)) return make_error("stream '" + id + "' already exists");
+  auto stream = std::make_shared<Stream>(id, std::move(options), pool_, factory_);
+  streams_.emplace(id, stream);
+  return stream;
+}
+
+std::shared_ptr<Stream> StreamRegistry::find(std::string_view id) const {
+  std::lock_guard lk(mu_);
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+bool StreamRegistry::remove(std::string_view id) {
+  std::shared_ptr<Stream> stream;
+  {
+    std::lock_guard lk(mu_);
+    auto it = streams_.find(id);
+    if (it == streams_.end()) return false;
+    stream = std::move(it->second);
+    streams_.erase(it);
+  }
+  stream->stop();
+  return true;
+}
+
+std::vector<std::shared_ptr<Stream>> StreamRegistry::list() const {
+  std::lock_guard lk(mu_);
+  std::vector<std::shared_ptr<Stream>> out;
+  out.reserve(streams_.size());
+  for (const auto& [id, s] : streams_) out.push_back(s);
+  return out;
+}
+
+size_t StreamRegistry::size() const {
+  std::lock_guard lk(mu_);
+  return streams_.size();
+}
+
+void StreamRegistry::stop_all() {
+  for (auto& s : list()) s->stop();
+}
+
+}  // namespace sg::media

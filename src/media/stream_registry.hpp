@@ -1,0 +1,41 @@
+#pragma once
+// All streams by id (path). Thread-safe; lookups take a short lock, never per packet.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "media/stream.hpp"
+
+namespace sg::media {
+
+// 1..128 characters of [A-Za-z0-9._~-]: safe in URLs, RTSP paths and file names.
+bool valid_stream_id(std::string_view id);
+// "rtsp://...", "exec:<command>" or "publisher"; the error names what is wrong.
+Status validate_source(std::string_view source);
+
+class StreamRegistry {
+ public:
+  StreamRegistry(net::WorkerPool& pool, SourceFactory factory);
+  ~StreamRegistry();
+
+  // Creates a stream; fails when the id is invalid or taken, or the source is invalid.
+  Result<std::shared_ptr<Stream>> create(const std::string& id, StreamOptions options);
+  std::shared_ptr<Stream> find(std::string_view id) const;
+  // Stops and removes a stream; false when there is none.
+  bool remove(std::string_view id);
+  // Sorted by id.
+  std::vector<std::shared_ptr<Stream>> list() const;
+  size_t size() const;
+  void stop_all();
+
+ private:
+  net::WorkerPool& pool_;
+  SourceFactory factory_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams_;
+};
+
+}  // namespace sg::media

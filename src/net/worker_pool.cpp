@@ -1,0 +1,55 @@
+#include "net/worker_pool.hpp"
+
+#include <pthread.h>
+
+#include <string>
+
+namespace sg::net {
+
+namespace {
+thread_local int tls_worker_index = -1;
+}
+
+WorkerPool::WorkerPool(size_t threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  for (size_t i = 0; i < threads; ++i) {
+    auto w = std::make_unique<Worker>();
+    // concurrency hint 1: each context is run by exactly one thread, so Asio can skip internal locking.
+    w->context = std::make_unique<boost::asio::io_context>(1);
+    w->guard = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+        w->context->get_executor());
+    workers_.push_back(std::move(w));
+  }
+}
+
+WorkerPool::~WorkerPool() { stop(); }
+
+void WorkerPool::start() {
+  if (started_) return;
+  started_ = true;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker* w = workers_[i].get();
+    w->thread = std::thread([w, i] {
+      tls_worker_index = static_cast<int>(i);
+      std::string name = "sg-worker-" + std::to_string(i);
+      pthread_setname_np(pthread_self(), name.c_str());
+      w->context->run();
+    });
+  }
+}
+
+void WorkerPool::stop() {
+  if (stopped_.exchange(true)) return;
+  for (auto& w : workers_) {
+    w->guard.reset();
+    w->context->stop();
+  }
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  for (auto& w : workers_) w->context.reset();
+}
+
+int WorkerPool::current() { return tls_worker_index; }
+
+}  // namespace sg::net
