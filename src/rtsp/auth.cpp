@@ -22,8 +22,11 @@ struct RawChallenge {
   std::vector<AuthParam> params;
 };
 
+// Linear whitespace; folded lines may reach us unjoined when a caller passes raw text.
+bool is_lws(char c) { return is_space(c) || c == '\r' || c == '\n'; }
+
 void skip_ws(std::string_view s, size_t& pos) {
-  while (pos < s.size() && is_space(s[pos])) ++pos;
+  while (pos < s.size() && is_lws(s[pos])) ++pos;
 }
 
 std::string_view read_token(std::string_view s, size_t& pos) {
@@ -53,7 +56,7 @@ Result<std::vector<RawChallenge>> parse_auth_list(std::string_view s) {
   std::vector<RawChallenge> out;
   size_t pos = 0;
   for (;;) {
-    while (pos < s.size() && (is_space(s[pos]) || s[pos] == ',')) ++pos;
+    while (pos < s.size() && (is_lws(s[pos]) || s[pos] == ',')) ++pos;
     if (pos >= s.size()) break;
     auto token = read_token(s, pos);
     if (token.empty()) return make_error("RTSP auth: unexpected " + quote_for_error(s.substr(pos, 1)) + " in " + quote_for_error(s));

@@ -83,7 +83,10 @@ Result<Url> parse_url(std::string_view text) {
       port_text = after.substr(1);
       url.has_port = true;
     }
-    if (url.host.empty() || url.host.find_first_not_of("0123456789abcdefABCDEF:.%") != std::string::npos) {
+    // RFC 6874: an optional zone id follows "%25"; it is kept as written.
+    auto addr = std::string_view(url.host).substr(0, url.host.find('%'));
+    if (addr.empty() || addr.find(':') == std::string_view::npos ||
+        addr.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) {
       return make_error("RTSP: bad IPv6 address in URL " + quote_for_error(text));
     }
   } else {
