@@ -59,7 +59,7 @@ json::object stream_json(const media::Stream& s) {
       {"packets_sent", st.packets_out},
       {"units_dropped", st.units_dropped},
       {"reconnects", st.reconnects},
-      {"uptime_seconds", st.uptime_seconds},
+      {"uptime_seconds", static_cast<uint64_t>(st.uptime_seconds)},
   };
   o["last_error"] = st.last_error.empty() ? json::value(nullptr) : json::value(st.last_error);
   return o;

@@ -1,0 +1,153 @@
+// Config parsing: defaults, every key, and every error path naming file:line and what is wrong.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "app/config.hpp"
+
+namespace sg::app {
+namespace {
+
+std::string error_of(std::string_view yaml) {
+  auto r = parse_config(yaml, "test.yaml");
+  EXPECT_FALSE(r) << "expected an error for:\n" << yaml;
+  return r ? std::string() : r.error();
+}
+
+TEST(Config, EmptyFileGivesDefaults) {
+  auto c = parse_config("", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->http.port, 8080);
+  EXPECT_EQ(c->rtsp.port, 8554);
+  EXPECT_EQ(c->webrtc_udp.port, 8189);
+  EXPECT_EQ(c->workers, 0u);
+  EXPECT_EQ(c->reader_queue, 512u);
+  EXPECT_EQ(c->log_format, "json");
+  EXPECT_TRUE(c->streams.empty());
+}
+
+TEST(Config, ParsesTheDocumentedExample) {
+  auto c = parse_config(R"(
+server:
+  http: 127.0.0.1:9000
+  rtsp: 0.0.0.0:9554
+  webrtc_udp: "[::1]:9189"
+workers: 3
+log: { level: debug, format: text }
+reader_queue: 256
+rtsp:
+  publish_conflict: replace
+  publish_auth: { user: pub, pass: secret }
+  auth_method: basic
+streams:
+  cam1: { source: "rtsp://user:pass@10.0.0.5/stream1", on_demand: true, rtsp_transport: tcp }
+  test: { source: "exec:ffmpeg -re -i x -f rtsp rtsp://127.0.0.1:8554/$STREAM" }
+)",
+                        "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->http.host, "127.0.0.1");
+  EXPECT_EQ(c->http.port, 9000);
+  EXPECT_EQ(c->webrtc_udp.host, "::1");
+  EXPECT_EQ(c->workers, 3u);
+  EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->log_format, "text");
+  EXPECT_EQ(c->reader_queue, 256u);
+  EXPECT_EQ(c->rtsp_options.publish_conflict, "replace");
+  EXPECT_EQ(c->rtsp_options.publish_auth.user, "pub");
+  EXPECT_EQ(c->rtsp_options.auth_method, "basic");
+  ASSERT_EQ(c->streams.size(), 2u);
+  EXPECT_EQ(c->streams[0].id, "cam1");
+  EXPECT_TRUE(c->streams[0].on_demand);
+  EXPECT_EQ(c->streams[0].rtsp_transport, "tcp");
+  EXPECT_EQ(c->streams[1].source.substr(0, 5), "exec:");
+}
+
+TEST(Config, TypoInKeyNamesFileLineAndKey) {
+  auto e = error_of("server:\n  http: 0.0.0.0:8080\n  htp: 0.0.0.0:8081\n");
+  EXPECT_EQ(e.rfind("test.yaml:3: unknown key 'htp' in 'server'", 0), 0u) << e;
+  EXPECT_NE(e.find("expected one of: http, rtsp, webrtc_udp"), std::string::npos) << e;
+}
+
+TEST(Config, UnknownTopLevelKey) {
+  auto e = error_of("workers: 1\nstreamz: {}\n");
+  EXPECT_EQ(e.rfind("test.yaml:2: unknown key 'streamz'", 0), 0u) << e;
+}
+
+TEST(Config, WrongTypes) {
+  EXPECT_NE(error_of("workers: many\n").find("test.yaml:1: 'workers' must be an integer"), std::string::npos);
+  EXPECT_NE(error_of("workers: [1]\n").find("'workers' must be an integer"), std::string::npos);
+  EXPECT_NE(error_of("server: 5\n").find("'server' must be a mapping"), std::string::npos);
+  EXPECT_NE(error_of("streams:\n  a: { source: publisher, on_demand: maybe }\n").find("test.yaml:2: 'streams.a.on_demand' must be true or false"),
+            std::string::npos);
+  EXPECT_NE(error_of("streams: [a, b]\n").find("'streams' must be a mapping"), std::string::npos);
+  EXPECT_NE(error_of("server:\n  http: [1]\n").find("'server.http' must be a string"), std::string::npos);
+}
+
+TEST(Config, InvalidValues) {
+  EXPECT_NE(error_of("workers: 1000\n").find("'workers' must be between 0 and 256, got 1000"), std::string::npos);
+  EXPECT_NE(error_of("reader_queue: 1\n").find("'reader_queue' must be between"), std::string::npos);
+  EXPECT_NE(error_of("server:\n  http: localhost\n").find("test.yaml:2: 'server.http': bad address 'localhost'"),
+            std::string::npos);
+  EXPECT_NE(error_of("server:\n  rtsp: 1.2.3.4:99999\n").find("bad port"), std::string::npos);
+  EXPECT_NE(error_of("log:\n  level: loud\n").find("'log.level' must be one of: trace, debug, info, warn, error, off; got 'loud'"),
+            std::string::npos);
+  EXPECT_NE(error_of("log: { format: xml }\n").find("'log.format' must be one of"), std::string::npos);
+  EXPECT_NE(error_of("rtsp: { publish_conflict: fight }\n").find("'rtsp.publish_conflict'"), std::string::npos);
+  EXPECT_NE(error_of("rtsp: { read_auth: { pass: x } }\n").find("needs a non-empty 'user'"), std::string::npos);
+  EXPECT_NE(error_of("rtsp: { session_timeout: 1 }\n").find("'rtsp.session_timeout' must be between 5"), std::string::npos);
+}
+
+TEST(Config, StreamErrors) {
+  EXPECT_NE(error_of("streams:\n  a: { on_demand: true }\n").find("test.yaml:2: 'streams.a' needs a 'source'"),
+            std::string::npos);
+  EXPECT_NE(error_of("streams:\n  a: { source: 'http://x' }\n").find("'streams.a.source': source must be"),
+            std::string::npos);
+  EXPECT_NE(error_of("streams:\n  'a/b': { source: publisher }\n").find("invalid stream id 'a/b'"), std::string::npos);
+  EXPECT_NE(error_of("streams:\n  a: { source: publisher }\n  a: { source: publisher }\n").find("duplicate stream id 'a'"),
+            std::string::npos);
+  EXPECT_NE(error_of("streams:\n  a: { source: publisher, rtsp_transport: sctp }\n").find("'streams.a.rtsp_transport' must be one of: auto, udp, tcp"),
+            std::string::npos);
+  EXPECT_NE(error_of("streams:\n  a: { source: publisher, colour: red }\n").find("unknown key 'colour' in 'streams.a'"),
+            std::string::npos);
+}
+
+TEST(Config, YamlSyntaxErrorHasLine) {
+  auto e = error_of("workers: 1\nserver:\n  http: [unclosed\n");
+  EXPECT_EQ(e.rfind("test.yaml:", 0), 0u) << e;
+  EXPECT_NE(e.find(':', 10), std::string::npos);
+}
+
+TEST(Config, MissingFileIsAnError) {
+  auto r = load_config("/nonexistent/streamgate.yaml");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("/nonexistent/streamgate.yaml: cannot open"), std::string::npos);
+}
+
+TEST(Config, LoadsFromFileWithItsNameInErrors) {
+  std::string path = ::testing::TempDir() + "sg_config_test.yaml";
+  {
+    std::ofstream f(path);
+    f << "workers: 2\nlog:\n  levl: info\n";
+  }
+  auto r = load_config(path);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().rfind(path + ":3: unknown key 'levl' in 'log'", 0), 0u) << r.error();
+}
+
+TEST(Endpoint, ParsesForms) {
+  auto a = parse_endpoint(":8080");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "0.0.0.0");
+  EXPECT_EQ(a->port, 8080);
+  auto b = parse_endpoint("[::]:554");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->host, "::");
+  EXPECT_EQ(b->to_string(), "[::]:554");
+  EXPECT_FALSE(parse_endpoint("host"));
+  EXPECT_FALSE(parse_endpoint("host:"));
+  EXPECT_FALSE(parse_endpoint("host:abc"));
+  EXPECT_FALSE(parse_endpoint("[::1]8080"));
+}
+
+}  // namespace
+}  // namespace sg::app

@@ -1,0 +1,281 @@
+// Stream fan-out, reader queues and the GOP cache, on real worker threads.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+
+#include "media/stream.hpp"
+#include "media/stream_registry.hpp"
+#include "net/worker_pool.hpp"
+
+namespace sg::media {
+namespace {
+
+// Runs f on worker w and waits for its result.
+template <class F>
+auto on_worker(net::WorkerPool& pool, size_t w, F f) {
+  std::packaged_task<decltype(f())()> task(std::move(f));
+  auto fut = task.get_future();
+  boost::asio::post(pool.context(w), [&task] { task(); });
+  return fut.get();
+}
+
+// Waits until every unit posted so far has been delivered on worker w.
+void drain(net::WorkerPool& pool, size_t w) {
+  on_worker(pool, w, [] { return 0; });
+}
+
+std::shared_ptr<Unit> make_unit(bool video, bool keyframe, size_t size = 100) {
+  auto u = std::make_shared<Unit>();
+  u->video = video;
+  u->keyframe = keyframe;
+  u->track = video ? 0 : 1;
+  ByteVector payload(size, std::byte{0x42});
+  u->add_rtp_packet(payload);
+  return u;
+}
+
+std::vector<Track> av_tracks() {
+  Track v;
+  v.kind = MediaKind::Video;
+  v.codec = CodecId::H264;
+  Track a;
+  a.kind = MediaKind::Audio;
+  a.codec = CodecId::AAC;
+  a.clock_rate = 48000;
+  return {v, a};
+}
+
+class StreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override { pool.start(); }
+  void TearDown() override {
+    for (size_t w = 0; w < readers.size(); ++w)
+      if (readers[w]) on_worker(pool, readers_worker[w], [&, w] { readers[w].reset(); return 0; });
+    pool.stop();
+  }
+
+  std::shared_ptr<Stream> make_stream(size_t queue, std::vector<Track> tracks = av_tracks()) {
+    StreamOptions o;
+    o.source = "publisher";
+    o.reader_queue = queue;
+    auto s = std::make_shared<Stream>("cam", o, pool, nullptr);
+    s->set_tracks(std::move(tracks));
+    return s;
+  }
+  Reader* attach(const std::shared_ptr<Stream>& s, size_t worker) {
+    auto r = on_worker(pool, worker, [&] { return s->attach(worker, "r" + std::to_string(readers.size())); });
+    readers.push_back(std::move(r));
+    readers_worker.push_back(worker);
+    return readers.back().get();
+  }
+  std::vector<UnitPtr> pop_all(Reader* r, size_t worker) {
+    return on_worker(pool, worker, [&] {
+      std::vector<UnitPtr> out;
+      r->pop(out);
+      return out;
+    });
+  }
+
+  net::WorkerPool pool{2};
+  std::vector<std::unique_ptr<Reader>> readers;
+  std::vector<size_t> readers_worker;
+};
+
+TEST_F(StreamTest, FullQueueDropsOldestAndCountsDrops) {
+  auto s = make_stream(8);
+  s->publish(make_unit(true, true));  // a keyframe so the reader has something to start at
+  auto* r = attach(s, 0);
+  for (int i = 0; i < 20; ++i) s->publish(make_unit(true, false));
+  drain(pool, 0);
+  EXPECT_EQ(r->queued(), 8u);
+  EXPECT_EQ(r->dropped(), 21u - 8u);
+  auto units = pop_all(r, 0);
+  ASSERT_EQ(units.size(), 8u);
+  // The newest 8 survive, in order.
+  for (size_t i = 1; i < units.size(); ++i) EXPECT_EQ(units[i]->seq, units[i - 1]->seq + 1);
+  EXPECT_EQ(units.back()->seq, 21u);
+  EXPECT_EQ(s->stats().units_dropped, 13u);
+}
+
+TEST_F(StreamTest, NewReaderStartsAtCachedKeyframe) {
+  auto s = make_stream(64);
+  s->publish(make_unit(true, false));  // before any keyframe: not cached
+  s->publish(make_unit(true, true));
+  s->publish(make_unit(false, false));
+  s->publish(make_unit(true, false));
+  auto* r = attach(s, 1);
+  auto units = pop_all(r, 1);
+  ASSERT_EQ(units.size(), 3u);
+  EXPECT_TRUE(units[0]->keyframe);
+  EXPECT_EQ(units[0]->seq, 2u);
+  // Live units follow the cached ones without a gap or a repeat.
+  s->publish(make_unit(true, false));
+  drain(pool, 1);
+  units = pop_all(r, 1);
+  ASSERT_EQ(units.size(), 1u);
+  EXPECT_EQ(units[0]->seq, 5u);
+}
+
+TEST_F(StreamTest, ReaderWithoutCachedGopWaitsForKeyframe) {
+  auto s = make_stream(64);
+  auto* r = attach(s, 0);
+  s->publish(make_unit(true, false));
+  s->publish(make_unit(false, false));
+  s->publish(make_unit(true, true));
+  s->publish(make_unit(true, false));
+  drain(pool, 0);
+  auto units = pop_all(r, 0);
+  ASSERT_EQ(units.size(), 2u);
+  EXPECT_TRUE(units[0]->keyframe);
+}
+
+TEST_F(StreamTest, AudioOnlyStreamNeedsNoKeyframe) {
+  Track a;
+  a.kind = MediaKind::Audio;
+  a.codec = CodecId::Opus;
+  auto s = make_stream(64, {a});
+  auto* r = attach(s, 0);
+  s->publish(make_unit(false, false));
+  drain(pool, 0);
+  EXPECT_EQ(r->queued(), 1u);
+}
+
+TEST_F(StreamTest, FanOutReachesReadersOnEveryWorker) {
+  auto s = make_stream(1024);
+  std::vector<Reader*> rs;
+  for (int i = 0; i < 10; ++i) rs.push_back(attach(s, i % 2));
+  EXPECT_EQ(s->readers(), 10u);
+  s->publish(make_unit(true, true));
+  for (int i = 0; i < 99; ++i) s->publish(make_unit(true, false));
+  drain(pool, 0);
+  drain(pool, 1);
+  for (size_t i = 0; i < rs.size(); ++i) {
+    EXPECT_EQ(rs[i]->queued(), 100u) << "reader " << i;
+    EXPECT_EQ(rs[i]->dropped(), 0u);
+  }
+  // Units are shared, not copied: every reader holds the same object.
+  auto a = pop_all(rs[0], 0);
+  auto b = pop_all(rs[1], 1);
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(a[0].get(), b[0].get());
+}
+
+TEST_F(StreamTest, SentCountersSumIntoStreamStats) {
+  auto s = make_stream(16);
+  auto* r0 = attach(s, 0);
+  auto* r1 = attach(s, 1);
+  on_worker(pool, 0, [&] { r0->add_sent(1000, 3); return 0; });
+  on_worker(pool, 1, [&] { r1->add_sent(500, 2); return 0; });
+  auto st = s->stats();
+  EXPECT_EQ(st.bytes_out, 1500u);
+  EXPECT_EQ(st.packets_out, 5u);
+  EXPECT_EQ(st.readers, 2u);
+}
+
+TEST_F(StreamTest, DetachedReaderIsNoLongerCounted) {
+  auto s = make_stream(16);
+  attach(s, 0);
+  attach(s, 1);
+  EXPECT_EQ(s->readers(), 2u);
+  on_worker(pool, 0, [&] { readers[0].reset(); return 0; });
+  EXPECT_EQ(s->readers(), 1u);
+}
+
+TEST_F(StreamTest, TrackChangeClosesReaders) {
+  auto s = make_stream(16);
+  auto* r = attach(s, 0);
+  auto tracks = av_tracks();
+  tracks[0].codec = CodecId::H265;
+  s->set_tracks(tracks);
+  drain(pool, 0);
+  EXPECT_TRUE(r->closed());
+}
+
+TEST_F(StreamTest, StopClosesReadersAndClearsGop) {
+  auto s = make_stream(16);
+  s->publish(make_unit(true, true));
+  auto* r = attach(s, 1);
+  s->stop();
+  drain(pool, 1);
+  EXPECT_TRUE(r->closed());
+  auto* r2 = attach(s, 1);
+  EXPECT_EQ(r2->queued(), 0u);
+}
+
+TEST_F(StreamTest, SecondPublisherIsRefusedUnlessReplacing) {
+  auto s = make_stream(16);
+  int kicked = 0;
+  EXPECT_TRUE(s->acquire_publisher("p1", false, [&] { ++kicked; }));
+  EXPECT_FALSE(s->acquire_publisher("p2", false, [] {}));
+  EXPECT_TRUE(s->acquire_publisher("p3", true, [] {}));
+  EXPECT_EQ(kicked, 1);
+  s->release_publisher("p1");  // not the current one: no effect
+  EXPECT_TRUE(s->stats().has_publisher);
+  s->release_publisher("p3");
+  EXPECT_FALSE(s->stats().has_publisher);
+}
+
+TEST_F(StreamTest, ReaderWaitWakesOnPublish) {
+  auto s = make_stream(16);
+  s->publish(make_unit(true, true));
+  auto* r = attach(s, 0);
+  std::promise<bool> woke;
+  boost::asio::co_spawn(
+      pool.context(0),
+      [&]() -> boost::asio::awaitable<void> {
+        std::vector<UnitPtr> out;
+        r->pop(out);
+        bool ok = co_await r->wait();
+        woke.set_value(ok && r->queued() == 1);
+      },
+      boost::asio::detached);
+  drain(pool, 0);
+  s->publish(make_unit(true, false));
+  auto fut = woke.get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_TRUE(fut.get());
+}
+
+TEST(StreamRegistryTest, CreateFindRemove) {
+  net::WorkerPool pool(1);
+  StreamRegistry reg(pool, nullptr);
+  StreamOptions o;
+  o.source = "publisher";
+  ASSERT_TRUE(reg.create("b", o));
+  ASSERT_TRUE(reg.create("a", o));
+  auto dup = reg.create("a", o);
+  ASSERT_FALSE(dup);
+  EXPECT_NE(dup.error().find("already exists"), std::string::npos);
+  auto list = reg.list();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]->id(), "a");  // sorted by id
+  EXPECT_TRUE(reg.find("b"));
+  EXPECT_TRUE(reg.remove("b"));
+  EXPECT_FALSE(reg.remove("b"));
+  EXPECT_FALSE(reg.find("b"));
+}
+
+TEST(StreamRegistryTest, RejectsInvalidIdsAndSources) {
+  net::WorkerPool pool(1);
+  StreamRegistry reg(pool, nullptr);
+  StreamOptions o;
+  o.source = "publisher";
+  EXPECT_FALSE(reg.create("", o));
+  EXPECT_FALSE(reg.create("a/b", o));
+  EXPECT_FALSE(reg.create("..", o));
+  EXPECT_FALSE(reg.create(std::string(129, 'x'), o));
+  o.source = "http://x";
+  auto r = reg.create("ok", o);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("source must be"), std::string::npos);
+  o.source = "exec:   ";
+  EXPECT_FALSE(reg.create("ok", o));
+  o.source = "rtsp://";
+  EXPECT_FALSE(reg.create("ok", o));
+}
+
+}  // namespace
+}  // namespace sg::media
