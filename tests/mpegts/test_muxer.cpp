@@ -260,7 +260,8 @@ TEST(Demux, PesHeaderRejectsForbiddenFlagsAndShortHeaders) {
   EXPECT_FALSE(parse_pes_header(from_hex("000001e0000080400500000000")).ok());  // PTS_DTS_flags 01
   EXPECT_FALSE(parse_pes_header(from_hex("000001e000008080030000")).ok());      // PTS needs 5 bytes
   EXPECT_FALSE(parse_pes_header(from_hex("000002e00000808000")).ok());
-  auto ok = parse_pes_header(from_hex("000001c000008080052100010001ab"));
+  const ByteVector pes = from_hex("000001c000008080052100010001ab");
+  auto ok = parse_pes_header(pes);
   ASSERT_TRUE(ok.ok()) << ok.error();
   EXPECT_EQ(*ok->pts, 0u);
   EXPECT_EQ(to_hex(ok->payload), "ab");
