@@ -199,6 +199,14 @@ Response Response::to(const Request& request, int status) {
   return r;
 }
 
+Response Response::to(const ParseError& error) {
+  Response r;
+  r.status = error.status;
+  r.reason = std::string(reason_phrase(error.status));
+  if (error.cseq) r.headers.set("CSeq", std::to_string(*error.cseq));
+  return r;
+}
+
 // ---- Framing ----
 
 namespace {

@@ -99,6 +99,8 @@ struct Response {
 
   // A response to `request` with its CSeq copied (if it has one) and the standard reason phrase.
   static Response to(const Request& request, int status = 200);
+  // The answer to a message parse_next() rejected: its suggested status, and its CSeq when it had a valid one.
+  static Response to(const struct ParseError& error);
 };
 
 // Standard reason phrase for an RTSP status code (RFC 2326 7.1.1), or "Unknown" for codes it does not list.

@@ -266,6 +266,15 @@ TEST(RtspParseError, Rtsp2IsAnsweredWith505AndItsCSeq) {
   EXPECT_EQ(r.error()->reason, "RTSP: version 'RTSP/2.0' not supported");
 }
 
+TEST(RtspParseError, ErrorAnswerCarriesStatusAndCSeq) {
+  auto r = parse_next("SETUP rtsp://h/ RTSP/2.0\r\nCSeq: 7\r\n\r\n");
+  ASSERT_NE(r.error(), nullptr);
+  EXPECT_EQ(Response::to(*r.error()).serialize(), "RTSP/1.0 505 RTSP Version not supported\r\nCSeq: 7\r\n\r\n");
+  auto bad = parse_next("SETUP rtsp://h/ RTSP/1.0\r\nCSeq: x\r\n\r\n");
+  ASSERT_NE(bad.error(), nullptr);
+  EXPECT_EQ(Response::to(*bad.error()).serialize(), "RTSP/1.0 400 Bad Request\r\n\r\n");
+}
+
 TEST(RtspParseError, HttpRequestIsABadRequestLine) {
   auto e = expect_error("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(e.reason, "RTSP: bad request line 'GET / HTTP/1.1'");
