@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: setup (idempotent), release build + all tests (unit and end-to-end with
+# real ffmpeg / GStreamer / Chromium), the same tests under ASan+UBSan, every libFuzzer target briefly, and a smoke
+# run of the benchmarks. Usage: scripts/test.sh [--quick]   (--quick: release build and tests only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+step() { echo; echo "=== $* ($(date +%H:%M:%S))"; }
+
+step "setup"
+scripts/setup.sh --no-build
+
+step "release build"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs"
+
+step "release tests"
+ctest --preset release -j "$jobs" --timeout 300
+
+if [ "${1:-}" = "--quick" ]; then exit 0; fi
+
+step "asan+ubsan build"
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$jobs"
+
+step "asan+ubsan tests"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --preset asan -j "$jobs" --timeout 600 -LE no_asan
+
+step "fuzz targets (short run each)"
+scripts/fuzz.sh "${SG_FUZZ_SECONDS:-10}"
+
+step "benchmark smoke"
+bench/smoke.sh
+
+step "all tests passed"
