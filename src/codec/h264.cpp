@@ -22,17 +22,19 @@ bool is_high_profile(uint8_t profile_idc) {
   }
 }
 
-// ITU-T H.264 7.3.2.1.1.1: only skipped, the values are not needed.
-void skip_scaling_list(BitReader& br, int size) {
+// ITU-T H.264 7.3.2.1.1.1: only skipped, the values are not needed. False when delta_scale is out of range.
+bool skip_scaling_list(BitReader& br, int size) {
   int32_t last_scale = 8;
   int32_t next_scale = 8;
   for (int j = 0; j < size && br.ok(); ++j) {
     if (next_scale != 0) {
       int32_t delta = br.se();
-      next_scale = ((last_scale + delta) % 256 + 256) % 256;
+      if (delta < -128 || delta > 127) return false;  // 7.4.2.1.1
+      next_scale = (last_scale + delta + 256) % 256;
     }
     if (next_scale != 0) last_scale = next_scale;
   }
+  return true;
 }
 
 }  // namespace
@@ -152,7 +154,9 @@ Result<Sps> parse_sps(Bytes nalu) {
     if (br.bit()) {  // seq_scaling_matrix_present_flag
       const int lists = s.chroma_format_idc != 3 ? 8 : 12;
       for (int i = 0; i < lists && br.ok(); ++i) {
-        if (br.bit()) skip_scaling_list(br, i < 6 ? 16 : 64);
+        if (br.bit() && !skip_scaling_list(br, i < 6 ? 16 : 64)) {
+          return make_error(fmt::format("H264 SPS: delta_scale out of range in scaling list {}", i));
+        }
       }
     }
   }

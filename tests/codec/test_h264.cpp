@@ -110,6 +110,21 @@ TEST(H264Sps, Parses1080pCroppedFrom1088) {
   EXPECT_EQ(sps->height, 1080u);
 }
 
+// Builds an SPS NAL from its header bytes and a string of '0'/'1' bits (padded with zeros).
+ByteVector nalu_from_bits(const char* header_hex, std::string bits) {
+  while (bits.size() % 8) bits += '0';
+  ByteVector nalu = from_hex(header_hex);
+  for (size_t i = 0; i < bits.size(); i += 8) nalu.push_back(std::byte(std::stoi(bits.substr(i, 8), nullptr, 2)));
+  return nalu;
+}
+
+TEST(H264Sps, RejectsScalingListDeltaOutOfRange) {
+  // As below, but list 0 starts with delta_scale = se(200): ue 399, i.e. 8 zeros then 110010000.
+  auto sps = parse_sps(nalu_from_bits("67 64 00 1e", "1" "010" "1" "1" "0" "1" "1" "00000000" "110010000"));
+  ASSERT_FALSE(sps.ok());
+  EXPECT_NE(sps.error().find("delta_scale"), std::string::npos);
+}
+
 TEST(H264Sps, SkipsScalingListsInHighProfile) {
   // Hand-made High SPS: 176x144, seq_scaling_matrix_present with list 0 coded (delta_scale -8 -> next 0, so the
   // rest of the list uses last_scale) and list 6 absent. Bits after the scaling matrix must still line up.
@@ -118,10 +133,7 @@ TEST(H264Sps, SkipsScalingListsInHighProfile) {
   // ue(10) width-1, ue(8) height-1, 1 frame_mbs_only, 1 direct8x8, 0 cropping, 0 vui, rbsp stop bit.
   std::string bits = "1" "010" "1" "1" "0" "1" "1" "000010001" "0000000" "1" "011" "010" "0" "0001011" "0001001" "1"
                      "1" "0" "0" "1";
-  while (bits.size() % 8) bits += '0';
-  ByteVector nalu = from_hex("67 64 00 1e");
-  for (size_t i = 0; i < bits.size(); i += 8) nalu.push_back(std::byte(std::stoi(bits.substr(i, 8), nullptr, 2)));
-  auto sps = parse_sps(nalu);
+  auto sps = parse_sps(nalu_from_bits("67 64 00 1e", bits));
   ASSERT_TRUE(sps.ok()) << sps.error();
   EXPECT_EQ(sps->width, 176u);
   EXPECT_EQ(sps->height, 144u);
