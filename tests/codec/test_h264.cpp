@@ -125,6 +125,24 @@ TEST(H264Sps, RejectsScalingListDeltaOutOfRange) {
   EXPECT_NE(sps.error().find("delta_scale"), std::string::npos);
 }
 
+TEST(H264Sps, ParsesHigh444AndHigh422_10WithChromaFormat) {
+  // libx264 -pix_fmt yuv444p / yuv422p10le at 1280x720.
+  auto s444 = parse_sps(from_hex("67f4001f919b280a00b76022000003000200000300641e30632c"));
+  ASSERT_TRUE(s444.ok()) << s444.error();
+  EXPECT_EQ(s444->profile_idc, 244);
+  EXPECT_EQ(s444->chroma_format_idc, 3u);
+  EXPECT_EQ(s444->width, 1280u);
+  EXPECT_EQ(s444->height, 720u);
+  auto s422 = parse_sps(from_hex("677a001fb6cd9405005bb011000003000100000300320f183196"));
+  ASSERT_TRUE(s422.ok()) << s422.error();
+  EXPECT_EQ(s422->profile_idc, 122);
+  EXPECT_EQ(s422->chroma_format_idc, 2u);
+  EXPECT_EQ(s422->bit_depth_luma, 10u);
+  EXPECT_EQ(s422->bit_depth_chroma, 10u);
+  EXPECT_EQ(s422->width, 1280u);
+  EXPECT_EQ(s422->height, 720u);
+}
+
 TEST(H264Sps, SkipsScalingListsInHighProfile) {
   // Hand-made High SPS: 176x144, seq_scaling_matrix_present with list 0 coded (delta_scale -8 -> next 0, so the
   // rest of the list uses last_scale) and list 6 absent. Bits after the scaling matrix must still line up.

@@ -53,6 +53,26 @@ TEST(H265Sps, Parses1080pWithConformanceWindow) {
   EXPECT_EQ(sps->bit_depth_luma, 8u);
 }
 
+TEST(H265Sps, ParsesMain10) {
+  // libx265 -pix_fmt yuv420p10le at 640x360.
+  auto sps = parse_sps(from_hex("42010102200000030090000003000003003fa005020169365959a4932bc05a020000030002000003003210"));
+  ASSERT_TRUE(sps.ok()) << sps.error();
+  EXPECT_EQ(sps->profile_idc, 2);  // Main 10
+  EXPECT_EQ(sps->bit_depth_luma, 10u);
+  EXPECT_EQ(sps->width, 640u);
+  EXPECT_EQ(sps->height, 360u);
+}
+
+TEST(H265Sps, Parses444WithOddSizeConformanceWindow) {
+  // libx265 -pix_fmt yuv444p at 1000x562: coded 1000x568, SubWidthC = SubHeightC = 1 in 4:4:4.
+  auto sps = parse_sps(from_hex("4201010408000003009e0800000300005d9000fa4011cf9f2cacd24995e02d010000030001000003001908"));
+  ASSERT_TRUE(sps.ok()) << sps.error();
+  EXPECT_EQ(sps->profile_idc, 4);  // format range extensions
+  EXPECT_EQ(sps->chroma_format_idc, 3u);
+  EXPECT_EQ(sps->width, 1000u);
+  EXPECT_EQ(sps->height, 562u);
+}
+
 TEST(H265Sps, ParsesSmallPicture) {
   auto sps = parse_sps(from_hex(kSps64));
   ASSERT_TRUE(sps.ok()) << sps.error();
