@@ -23,10 +23,10 @@ std::optional<uint8_t> index_from_sample_rate(uint32_t rate);
 struct AudioSpecificConfig {
   uint8_t object_type = kObjectTypeAacLc;  // audioObjectType, with escape 31 resolved (32..95)
   uint32_t sample_rate = 0;
-  uint8_t channel_config = 0;              // channelConfiguration (0: defined in a PCE)
-  uint32_t extension_sample_rate = 0;      // SBR output rate when explicitly signalled (object type 5 or 29)
-  bool sbr = false;                        // explicit hierarchical SBR/PS signalling seen
-  uint32_t samples_per_frame = 1024;       // 960 when GASpecificConfig frameLengthFlag is set
+  uint8_t channel_config = 0;          // channelConfiguration (0: defined in a PCE)
+  uint32_t extension_sample_rate = 0;  // SBR output rate when explicitly signalled (object type 5 or 29)
+  bool sbr = false;                    // explicit hierarchical SBR/PS signalling seen
+  uint32_t samples_per_frame = 1024;   // 960 when GASpecificConfig frameLengthFlag is set
 
   uint8_t channels() const { return channel_config == 7 ? 8 : channel_config; }
 };

@@ -14,8 +14,19 @@ constexpr uint64_t kMaxDimension = 16384;
 bool is_high_profile(uint8_t profile_idc) {
   // ITU-T H.264 7.3.2.1.1: profiles that carry chroma_format_idc and the scaling matrix.
   switch (profile_idc) {
-    case 100: case 110: case 122: case 244: case 44: case 83: case 86: case 118: case 128: case 138: case 139:
-    case 134: case 135:
+    case 100:
+    case 110:
+    case 122:
+    case 244:
+    case 44:
+    case 83:
+    case 86:
+    case 118:
+    case 128:
+    case 138:
+    case 139:
+    case 134:
+    case 135:
       return true;
     default:
       return false;
@@ -83,8 +94,8 @@ Result<std::vector<Bytes>> split_avcc(Bytes data, int length_size) {
     size_t len = length_size == 1 ? u8(data, pos) : length_size == 2 ? be16(data, pos) : be32(data, pos);
     pos += ls;
     if (len > data.size() - pos) {
-      return make_error(fmt::format("AVCC: NAL length {} at offset {} exceeds the remaining {} bytes", len,
-                                    pos - ls, data.size() - pos));
+      return make_error(fmt::format("AVCC: NAL length {} at offset {} exceeds the remaining {} bytes", len, pos - ls,
+                                    data.size() - pos));
     }
     if (len > 0) out.push_back(data.subspan(pos, len));
     pos += len;
@@ -95,9 +106,12 @@ Result<std::vector<Bytes>> split_avcc(Bytes data, int length_size) {
 ByteVector write_avcc(const std::vector<Bytes>& nalus, int length_size) {
   ByteVector out;
   for (Bytes n : nalus) {
-    if (length_size == 1) append8(out, static_cast<uint8_t>(n.size()));
-    else if (length_size == 2) append16(out, static_cast<uint16_t>(n.size()));
-    else append32(out, static_cast<uint32_t>(n.size()));
+    if (length_size == 1)
+      append8(out, static_cast<uint8_t>(n.size()));
+    else if (length_size == 2)
+      append16(out, static_cast<uint16_t>(n.size()));
+    else
+      append32(out, static_cast<uint32_t>(n.size()));
     append(out, n);
   }
   return out;
@@ -150,7 +164,7 @@ Result<Sps> parse_sps(Bytes nalu) {
     if (luma_minus8 > 6 || chroma_minus8 > 6) return make_error("H264 SPS: bit depth out of range");
     s.bit_depth_luma = luma_minus8 + 8;
     s.bit_depth_chroma = chroma_minus8 + 8;
-    br.bit();  // qpprime_y_zero_transform_bypass_flag
+    br.bit();        // qpprime_y_zero_transform_bypass_flag
     if (br.bit()) {  // seq_scaling_matrix_present_flag
       const int lists = s.chroma_format_idc != 3 ? 8 : 12;
       for (int i = 0; i < lists && br.ok(); ++i) {
@@ -239,9 +253,15 @@ Result<ParameterSets> decode_sprop_parameter_sets(std::string_view value) {
         return make_error(fmt::format("H264 sprop-parameter-sets: bad base64 '{}'", item));
       }
       switch (nal_type(nalu)) {
-        case static_cast<uint8_t>(NalType::kSps): out.sps.push_back(std::move(nalu)); break;
-        case static_cast<uint8_t>(NalType::kPps): out.pps.push_back(std::move(nalu)); break;
-        default: out.other.push_back(std::move(nalu)); break;
+        case static_cast<uint8_t>(NalType::kSps):
+          out.sps.push_back(std::move(nalu));
+          break;
+        case static_cast<uint8_t>(NalType::kPps):
+          out.pps.push_back(std::move(nalu));
+          break;
+        default:
+          out.other.push_back(std::move(nalu));
+          break;
       }
     }
     pos = comma + 1;

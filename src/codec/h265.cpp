@@ -25,8 +25,8 @@ Status decode_list(std::string_view value, NalType want, const char* name, std::
         return make_error(fmt::format("H265 {}: bad base64 '{}'", name, item));
       }
       if (nal_type(nalu) != static_cast<uint8_t>(want)) {
-        return make_error(fmt::format("H265 {}: NAL type {} where {} was expected", name, nal_type(nalu),
-                                      static_cast<int>(want)));
+        return make_error(
+            fmt::format("H265 {}: NAL type {} where {} was expected", name, nal_type(nalu), static_cast<int>(want)));
       }
       out.push_back(std::move(nalu));
     }
@@ -109,16 +109,15 @@ Result<Sps> parse_sps(Bytes nalu) {
   uint64_t cut_x = sub_width_c * (left + right);
   uint64_t cut_y = sub_height_c * (top + bottom);
   if (cut_x >= width || cut_y >= height) {
-    return make_error(fmt::format("H265 SPS: conformance window {}x{} leaves no picture of {}x{}", cut_x, cut_y,
-                                  width, height));
+    return make_error(
+        fmt::format("H265 SPS: conformance window {}x{} leaves no picture of {}x{}", cut_x, cut_y, width, height));
   }
   s.width = static_cast<uint32_t>(width - cut_x);
   s.height = static_cast<uint32_t>(height - cut_y);
   return s;
 }
 
-Result<ParameterSets> decode_sprop(std::string_view sprop_vps, std::string_view sprop_sps,
-                                   std::string_view sprop_pps) {
+Result<ParameterSets> decode_sprop(std::string_view sprop_vps, std::string_view sprop_sps, std::string_view sprop_pps) {
   ParameterSets out;
   if (auto st = decode_list(sprop_vps, NalType::kVps, "sprop-vps", out.vps); !st) return make_error(st.error());
   if (auto st = decode_list(sprop_sps, NalType::kSps, "sprop-sps", out.sps); !st) return make_error(st.error());

@@ -147,8 +147,8 @@ size_t header_bytes(size_t count, const AacRtpParams& p) {
 
 Result<std::vector<RtpPayload>> packetize_aac(const std::vector<Bytes>& frames, size_t max_payload,
                                               const AacRtpParams& p) {
-  if (p.size_length < 1 || p.size_length > 16 || p.index_length < 0 || p.index_length > 8 ||
-      p.index_delta_length < 0 || p.index_delta_length > 8) {
+  if (p.size_length < 1 || p.size_length > 16 || p.index_length < 0 || p.index_length > 8 || p.index_delta_length < 0 ||
+      p.index_delta_length > 8) {
     return make_error("AAC packetizer: bad AU header lengths");
   }
   if (max_payload < header_bytes(1, p) + 1) return make_error("AAC packetizer: max_payload too small");
@@ -156,8 +156,8 @@ Result<std::vector<RtpPayload>> packetize_aac(const std::vector<Bytes>& frames, 
   std::vector<RtpPayload> out;
   for (size_t i = 0; i < frames.size();) {
     if (frames[i].empty() || frames[i].size() > max_size) {
-      return make_error(fmt::format("AAC packetizer: frame {} has {} bytes (1..{} allowed)", i, frames[i].size(),
-                                    max_size));
+      return make_error(
+          fmt::format("AAC packetizer: frame {} has {} bytes (1..{} allowed)", i, frames[i].size(), max_size));
     }
     // Whole frames that fit together.
     size_t j = i;

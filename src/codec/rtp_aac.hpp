@@ -6,9 +6,9 @@
 namespace sg::codec {
 
 struct AacRtpParams {
-  int size_length = 13;        // sizelength: AAC-hbr 13, AAC-lbr 6
-  int index_length = 3;        // indexlength
-  int index_delta_length = 3;  // indexdeltalength
+  int size_length = 13;               // sizelength: AAC-hbr 13, AAC-lbr 6
+  int index_length = 3;               // indexlength
+  int index_delta_length = 3;         // indexdeltalength
   uint32_t samples_per_frame = 1024;  // RTP timestamp step between consecutive AUs of a packet
 };
 

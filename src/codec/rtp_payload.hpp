@@ -79,7 +79,7 @@ class Depacketizer {
 // One RTP payload produced by a packetizer.
 struct RtpPayload {
   ByteVector data;
-  bool marker = false;     // set the RTP marker bit on this packet
+  bool marker = false;       // set the RTP marker bit on this packet
   uint32_t first_frame = 0;  // index of the first input frame it carries (AAC: RTP timestamp = that frame's)
 };
 

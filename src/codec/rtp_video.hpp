@@ -12,8 +12,7 @@ class VideoDepacketizer : public Depacketizer {
   static constexpr size_t kMaxUnitBytes = 16 * 1024 * 1024;
   static constexpr size_t kMaxUnitNalus = 4096;
 
-  void push(Bytes payload, uint32_t timestamp, uint16_t sequence, bool marker,
-            std::vector<AccessUnit>& out) override;
+  void push(Bytes payload, uint32_t timestamp, uint16_t sequence, bool marker, std::vector<AccessUnit>& out) override;
   void reset() override;
 
  protected:

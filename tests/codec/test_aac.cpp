@@ -63,8 +63,8 @@ TEST(AacConfig, RejectsShortReservedAndNullConfigs) {
   auto reserved = parse_audio_specific_config(from_hex("16 88"));  // sampling index 13 is reserved
   ASSERT_FALSE(reserved.ok());
   EXPECT_NE(reserved.error().find("13"), std::string::npos);
-  EXPECT_FALSE(parse_audio_specific_config(from_hex("0190")).ok());      // object type 0
-  EXPECT_FALSE(parse_audio_specific_config(from_hex("1780 00")).ok());   // explicit rate cut short
+  EXPECT_FALSE(parse_audio_specific_config(from_hex("0190")).ok());     // object type 0
+  EXPECT_FALSE(parse_audio_specific_config(from_hex("1780 00")).ok());  // explicit rate cut short
   AudioSpecificConfig bad;
   bad.sample_rate = 0;
   EXPECT_FALSE(build_audio_specific_config(bad).ok());

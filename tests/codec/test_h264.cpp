@@ -47,7 +47,9 @@ TEST(H264AnnexB, IgnoresLeadingGarbageAndEmptyInput) {
 TEST(H264AnnexB, WriteThenSplitRoundTrips) {
   ByteVector a = from_hex("6742"), b = from_hex("68ce");
   ByteVector stream = write_annexb({a, b});
-  EXPECT_EQ(to_hex(stream), "00000001674200000001" "68ce");
+  EXPECT_EQ(to_hex(stream),
+            "00000001674200000001"
+            "68ce");
   auto nalus = split_annexb(stream);
   ASSERT_EQ(nalus.size(), 2u);
   EXPECT_EQ(to_hex(nalus[1]), "68ce");
@@ -120,7 +122,16 @@ ByteVector nalu_from_bits(const char* header_hex, std::string bits) {
 
 TEST(H264Sps, RejectsScalingListDeltaOutOfRange) {
   // As below, but list 0 starts with delta_scale = se(200): ue 399, i.e. 8 zeros then 110010000.
-  auto sps = parse_sps(nalu_from_bits("67 64 00 1e", "1" "010" "1" "1" "0" "1" "1" "00000000" "110010000"));
+  auto sps = parse_sps(nalu_from_bits("67 64 00 1e",
+                                      "1"
+                                      "010"
+                                      "1"
+                                      "1"
+                                      "0"
+                                      "1"
+                                      "1"
+                                      "00000000"
+                                      "110010000"));
   ASSERT_FALSE(sps.ok());
   EXPECT_NE(sps.error().find("delta_scale"), std::string::npos);
 }
@@ -149,8 +160,27 @@ TEST(H264Sps, SkipsScalingListsInHighProfile) {
   // profile 100, flags 0, level 30, then: ue(0) sps_id, ue(1) chroma, ue(0) ue(0) depth, 0 bypass, 1 matrix,
   // list0 flag 1 + se(-8), lists 1..7 flag 0, ue(0) frame_num, ue(2) poc type, ue(1) refs, 0 gaps,
   // ue(10) width-1, ue(8) height-1, 1 frame_mbs_only, 1 direct8x8, 0 cropping, 0 vui, rbsp stop bit.
-  std::string bits = "1" "010" "1" "1" "0" "1" "1" "000010001" "0000000" "1" "011" "010" "0" "0001011" "0001001" "1"
-                     "1" "0" "0" "1";
+  std::string bits =
+      "1"
+      "010"
+      "1"
+      "1"
+      "0"
+      "1"
+      "1"
+      "000010001"
+      "0000000"
+      "1"
+      "011"
+      "010"
+      "0"
+      "0001011"
+      "0001001"
+      "1"
+      "1"
+      "0"
+      "0"
+      "1";
   auto sps = parse_sps(nalu_from_bits("67 64 00 1e", bits));
   ASSERT_TRUE(sps.ok()) << sps.error();
   EXPECT_EQ(sps->width, 176u);

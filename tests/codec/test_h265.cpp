@@ -55,7 +55,8 @@ TEST(H265Sps, Parses1080pWithConformanceWindow) {
 
 TEST(H265Sps, ParsesMain10) {
   // libx265 -pix_fmt yuv420p10le at 640x360.
-  auto sps = parse_sps(from_hex("42010102200000030090000003000003003fa005020169365959a4932bc05a020000030002000003003210"));
+  auto sps =
+      parse_sps(from_hex("42010102200000030090000003000003003fa005020169365959a4932bc05a020000030002000003003210"));
   ASSERT_TRUE(sps.ok()) << sps.error();
   EXPECT_EQ(sps->profile_idc, 2);  // Main 10
   EXPECT_EQ(sps->bit_depth_luma, 10u);
@@ -65,7 +66,8 @@ TEST(H265Sps, ParsesMain10) {
 
 TEST(H265Sps, Parses444WithOddSizeConformanceWindow) {
   // libx265 -pix_fmt yuv444p at 1000x562: coded 1000x568, SubWidthC = SubHeightC = 1 in 4:4:4.
-  auto sps = parse_sps(from_hex("4201010408000003009e0800000300005d9000fa4011cf9f2cacd24995e02d010000030001000003001908"));
+  auto sps =
+      parse_sps(from_hex("4201010408000003009e0800000300005d9000fa4011cf9f2cacd24995e02d010000030001000003001908"));
   ASSERT_TRUE(sps.ok()) << sps.error();
   EXPECT_EQ(sps->profile_idc, 4);  // format range extensions
   EXPECT_EQ(sps->chroma_format_idc, 3u);
@@ -92,12 +94,19 @@ std::string ue_bits(uint32_t v) {
 TEST(H265Sps, SkipsSubLayerProfileTierLevel) {
   // Hand-made SPS with sps_max_sub_layers_minus1 = 1 and sub_layer profile+level present: 2 flag bits, 14 reserved
   // bits, 88 + 8 sub-layer bits must be skipped before sps_seq_parameter_set_id.
-  std::string bits = "0000" "001" "1";                      // vps id, max_sub_layers_minus1 = 1, nesting
-  bits += "00" "0" "00001" + std::string(32, '0') + std::string(48, '0') + "01011010";  // general PTL, level 90
-  bits += "11" + std::string(14, '0') + std::string(88, '1') + "00111100";            // sub-layer flags, PTL
-  bits += ue_bits(0) + ue_bits(1);                          // sps_id 0, chroma 4:2:0
-  bits += ue_bits(128) + ue_bits(64);                     // pic width, height
-  bits += "0" + ue_bits(0) + ue_bits(0);                    // no conformance window, 8-bit
+  std::string bits =
+      "0000"
+      "001"
+      "1";  // vps id, max_sub_layers_minus1 = 1, nesting
+  bits +=
+      "00"
+      "0"
+      "00001" +
+      std::string(32, '0') + std::string(48, '0') + "01011010";             // general PTL, level 90
+  bits += "11" + std::string(14, '0') + std::string(88, '1') + "00111100";  // sub-layer flags, PTL
+  bits += ue_bits(0) + ue_bits(1);                                          // sps_id 0, chroma 4:2:0
+  bits += ue_bits(128) + ue_bits(64);                                       // pic width, height
+  bits += "0" + ue_bits(0) + ue_bits(0);                                    // no conformance window, 8-bit
   bits += "1";
   while (bits.size() % 8) bits += '0';
   ByteVector nalu = from_hex("4201");

@@ -35,7 +35,11 @@ TEST_F(AacRtp, ThreeFramesShareOnePacket) {
   const ByteVector& p = (*payloads)[0].data;
   EXPECT_TRUE((*payloads)[0].marker);
   // RFC 3640 3.3.6: AU-headers-length 48 bits, three 16-bit headers (13-bit size, 3-bit index/delta 0).
-  EXPECT_EQ(to_hex(Bytes(p).first(8)), "0030" "0900" "0b58" "09b0");
+  EXPECT_EQ(to_hex(Bytes(p).first(8)),
+            "0030"
+            "0900"
+            "0b58"
+            "09b0");
   EXPECT_EQ(p.size(), 8u + 288 + 363 + 310);
 
   AacDepacketizer d({});
@@ -125,7 +129,9 @@ TEST_F(AacRtp, LbrModeWithSixBitSizes) {
   auto payloads = packetize_aac(small, 200, lbr);
   ASSERT_TRUE(payloads.ok());
   ASSERT_EQ(payloads->size(), 1u);
-  EXPECT_EQ(to_hex(Bytes((*payloads)[0].data).first(4)), "0010" "5078");  // 16 bits: 010100 00 011110 00
+  EXPECT_EQ(to_hex(Bytes((*payloads)[0].data).first(4)),
+            "0010"
+            "5078");  // 16 bits: 010100 00 011110 00
   AacDepacketizer d(lbr);
   std::vector<AccessUnit> out;
   d.push((*payloads)[0].data, 100, 1, true, out);

@@ -44,21 +44,22 @@ TEST(G711Rtp, LongFrameSplitsAtSampleOffsets) {
 }
 
 TEST(DepacketizerFactory, MakesOneForEachSupportedEncoding) {
-  EXPECT_NE(dynamic_cast<H264Depacketizer*>(make_depacketizer("H264", {{"packetization-mode", "1"}})->get()),
-            nullptr);
+  EXPECT_NE(dynamic_cast<H264Depacketizer*>(make_depacketizer("H264", {{"packetization-mode", "1"}})->get()), nullptr);
   EXPECT_NE(dynamic_cast<H265Depacketizer*>(make_depacketizer("h265", {})->get()), nullptr);
   EXPECT_NE(dynamic_cast<FrameDepacketizer*>(make_depacketizer("opus", {})->get()), nullptr);
   EXPECT_NE(dynamic_cast<FrameDepacketizer*>(make_depacketizer("PCMU", {})->get()), nullptr);
   EXPECT_NE(dynamic_cast<FrameDepacketizer*>(make_depacketizer("PCMA", {})->get()), nullptr);
-  auto aac = make_depacketizer("MPEG4-GENERIC", {{"mode", "AAC-hbr"}, {"SizeLength", "13"}, {"indexLength", "3"},
-                                                 {"indexDeltaLength", "3"}, {"config", "1190"}});
+  auto aac = make_depacketizer(
+      "MPEG4-GENERIC",
+      {{"mode", "AAC-hbr"}, {"SizeLength", "13"}, {"indexLength", "3"}, {"indexDeltaLength", "3"}, {"config", "1190"}});
   ASSERT_TRUE(aac.ok()) << aac.error();
   EXPECT_NE(dynamic_cast<AacDepacketizer*>(aac->get()), nullptr);
 }
 
 TEST(DepacketizerFactory, AacFramesOf960SamplesFromConfig) {
-  auto d = make_depacketizer("mpeg4-generic", {{"mode", "AAC-hbr"}, {"sizelength", "13"}, {"indexlength", "3"},
-                                               {"indexdeltalength", "3"}, {"config", "1194"}});
+  auto d = make_depacketizer(
+      "mpeg4-generic",
+      {{"mode", "AAC-hbr"}, {"sizelength", "13"}, {"indexlength", "3"}, {"indexdeltalength", "3"}, {"config", "1194"}});
   ASSERT_TRUE(d.ok()) << d.error();
   std::vector<AccessUnit> out;
   (*d)->push(from_hex("0020 0008 0008 aa bb"), 0, 1, true, out);

@@ -44,7 +44,7 @@ TEST_F(H264Rtp, FuAHeadersCarryStartEndAndOriginalNalHeader) {
   EXPECT_EQ(u8(p[0].data, 0), 0x60 | 28);  // NRI 3 of the IDR, type FU-A
   EXPECT_EQ(u8(p[0].data, 1), 0x80 | 5);   // S, type 5
   EXPECT_EQ(u8(p[1].data, 1), 5);
-  EXPECT_EQ(u8(p[2].data, 1), 0x40 | 5);   // E
+  EXPECT_EQ(u8(p[2].data, 1), 0x40 | 5);  // E
   EXPECT_EQ(p[0].data.size(), 300u);
   EXPECT_EQ(p[2].data.size(), 2u + 749 - 2 * 298);
   EXPECT_TRUE(p[2].marker);
