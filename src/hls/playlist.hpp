@@ -35,7 +35,7 @@ struct SegmentEntry {
 
 struct MediaPlaylist {
   Variant variant = Variant::MpegTs;
-  uint32_t target_duration = 2;  // whole seconds, >= every rounded EXTINF
+  uint64_t target_duration = 2;  // whole seconds, >= every rounded EXTINF
   uint64_t media_sequence = 0;
   std::string map_uri;  // fMP4 / LL: init segment URI
   std::vector<SegmentEntry> segments;  // complete segments, oldest first

@@ -8,7 +8,8 @@
 namespace sg::hls {
 namespace {
 
-constexpr int64_t kMaxDts = int64_t{1} << 52;  // keeps every microsecond conversion far from overflow
+constexpr int64_t kMaxMediaSeconds = int64_t{1} << 32;  // keeps every microsecond value far from overflow
+constexpr int64_t kMaxWallClockMs = 253402300799999 - kMaxMediaSeconds * 1000;  // keeps PDT before year 10000
 constexpr int64_t kPartTolerance = 499;        // us; a part may exceed the target by less than half a millisecond
 
 int64_t seconds_to_us(double s) { return static_cast<int64_t>(std::llround(s * 1e6)); }
@@ -128,7 +129,7 @@ Status Segmenter::close_segment(int64_t end_us) {
 Status Segmenter::push(size_t track, const mp4::Sample& s, int64_t wall_clock_ms) {
   if (ended_) return make_error("HLS: sample after end of stream");
   if (track >= tracks_.size()) return make_error("HLS: no track " + std::to_string(track));
-  if (s.dts < 0 || s.dts > kMaxDts) return make_error("HLS: decode time " + std::to_string(s.dts) + " out of range");
+  if (s.dts < 0 || s.dts / tracks_[track].timescale > kMaxMediaSeconds) return make_error("HLS: decode time " + std::to_string(s.dts) + " out of range");
   if (last_dts_[track] && s.dts <= *last_dts_[track])
     return make_error("HLS: track " + std::to_string(track) + " decode time " + std::to_string(s.dts) +
                       " does not increase");
@@ -145,7 +146,7 @@ Status Segmenter::push(size_t track, const mp4::Sample& s, int64_t wall_clock_ms
   const int64_t duration_us = to_us(track, s.duration);
   if (!first_start_us_) {
     first_start_us_ = t;
-    first_wall_ms_ = wall_clock_ms;
+    first_wall_ms_ = std::clamp<int64_t>(wall_clock_ms, 0, kMaxWallClockMs);
   }
   if (!current_) {
     open_segment(t);
@@ -226,7 +227,7 @@ MediaPlaylist Segmenter::playlist_model() const {
   MediaPlaylist p;
   p.variant = config_.variant;
   const int64_t configured = static_cast<int64_t>(std::ceil(config_.target_duration - 1e-9));
-  p.target_duration = static_cast<uint32_t>(std::max(configured, (round_ms(max_segment_us_) + 999) / 1000));
+  p.target_duration = static_cast<uint64_t>(std::max(configured, (round_ms(max_segment_us_) + 999) / 1000));
   p.media_sequence = segments_.empty() ? (current_ ? current_->msn : next_msn_) : segments_.front().msn;
   p.map_uri = config_.init_uri;
   p.part_target = std::max(config_.part_target, printable_seconds(max_part_us_));

@@ -70,7 +70,8 @@ class Segmenter {
   static Result<Segmenter> create(std::vector<mp4::TrackInfo> tracks, SegmenterConfig config);
 
   // One sample of track `track`, in decode order (per track dts must increase). `wall_clock_ms` is Unix time in ms
-  // at arrival; the first segment's PROGRAM-DATE-TIME is taken from it, later ones follow media time.
+  // at arrival; the first segment's PROGRAM-DATE-TIME is taken from it (clamped to years 1970..9999), later ones
+  // follow media time.
   // A rejected sample leaves the segmenter unchanged.
   Status push(size_t track, const mp4::Sample& sample, int64_t wall_clock_ms);
   // End of stream: closes the segment being built (its last part lasts until the end of its last main sample)
