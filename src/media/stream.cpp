@@ -55,6 +55,14 @@ void Stream::set_tracks(std::vector<Track> tracks) {
   }
 }
 
+void Stream::update_track(size_t index, Track track) {
+  std::lock_guard lk(mu_);
+  if (index >= tracks_->size()) return;
+  auto copy = *tracks_;
+  copy[index] = std::move(track);
+  tracks_ = std::make_shared<const std::vector<Track>>(std::move(copy));
+}
+
 std::shared_ptr<const std::vector<Track>> Stream::tracks() const {
   std::lock_guard lk(mu_);
   return tracks_;

@@ -73,6 +73,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // negotiated the old tracks) and the GOP cache is cleared.
   void set_tracks(std::vector<Track> tracks);
   std::shared_ptr<const std::vector<Track>> tracks() const;
+  // Replaces one track's parameters learned in-band (SPS -> width/height) without closing readers: the codec and
+  // payload format are unchanged, so what readers negotiated still holds.
+  void update_track(size_t index, Track track);
   // Assigns the unit's seq, updates the GOP cache and fans it out to every reader.
   void publish(std::shared_ptr<Unit> unit);
   void set_state(StreamState state, std::string error = {});

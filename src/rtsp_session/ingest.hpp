@@ -1,0 +1,58 @@
+#pragma once
+// From RTP to media units, shared by every RTP source (RTSP pull client, RTSP RECORD publisher):
+// - SDP media sections <-> media::Track (codec, clock rate, parameter sets from fmtp, width/height from the SPS);
+// - per track, RTP packets in -> media::Unit out: the packets of one access unit (video) or one packet (audio) are
+//   kept as received, together with the depacketized frames, and published to the stream.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "codec/rtp_payload.hpp"
+#include "media/stream.hpp"
+#include "rtp/reorder_buffer.hpp"
+#include "sdp/sdp.hpp"
+
+namespace sg::rtsp_session {
+
+struct SdpTrack {
+  media::Track track;
+  std::string control;  // a=control as written (resolve it against the base URL for SETUP)
+};
+
+// The tracks of an SDP (ANNOUNCE body or DESCRIBE answer). Media sections with unknown codecs are skipped (with a
+// log line naming them); no usable track at all is an error.
+Result<std::vector<SdpTrack>> tracks_from_sdp(const sdp::SessionDescription& sdp, const std::string& stream_id);
+// The SDP we answer DESCRIBE with: one media section per track, control "trackID=<index>".
+std::string sdp_from_tracks(const std::vector<media::Track>& tracks, const std::string& session_name,
+                            const std::string& server_address = "127.0.0.1");
+
+// Turns RTP packets of a stream's tracks into published units. One per source connection; not thread-safe (the
+// source's session calls it from its own thread).
+class Ingest {
+ public:
+  // The tracks must already be set on the stream (Stream::set_tracks) in this order.
+  Ingest(std::shared_ptr<media::Stream> stream, const std::vector<media::Track>& tracks);
+  ~Ingest();
+
+  // One whole RTP packet (header + payload) received on track `track`, in arrival order. Malformed packets are
+  // counted and dropped. over_udp: packets pass a small reorder buffer first (loss is counted).
+  void on_rtp(size_t track, Bytes packet, bool over_udp = false);
+
+  uint64_t packets() const { return packets_; }
+  uint64_t bad_packets() const { return bad_packets_; }
+  uint64_t lost_packets() const;
+
+ private:
+  struct TrackState;
+  void process(size_t track, Bytes packet);
+  void publish(size_t track, TrackState& t, codec::AccessUnit* au, ByteVector&& packets,
+               std::vector<media::Slice>&& slices, uint32_t timestamp);
+
+  std::shared_ptr<media::Stream> stream_;
+  std::vector<std::unique_ptr<TrackState>> tracks_;
+  uint64_t packets_ = 0;
+  uint64_t bad_packets_ = 0;
+};
+
+}  // namespace sg::rtsp_session
