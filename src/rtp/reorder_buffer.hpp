@@ -139,10 +139,10 @@ class ReorderBuffer {
   void far_packet(uint16_t seq, T item, Emit& emit) {
     if (candidate_ && static_cast<uint16_t>(candidate_->first + 1) == seq) {
       // RFC 3550 A.1: two sequential packets after a jump mean the sender restarted.
-      ++stats_.resyncs;
       auto first = std::move(*candidate_);
       candidate_.reset();
       while (held_ > 0) release_one(emit);
+      ++stats_.resyncs;
       std::fill(emitted_.begin(), emitted_.end(), false);
       start(first.first);
       ++stats_.emitted;

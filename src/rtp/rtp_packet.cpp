@@ -26,6 +26,7 @@ std::optional<ExtensionElement> ExtensionElementReader::next() {
         done_ = true;
         return std::nullopt;
       }
+      if (id == 0) break;  // ID 0 is only valid as a zero padding byte
       len = size_t{first & 0x0fu} + 1;
       value_at = pos_ + 1;
     } else {

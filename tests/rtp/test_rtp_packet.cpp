@@ -87,6 +87,15 @@ TEST(RtpPacket, OneByteElementRunningPastTheExtensionIsMalformed) {
   EXPECT_FALSE(p->extension_element(1).has_value());
 }
 
+TEST(RtpPacket, OneByteIdZeroWithALengthIsMalformed) {
+  const auto bytes = from_hex("90 60 0001 00000000 00000001 bede 0001 01 aabb 00");
+  auto p = RtpPacket::parse(bytes);
+  ASSERT_TRUE(p.has_value());
+  auto reader = p->extension_elements();
+  EXPECT_FALSE(reader.next().has_value());
+  EXPECT_TRUE(reader.malformed());
+}
+
 TEST(RtpPacket, OneByteIdFifteenStopsElementProcessing) {
   const auto bytes = from_hex("90 60 0001 00000000 00000001 bede 0001 10 aa f0 22");
   auto p = RtpPacket::parse(bytes);
