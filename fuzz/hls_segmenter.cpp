@@ -73,8 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   v.height = 36;
   v.sps = {std::byte{0x67}, std::byte{0x42}, std::byte{0xc0}, std::byte{0x0b}};
   v.pps = {std::byte{0x68}, std::byte{0xce}};
-  v.codec_config = {std::byte{1}, std::byte{0x42}, std::byte{0xc0}, std::byte{0x0b}, std::byte{0xff}, std::byte{0xe0},
-                    std::byte{0}};
+  v.codec_config = {std::byte{1},    std::byte{0x42}, std::byte{0xc0}, std::byte{0x0b},
+                    std::byte{0xff}, std::byte{0xe0}, std::byte{0}};
   TrackInfo a;
   a.codec = TrackInfo::Codec::AAC;
   a.timescale = 48000;

@@ -9,9 +9,9 @@ namespace sg::hls {
 
 // Where the playlist is now.
 struct PlaylistPosition {
-  uint64_t next_msn = 0;      // Media Sequence Number of the segment being built (last complete one + 1)
+  uint64_t next_msn = 0;       // Media Sequence Number of the segment being built (last complete one + 1)
   uint64_t parts_in_next = 0;  // complete parts already published for that segment
-  double part_target = 0.2;   // seconds
+  double part_target = 0.2;    // seconds
 };
 
 enum class ReloadDecision {

@@ -60,7 +60,8 @@ std::string render_media_playlist(const MediaPlaylist& p) {
   out += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(p.media_sequence) + "\n";
   if (p.variant != Variant::MpegTs) out += "#EXT-X-MAP:URI=\"" + p.map_uri + "\"\n";
   for (const SegmentEntry& s : p.segments) {
-    if (s.program_date_time_ms) out += "#EXT-X-PROGRAM-DATE-TIME:" + format_program_date_time(*s.program_date_time_ms) + "\n";
+    if (s.program_date_time_ms)
+      out += "#EXT-X-PROGRAM-DATE-TIME:" + format_program_date_time(*s.program_date_time_ms) + "\n";
     if (ll)
       for (const PartEntry& part : s.parts) write_part(out, part);
     out += "#EXTINF:" + decimal3(s.duration) + ",\n" + s.uri + "\n";

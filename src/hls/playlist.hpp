@@ -30,21 +30,21 @@ struct SegmentEntry {
   double duration = 0;  // seconds
   std::string uri;
   std::optional<int64_t> program_date_time_ms;  // Unix epoch milliseconds
-  std::vector<PartEntry> parts;  // listed (LL only) before the segment's EXTINF; empty for old segments
+  std::vector<PartEntry> parts;                 // listed (LL only) before the segment's EXTINF; empty for old segments
 };
 
 struct MediaPlaylist {
   Variant variant = Variant::MpegTs;
   uint64_t target_duration = 2;  // whole seconds, >= every rounded EXTINF
   uint64_t media_sequence = 0;
-  std::string map_uri;  // fMP4 / LL: init segment URI
+  std::string map_uri;                 // fMP4 / LL: init segment URI
   std::vector<SegmentEntry> segments;  // complete segments, oldest first
   // Low-Latency only:
-  double part_target = 0.2;                    // seconds, >= every part duration
-  std::vector<PartEntry> pending_parts;        // complete parts of the segment being built
+  double part_target = 0.2;                             // seconds, >= every part duration
+  std::vector<PartEntry> pending_parts;                 // complete parts of the segment being built
   std::optional<int64_t> pending_program_date_time_ms;  // of the segment being built, if it has parts
-  std::string preload_hint_uri;                // the next part, not yet available
-  bool ended = false;                          // EXT-X-ENDLIST
+  std::string preload_hint_uri;                         // the next part, not yet available
+  bool ended = false;                                   // EXT-X-ENDLIST
 };
 
 // Durations are written with three decimals; PART-HOLD-BACK is three part targets (RFC 8216bis 4.4.3.8 requires

@@ -10,7 +10,7 @@ namespace {
 
 constexpr int64_t kMaxMediaSeconds = int64_t{1} << 32;  // keeps every microsecond value far from overflow
 constexpr int64_t kMaxWallClockMs = 253402300799999 - kMaxMediaSeconds * 1000;  // keeps PDT before year 10000
-constexpr int64_t kPartTolerance = 499;        // us; a part may exceed the target by less than half a millisecond
+constexpr int64_t kPartTolerance = 499;  // us; a part may exceed the target by less than half a millisecond
 
 int64_t seconds_to_us(double s) { return static_cast<int64_t>(std::llround(s * 1e6)); }
 int64_t round_ms(int64_t us) { return (us + 500) / 1000; }
@@ -87,8 +87,7 @@ Status Segmenter::close_part(int64_t end_us) {
   } else {
     std::vector<mp4::TrackRun> runs;
     for (size_t i = 0; i < pending_.size(); ++i)
-      if (!pending_[i].empty())
-        runs.push_back({static_cast<uint32_t>(i + 1), tracks_[i].is_video(), pending_[i]});
+      if (!pending_[i].empty()) runs.push_back({static_cast<uint32_t>(i + 1), tracks_[i].is_video(), pending_[i]});
     auto frag = mp4::write_fragment(fragment_sequence_++, runs);
     if (!frag) return make_error(frag.error());
     data = std::make_shared<const ByteVector>(std::move(*frag));
@@ -129,7 +128,8 @@ Status Segmenter::close_segment(int64_t end_us) {
 Status Segmenter::push(size_t track, const mp4::Sample& s, int64_t wall_clock_ms) {
   if (ended_) return make_error("HLS: sample after end of stream");
   if (track >= tracks_.size()) return make_error("HLS: no track " + std::to_string(track));
-  if (s.dts < 0 || s.dts / tracks_[track].timescale > kMaxMediaSeconds) return make_error("HLS: decode time " + std::to_string(s.dts) + " out of range");
+  if (s.dts < 0 || s.dts / tracks_[track].timescale > kMaxMediaSeconds)
+    return make_error("HLS: decode time " + std::to_string(s.dts) + " out of range");
   if (last_dts_[track] && s.dts <= *last_dts_[track])
     return make_error("HLS: track " + std::to_string(track) + " decode time " + std::to_string(s.dts) +
                       " does not increase");
@@ -153,7 +153,8 @@ Status Segmenter::push(size_t track, const mp4::Sample& s, int64_t wall_clock_ms
   } else if (is_main) {
     const int64_t age = t - current_->start_us;
     const bool can_cut = s.keyframe || !main_video;
-    if ((can_cut && age >= seconds_to_us(config_.target_duration)) || age >= seconds_to_us(config_.max_segment_duration)) {
+    if ((can_cut && age >= seconds_to_us(config_.target_duration)) ||
+        age >= seconds_to_us(config_.max_segment_duration)) {
       if (auto st = close_part(t); !st) return st;
       if (auto st = close_segment(t); !st) return st;
       open_segment(t);
@@ -247,7 +248,8 @@ MediaPlaylist Segmenter::playlist_model() const {
     e.uri = segment_uri(s.msn);
     e.program_date_time_ms = s.program_date_time_ms;
     if (ll && after < part_horizon)
-      for (const Part& part : s.parts) e.parts.push_back({printable_seconds(part.duration_us), part.independent, part_uri(part.id)});
+      for (const Part& part : s.parts)
+        e.parts.push_back({printable_seconds(part.duration_us), part.independent, part_uri(part.id)});
     after += s.duration_us;
   }
   if (ll && current_) {

@@ -49,7 +49,7 @@ struct SegmenterConfig {
 using SharedBytes = std::shared_ptr<const ByteVector>;
 
 struct Part {
-  uint64_t id = 0;         // global part index, names the part URI
+  uint64_t id = 0;  // global part index, names the part URI
   int64_t duration_us = 0;
   bool independent = false;
   SharedBytes data;
@@ -78,7 +78,7 @@ class Segmenter {
   // and adds EXT-X-ENDLIST.
   void finish();
 
-  SharedBytes init_segment() const { return init_; }  // null for MPEG-TS
+  SharedBytes init_segment() const { return init_; }                 // null for MPEG-TS
   const std::deque<Segment>& segments() const { return segments_; }  // complete, oldest first
   SharedBytes segment_data(uint64_t msn) const;
   SharedBytes part_data(uint64_t part_id) const;  // complete parts in the window, including the current segment
@@ -122,9 +122,9 @@ class Segmenter {
   int64_t part_start_us_ = 0;
   bool part_has_main_ = false;
   bool part_independent_ = false;
-  int64_t main_end_us_ = 0;                         // end of the last main sample (for finish())
-  std::vector<std::vector<mp4::Sample>> pending_;   // fMP4: per track
-  ByteVector pending_ts_;                           // MPEG-TS: packets so far
+  int64_t main_end_us_ = 0;                        // end of the last main sample (for finish())
+  std::vector<std::vector<mp4::Sample>> pending_;  // fMP4: per track
+  ByteVector pending_ts_;                          // MPEG-TS: packets so far
 };
 
 }  // namespace sg::hls

@@ -13,10 +13,10 @@
 namespace sg::mp4 {
 
 struct Box {
-  std::string type;  // four characters
-  size_t offset = 0;        // of the box header within the span given to parse_boxes
-  size_t header_size = 0;   // 8, or 16 with a 64-bit largesize
-  Bytes payload;            // everything after the header (for a FullBox: version/flags first)
+  std::string type;        // four characters
+  size_t offset = 0;       // of the box header within the span given to parse_boxes
+  size_t header_size = 0;  // 8, or 16 with a 64-bit largesize
+  Bytes payload;           // everything after the header (for a FullBox: version/flags first)
 };
 
 // Parses consecutive boxes covering all of `data` (one nesting level). size 0 means "to the end".

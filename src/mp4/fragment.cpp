@@ -29,9 +29,9 @@ void write_esds(BoxWriter& w, const TrackInfo& t) {
   const size_t sl = 5 + 1;
   const size_t es = 3 + 5 + dcd + sl;
   w.begin_full("esds", 0, 0);
-  write_descriptor_header(w, 0x03, es);  // ES_Descriptor
-  w.u16(0);                              // ES_ID
-  w.u8(0);                               // no stream dependence, URL or OCR
+  write_descriptor_header(w, 0x03, es);   // ES_Descriptor
+  w.u16(0);                               // ES_ID
+  w.u8(0);                                // no stream dependence, URL or OCR
   write_descriptor_header(w, 0x04, dcd);  // DecoderConfigDescriptor
   w.u8(0x40);                             // objectTypeIndication: MPEG-4 Audio
   w.u8(0x15);                             // streamType 5 (audio) << 2 | upStream 0 | reserved 1
@@ -73,15 +73,15 @@ Status write_sample_entry(BoxWriter& w, const TrackInfo& t) {
     const bool h264 = t.codec == TrackInfo::Codec::H264;
     w.begin(h264 ? "avc1" : "hvc1");
     w.zeros(6);
-    w.u16(1);  // data_reference_index
+    w.u16(1);     // data_reference_index
     w.zeros(16);  // pre_defined, reserved, pre_defined[3]
     w.u16(static_cast<uint16_t>(t.width));
     w.u16(static_cast<uint16_t>(t.height));
     w.u32(0x00480000);  // 72 dpi
     w.u32(0x00480000);
     w.u32(0);
-    w.u16(1);      // frame_count
-    w.zeros(32);   // compressorname
+    w.u16(1);       // frame_count
+    w.zeros(32);    // compressorname
     w.u16(0x0018);  // depth
     w.u16(0xffff);  // pre_defined = -1
     w.begin(h264 ? "avcC" : "hvcC");
@@ -121,8 +121,8 @@ Status write_trak(BoxWriter& w, const TrackInfo& t, uint32_t track_id) {
   w.u32(0);
   w.u32(0);  // duration
   w.zeros(8);
-  w.u16(0);  // layer
-  w.u16(0);  // alternate_group
+  w.u16(0);                   // layer
+  w.u16(0);                   // alternate_group
   w.u16(video ? 0 : 0x0100);  // volume
   w.u16(0);
   write_matrix(w);
@@ -199,8 +199,8 @@ Result<ByteVector> write_init_segment(std::span<const TrackInfo> tracks) {
   w.begin_full("mvhd", 0, 0);
   w.u32(0);
   w.u32(0);
-  w.u32(1000);  // timescale
-  w.u32(0);     // duration: unknown (fragmented)
+  w.u32(1000);        // timescale
+  w.u32(0);           // duration: unknown (fragmented)
   w.u32(0x00010000);  // rate 1.0
   w.u16(0x0100);      // volume 1.0
   w.zeros(10);
@@ -237,7 +237,8 @@ Result<ByteVector> write_fragment(uint32_t sequence_number, std::span<const Trac
   w.end();
   for (const TrackRun& run : runs) {
     if (run.samples.empty()) continue;
-    if (run.samples.front().dts < 0) return make_error("MP4: negative decode time in track " + std::to_string(run.track_id));
+    if (run.samples.front().dts < 0)
+      return make_error("MP4: negative decode time in track " + std::to_string(run.track_id));
     w.begin("traf");
     w.begin_full("tfhd", 0, 0x020000);  // default-base-is-moof
     w.u32(run.track_id);

@@ -17,9 +17,9 @@ Result<ByteVector> write_init_segment(std::span<const TrackInfo> tracks);
 
 // The samples of one track inside one fragment, in decode order. Tracks with no samples are left out of the moof.
 struct TrackRun {
-  uint32_t track_id = 0;                  // 1-based, as in the init segment
-  bool video = false;                     // video: sync/non-sync flags and composition offsets
-  std::span<const Sample> samples;        // tfdt = samples.front().dts
+  uint32_t track_id = 0;            // 1-based, as in the init segment
+  bool video = false;               // video: sync/non-sync flags and composition offsets
+  std::span<const Sample> samples;  // tfdt = samples.front().dts
 };
 
 // moof (mfhd `sequence_number`, one traf per non-empty run: tfhd default-base-is-moof, tfdt v1, trun v1 with data

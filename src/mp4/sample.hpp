@@ -27,10 +27,10 @@ struct TrackInfo {
 
 // One access unit (a video frame or an audio frame) in decode order.
 struct Sample {
-  int64_t dts = 0;          // decode time in the track timescale, >= 0
-  int32_t cts_offset = 0;   // PTS - DTS (B-frames), may be negative
-  uint32_t duration = 0;    // in the track timescale
-  bool keyframe = false;    // IDR / IRAP for video; every audio frame is a sync sample
+  int64_t dts = 0;         // decode time in the track timescale, >= 0
+  int32_t cts_offset = 0;  // PTS - DTS (B-frames), may be negative
+  uint32_t duration = 0;   // in the track timescale
+  bool keyframe = false;   // IDR / IRAP for video; every audio frame is a sync sample
   // Video: NAL units each prefixed by a 4-byte big-endian length (AVCC / HVCC form), as they go into mdat; the TS
   // muxer converts them to Annex B. Audio: one raw AAC frame (no ADTS header) or one Opus packet.
   ByteVector data;

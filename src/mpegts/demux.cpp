@@ -9,7 +9,8 @@ namespace sg::mpegts {
 namespace {
 
 uint64_t read_timestamp(Bytes b, size_t at) {
-  return (uint64_t{u8(b, at)} >> 1 & 0x07) << 30 | uint64_t{be16(b, at + 1)} >> 1 << 15 | uint64_t{be16(b, at + 3)} >> 1;
+  return (uint64_t{u8(b, at)} >> 1 & 0x07) << 30 | uint64_t{be16(b, at + 1)} >> 1 << 15 |
+         uint64_t{be16(b, at + 3)} >> 1;
 }
 
 // Returns the section (from table_id to the end of the CRC) after checking the pointer field, length and CRC.
@@ -119,7 +120,8 @@ Result<Pmt> parse_pmt(Bytes payload) {
 }
 
 Result<Demuxed> demux(Bytes ts) {
-  if (ts.size() % kPacketSize != 0) return make_error("TS: " + std::to_string(ts.size()) + " bytes is not whole packets");
+  if (ts.size() % kPacketSize != 0)
+    return make_error("TS: " + std::to_string(ts.size()) + " bytes is not whole packets");
   Demuxed d;
   std::map<uint16_t, uint8_t> last_cc;
   std::map<uint16_t, Pes> open;  // PES being reassembled per PID

@@ -77,9 +77,7 @@ void write_timestamp(ByteVector& out, uint8_t prefix, uint64_t ts) {
 
 bool is_h264(const TrackInfo& t) { return t.codec == TrackInfo::Codec::H264; }
 
-int nal_type(const TrackInfo& t, Bytes nal) {
-  return is_h264(t) ? (u8(nal, 0) & 0x1f) : (u8(nal, 0) >> 1 & 0x3f);
-}
+int nal_type(const TrackInfo& t, Bytes nal) { return is_h264(t) ? (u8(nal, 0) & 0x1f) : (u8(nal, 0) >> 1 & 0x3f); }
 
 // AVCC (4-byte lengths) -> Annex B with AUD first and parameter sets before a keyframe (RFC 8216 3.2 requires
 // each segment to be decodable on its own; HLS authoring spec wants the AUD).
@@ -142,7 +140,8 @@ Result<ByteVector> adts_header(Bytes audio_specific_config, size_t payload_size)
 }
 
 Result<Muxer> Muxer::create(std::vector<TrackInfo> tracks) {
-  if (tracks.empty() || tracks.size() > 16) return make_error("TS: need 1 to 16 tracks, got " + std::to_string(tracks.size()));
+  if (tracks.empty() || tracks.size() > 16)
+    return make_error("TS: need 1 to 16 tracks, got " + std::to_string(tracks.size()));
   Muxer m;
   bool have_video = false;
   for (size_t i = 0; i < tracks.size(); ++i) {
@@ -180,12 +179,12 @@ void Muxer::write_section_packet(uint16_t pid, Bytes section, ByteVector& out) {
 
 void Muxer::write_tables(ByteVector& out) {
   ByteVector pat;
-  append8(pat, 0x00);    // table_id: program_association_section
+  append8(pat, 0x00);     // table_id: program_association_section
   append16(pat, 0xb00d);  // section_syntax_indicator, reserved, section_length 13
-  append16(pat, 1);      // transport_stream_id
-  append8(pat, 0xc1);    // version 0, current_next_indicator
-  append16(pat, 0);      // section_number, last_section_number
-  append16(pat, 1);      // program_number
+  append16(pat, 1);       // transport_stream_id
+  append8(pat, 0xc1);     // version 0, current_next_indicator
+  append16(pat, 0);       // section_number, last_section_number
+  append16(pat, 1);       // program_number
   append16(pat, 0xe000 | kPmtPid);
   append32(pat, crc32_mpeg2(pat));
   write_section_packet(0, pat, out);

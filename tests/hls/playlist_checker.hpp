@@ -155,9 +155,10 @@ inline CheckedPlaylist check_media_playlist(std::string_view text) {
     const size_t colon = line.find(':');
     const std::string tag(line.substr(0, colon));
     const std::string_view value = colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
-    static const std::set<std::string> kOnce = {"#EXT-X-VERSION",     "#EXT-X-TARGETDURATION", "#EXT-X-MEDIA-SEQUENCE",
-                                                "#EXT-X-PART-INF",    "#EXT-X-SERVER-CONTROL", "#EXT-X-MAP",
-                                                "#EXT-X-ENDLIST",     "#EXT-X-INDEPENDENT-SEGMENTS"};
+    static const std::set<std::string> kOnce = {"#EXT-X-VERSION",        "#EXT-X-TARGETDURATION",
+                                                "#EXT-X-MEDIA-SEQUENCE", "#EXT-X-PART-INF",
+                                                "#EXT-X-SERVER-CONTROL", "#EXT-X-MAP",
+                                                "#EXT-X-ENDLIST",        "#EXT-X-INDEPENDENT-SEGMENTS"};
     if (kOnce.count(tag) && ++seen[tag] > 1) problem(tag + " appears more than once");
     if (saw_hint && tag != "#EXT-X-ENDLIST") problem(tag + " after EXT-X-PRELOAD-HINT");
     uint64_t n = 0;
@@ -205,25 +206,29 @@ inline CheckedPlaylist check_media_playlist(std::string_view text) {
     } else if (tag == "#EXT-X-PART-INF") {
       std::map<std::string, std::string> a;
       double d = 0;
-      if (!detail::parse_attributes(value, a) || !detail::parse_decimal(a["PART-TARGET"], d)) problem("bad EXT-X-PART-INF");
+      if (!detail::parse_attributes(value, a) || !detail::parse_decimal(a["PART-TARGET"], d))
+        problem("bad EXT-X-PART-INF");
       p.part_target = d;
     } else if (tag == "#EXT-X-PART") {
       any_segment_or_part = any_part = true;
       std::map<std::string, std::string> a;
       CheckedPart part;
-      if (!detail::parse_attributes(value, a) || !detail::parse_decimal(a["DURATION"], part.duration) || a["URI"].empty())
+      if (!detail::parse_attributes(value, a) || !detail::parse_decimal(a["DURATION"], part.duration) ||
+          a["URI"].empty())
         problem("bad EXT-X-PART '" + std::string(value) + "'");
       part.uri = a["URI"];
       part.independent = a.count("INDEPENDENT") && a["INDEPENDENT"] == "YES";
       if (!uris.insert(part.uri).second) problem("duplicate URI " + part.uri);
-      if (!p.part_target) problem("EXT-X-PART without EXT-X-PART-INF before it");
+      if (!p.part_target)
+        problem("EXT-X-PART without EXT-X-PART-INF before it");
       else if (part.duration > *p.part_target + 1e-9)
         problem("part " + part.uri + " longer than PART-TARGET");
       if (pending_extinf) problem("EXT-X-PART between EXTINF and its URI");
       parts.push_back(part);
     } else if (tag == "#EXT-X-PRELOAD-HINT") {
       std::map<std::string, std::string> a;
-      if (!detail::parse_attributes(value, a) || a["TYPE"] != "PART" || a["URI"].empty()) problem("bad EXT-X-PRELOAD-HINT");
+      if (!detail::parse_attributes(value, a) || a["TYPE"] != "PART" || a["URI"].empty())
+        problem("bad EXT-X-PRELOAD-HINT");
       if (saw_hint) problem("more than one EXT-X-PRELOAD-HINT");
       saw_hint = true;
       p.preload_hint_uri = a["URI"];
@@ -243,8 +248,10 @@ inline CheckedPlaylist check_media_playlist(std::string_view text) {
   if (uses_map && p.version < 6) problem("EXT-X-MAP needs EXT-X-VERSION 6");
   if (p.part_target) {
     // rfc8216bis 4.4.3.8: PART-HOLD-BACK is required with EXT-X-PART-INF and at least twice the part target.
-    if (!p.part_hold_back) problem("EXT-X-PART-INF without PART-HOLD-BACK");
-    else if (*p.part_hold_back + 1e-9 < 2 * *p.part_target) problem("PART-HOLD-BACK below twice PART-TARGET");
+    if (!p.part_hold_back)
+      problem("EXT-X-PART-INF without PART-HOLD-BACK");
+    else if (*p.part_hold_back + 1e-9 < 2 * *p.part_target)
+      problem("PART-HOLD-BACK below twice PART-TARGET");
   }
   if (any_part && !p.part_target) problem("parts without EXT-X-PART-INF");
   for (const auto& s : p.segments) {
@@ -256,7 +263,8 @@ inline CheckedPlaylist check_media_playlist(std::string_view text) {
     }
     // Each printed value is rounded to 1 ms.
     if (std::fabs(sum - s.duration) > 0.0005 * static_cast<double>(s.parts.size() + 1) + 1e-9)
-      problem("parts of " + s.uri + " add up to " + std::to_string(sum) + ", EXTINF says " + std::to_string(s.duration));
+      problem("parts of " + s.uri + " add up to " + std::to_string(sum) + ", EXTINF says " +
+              std::to_string(s.duration));
   }
   return p;
 }

@@ -65,7 +65,8 @@ Segmenter segment_real_stream(Variant variant) {
   EXPECT_TRUE(seg.push(0, Sample{0, 0, 3600, true, avcc_sample(test::kH264Idr, sizeof test::kH264Idr)}, wall).ok());
   EXPECT_TRUE(seg.push(1, Sample{0, 0, 1024, true, bytes(test::kAacFrame0)}, wall).ok());
   EXPECT_TRUE(seg.push(1, Sample{1024, 0, 1024, true, bytes(test::kAacFrame1)}, wall + 23).ok());
-  EXPECT_TRUE(seg.push(0, Sample{3600, 0, 3600, false, avcc_sample(test::kH264P, sizeof test::kH264P)}, wall + 40).ok());
+  EXPECT_TRUE(
+      seg.push(0, Sample{3600, 0, 3600, false, avcc_sample(test::kH264P, sizeof test::kH264P)}, wall + 40).ok());
   seg.finish();
   EXPECT_EQ(seg.segments().size(), 1u);
   return seg;
@@ -86,7 +87,8 @@ std::string run(const std::string& cmd) {
 std::string write_temp(const std::string& name, std::initializer_list<const ByteVector*> parts) {
   const std::string path = "/tmp/sg_test_hls_" + std::to_string(getpid()) + "_" + name;
   std::ofstream f(path, std::ios::binary);
-  for (const ByteVector* p : parts) f.write(reinterpret_cast<const char*>(p->data()), static_cast<std::streamsize>(p->size()));
+  for (const ByteVector* p : parts)
+    f.write(reinterpret_cast<const char*>(p->data()), static_cast<std::streamsize>(p->size()));
   return path;
 }
 

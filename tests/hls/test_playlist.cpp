@@ -107,13 +107,14 @@ TEST(MediaPlaylist, LowLatencyHasServerControlPartsAndPreloadHint) {
   m.pending_parts = {{0.5, true, "part2.m4s"}};
   m.preload_hint_uri = "part3.m4s";
   const std::string text = render_media_playlist(m);
-  EXPECT_EQ(text,
-            "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n"
-            "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500\n#EXT-X-PART-INF:PART-TARGET=0.500\n"
-            "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init.mp4\"\n"
-            "#EXT-X-PART:DURATION=0.500,URI=\"part0.m4s\",INDEPENDENT=YES\n#EXT-X-PART:DURATION=0.500,URI=\"part1.m4s\"\n"
-            "#EXTINF:1.000,\nseg0.m4s\n#EXT-X-PART:DURATION=0.500,URI=\"part2.m4s\",INDEPENDENT=YES\n"
-            "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part3.m4s\"\n");
+  EXPECT_EQ(
+      text,
+      "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n"
+      "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500\n#EXT-X-PART-INF:PART-TARGET=0.500\n"
+      "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init.mp4\"\n"
+      "#EXT-X-PART:DURATION=0.500,URI=\"part0.m4s\",INDEPENDENT=YES\n#EXT-X-PART:DURATION=0.500,URI=\"part1.m4s\"\n"
+      "#EXTINF:1.000,\nseg0.m4s\n#EXT-X-PART:DURATION=0.500,URI=\"part2.m4s\",INDEPENDENT=YES\n"
+      "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part3.m4s\"\n");
   auto checked = test::check_media_playlist(text);
   EXPECT_TRUE(checked.problems.empty()) << checked.problems.front();
   EXPECT_EQ(checked.trailing_parts.size(), 1u);
@@ -122,15 +123,17 @@ TEST(MediaPlaylist, LowLatencyHasServerControlPartsAndPreloadHint) {
 
 // The checker must catch what it is there to catch.
 TEST(PlaylistChecker, FlagsExtinfAboveTargetDuration) {
-  auto c = test::check_media_playlist("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
-                                      "#EXTINF:2.600,\na.ts\n");
+  auto c = test::check_media_playlist(
+      "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
+      "#EXTINF:2.600,\na.ts\n");
   ASSERT_EQ(c.problems.size(), 1u);
   EXPECT_NE(c.problems[0].find("exceeds TARGETDURATION"), std::string::npos);
 }
 
 TEST(PlaylistChecker, FlagsMissingMediaSequenceAndPartsLongerThanTarget) {
   auto c = test::check_media_playlist(
-      "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.3\n"
+      "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0."
+      "3\n"
       "#EXT-X-PART-INF:PART-TARGET=0.200\n#EXT-X-MAP:URI=\"i.mp4\"\n#EXT-X-PART:DURATION=0.250,URI=\"p0.m4s\"\n"
       "#EXTINF:0.250,\ns0.m4s\n");
   std::string all;
@@ -142,7 +145,8 @@ TEST(PlaylistChecker, FlagsMissingMediaSequenceAndPartsLongerThanTarget) {
 
 TEST(PlaylistChecker, FlagsPartsThatDoNotAddUpToTheirSegment) {
   auto c = test::check_media_playlist(
-      "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.6\n"
+      "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0."
+      "6\n"
       "#EXT-X-PART-INF:PART-TARGET=0.200\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PART:DURATION=0.200,URI=\"p0.m4s\"\n"
       "#EXTINF:1.000,\ns0.m4s\n");
   ASSERT_EQ(c.problems.size(), 1u);

@@ -49,8 +49,8 @@ struct Feeder {
   int64_t video_frames = 0, audio_frames = 0;
 
   void run(double seconds) {
-    const int64_t now_us = with_video ? video_frames * ticks_per_frame * 1'000'000 / 90000
-                                      : audio_frames * 1024 * 1'000'000 / 44100;
+    const int64_t now_us =
+        with_video ? video_frames * ticks_per_frame * 1'000'000 / 90000 : audio_frames * 1024 * 1'000'000 / 44100;
     const int64_t end_us = now_us + static_cast<int64_t>(seconds * 1e6);
     for (;;) {
       const int64_t v_us = with_video ? video_frames * ticks_per_frame * 1'000'000 / 90000 : INT64_MAX;

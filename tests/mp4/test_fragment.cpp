@@ -12,7 +12,9 @@ namespace {
 // Real x264 SPS/PPS of a 160x90 baseline stream and the avcC record ffmpeg builds from them.
 const ByteVector kSps = from_hex("6742c00bda0a37e4c044000003000400000300ca3c50aa80");
 const ByteVector kPps = from_hex("68ce0fc8");
-const ByteVector kAvcC = from_hex("0142c00bffe100186742c00bda0a37e4c044000003000400000300ca3c50aa80010004" "68ce0fc8");
+const ByteVector kAvcC = from_hex(
+    "0142c00bffe100186742c00bda0a37e4c044000003000400000300ca3c50aa80010004"
+    "68ce0fc8");
 const ByteVector kAacConfig = from_hex("1208");  // AAC-LC 44100 Hz mono
 
 TrackInfo h264_track() {
@@ -58,7 +60,11 @@ TEST(BoxWriter, BackPatchesNestedSizes) {
   w.u32(7);
   w.end();
   w.end();
-  EXPECT_EQ(to_hex(out), "000000186d6f6f7600000010" "6d766864" "01000203" "00000007");
+  EXPECT_EQ(to_hex(out),
+            "000000186d6f6f7600000010"
+            "6d766864"
+            "01000203"
+            "00000007");
 }
 
 TEST(InitSegment, HasFtypWithCmafBrandsThenMoov) {
@@ -121,13 +127,14 @@ TEST(InitSegment, AacTrackCarriesAudioSpecificConfigInEsds) {
   ASSERT_TRUE(entries.ok());
   const Box& mp4a = (*entries)[0];
   EXPECT_EQ(mp4a.type, "mp4a");
-  EXPECT_EQ(be16(mp4a.payload, 16), 1);          // channelcount
+  EXPECT_EQ(be16(mp4a.payload, 16), 1);             // channelcount
   EXPECT_EQ(be32(mp4a.payload, 24), 44100u << 16);  // samplerate 16.16
   auto esds = parse_boxes(mp4a.payload.subspan(28));
   ASSERT_TRUE(esds.ok());
   EXPECT_EQ((*esds)[0].type, "esds");
   // DecoderConfigDescriptor: MPEG-4 audio, then DecoderSpecificInfo (tag 5) holding exactly the ASC.
-  EXPECT_TRUE(contains((*esds)[0].payload, from_hex("0480808014" "4015")));
+  EXPECT_TRUE(contains((*esds)[0].payload, from_hex("0480808014"
+                                                    "4015")));
   EXPECT_TRUE(contains((*esds)[0].payload, from_hex("058080800212 08")));
   EXPECT_TRUE(find_box(*init, "moov/trak/mdia/minf/smhd"));
 }
@@ -159,7 +166,11 @@ TEST(InitSegment, H265UsesHvc1AndOpusUsesDOpsWithOpusHeadPreSkip) {
   auto dops = parse_boxes((*e1)[0].payload.subspan(28));
   ASSERT_TRUE(dops.ok());
   EXPECT_EQ((*dops)[0].type, "dOps");
-  EXPECT_EQ(to_hex((*dops)[0].payload), "00020138" "0000bb80" "0000" "00");
+  EXPECT_EQ(to_hex((*dops)[0].payload),
+            "00020138"
+            "0000bb80"
+            "0000"
+            "00");
 }
 
 TEST(InitSegment, RejectsVideoWithoutCodecRecordAndAacWithoutConfig) {
@@ -230,19 +241,34 @@ TEST(Fragment, RejectsNegativeDecodeTime) {
 }
 
 TEST(BoxParser, RejectsBoxLargerThanItsParent) {
-  auto r = parse_boxes(from_hex("00000010" "66726565" "0000"));
+  auto r =
+      parse_boxes(from_hex("00000010"
+                           "66726565"
+                           "0000"));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("does not fit"), std::string::npos);
 }
 
 TEST(BoxParser, RejectsTruncatedHeaderAndSizeBelowHeader) {
   EXPECT_FALSE(parse_boxes(from_hex("000000")).ok());
-  EXPECT_FALSE(parse_boxes(from_hex("00000004" "66726565")).ok());
-  EXPECT_FALSE(parse_boxes(from_hex("00000001" "6d646174" "00000000")).ok());  // truncated largesize
+  EXPECT_FALSE(parse_boxes(from_hex("00000004"
+                                    "66726565"))
+                   .ok());
+  EXPECT_FALSE(parse_boxes(from_hex("00000001"
+                                    "6d646174"
+                                    "00000000"))
+                   .ok());  // truncated largesize
 }
 
 TEST(BoxParser, ReadsLargesizeAndSizeZeroToEnd) {
-  const ByteVector data = from_hex("00000001" "6d646174" "0000000000000012" "abcd" "00000000" "66726565" "0102");
+  const ByteVector data = from_hex(
+      "00000001"
+      "6d646174"
+      "0000000000000012"
+      "abcd"
+      "00000000"
+      "66726565"
+      "0102");
   auto r = parse_boxes(data);
   ASSERT_TRUE(r.ok()) << r.error();
   ASSERT_EQ(r->size(), 2u);
@@ -254,7 +280,11 @@ TEST(BoxParser, ReadsLargesizeAndSizeZeroToEnd) {
 
 TEST(BoxParser, TrunWithMoreSamplesThanBytesIsRejected) {
   // version 0, flags duration+size, sample_count 0x10000000 but only one entry present.
-  auto r = parse_trun(from_hex("00000300" "10000000" "00000001" "00000002"));
+  auto r =
+      parse_trun(from_hex("00000300"
+                          "10000000"
+                          "00000001"
+                          "00000002"));
   EXPECT_FALSE(r.ok());
 }
 

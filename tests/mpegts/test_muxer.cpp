@@ -46,9 +46,7 @@ Muxer make_muxer(std::vector<TrackInfo> tracks) {
   return std::move(*m);
 }
 
-TEST(Crc32Mpeg2, MatchesTheStandardCheckValue) {
-  EXPECT_EQ(crc32_mpeg2(as_bytes("123456789")), 0x0376e6e7u);
-}
+TEST(Crc32Mpeg2, MatchesTheStandardCheckValue) { EXPECT_EQ(crc32_mpeg2(as_bytes("123456789")), 0x0376e6e7u); }
 
 TEST(Adts, HeaderMatchesFfmpegForAacLc44100Mono) {
   // ffmpeg's ADTS muxer wrote ff f1 50 40 14 1f fc before a 153-byte frame of this stream.
@@ -106,12 +104,16 @@ TEST(Muxer, KeyframeIsAnnexBWithAudAndParameterSetsAndRandomAccess) {
   EXPECT_TRUE(d->pes[0].random_access);
   EXPECT_EQ(*d->pes[0].pts, 186000u);
   EXPECT_EQ(*d->pes[0].dts, 180000u);
-  EXPECT_EQ(to_hex(d->pes[0].data), "0000000109f0" "00000001" + to_hex(kSps) + "00000001" + to_hex(kPps) +
-                                        "0000000165aabbcc");
+  EXPECT_EQ(to_hex(d->pes[0].data),
+            "0000000109f0"
+            "00000001" +
+                to_hex(kSps) + "00000001" + to_hex(kPps) + "0000000165aabbcc");
   EXPECT_FALSE(d->pes[1].random_access);
   EXPECT_EQ(*d->pes[1].pts, 183600u);
   EXPECT_FALSE(d->pes[1].dts);  // PTS == DTS: PTS only
-  EXPECT_EQ(to_hex(d->pes[1].data), "0000000109f0" "0000000141dd");
+  EXPECT_EQ(to_hex(d->pes[1].data),
+            "0000000109f0"
+            "0000000141dd");
   ASSERT_EQ(d->pcrs.size(), 2u);
   EXPECT_EQ(d->pcrs[0], 180000u - kPcrLead);
 }
@@ -123,7 +125,11 @@ TEST(Muxer, KeyframeWithInBandSpsGetsNoSecondCopy) {
   ASSERT_TRUE(m.write_sample(0, Sample{0, 0, 3600, true, avcc({"6742", "68ce", "65aa"})}, ts).ok());
   auto d = demux(ts);
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(to_hex(d->pes[0].data), "0000000109f0" "000000016742" "0000000168ce" "0000000165aa");
+  EXPECT_EQ(to_hex(d->pes[0].data),
+            "0000000109f0"
+            "000000016742"
+            "0000000168ce"
+            "0000000165aa");
 }
 
 TEST(Muxer, H265KeyframeGetsAudAndVpsSpsPps) {
@@ -139,7 +145,11 @@ TEST(Muxer, H265KeyframeGetsAudAndVpsSpsPps) {
   auto d = demux(ts);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(to_hex(d->pes[0].data),
-            "00000001460150" "000000014001aa" "000000014201bb" "000000014401cc" "000000012601dd");
+            "00000001460150"
+            "000000014001aa"
+            "000000014201bb"
+            "000000014401cc"
+            "000000012601dd");
 }
 
 TEST(Muxer, AacFramesGetAdtsAndPtsOnly) {
@@ -153,7 +163,9 @@ TEST(Muxer, AacFramesGetAdtsAndPtsOnly) {
   EXPECT_EQ(d->pes[0].stream_id, 0xc0);
   EXPECT_EQ(*d->pes[0].pts, 90000u);
   EXPECT_FALSE(d->pes[0].dts);
-  EXPECT_EQ(to_hex(d->pes[0].data), "fff15040015ffc" "aabbcc");
+  EXPECT_EQ(to_hex(d->pes[0].data),
+            "fff15040015ffc"
+            "aabbcc");
   EXPECT_TRUE(d->pcrs.empty());  // PCR rides on the video PID
 }
 
@@ -194,7 +206,9 @@ TEST(Muxer, ContinuityCountersRunOnAcrossSegments) {
   for (int seg = 0; seg < 3; ++seg) {
     m.write_tables(ts);
     for (int i = 0; i < 12; ++i) {
-      ASSERT_TRUE(m.write_sample(0, Sample{(seg * 12 + i) * 3600, 0, 3600, i == 0, avcc({"65" + std::string(600, 'a')})}, ts).ok());
+      ASSERT_TRUE(
+          m.write_sample(0, Sample{(seg * 12 + i) * 3600, 0, 3600, i == 0, avcc({"65" + std::string(600, 'a')})}, ts)
+              .ok());
       ASSERT_TRUE(m.write_sample(1, Sample{(seg * 12 + i) * 1764, 0, 1024, true, ByteVector(200)}, ts).ok());
     }
   }
@@ -208,7 +222,9 @@ TEST(Muxer, ContinuityCountersRunOnAcrossSegments) {
 TEST(Muxer, MalformedAvccIsRejectedWithoutOutput) {
   Muxer m = make_muxer({h264_track()});
   ByteVector ts;
-  ByteVector bad = from_hex("00000010" "6588");
+  ByteVector bad = from_hex(
+      "00000010"
+      "6588");
   auto s = m.write_sample(0, Sample{0, 0, 3600, true, bad}, ts);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().find("exceeds"), std::string::npos);
