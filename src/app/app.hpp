@@ -1,5 +1,6 @@
 #pragma once
 // The server: worker pool, stream registry, listeners (HTTP, RTSP), and orderly shutdown.
+#include <functional>
 #include <memory>
 
 #include "api/api.hpp"
@@ -36,7 +37,10 @@ class App {
   bool stopped_ = false;
 };
 
-// Makes the source for a stream from its `source` setting (rtsp://, exec:).
-media::SourceFactory make_source_factory(const Config& config);
+// Makes the source for a stream from its `source` setting: rtsp:// -> RTSP pull client, exec: -> child process
+// publishing into our RTSP server. Each source runs on pool.next(). `rtsp_port` tells the exec source which port
+// to substitute for $RTSP_PORT (called when the source starts, so it may report the port actually bound).
+media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& pool,
+                                         std::function<uint16_t()> rtsp_port);
 
 }  // namespace sg::app

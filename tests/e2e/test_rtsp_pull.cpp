@@ -1,0 +1,252 @@
+// RTSP pull sources against a third-party server (GStreamer gst-rtsp-server, tests/e2e/gst_rtsp_server.py):
+// TCP and UDP with digest auth, recovery after the server restarts, wrong credentials, and re-streaming to a reader.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <regex>
+
+#include "../support/process.hpp"
+
+namespace sg {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+const std::string kScript = std::string(SG_SOURCE_DIR) + "/tests/e2e/gst_rtsp_server.py";
+
+bool have_gst_rtsp_server() {
+  static const bool ok = [] {
+    if (::access("/usr/bin/python3", X_OK) != 0) return false;
+    auto r = test::run({"/usr/bin/python3", "-c",
+                        "import gi; gi.require_version('GstRtspServer', '1.0'); "
+                        "from gi.repository import GstRtspServer"},
+                       20s, "gst_probe");
+    return r.exit_code == 0;
+  }();
+  return ok;
+}
+
+// The GStreamer RTSP server on `port`, optionally with digest credentials.
+class GstServer {
+ public:
+  GstServer(uint16_t port, const std::string& user = {}, const std::string& pass = {}) : port_(port) {
+    argv_ = {"/usr/bin/python3", kScript, std::to_string(port)};
+    if (!user.empty()) {
+      argv_.push_back(user);
+      argv_.push_back(pass);
+    }
+    start();
+  }
+  bool start() {
+    static int n = 0;
+    child_.start(argv_, ::testing::TempDir() + "sg_gst_" + std::to_string(::getpid()) + "_" + std::to_string(n++) +
+                            ".log");
+    ready_ = test::wait_until([&] { return child_.log().find("ready") != std::string::npos || !child_.running(); },
+                              15s) &&
+             child_.running();
+    return ready_;
+  }
+  void kill() { child_.kill(); }
+  bool ready() const { return ready_; }
+  std::string log() const { return child_.log(); }
+  std::string url(const std::string& path, const std::string& userinfo = {}) const {
+    return "rtsp://" + (userinfo.empty() ? "" : userinfo + "@") + "127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+ private:
+  uint16_t port_;
+  std::vector<std::string> argv_;
+  test::Child child_;
+  bool ready_ = false;
+};
+
+json::object stream_info(const test::Server& server, const std::string& id) {
+  auto r = test::http_request(server.http_port, "GET", "/api/v1/streams/" + id);
+  if (r.status != 200) return {};
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  if (ec || !v.is_object()) return {};
+  return v.as_object();
+}
+
+std::string state_of(const json::object& o) {
+  auto* s = o.if_contains("state");
+  return s && s->is_string() ? std::string(s->as_string()) : std::string();
+}
+
+std::string last_error_of(const json::object& o) {
+  auto* s = o.if_contains("last_error");
+  return s && s->is_string() ? std::string(s->as_string()) : std::string();
+}
+
+int64_t number_of(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  if (!v) return -1;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
+  return -1;
+}
+
+std::string yaml_for(const std::string& id, const std::string& source, const std::string& transport) {
+  return "rtsp:\n  source_timeout: 5\nstreams:\n  " + id + ": { source: \"" + source + "\", rtsp_transport: " +
+         transport + " }\n";
+}
+
+const json::object* track(const json::object& info, const std::string& codec) {
+  auto* tracks = info.if_contains("tracks");
+  if (!tracks || !tracks->is_array()) return nullptr;
+  for (const auto& t : tracks->as_array()) {
+    if (t.is_object() && t.as_object().if_contains("codec") && t.as_object().at("codec") == codec.c_str())
+      return &t.as_object();
+  }
+  return nullptr;
+}
+
+#define REQUIRE_GST()                                                                       \
+  do {                                                                                      \
+    if (!have_gst_rtsp_server()) GTEST_SKIP() << "GStreamer RTSP server (python3-gi) missing"; \
+  } while (0)
+
+// Pulls `path` over `transport` with digest auth and checks the tracks and that bytes keep arriving.
+void expect_pull(const std::string& path, const std::string& transport, const std::string& video_codec,
+                 const std::string& audio_codec, uint32_t audio_rate) {
+  GstServer gst(test::free_port(), "user", "s3cret");
+  ASSERT_TRUE(gst.ready()) << gst.log();
+  test::Server server(yaml_for("cam", gst.url(path, "user:s3cret"), transport));
+  ASSERT_TRUE(server.ready) << server.log();
+
+  json::object info;
+  ASSERT_TRUE(test::wait_until([&] {
+    info = stream_info(server, "cam");
+    return state_of(info) == "ready" && track(info, video_codec) && track(info, audio_codec);
+  }, 15s)) << json::serialize(info) << "\n" << server.log();
+
+  const auto* video = track(info, video_codec);
+  EXPECT_EQ(number_of(*video, "clock_rate"), 90000);
+  EXPECT_EQ(number_of(*video, "width"), 640);
+  EXPECT_EQ(number_of(*video, "height"), 360);
+  EXPECT_EQ(number_of(*track(info, audio_codec), "clock_rate"), audio_rate);
+  EXPECT_EQ(number_of(info, "reconnects"), 0);
+
+  int64_t first = number_of(info, "bytes_received");
+  EXPECT_GT(first, 0);
+  EXPECT_TRUE(test::wait_until([&] { return number_of(stream_info(server, "cam"), "bytes_received") > first + 10000; },
+                               5s));
+  EXPECT_NE(server.log().find("\"transport\":\"" + transport + "\""), std::string::npos) << server.log();
+}
+
+TEST(RtspPull, H264AndAacOverTcpWithDigestAuthBecomesReady) {
+  REQUIRE_GST();
+  expect_pull("/h264", "tcp", "H264", "AAC", 44100);
+}
+
+TEST(RtspPull, H265AndOpusOverUdpWithDigestAuthBecomesReady) {
+  REQUIRE_GST();
+  expect_pull("/h265", "udp", "H265", "Opus", 48000);
+}
+
+TEST(RtspPull, AutoTransportUsesUdpWhenItWorks) {
+  REQUIRE_GST();
+  GstServer gst(test::free_port());
+  ASSERT_TRUE(gst.ready()) << gst.log();
+  test::Server server(yaml_for("cam", gst.url("/h264"), "auto"));
+  ASSERT_TRUE(server.ready) << server.log();
+  ASSERT_TRUE(test::wait_until([&] { return state_of(stream_info(server, "cam")) == "ready"; }, 15s)) << server.log();
+  EXPECT_NE(server.log().find("\"transport\":\"udp\""), std::string::npos) << server.log();
+  EXPECT_EQ(server.log().find("falls back to TCP"), std::string::npos) << server.log();
+}
+
+TEST(RtspPull, ReconnectsByItselfAfterTheSourceServerRestarts) {
+  REQUIRE_GST();
+  const uint16_t port = test::free_port();
+  GstServer gst(port);
+  ASSERT_TRUE(gst.ready()) << gst.log();
+  test::Server server(yaml_for("cam", gst.url("/h264"), "tcp"));
+  ASSERT_TRUE(server.ready) << server.log();
+  ASSERT_TRUE(test::wait_until([&] { return state_of(stream_info(server, "cam")) == "ready"; }, 15s)) << server.log();
+
+  gst.kill();
+  json::object info;
+  ASSERT_TRUE(test::wait_until([&] {
+    info = stream_info(server, "cam");
+    return state_of(info) == "error" && !last_error_of(info).empty();
+  }, 10s)) << json::serialize(info);
+
+  ASSERT_TRUE(gst.start()) << gst.log();
+  ASSERT_TRUE(test::wait_until([&] {
+    info = stream_info(server, "cam");
+    return state_of(info) == "ready";
+  }, 30s)) << json::serialize(info) << "\n" << server.log();
+  EXPECT_GE(number_of(info, "reconnects"), 1);
+}
+
+TEST(RtspPull, ConnectionRefusedIsReportedAndRetried) {
+  const uint16_t port = test::free_port();  // nothing listens there
+  test::Server server(yaml_for("cam", "rtsp://127.0.0.1:" + std::to_string(port) + "/x", "tcp"));
+  ASSERT_TRUE(server.ready) << server.log();
+  json::object info;
+  ASSERT_TRUE(test::wait_until([&] {
+    info = stream_info(server, "cam");
+    return state_of(info) == "error" && number_of(info, "reconnects") >= 1;
+  }, 10s)) << json::serialize(info);
+  EXPECT_EQ(last_error_of(info), "connect to 127.0.0.1:" + std::to_string(port) + ": connection refused");
+}
+
+TEST(RtspPull, WrongPasswordGivesErrorWith401AndServerStaysUp) {
+  REQUIRE_GST();
+  GstServer gst(test::free_port(), "user", "s3cret");
+  ASSERT_TRUE(gst.ready()) << gst.log();
+  test::Server server(yaml_for("cam", gst.url("/h264", "user:wrong"), "auto"));
+  ASSERT_TRUE(server.ready) << server.log();
+  json::object info;
+  ASSERT_TRUE(test::wait_until([&] {
+    info = stream_info(server, "cam");
+    return state_of(info) == "error";
+  }, 10s)) << json::serialize(info);
+  EXPECT_NE(last_error_of(info).find("401"), std::string::npos) << last_error_of(info);
+  EXPECT_NE(last_error_of(info).find("DESCRIBE"), std::string::npos) << last_error_of(info);
+  EXPECT_TRUE(server.child.running());
+  EXPECT_EQ(test::http_request(server.http_port, "GET", "/readyz").status, 200);
+}
+
+bool tcp_port_open(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// The largest "frame=N" ffmpeg printed.
+int frames_in(const std::string& ffmpeg_output) {
+  static const std::regex re(R"(frame=\s*(\d+))");
+  int best = 0;
+  for (auto it = std::sregex_iterator(ffmpeg_output.begin(), ffmpeg_output.end(), re); it != std::sregex_iterator();
+       ++it)
+    best = std::max(best, std::stoi((*it)[1].str()));
+  return best;
+}
+
+TEST(RtspPull, PulledStreamIsServedToAnRtspReader) {
+  REQUIRE_GST();
+  if (!test::have_program("ffmpeg")) GTEST_SKIP() << "ffmpeg missing";
+  GstServer gst(test::free_port());
+  ASSERT_TRUE(gst.ready()) << gst.log();
+  test::Server server(yaml_for("cam", gst.url("/h264"), "tcp"));
+  ASSERT_TRUE(server.ready) << server.log();
+  if (!tcp_port_open(server.rtsp_port)) GTEST_SKIP() << "this build has no RTSP server listening yet";
+  ASSERT_TRUE(test::wait_until([&] { return state_of(stream_info(server, "cam")) == "ready"; }, 15s)) << server.log();
+
+  auto r = test::run({"ffmpeg", "-hide_banner", "-nostdin", "-rtsp_transport", "tcp", "-i", server.rtsp_url("cam"),
+                      "-t", "3", "-c", "copy", "-f", "null", "-"},
+                     15s, "reader");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_GE(frames_in(r.output), 10) << r.output;
+}
+
+}  // namespace
+}  // namespace sg
