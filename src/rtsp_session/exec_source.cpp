@@ -187,12 +187,15 @@ struct ExecSource::Runner : std::enable_shared_from_this<Runner> {
       err_partial.clear();
       return;
     }
-    last_line = std::move(err_partial);
-    err_partial.clear();
+    while (!err_partial.empty() && (err_partial.back() == ' ' || err_partial.back() == '\t')) err_partial.pop_back();
+    // ffmpeg's progress lines say nothing about why it stopped: keep the last real message for the error.
+    if (!err_partial.starts_with("frame=") && !err_partial.starts_with("size=")) last_line = err_partial;
+    const std::string& line = err_partial;
     if (log::enabled(log::Level::Debug) && err_log.allow()) {
       log::debug("exec source stderr",
-                 {{"stream", stream->id()}, {"line", last_line}, {"suppressed", err_log.suppressed()}});
+                 {{"stream", stream->id()}, {"line", line}, {"suppressed", err_log.suppressed()}});
     }
+    err_partial.clear();
   }
 
   void close_stderr() {
