@@ -40,6 +40,13 @@ if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules/playwright-cor
   (cd tests/e2e && npm install --no-audit --no-fund --loglevel=error)
 fi
 
+# --- HLS player assets (hlsserve): hls.js from npm into web/node_modules; streamgate serves it at /assets/hls.min.js.
+if [ -f web/package.json ] && [ ! -f web/node_modules/hls.js/dist/hls.min.js ]; then
+  echo "setup: npm install in web"
+  (cd web && npm install --no-audit --no-fund --loglevel=error)
+fi
+# --- end HLS player assets
+
 if [ "${1:-}" != "--no-build" ]; then
   echo "setup: building the release preset"
   cmake --preset release >/dev/null

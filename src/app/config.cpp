@@ -109,6 +109,28 @@ class Parser {
     fail(n, "'" + name + "' must be one of: " + list + "; got '" + v + "'");
   }
 
+  // "2s", "200ms", "1.5s" or a plain number of seconds -> milliseconds in [min_ms, max_ms].
+  int duration_ms(const YAML::Node& n, const std::string& name, int min_ms, int max_ms) {
+    auto s = string(n, name);
+    std::string_view v = s;
+    double scale = 1000;
+    if (v.ends_with("ms")) {
+      scale = 1;
+      v.remove_suffix(2);
+    } else if (v.ends_with("s")) {
+      v.remove_suffix(1);
+    }
+    double x = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (v.empty() || ec != std::errc() || ptr != v.data() + v.size())
+      fail(n, "'" + name + "' must be a duration like 2s or 200ms, got '" + s + "'");
+    double ms = x * scale;
+    if (!(ms >= min_ms && ms <= max_ms))
+      fail(n, "'" + name + "' must be between " + std::to_string(min_ms) + "ms and " + std::to_string(max_ms) +
+                  "ms, got '" + s + "'");
+    return static_cast<int>(ms);
+  }
+
   Credentials credentials(const YAML::Node& n, const std::string& name) {
     check_keys(n, name, {"user", "pass"});
     Credentials c;
@@ -122,7 +144,7 @@ class Parser {
     Config c;
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
-    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams"});
+    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls"});
     if (auto s = root["server"]) {
       check_keys(s, "server", {"http", "rtsp", "webrtc_udp"});
       if (s["http"]) c.http = endpoint(s["http"], "server.http");
@@ -147,6 +169,17 @@ class Parser {
       if (r["session_timeout"]) o.session_timeout_s = static_cast<int>(integer(r["session_timeout"], "rtsp.session_timeout", 5, 3600));
       if (r["source_timeout"]) o.source_timeout_s = static_cast<int>(integer(r["source_timeout"], "rtsp.source_timeout", 1, 3600));
       if (r["allow_any_publish"]) o.allow_any_publish = boolean(r["allow_any_publish"], "rtsp.allow_any_publish");
+    }
+    if (auto h = root["hls"]) {
+      check_keys(h, "hls", {"variant", "segment_duration", "part_duration", "segment_count", "directory"});
+      auto& o = c.hls;
+      if (h["variant"]) o.variant = one_of(h["variant"], "hls.variant", {"mpegts", "fmp4", "lowLatency"});
+      if (h["segment_duration"]) o.segment_duration_ms = duration_ms(h["segment_duration"], "hls.segment_duration", 100, 60000);
+      if (h["part_duration"]) o.part_duration_ms = duration_ms(h["part_duration"], "hls.part_duration", 50, 5000);
+      if (h["segment_count"]) o.segment_count = static_cast<size_t>(integer(h["segment_count"], "hls.segment_count", 3, 100));
+      if (h["directory"]) o.directory = string(h["directory"], "hls.directory");
+      if (o.part_duration_ms > o.segment_duration_ms)
+        fail(h, "'hls.part_duration' must not exceed 'hls.segment_duration'");
     }
     if (auto streams = root["streams"]) {
       if (streams.IsNull()) return c;

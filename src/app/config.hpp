@@ -41,6 +41,15 @@ struct RtspConfig {
   bool allow_any_publish = true;  // publishing to an unconfigured path creates it
 };
 
+// HLS egress (src/hls_session). Durations in milliseconds.
+struct HlsConfig {
+  std::string variant = "lowLatency";  // mpegts | fmp4 | lowLatency
+  int segment_duration_ms = 2000;
+  int part_duration_ms = 200;
+  size_t segment_count = 7;
+  std::string directory;  // optional: also write playlists and segments here
+};
+
 struct Config {
   std::string file;  // where it came from ("" = built-in defaults)
   Endpoint http{"0.0.0.0", 8080};
@@ -51,6 +60,7 @@ struct Config {
   std::string log_format = "json";
   size_t reader_queue = 512;
   RtspConfig rtsp_options;
+  HlsConfig hls;
   std::vector<StreamConfig> streams;
 };
 

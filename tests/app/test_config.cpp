@@ -149,5 +149,47 @@ TEST(Endpoint, ParsesForms) {
   EXPECT_FALSE(parse_endpoint("[::1]8080"));
 }
 
+TEST(Config, HlsDefaultsAreLowLatencyTwoSecondSegments) {
+  auto c = parse_config("", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->hls.variant, "lowLatency");
+  EXPECT_EQ(c->hls.segment_duration_ms, 2000);
+  EXPECT_EQ(c->hls.part_duration_ms, 200);
+  EXPECT_EQ(c->hls.segment_count, 7u);
+  EXPECT_TRUE(c->hls.directory.empty());
+}
+
+TEST(Config, HlsParsesEveryKey) {
+  auto c = parse_config("hls:\n  variant: fmp4\n  segment_duration: 1.5s\n  part_duration: 250ms\n"
+                        "  segment_count: 5\n  directory: /tmp/hls\n",
+                        "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->hls.variant, "fmp4");
+  EXPECT_EQ(c->hls.segment_duration_ms, 1500);
+  EXPECT_EQ(c->hls.part_duration_ms, 250);
+  EXPECT_EQ(c->hls.segment_count, 5u);
+  EXPECT_EQ(c->hls.directory, "/tmp/hls");
+  auto plain = parse_config("hls: { variant: mpegts, segment_duration: 4 }\n", "test.yaml");
+  ASSERT_TRUE(plain) << plain.error();
+  EXPECT_EQ(plain->hls.variant, "mpegts");
+  EXPECT_EQ(plain->hls.segment_duration_ms, 4000);
+}
+
+TEST(Config, HlsErrorsNameTheKey) {
+  EXPECT_NE(error_of("hls:\n  variant: dash\n").find("test.yaml:2: 'hls.variant' must be one of: mpegts, fmp4, lowLatency"),
+            std::string::npos);
+  EXPECT_NE(error_of("hls:\n  segment_duraton: 2s\n").find("test.yaml:2: unknown key 'segment_duraton' in 'hls'"),
+            std::string::npos);
+  EXPECT_NE(error_of("hls: { segment_duration: fast }\n").find("'hls.segment_duration' must be a duration"),
+            std::string::npos);
+  EXPECT_NE(error_of("hls: { segment_duration: 2h }\n").find("'hls.segment_duration' must be a duration"),
+            std::string::npos);
+  EXPECT_NE(error_of("hls: { part_duration: 10ms }\n").find("'hls.part_duration' must be between 50ms"),
+            std::string::npos);
+  EXPECT_NE(error_of("hls: { segment_count: 1 }\n").find("'hls.segment_count' must be between 3"), std::string::npos);
+  EXPECT_NE(error_of("hls: { segment_duration: 1s, part_duration: 2s }\n").find("must not exceed"), std::string::npos);
+  EXPECT_NE(error_of("hls: [1]\n").find("'hls' must be a mapping"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sg::app
