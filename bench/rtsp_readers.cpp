@@ -212,7 +212,8 @@ class Reader {
 
     tracks_.reserve(sdp->media.size());
     for (auto& m : sdp->media) {
-      if (m.port == 0 || m.proto.find("RTP/") == std::string::npos) continue;
+      // Port 0 is usual in RTSP (RFC 2326 C.1: the port is chosen in SETUP), so only the protocol decides.
+      if (m.proto.find("RTP/") == std::string::npos) continue;
       TrackState& t = tracks_.emplace_back();
       t.control_url = sg::rtsp::resolve_control(base, m.control().value_or(""));
       if (m.type == "video" && !m.payload_types().empty()) {
