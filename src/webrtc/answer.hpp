@@ -1,0 +1,52 @@
+#pragma once
+// The SDP answer to a browser's offer (JSEP, RFC 8829): BUNDLE, rtcp-mux, ICE-lite, DTLS passive, and for each
+// offered m= section the stream track it carries (with the codec the browser offered) or a rejection (port 0).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "media/track.hpp"
+#include "sdp/sdp.hpp"
+
+namespace sg::webrtc {
+
+struct Candidate {
+  std::string ip;
+  uint16_t port = 0;
+};
+
+struct AnswerParams {
+  std::string ufrag, pwd;
+  std::string fingerprint;  // sha-256, "AB:CD:..."
+  std::vector<Candidate> candidates;
+  std::string cname = "streamgate";
+};
+
+// A stream track sent on one m= section.
+struct SentTrack {
+  size_t track = 0;  // index into the stream's tracks
+  std::string mid;
+  uint8_t payload_type = 0;
+  uint32_t ssrc = 0;
+  uint32_t clock_rate = 0;
+  bool video = false;
+};
+
+struct Answer {
+  std::string sdp;
+  std::vector<SentTrack> tracks;
+  std::vector<std::string> skipped;  // why tracks or sections were left out (for logs)
+  std::string remote_ufrag, remote_pwd;
+  std::string remote_fingerprint;  // sha-256 from the offer, uppercase
+};
+
+// The payload type of the offer's section that can carry `track`, or -1.
+int match_payload_type(const sdp::Media& offer, const media::Track& track);
+
+// ssrc_seed makes SSRCs (distinct per track). Errors: not a WebRTC offer (no ICE credentials, no fingerprint,
+// no BUNDLE-able section) or nothing we can send.
+Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vector<media::Track>& tracks,
+                            const AnswerParams& params, uint32_t ssrc_seed);
+
+}  // namespace sg::webrtc

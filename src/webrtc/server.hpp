@@ -1,0 +1,79 @@
+#pragma once
+// WebRTC egress: browsers play streams through WHEP (RFC 9725, `POST /{stream}/whep`) or the JSON WebSocket at
+// `/ws/{stream}`. All peers share one UDP socket, demultiplexed per RFC 7983 (STUN / DTLS / SRTP) and matched to
+// a peer by STUN USERNAME (our ufrag) on its first check, then by remote address. We are ICE-lite (RFC 8445 2.5):
+// we answer checks and never send any; DTLS 1.2 passive, keys exported into libsrtp. Each peer is a reader of
+// its stream: its units' RTP packets are forwarded with the peer's SSRC, payload type and sequence numbers.
+// Sockets, peers and their readers all live on one worker thread, so none of them needs a lock.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "http/http_server.hpp"
+#include "media/stream_registry.hpp"
+#include "net/worker_pool.hpp"
+#include "webrtc/answer.hpp"
+
+namespace sg::webrtc {
+
+struct WebRtcOptions {
+  std::vector<std::string> additional_hosts;  // extra host candidates (e.g. a public address)
+  bool interface_discovery = true;            // bound to 0.0.0.0: one candidate per interface address
+  size_t reader_queue = 512;
+  std::string web_root;  // folder with the player page (index.html); empty = built-in fallback
+};
+
+inline WebRtcOptions make_options(size_t reader_queue) {
+  WebRtcOptions o;
+  o.reader_queue = reader_queue;
+  return o;
+}
+
+class WebRtcServer {
+ public:
+  WebRtcServer(net::WorkerPool& pool, media::StreamRegistry& registry, WebRtcOptions options);
+  ~WebRtcServer();
+  WebRtcServer(const WebRtcServer&) = delete;
+  WebRtcServer& operator=(const WebRtcServer&) = delete;
+
+  // Binds the UDP socket and makes the DTLS certificate.
+  Status listen(const std::string& host, uint16_t port);
+  void start();
+  void stop();  // closes every peer; idempotent
+  uint16_t port() const { return port_; }
+
+  // WHEP, WebSocket signaling and the player pages.
+  void add_routes(http::Router& router);
+  void write_metrics(std::string& out) const;
+
+  struct Created {
+    int status = 201;  // or the HTTP status of the failure
+    std::string error;
+    std::string session;
+    std::string answer;
+    std::vector<Candidate> candidates;
+  };
+  // From any thread: a peer for `stream_id` answering `offer`.
+  boost::asio::awaitable<Created> create_session(std::string stream_id, std::string offer);
+  // From any thread; true if it existed.
+  boost::asio::awaitable<bool> close_session(std::string session);
+  size_t sessions() const;
+
+  struct Impl;
+
+ private:
+  std::string options_web_root() const;
+  std::shared_ptr<Impl> impl_;
+  std::string impl_web_root_;
+  uint16_t port_ = 0;
+};
+
+// Host candidate addresses: `host` itself unless it is a wildcard, else the interface IPv4 addresses (loopback
+// included, so a browser on the same machine can connect), then `additional`.
+std::vector<std::string> host_candidates(const std::string& host, bool discover,
+                                         const std::vector<std::string>& additional);
+
+}  // namespace sg::webrtc

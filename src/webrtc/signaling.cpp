@@ -1,0 +1,206 @@
+// HTTP side of the WebRTC server: WHEP (RFC 9725), the JSON WebSocket at /ws/{stream}, and the player pages.
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "app/log.hpp"
+#include "webrtc/server.hpp"
+
+namespace sg::webrtc {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace json = boost::json;
+using asio::awaitable;
+using asio::use_awaitable;
+using http::Request;
+using http::Response;
+using bhttp = boost::beast::http::status;
+namespace verb_ns = boost::beast::http;
+
+namespace {
+
+constexpr std::string_view kFallbackPlayer = R"HTML(<!doctype html><meta charset="utf-8"><title>streamgate</title>
+<video id="v" autoplay muted playsinline controls style="width:100%"></video><script>
+const pc = new RTCPeerConnection(); pc.addTransceiver('video',{direction:'recvonly'}); pc.addTransceiver('audio',{direction:'recvonly'});
+pc.ontrack = e => { const v = document.getElementById('v'); v.srcObject = v.srcObject || new MediaStream(); v.srcObject.addTrack(e.track); };
+pc.createOffer().then(o => pc.setLocalDescription(o)).then(() => fetch(location.pathname.replace(/\/$/, '') + '/whep',
+ {method:'POST', headers:{'Content-Type':'application/sdp'}, body: pc.localDescription.sdp}))
+ .then(r => r.text()).then(sdp => pc.setRemoteDescription({type:'answer', sdp}));
+</script>)HTML";
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return {};
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+bool is_sdp_content_type(std::string_view ct) {
+  auto semi = ct.find(';');
+  auto base = ct.substr(0, semi);
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  if (base.size() != 15) return false;
+  for (size_t i = 0; i < base.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(base[i])) != "application/sdp"[i]) return false;
+  return true;
+}
+
+void cors(Response& res) {
+  res.set(verb_ns::field::access_control_allow_origin, "*");
+  res.set(verb_ns::field::access_control_expose_headers, "Location, ETag, Link");
+}
+
+// Built outside the coroutine: GCC 12 miscompiles initializer lists of string literals inside coroutine frames.
+json::object error_message(std::string_view message, int status = 0) {
+  json::object m;
+  m["type"] = "error";
+  m["message"] = message;
+  if (status) m["status"] = status;
+  return m;
+}
+
+json::object answer_message(const std::string& sdp) {
+  json::object m;
+  m["type"] = "answer";
+  m["sdp"] = sdp;
+  return m;
+}
+
+json::object ice_message(const Candidate& c, size_t index) {
+  uint32_t priority = (126u << 24) | ((65535u - static_cast<uint32_t>(index)) << 8) | 255u;
+  json::object cand;
+  cand["candidate"] = "candidate:" + std::to_string(index + 1) + " 1 udp " + std::to_string(priority) + " " + c.ip +
+                      " " + std::to_string(c.port) + " typ host";
+  cand["sdpMLineIndex"] = 0;
+  json::object m;
+  m["type"] = "ice";
+  m["candidate"] = std::move(cand);
+  return m;
+}
+
+}  // namespace
+
+void WebRtcServer::add_routes(http::Router& router) {
+  using verb = boost::beast::http::verb;
+  router.add(verb::post, "/{stream}/whep", [this](const Request& req, const http::Params& p) -> awaitable<Response> {
+    if (!is_sdp_content_type(req[verb_ns::field::content_type]))
+      co_return http::error_response(bhttp::unsupported_media_type, "WHEP needs Content-Type: application/sdp", req);
+    if (req.body().empty()) co_return http::error_response(bhttp::bad_request, "empty SDP offer", req);
+    auto created = co_await create_session(p.get("stream"), req.body());
+    if (created.status != 201) {
+      auto res = http::error_response(static_cast<bhttp>(created.status), created.error, req);
+      cors(res);
+      co_return res;
+    }
+    auto res = http::text_response(bhttp::created, std::move(created.answer), "application/sdp", req);
+    res.set(verb_ns::field::location, "/" + p.get("stream") + "/whep/" + created.session);
+    res.set(verb_ns::field::etag, "\"" + created.session + "\"");
+    cors(res);
+    co_return res;
+  });
+  router.add(verb::options, "/{stream}/whep", [](const Request& req, const http::Params&) -> awaitable<Response> {
+    auto res = http::text_response(bhttp::no_content, "", "text/plain", req);
+    cors(res);
+    res.set(verb_ns::field::access_control_allow_methods, "POST, OPTIONS");
+    res.set(verb_ns::field::access_control_allow_headers, "Content-Type, Authorization");
+    res.set("Accept-Post", "application/sdp");
+    co_return res;
+  });
+  router.add(verb::delete_, "/{stream}/whep/{session}",
+             [this](const Request& req, const http::Params& p) -> awaitable<Response> {
+               bool found = co_await close_session(p.get("session"));
+               if (!found) co_return http::error_response(bhttp::not_found, "no such WHEP session", req);
+               auto res = http::text_response(bhttp::ok, "", "text/plain", req);
+               cors(res);
+               co_return res;
+             });
+  // ICE-lite: trickled candidates from the client are not needed (we answer whatever checks arrive).
+  router.add(verb::patch, "/{stream}/whep/{session}",
+             [](const Request& req, const http::Params&) -> awaitable<Response> {
+               auto res = http::text_response(bhttp::no_content, "", "text/plain", req);
+               cors(res);
+               co_return res;
+             });
+  router.add_upgrade("/ws/{stream}", [this](beast::tcp_stream stream, Request req, http::Params p) -> awaitable<void> {
+    stream.expires_never();
+    beast::websocket::stream<beast::tcp_stream> ws(std::move(stream));
+    // Beast pings after 15 s of silence and closes when nothing arrives for 15 s more.
+    ws.set_option(beast::websocket::stream_base::timeout{std::chrono::seconds(10), std::chrono::seconds(30), true});
+    ws.read_message_max(256 * 1024);
+    boost::system::error_code ec;
+    co_await ws.async_accept(req, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    std::string stream_id = p.get("stream");
+    std::string session;
+    auto send = [&ws](json::object o) -> awaitable<boost::system::error_code> {
+      boost::system::error_code e;
+      ws.text(true);
+      co_await ws.async_write(asio::buffer(json::serialize(o)), asio::redirect_error(use_awaitable, e));
+      co_return e;
+    };
+    for (;;) {
+      beast::flat_buffer buffer;
+      co_await ws.async_read(buffer, asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      auto text = beast::buffers_to_string(buffer.data());
+      boost::system::error_code jec;
+      auto value = json::parse(text, jec);
+      const json::object* msg = !jec ? value.if_object() : nullptr;
+      const json::string* type = msg && msg->if_contains("type") ? msg->at("type").if_string() : nullptr;
+      if (!type) {
+        if (co_await send(error_message("expected a JSON object with a \"type\""))) break;
+        continue;
+      }
+      if (*type == "offer") {
+        const json::string* sdp = msg->if_contains("sdp") ? msg->at("sdp").if_string() : nullptr;
+        if (!sdp) {
+          if (co_await send(error_message("offer without \"sdp\""))) break;
+          continue;
+        }
+        if (!session.empty()) {
+          co_await close_session(session);
+          session.clear();
+        }
+        auto created = co_await create_session(stream_id, std::string(*sdp));
+        if (created.status != 201) {
+          if (co_await send(error_message(created.error, created.status))) break;
+          continue;
+        }
+        session = created.session;
+        if (co_await send(answer_message(created.answer))) break;
+        bool failed = false;
+        for (size_t i = 0; i < created.candidates.size() && !failed; ++i)
+          failed = static_cast<bool>(co_await send(ice_message(created.candidates[i], i)));
+        if (failed) break;
+      } else if (*type == "ice") {
+        // ICE-lite: the browser's candidates are learned from its checks.
+      } else {
+        if (co_await send(error_message("unknown message type"))) break;
+      }
+    }
+    if (!session.empty()) co_await close_session(session);
+  });
+  auto root = options_web_root();
+  router.add(verb::get, "/", [root](const Request& req, const http::Params&) -> awaitable<Response> {
+    std::string page = read_file(root + "/streams.html");
+    if (page.empty()) page = "<!doctype html><title>streamgate</title><p>streamgate: see /api/v1/streams</p>";
+    co_return http::text_response(bhttp::ok, std::move(page), "text/html; charset=utf-8", req);
+  });
+  router.add(verb::get, "/{stream}", [root](const Request& req, const http::Params&) -> awaitable<Response> {
+    std::string page = read_file(root + "/index.html");
+    if (page.empty()) page = std::string(kFallbackPlayer);
+    co_return http::text_response(bhttp::ok, std::move(page), "text/html; charset=utf-8", req);
+  });
+}
+
+std::string WebRtcServer::options_web_root() const {
+  return impl_web_root_;
+}
+
+}  // namespace sg::webrtc

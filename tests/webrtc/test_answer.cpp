@@ -1,0 +1,115 @@
+// SDP answers to a real Chromium offer: BUNDLE/ICE-lite/DTLS attributes, codec choice, rejected sections.
+#include <gtest/gtest.h>
+
+#include "chrome_offer.hpp"
+#include "webrtc/answer.hpp"
+
+namespace sg::webrtc {
+namespace {
+
+media::Track h264_track() {
+  media::Track t;
+  t.kind = media::MediaKind::Video;
+  t.codec = media::CodecId::H264;
+  t.clock_rate = 90000;
+  t.sps = from_hex("42c01e");  // profile_idc 66 (constrained baseline, as x264 -preset ultrafast writes)
+  return t;
+}
+
+media::Track audio_track(media::CodecId codec, uint32_t rate) {
+  media::Track t;
+  t.kind = media::MediaKind::Audio;
+  t.codec = codec;
+  t.clock_rate = rate;
+  t.channels = 2;
+  return t;
+}
+
+AnswerParams params() {
+  AnswerParams p;
+  p.ufrag = "abcd";
+  p.pwd = "0123456789abcdefghijkl";
+  p.fingerprint = "AA:BB";
+  p.candidates = {{"127.0.0.1", 8189}};
+  return p;
+}
+
+sdp::SessionDescription offer() {
+  auto o = sdp::parse(test::kChromeOffer);
+  EXPECT_TRUE(o) << o.error();
+  return *o;
+}
+
+TEST(Answer, PicksChromesH264PacketizationMode1WithSameProfileAndOpus) {
+  auto a = build_answer(offer(), {h264_track(), audio_track(media::CodecId::Opus, 48000)}, params(), 1234);
+  ASSERT_TRUE(a) << a.error();
+  ASSERT_EQ(a->tracks.size(), 2u);
+  EXPECT_EQ(a->tracks[0].payload_type, 102);  // H264 packetization-mode=1 profile-level-id=42001f
+  EXPECT_EQ(a->tracks[0].mid, "0");
+  EXPECT_TRUE(a->tracks[0].video);
+  EXPECT_EQ(a->tracks[1].payload_type, 111);  // opus/48000/2
+  EXPECT_EQ(a->tracks[1].mid, "1");
+  EXPECT_NE(a->tracks[0].ssrc, a->tracks[1].ssrc);
+  EXPECT_EQ(a->remote_ufrag, "etl/");
+  EXPECT_EQ(a->remote_pwd, "Ic4Tzh78EmH/37sJfAcS+1Pe");
+  EXPECT_TRUE(a->remote_fingerprint.starts_with("D8:33:79"));
+}
+
+TEST(Answer, IsAnSdpWithBundleIceLiteAndPassiveDtls) {
+  auto a = build_answer(offer(), {h264_track(), audio_track(media::CodecId::Opus, 48000)}, params(), 1234);
+  ASSERT_TRUE(a) << a.error();
+  auto parsed = sdp::parse(a->sdp);
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE 0 1");
+  EXPECT_TRUE(parsed->attributes.has("ice-lite"));
+  ASSERT_EQ(parsed->media.size(), 2u);
+  const auto& v = parsed->media[0];
+  EXPECT_EQ(v.proto, "UDP/TLS/RTP/SAVPF");
+  EXPECT_EQ(v.formats, std::vector<std::string>{"102"});
+  EXPECT_EQ(v.direction(), sdp::Direction::kSendOnly);
+  EXPECT_EQ(v.attributes.first("setup")->value, "passive");
+  EXPECT_EQ(v.attributes.first("ice-ufrag")->value, "abcd");
+  EXPECT_EQ(v.attributes.first("fingerprint")->value, "sha-256 AA:BB");
+  EXPECT_TRUE(v.attributes.has("rtcp-mux"));
+  EXPECT_EQ(v.rtpmap(102)->encoding, "H264");
+  EXPECT_EQ(v.fmtp(102)->get("packetization-mode"), "1");
+  EXPECT_EQ(v.attributes.first("candidate")->value.find("127.0.0.1 8189 typ host") != std::string::npos, true);
+  EXPECT_EQ(parsed->media[1].rtpmap(111)->channels, 2u);
+}
+
+TEST(Answer, RejectsAudioSectionWhenTrackIsAac) {
+  auto a = build_answer(offer(), {h264_track(), audio_track(media::CodecId::AAC, 44100)}, params(), 7);
+  ASSERT_TRUE(a) << a.error();
+  ASSERT_EQ(a->tracks.size(), 1u);
+  EXPECT_FALSE(a->skipped.empty());
+  auto parsed = sdp::parse(a->sdp);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->media[1].port, 0);
+  EXPECT_EQ(parsed->media[1].mid(), "1");
+  EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE 0");
+}
+
+TEST(Answer, MatchesPcmuAndPcmaStaticPayloadTypes) {
+  auto o = offer();
+  EXPECT_EQ(match_payload_type(o.media[1], audio_track(media::CodecId::PCMU, 8000)), 0);
+  EXPECT_EQ(match_payload_type(o.media[1], audio_track(media::CodecId::PCMA, 8000)), 8);
+}
+
+TEST(Answer, H265IsNotOfferedByThisChromium) {
+  media::Track t = h264_track();
+  t.codec = media::CodecId::H265;
+  auto a = build_answer(offer(), {t}, params(), 1);
+  EXPECT_FALSE(a);
+}
+
+TEST(Answer, FailsWithoutIceCredentials) {
+  auto o = sdp::parse("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+                      "a=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=mid:0\r\n");
+  ASSERT_TRUE(o) << o.error();
+  auto a = build_answer(*o, {h264_track()}, params(), 1);
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.error().find("ICE"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sg::webrtc
