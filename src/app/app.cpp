@@ -1,22 +1,37 @@
 #include "app/app.hpp"
 
 #include "app/log.hpp"
+#include "hls_session/hls_manager.hpp"
 #include "rtsp_session/client_source.hpp"
 #include "rtsp_session/exec_source.hpp"
+#include "rtsp_session/server.hpp"
+#include "webrtc/server.hpp"
 
 namespace sg::app {
 
-struct App::Extensions {};
+struct App::Extensions {
+  std::unique_ptr<rtsp_session::RtspServer> rtsp;
+  std::unique_ptr<hls_session::HlsManager> hls;
+  std::unique_ptr<webrtc::WebRtcServer> webrtc;
+};
 
 App::App(Config config) : config_(std::move(config)) {
   pool_ = std::make_unique<net::WorkerPool>(config_.workers);
   registry_ = std::make_unique<media::StreamRegistry>(
-      *pool_, make_source_factory(config_, *pool_, [this] { return config_.rtsp.port; }));
+      *pool_, make_source_factory(config_, *pool_, [this] { return ext_ && ext_->rtsp ? ext_->rtsp->port() : config_.rtsp.port; }));
   api_ = std::make_unique<api::ApiContext>(*registry_);
   api_->reader_queue = config_.reader_queue;
   api_->worker_threads = pool_->size();
   ext_ = std::make_unique<Extensions>();
+  ext_->rtsp = std::make_unique<rtsp_session::RtspServer>(*pool_, *registry_, config_.rtsp_options, config_.reader_queue);
+  api_->metric_writers.push_back([rtsp = ext_->rtsp.get()](std::string& out) { rtsp->write_metrics(out); });
   api::add_api_routes(router_, *api_);
+  ext_->webrtc = std::make_unique<webrtc::WebRtcServer>(*pool_, *registry_, webrtc::make_options(config_.reader_queue));
+  ext_->webrtc->add_routes(router_);
+  api_->metric_writers.push_back([w = ext_->webrtc.get()](std::string& out) { w->write_metrics(out); });
+  ext_->hls = std::make_unique<hls_session::HlsManager>(*pool_, *registry_, hls_session::make_hls_options(config_.hls));
+  ext_->hls->add_routes(router_);  // registers a catch-all GET /{stream}/{file}: add other GET routes before it
+  api_->metric_writers.push_back([hls = ext_->hls.get()](std::string& out) { hls->write_metrics(out); });
   http_ = std::make_unique<http::HttpServer>(*pool_, router_);
 }
 
@@ -24,6 +39,8 @@ App::~App() { stop(); }
 
 Status App::start() {
   if (auto s = http_->listen(config_.http.host, config_.http.port); !s) return s;
+  if (auto s = ext_->rtsp->listen(config_.rtsp.host, config_.rtsp.port); !s) return s;
+  if (auto s = ext_->webrtc->listen(config_.webrtc_udp.host, config_.webrtc_udp.port); !s) return s;
   for (const auto& sc : config_.streams) {
     media::StreamOptions opts;
     opts.source = sc.source;
@@ -35,11 +52,14 @@ Status App::start() {
   }
   pool_->start();
   http_->start();
+  ext_->rtsp->start();
+  ext_->webrtc->start();
   for (const auto& s : registry_->list()) {
     if (!s->options().on_demand) s->start();
   }
   api_->ready = true;
   log::info("streamgate ready", {{"http", config_.http.to_string()},
+                                 {"rtsp", config_.rtsp.host + ":" + std::to_string(ext_->rtsp->port())},
                                  {"workers", pool_->size()},
                                  {"streams", registry_->size()},
                                  {"config", config_.file.empty() ? std::string("(defaults)") : config_.file}});
@@ -51,6 +71,8 @@ void App::stop() {
   stopped_ = true;
   api_->ready = false;
   http_->stop();
+  ext_->rtsp->stop();
+  ext_->webrtc->stop();
   registry_->stop_all();
   pool_->stop();
 }

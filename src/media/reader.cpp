@@ -52,8 +52,13 @@ void Reader::close() {
   if (waiting_) signal_.cancel();
 }
 
+void Reader::wake() {
+  woken_ = true;
+  if (waiting_) signal_.cancel();
+}
+
 asio::awaitable<bool> Reader::wait() {
-  while (count_ == 0 && !closed_) {
+  while (count_ == 0 && !closed_ && !woken_) {
     signal_.expires_at(asio::steady_timer::time_point::max());
     waiting_ = true;
     boost::system::error_code ec;
@@ -61,6 +66,7 @@ asio::awaitable<bool> Reader::wait() {
     waiting_ = false;
     if (ec && ec != asio::error::operation_aborted) co_return false;
   }
+  woken_ = false;
   co_return !closed_;
 }
 

@@ -27,9 +27,11 @@ class Reader {
   // Producer side (the stream's fan-out, on this reader's thread).
   void push(const UnitPtr& unit);
   void close();  // wakes the session; wait() then returns false
+  // Wakes a pending wait() even with nothing queued (the session has other work, e.g. a response to send).
+  void wake();
 
   // Consumer side.
-  // Waits until a unit is queued (true) or the reader is closed (false).
+  // Waits until a unit is queued or wake() was called (true), or the reader is closed (false).
   boost::asio::awaitable<bool> wait();
   // Moves up to max queued units into out (appending); returns how many.
   size_t pop(std::vector<UnitPtr>& out, size_t max = SIZE_MAX);
@@ -63,6 +65,7 @@ class Reader {
   bool dropping_ = false;  // inside a drop episode (logged once)
   bool wait_keyframe_ = false;
   bool waiting_ = false;
+  bool woken_ = false;
   bool closed_ = false;
 };
 

@@ -103,7 +103,10 @@ void Stream::deliver(size_t worker, const UnitPtr& unit) {
 
 void Stream::set_state(StreamState state, std::string error) {
   std::lock_guard lk(mu_);
-  if (state == StreamState::Ready && state_ != StreamState::Ready) ready_since_ = std::chrono::steady_clock::now();
+  if (state == StreamState::Ready && state_ != StreamState::Ready) {
+    ready_since_ = std::chrono::steady_clock::now();
+    last_error_.clear();  // recovered: the API shows last_error null again
+  }
   state_ = state;
   if (!error.empty()) last_error_ = std::move(error);
 }
@@ -245,6 +248,11 @@ void Stream::stop() {
   }
   if (source) source->stop();
   if (kick) kick();
+  {
+    // The source may have reported a state while it was stopping: a stopped stream is idle.
+    std::lock_guard lk(mu_);
+    if (!started_) state_ = StreamState::Idle;
+  }
   close_readers();
 }
 

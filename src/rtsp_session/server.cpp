@@ -1,0 +1,890 @@
+#include "rtsp_session/server.hpp"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <charconv>
+#include <random>
+
+#include "app/log.hpp"
+#include "rtsp/auth.hpp"
+#include "rtsp/message.hpp"
+#include "rtsp/transport.hpp"
+#include "rtsp/url.hpp"
+#include "rtsp_session/ingest.hpp"
+#include "sdp/sdp.hpp"
+
+namespace sg::rtsp_session {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxUnitsPerWrite = 64;
+constexpr std::string_view kPublic =
+    "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, RECORD, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
+
+std::string random_hex(size_t bytes) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < bytes; ++i) {
+    auto b = static_cast<unsigned>(rng() & 0xff);
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+uint32_t random_u32() {
+  thread_local std::mt19937 rng(std::random_device{}());
+  return rng();
+}
+
+// "rtsp://host:port/a/b/trackID=1?x" -> path "a/b", track 1 (or -1 when there is no trackID suffix).
+struct Target {
+  std::string path;
+  int track = -1;
+};
+std::optional<Target> parse_target(std::string_view uri) {
+  std::string owned;  // keeps the path of a parsed absolute URL alive for `rest`
+  std::string_view rest;
+  if (uri.starts_with("rtsp://") || uri.starts_with("rtsps://")) {
+    auto u = rtsp::parse_url(uri);
+    if (!u) return std::nullopt;
+    owned = u->stream_path();
+    rest = owned;
+  } else if (uri.starts_with("/")) {
+    rest = uri.substr(1);
+    rest = rest.substr(0, rest.find('?'));
+  } else {
+    return std::nullopt;
+  }
+  std::string path(rest);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  Target t;
+  auto slash = path.rfind('/');
+  std::string_view last = slash == std::string::npos ? std::string_view(path) : std::string_view(path).substr(slash + 1);
+  if (last.starts_with("trackID=")) {
+    int n = -1;
+    auto v = last.substr(8);
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < 0 || n > 255) return std::nullopt;
+    t.track = n;
+    path = slash == std::string::npos ? std::string() : path.substr(0, slash);
+  }
+  t.path = path;
+  return t;
+}
+
+}  // namespace
+
+// One RTSP connection: a publisher, a reader, or a client still asking questions.
+class ServerSession : public std::enable_shared_from_this<ServerSession> {
+ public:
+  ServerSession(RtspServer& server, tcp::socket socket, size_t worker)
+      : server_(server),
+        socket_(std::move(socket)),
+        worker_(worker),
+        id_(random_hex(8)),
+        nonce_(random_hex(16)),
+        watchdog_(socket_.get_executor()) {
+    boost::system::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    if (!ec) {
+      remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+      remote_address_ = ep.address();
+    }
+    touch();
+  }
+
+  asio::awaitable<void> run();
+  // From any thread: ends the session (kicked publisher, server stop).
+  void kick() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+  }
+  // From the UDP receive thread.
+  void on_udp(size_t track, bool rtcp, Bytes packet) {
+    touch();
+    if (rtcp || mode_ != Mode::Record || !udp_ingest_) return;
+    udp_ingest_->on_rtp(track, packet, true);
+  }
+  const std::string& id() const { return id_; }
+
+ private:
+  enum class Mode { None, Play, Record };
+  struct TrackSetup {
+    bool active = false;
+    bool tcp = false;
+    uint8_t rtp_channel = 0;
+    udp::endpoint rtp_dest;  // UDP play: where the client receives RTP
+    uint32_t ssrc = 0;
+    uint16_t seq = 0;
+  };
+
+  void touch() {
+    last_activity_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  void close() {
+    closed_ = true;
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    watchdog_.cancel();
+    if (reader_) reader_->close();
+  }
+  log::Fields base_fields() const { return {}; }
+
+  asio::awaitable<void> watchdog();
+  asio::awaitable<void> handle(rtsp::Request& req);
+  asio::awaitable<void> send(rtsp::Response& res);
+  asio::awaitable<void> sender();
+  void on_interleaved(uint8_t channel, Bytes payload);
+  bool authorized(const rtsp::Request& req, bool publish, rtsp::Response& res);
+  void send_udp(const std::vector<media::UnitPtr>& units, uint64_t& bytes, uint64_t& packets);
+  void cleanup();
+
+  rtsp::Response options(const rtsp::Request& req);
+  asio::awaitable<rtsp::Response> describe(const rtsp::Request& req);
+  rtsp::Response announce(const rtsp::Request& req);
+  rtsp::Response setup(const rtsp::Request& req);
+  rtsp::Response play(const rtsp::Request& req);
+  rtsp::Response record(const rtsp::Request& req);
+
+  RtspServer& server_;
+  tcp::socket socket_;
+  size_t worker_;
+  std::string id_;
+  std::string nonce_;
+  std::string remote_;
+  asio::ip::address remote_address_;
+  asio::steady_timer watchdog_;
+  std::atomic<int64_t> last_activity_{0};
+  bool closed_ = false;
+
+  Mode mode_ = Mode::None;
+  bool session_started_ = false;  // a SETUP gave the client our Session id
+  std::shared_ptr<media::Stream> stream_;
+  std::string path_;
+  bool created_stream_ = false;  // this publisher created the stream (allow_any_publish): removed when it leaves
+  bool publishing_ = false;      // holds the stream's publisher slot
+  std::vector<media::Track> tracks_;
+  std::vector<std::string> controls_;
+  std::vector<TrackSetup> setups_;
+  std::unique_ptr<Ingest> ingest_;  // TCP publisher (this thread)
+  Ingest* udp_ingest_ = nullptr;    // UDP publisher: used by the UDP thread under the server's udp lock
+  bool udp_registered_ = false;
+
+  // Play
+  std::unique_ptr<media::Reader> reader_;
+  bool playing_ = false;
+  bool sender_done_ = true;
+  std::vector<std::string> pending_responses_;  // written by the sender while playing over TCP
+  std::vector<media::UnitPtr> units_;
+  std::vector<std::array<std::byte, 16>> headers_;
+  std::vector<asio::const_buffer> buffers_;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
+
+  log::RateLimit bad_log_;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+
+asio::awaitable<void> ServerSession::run() {
+  server_.session_started();
+  log::debug("RTSP connection", {{"session", id_}, {"remote", remote_}});
+  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
+  ByteVector buf;
+  buf.reserve(kReadChunk);
+  size_t used = 0;
+  buf.resize(kReadChunk);
+  while (!closed_) {
+    if (used == buf.size()) {
+      // parse_next bounds a message (16 KiB header + 64 KiB body) and a frame (64 KiB), so this never grows far.
+      if (buf.size() >= 256 * 1024) break;
+      buf.resize(buf.size() * 2);
+    }
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf.data() + used, buf.size() - used),
+                                                     asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    used += n;
+    touch();
+    size_t off = 0;
+    while (off < used && !closed_) {
+      auto r = rtsp::parse_next(Bytes(buf.data() + off, used - off));
+      off += r.consumed;
+      if (r.need_more()) break;
+      if (auto* il = r.interleaved()) {
+        on_interleaved(il->channel, il->payload);
+        continue;
+      }
+      if (auto* err = r.error()) {
+        server_.count_bad_request();
+        log::warn("RTSP bad request", {{"session", id_}, {"remote", remote_}, {"error", err->reason}});
+        auto res = rtsp::Response::to(*err);
+        res.headers.set("Server", "streamgate/" SG_VERSION);
+        co_await send(res);
+        if (r.consumed == 0) close();  // framing lost
+        continue;
+      }
+      if (auto* req = r.request()) {
+        co_await handle(*req);
+        continue;
+      }
+      // A response from the client (e.g. to nothing we asked): ignore.
+    }
+    if (off > 0) {
+      std::memmove(buf.data(), buf.data() + off, used - off);
+      used -= off;
+    }
+  }
+  close();
+  // Let the sender finish with the socket closed before tearing down.
+  while (!sender_done_) {
+    asio::steady_timer t(socket_.get_executor(), 5ms);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  cleanup();
+  server_.session_ended();
+}
+
+void ServerSession::cleanup() {
+  if (udp_registered_) server_.unregister_udp(this);  // after this the UDP thread no longer touches us
+  udp_ingest_ = nullptr;
+  ingest_.reset();
+  reader_.reset();  // detaches on this (the reader's) thread
+  if (stream_ && publishing_) {
+    stream_->release_publisher(id_);
+    log::info("RTSP publisher left", {{"stream", path_}, {"session", id_}, {"remote", remote_}});
+    if (created_stream_) server_.registry().remove(path_);
+  } else if (stream_ && mode_ == Mode::Play) {
+    log::info("RTSP reader left", {{"stream", path_}, {"session", id_}, {"remote", remote_}});
+  }
+  stream_.reset();
+}
+
+asio::awaitable<void> ServerSession::watchdog() {
+  auto self = shared_from_this();
+  const auto timeout = std::chrono::seconds(server_.config().session_timeout_s);
+  while (!closed_) {
+    watchdog_.expires_after(std::min<std::chrono::steady_clock::duration>(timeout / 4, 5s));
+    co_await watchdog_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (closed_) break;
+    // A TCP reader is kept alive by its connection; everyone else must show activity (requests, RTCP, media).
+    if (mode_ == Mode::Play && !setups_.empty() && setups_[0].tcp && playing_) continue;
+    auto last = std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_activity_.load(std::memory_order_relaxed)));
+    if (std::chrono::steady_clock::now() - last > timeout) {
+      log::info("RTSP session timed out", {{"session", id_}, {"remote", remote_}, {"stream", path_}});
+      close();
+    }
+  }
+}
+
+asio::awaitable<void> ServerSession::send(rtsp::Response& res) {
+  if (closed_) co_return;
+  auto text = res.serialize();
+  if (playing_ && !sender_done_ && !setups_.empty() && setups_[0].tcp) {
+    // The sender owns the socket's write side while playing over TCP.
+    pending_responses_.push_back(std::move(text));
+    if (reader_) reader_->wake();
+    co_return;
+  }
+  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+  if (ec) close();
+}
+
+bool ServerSession::authorized(const rtsp::Request& req, bool publish, rtsp::Response& res) {
+  const auto& cfg = server_.config();
+  const auto& creds = publish ? cfg.publish_auth : cfg.read_auth;
+  if (creds.empty()) return true;
+  rtsp::ServerAuth auth;
+  auth.realm = "streamgate";
+  auth.nonce = nonce_;
+  auth.allow_basic = cfg.auth_method == "basic";
+  if (auto* h = req.headers.get("Authorization")) {
+    auto ok = auth.verify(*h, req.method, creds.user, creds.pass);
+    if (ok) return true;
+    log::warn("RTSP authentication failed", {{"session", id_}, {"remote", remote_}, {"error", ok.error()}});
+  }
+  res = rtsp::Response::to(req, 401);
+  for (auto& c : auth.challenges()) res.headers.add("WWW-Authenticate", c);
+  return false;
+}
+
+asio::awaitable<void> ServerSession::handle(rtsp::Request& req) {
+  rtsp::Response res;
+  using M = rtsp::Method;
+  switch (req.method_id()) {
+    case M::Options: res = options(req); break;
+    case M::Describe: res = co_await describe(req); break;
+    case M::Announce: res = announce(req); break;
+    case M::Setup: res = setup(req); break;
+    case M::Play: res = play(req); break;
+    case M::Record: res = record(req); break;
+    case M::GetParameter:
+    case M::SetParameter:
+      res = rtsp::Response::to(req, 200);
+      break;
+    case M::Teardown:
+      res = rtsp::Response::to(req, 200);
+      res.headers.set("Server", "streamgate/" SG_VERSION);
+      co_await send(res);
+      if (!pending_responses_.empty() && reader_) {
+        reader_->close();  // the sender writes the queued answer, then closes the connection
+      } else {
+        close();
+      }
+      co_return;
+    case M::Pause:
+      res = rtsp::Response::to(req, 501);  // live streams cannot pause
+      break;
+    default:
+      res = rtsp::Response::to(req, 501);
+      break;
+  }
+  res.headers.set("Server", "streamgate/" SG_VERSION);
+  if (session_started_ && !res.headers.has("Session"))
+    res.headers.set("Session", id_ + ";timeout=" + std::to_string(server_.config().session_timeout_s));
+  if (res.status >= 400 && res.status != 401)
+    log::info("RTSP request refused", {{"session", id_}, {"remote", remote_}, {"method", req.method},
+                                       {"uri", req.uri}, {"status", res.status}});
+  co_await send(res);
+  // PLAY answered: now media may flow.
+  if (req.method_id() == M::Play && res.status == 200 && !playing_ && reader_) {
+    playing_ = true;
+    sender_done_ = false;
+    asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->sender(); }, asio::detached);
+  }
+}
+
+rtsp::Response ServerSession::options(const rtsp::Request& req) {
+  auto res = rtsp::Response::to(req, 200);
+  res.headers.set("Public", std::string(kPublic));
+  return res;
+}
+
+asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req) {
+  auto target = parse_target(req.uri);
+  if (!target || target->path.empty()) co_return rtsp::Response::to(req, 400);
+  rtsp::Response res;
+  if (!authorized(req, false, res)) co_return res;
+  auto stream = server_.registry().find(target->path);
+  if (!stream) co_return rtsp::Response::to(req, 404);
+  auto tracks = stream->tracks();
+  if (tracks->empty() && !stream->started()) stream->start();  // on-demand source: start it for this reader
+  // Wait a little for a starting source to learn its tracks.
+  for (int i = 0; i < 100 && tracks->empty() && !closed_; ++i) {
+    asio::steady_timer t(socket_.get_executor(), 100ms);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    tracks = stream->tracks();
+  }
+  if (tracks->empty()) co_return rtsp::Response::to(req, 404);
+  res = rtsp::Response::to(req, 200);
+  res.headers.set("Content-Type", "application/sdp");
+  std::string base = req.uri;
+  if (!base.ends_with('/')) base += '/';
+  res.headers.set("Content-Base", base);
+  res.body = sdp_from_tracks(*tracks, target->path,
+                             socket_.local_endpoint().address().is_v4() ? socket_.local_endpoint().address().to_string()
+                                                                       : "127.0.0.1");
+  co_return res;
+}
+
+rtsp::Response ServerSession::announce(const rtsp::Request& req) {
+  if (mode_ != Mode::None) return rtsp::Response::to(req, 455);
+  auto target = parse_target(req.uri);
+  if (!target || target->path.empty() || !media::valid_stream_id(target->path)) {
+    auto res = rtsp::Response::to(req, 400);
+    res.reason = "Bad Request (invalid stream path)";
+    return res;
+  }
+  rtsp::Response res;
+  if (!authorized(req, true, res)) return res;
+  auto* ct = req.headers.get("Content-Type");
+  if (!ct || ct->find("application/sdp") == std::string::npos) return rtsp::Response::to(req, 415);
+  auto parsed = sdp::parse(req.body);
+  if (!parsed) {
+    log::warn("ANNOUNCE with bad SDP", {{"session", id_}, {"remote", remote_}, {"error", parsed.error()}});
+    res = rtsp::Response::to(req, 400);
+    res.reason = "Bad Request (SDP)";
+    return res;
+  }
+  auto sdp_tracks = tracks_from_sdp(*parsed, target->path);
+  if (!sdp_tracks) {
+    log::warn("ANNOUNCE without usable tracks", {{"session", id_}, {"error", sdp_tracks.error()}});
+    res = rtsp::Response::to(req, 415);
+    return res;
+  }
+  auto stream = server_.registry().find(target->path);
+  bool created = false;
+  if (!stream) {
+    if (!server_.config().allow_any_publish) return rtsp::Response::to(req, 404);
+    media::StreamOptions opts;
+    opts.source = "publisher";
+    opts.reader_queue = server_.reader_queue();
+    auto made = server_.registry().create(target->path, std::move(opts));
+    if (!made) {
+      stream = server_.registry().find(target->path);  // created concurrently
+      if (!stream) return rtsp::Response::to(req, 400);
+    } else {
+      stream = *made;
+      created = true;
+    }
+  }
+  const auto& src = stream->options().source;
+  if (src != "publisher" && !src.starts_with("exec:")) {
+    res = rtsp::Response::to(req, 403);
+    res.reason = "Forbidden (stream has a pull source)";
+    return res;
+  }
+  std::weak_ptr<ServerSession> weak = weak_from_this();
+  bool replace = server_.config().publish_conflict == "replace";
+  if (!stream->acquire_publisher(id_, replace, [weak] {
+        if (auto s = weak.lock()) s->kick();
+      })) {
+    log::info("RTSP publisher refused: stream busy", {{"stream", target->path}, {"session", id_}, {"remote", remote_}});
+    res = rtsp::Response::to(req, 403);
+    res.reason = "Forbidden (stream already has a publisher)";
+    return res;
+  }
+  publishing_ = true;
+  created_stream_ = created;
+  stream_ = stream;
+  path_ = target->path;
+  mode_ = Mode::Record;
+  tracks_.clear();
+  controls_.clear();
+  for (auto& t : *sdp_tracks) {
+    tracks_.push_back(t.track);
+    controls_.push_back(t.control);
+  }
+  setups_.assign(tracks_.size(), {});
+  stream_->set_tracks(tracks_);
+  stream_->set_state(media::StreamState::Connecting);
+  log::info("RTSP publisher announced", {{"stream", path_}, {"session", id_}, {"remote", remote_},
+                                         {"tracks", tracks_.size()}});
+  return rtsp::Response::to(req, 200);
+}
+
+rtsp::Response ServerSession::setup(const rtsp::Request& req) {
+  auto* th = req.headers.get("Transport");
+  if (!th) return rtsp::Response::to(req, 400);
+  auto specs = rtsp::parse_transport(*th);
+  if (!specs || specs->empty()) {
+    auto res = rtsp::Response::to(req, 400);
+    res.reason = "Bad Request (Transport)";
+    return res;
+  }
+  auto target = parse_target(req.uri);
+  if (!target) return rtsp::Response::to(req, 400);
+
+  // Which track: "trackID=N" from our SDP, or (publisher) the control URL of the announced SDP.
+  int track = target->track;
+  if (mode_ == Mode::Record) {
+    if (track < 0) {
+      // Match the announced control attribute against the end of the URI.
+      for (size_t i = 0; i < controls_.size(); ++i) {
+        const auto& c = controls_[i];
+        if (!c.empty() && (req.uri == c || req.uri.ends_with("/" + c) || req.uri.ends_with(c))) track = static_cast<int>(i);
+      }
+      if (track < 0 && tracks_.size() == 1) track = 0;
+    }
+    if (track < 0 || static_cast<size_t>(track) >= tracks_.size()) return rtsp::Response::to(req, 404);
+  } else {
+    if (mode_ == Mode::None) {
+      rtsp::Response res;
+      if (!authorized(req, false, res)) return res;
+      auto stream = server_.registry().find(target->path);
+      if (!stream) {
+        // Some clients SETUP "<path>/<control>" with a control we did not write: try without the last segment.
+        auto slash = target->path.rfind('/');
+        if (slash != std::string::npos) stream = server_.registry().find(target->path.substr(0, slash));
+        if (!stream) return rtsp::Response::to(req, 404);
+        path_ = target->path.substr(0, slash);
+      } else {
+        path_ = target->path;
+      }
+      stream_ = stream;
+      tracks_ = *stream->tracks();
+      if (tracks_.empty()) return rtsp::Response::to(req, 404);
+      setups_.assign(tracks_.size(), {});
+      mode_ = Mode::Play;
+    } else if (playing_) {
+      return rtsp::Response::to(req, 455);
+    }
+    if (track < 0) track = tracks_.size() == 1 ? 0 : -1;
+    if (track < 0 || static_cast<size_t>(track) >= tracks_.size()) return rtsp::Response::to(req, 404);
+  }
+
+  // First spec we can serve: TCP interleaved or UDP unicast.
+  const rtsp::TransportSpec* spec = nullptr;
+  for (const auto& s : *specs) {
+    if (s.multicast) continue;
+    if (s.is_tcp() || s.client_port) {
+      spec = &s;
+      break;
+    }
+  }
+  if (!spec) return rtsp::Response::to(req, 461);
+  if (mode_ == Mode::Record && spec->mode && !spec->is_record()) return rtsp::Response::to(req, 455);
+
+  auto& ts = setups_[static_cast<size_t>(track)];
+  ts.active = true;
+  ts.tcp = spec->is_tcp();
+  ts.ssrc = random_u32();
+  ts.seq = static_cast<uint16_t>(random_u32());
+  rtsp::TransportSpec reply;
+  reply.lower = spec->lower;
+  reply.mode = spec->mode;
+  if (ts.tcp) {
+    uint8_t ch = spec->interleaved ? static_cast<uint8_t>(spec->interleaved->first) : static_cast<uint8_t>(track * 2);
+    ts.rtp_channel = ch;
+    reply.interleaved = rtsp::PortRange{ch, static_cast<uint16_t>(ch + 1)};
+  } else {
+    if (!remote_address_.is_v4() && !remote_address_.is_v6()) return rtsp::Response::to(req, 461);
+    ts.rtp_dest = udp::endpoint(remote_address_, spec->client_port->first);
+    reply.client_port = spec->client_port;
+    reply.server_port = rtsp::PortRange{server_.udp_rtp_port(), server_.udp_rtcp_port()};
+    // Packets from the client's ports are this session's (publisher RTP, RTCP receiver reports).
+    std::weak_ptr<ServerSession> weak = weak_from_this();
+    server_.register_udp(udp::endpoint(remote_address_, spec->client_port->first),
+                         {weak, static_cast<size_t>(track), false});
+    uint16_t rtcp_port = spec->client_port->last != spec->client_port->first ? spec->client_port->last
+                                                                              : spec->client_port->first + 1;
+    server_.register_udp(udp::endpoint(remote_address_, rtcp_port), {weak, static_cast<size_t>(track), true});
+    udp_registered_ = true;
+  }
+  if (mode_ == Mode::Play) reply.ssrc = ts.ssrc;
+  // All tracks of a session use one lower transport.
+  for (const auto& other : setups_)
+    if (other.active && other.tcp != ts.tcp) return rtsp::Response::to(req, 461);
+  session_started_ = true;
+  auto res = rtsp::Response::to(req, 200);
+  res.headers.set("Transport", reply.to_string());
+  return res;
+}
+
+rtsp::Response ServerSession::play(const rtsp::Request& req) {
+  if (mode_ != Mode::Play || !stream_) return rtsp::Response::to(req, 455);
+  if (playing_) return rtsp::Response::to(req, 200);
+  bool any = false;
+  for (const auto& s : setups_) any |= s.active;
+  if (!any) return rtsp::Response::to(req, 455);
+  rtsp::Response res;
+  if (!authorized(req, false, res)) return res;
+  reader_ = stream_->attach(worker_, id_);
+  log::info("RTSP reader playing", {{"stream", path_}, {"session", id_}, {"remote", remote_},
+                                    {"transport", setups_[0].tcp ? "tcp" : "udp"}});
+  res = rtsp::Response::to(req, 200);
+  res.headers.set("Range", "npt=0.000-");
+  return res;
+}
+
+rtsp::Response ServerSession::record(const rtsp::Request& req) {
+  if (mode_ != Mode::Record || !stream_) return rtsp::Response::to(req, 455);
+  bool any = false, udp_mode = false;
+  for (const auto& s : setups_) {
+    any |= s.active;
+    udp_mode |= s.active && !s.tcp;
+  }
+  if (!any) return rtsp::Response::to(req, 455);
+  rtsp::Response res;
+  if (!authorized(req, true, res)) return res;
+  ingest_ = std::make_unique<Ingest>(stream_, tracks_);
+  if (udp_mode) {
+    // From now on the UDP thread feeds the ingest (under the server's UDP lock); this thread leaves it alone.
+    std::lock_guard lk(server_.udp_mu_);
+    udp_ingest_ = ingest_.get();
+  }
+  stream_->set_state(media::StreamState::Ready);
+  log::info("RTSP publisher recording", {{"stream", path_}, {"session", id_}, {"remote", remote_},
+                                         {"transport", udp_mode ? "udp" : "tcp"}});
+  return rtsp::Response::to(req, 200);
+}
+
+void ServerSession::on_interleaved(uint8_t channel, Bytes payload) {
+  if (mode_ != Mode::Record || !ingest_) return;  // RTCP from readers, or data before RECORD
+  for (size_t i = 0; i < setups_.size(); ++i) {
+    if (setups_[i].active && setups_[i].tcp && setups_[i].rtp_channel == channel) {
+      ingest_->on_rtp(i, payload, false);
+      return;
+    }
+  }
+}
+
+// Sends units to a playing reader until the reader is closed or the connection fails. Every packet of up to
+// kMaxUnitsPerWrite units goes out in one gather write: per packet, a 16-byte header (interleaved '$' header +
+// the rewritten 12-byte RTP fixed header) from this session's scratch, then the rest of the shared packet.
+asio::awaitable<void> ServerSession::sender() {
+  auto self = shared_from_this();
+  const bool tcp = setups_[0].tcp;
+  while (!closed_ && reader_) {
+    if (!co_await reader_->wait()) break;
+    if (closed_) break;
+    units_.clear();
+    reader_->pop(units_, kMaxUnitsPerWrite);
+    uint64_t bytes = 0, packets = 0;
+    if (!tcp) {
+      send_udp(units_, bytes, packets);
+      reader_->add_sent(bytes, packets);
+      continue;
+    }
+    size_t count = 0;
+    for (const auto& u : units_) count += u->rtp_packets.size();
+    headers_.resize(count);
+    buffers_.clear();
+    buffers_.reserve(count * 2 + pending_responses_.size());
+    std::vector<std::string> responses;
+    responses.swap(pending_responses_);
+    for (const auto& r : responses) buffers_.push_back(asio::buffer(r));
+    size_t h = 0;
+    for (const auto& u : units_) {
+      if (u->track >= setups_.size()) continue;
+      auto& ts = setups_[u->track];
+      if (!ts.active) continue;
+      for (size_t i = 0; i < u->rtp_packets.size(); ++i) {
+        auto pkt = u->rtp_packet(i);
+        if (pkt.size() < 12 || pkt.size() > 65535) continue;
+        auto& hdr = headers_[h++];
+        rtsp::write_interleaved_header(std::span<std::byte, 4>(hdr.data(), 4), ts.rtp_channel,
+                                       static_cast<uint16_t>(pkt.size()));
+        std::memcpy(hdr.data() + 4, pkt.data(), 12);
+        put16(MutableBytes(hdr.data() + 4, 12), 2, ts.seq++);
+        put32(MutableBytes(hdr.data() + 4, 12), 8, ts.ssrc);
+        buffers_.push_back(asio::buffer(hdr.data(), 16));
+        if (pkt.size() > 12) buffers_.push_back(asio::buffer(pkt.data() + 12, pkt.size() - 12));
+        bytes += pkt.size() + 4;
+        ++packets;
+      }
+    }
+    if (buffers_.empty()) continue;
+    auto [ec, n] = co_await asio::async_write(socket_, buffers_, asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      close();
+      break;
+    }
+    reader_->add_sent(bytes, packets);
+  }
+  // Responses queued while the sender was stopping.
+  if (!closed_ && !pending_responses_.empty()) {
+    std::vector<std::string> responses;
+    responses.swap(pending_responses_);
+    for (auto& r : responses) {
+      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(r), asio::as_tuple(asio::use_awaitable));
+      if (ec) break;
+    }
+  }
+  sender_done_ = true;
+  playing_ = false;
+  // A reader closed by the stream (stopped, tracks changed) ends the connection: the client must reconnect.
+  if (!closed_) close();
+}
+
+// UDP: all packets of the popped units in sendmmsg batches, each packet a 2-part iovec (rewritten header, shared
+// rest). A full socket buffer drops the remainder (counted): UDP never blocks a reader.
+void ServerSession::send_udp(const std::vector<media::UnitPtr>& units, uint64_t& bytes, uint64_t& packets) {
+  size_t count = 0;
+  for (const auto& u : units) count += u->rtp_packets.size();
+  headers_.resize(count);
+  msgs_.resize(count);
+  iovs_.resize(count * 2);
+  size_t m = 0;
+  for (const auto& u : units) {
+    if (u->track >= setups_.size()) continue;
+    auto& ts = setups_[u->track];
+    if (!ts.active) continue;
+    for (size_t i = 0; i < u->rtp_packets.size(); ++i) {
+      auto pkt = u->rtp_packet(i);
+      if (pkt.size() < 12) continue;
+      auto& hdr = headers_[m];
+      std::memcpy(hdr.data(), pkt.data(), 12);
+      put16(MutableBytes(hdr.data(), 12), 2, ts.seq++);
+      put32(MutableBytes(hdr.data(), 12), 8, ts.ssrc);
+      iovs_[2 * m] = {hdr.data(), 12};
+      iovs_[2 * m + 1] = {const_cast<std::byte*>(pkt.data() + 12), pkt.size() - 12};
+      auto& msg = msgs_[m];
+      msg = {};
+      msg.msg_hdr.msg_name = const_cast<sockaddr*>(ts.rtp_dest.data());
+      msg.msg_hdr.msg_namelen = static_cast<socklen_t>(ts.rtp_dest.size());
+      msg.msg_hdr.msg_iov = &iovs_[2 * m];
+      msg.msg_hdr.msg_iovlen = pkt.size() > 12 ? 2 : 1;
+      bytes += pkt.size();
+      ++m;
+    }
+  }
+  size_t sent = 0;
+  while (sent < m) {
+    int r = ::sendmmsg(server_.rtp_fd(), msgs_.data() + sent, static_cast<unsigned>(std::min<size_t>(m - sent, 1024)),
+                       MSG_DONTWAIT);
+    if (r <= 0) break;
+    sent += static_cast<size_t>(r);
+  }
+  packets += sent;
+  if (sent < m) server_.count_udp_dropped(m - sent);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+RtspServer::RtspServer(net::WorkerPool& pool, media::StreamRegistry& registry, app::RtspConfig config,
+                       size_t reader_queue)
+    : pool_(pool), registry_(registry), config_(std::move(config)), reader_queue_(reader_queue) {}
+
+RtspServer::~RtspServer() = default;
+
+Status RtspServer::listen(const std::string& host, uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return make_error("RTSP: bad listen address '" + host + "'");
+  acceptor_ = std::make_unique<tcp::acceptor>(pool_.context(0));
+  tcp::endpoint ep(address, port);
+  acceptor_->open(ep.protocol(), ec);
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(ep, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error("RTSP: cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  port_ = acceptor_->local_endpoint().port();
+  // A UDP pair (even RTP port, RTCP = RTP + 1) for UDP transport.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto rtp = std::make_unique<udp::socket>(pool_.context(0));
+    auto rtcp = std::make_unique<udp::socket>(pool_.context(pool_.size() > 1 ? 1 : 0));
+    rtp->open(address.is_v6() ? udp::v6() : udp::v4(), ec);
+    if (ec) return make_error("RTSP: UDP socket: " + ec.message());
+    rtp->bind(udp::endpoint(address, 0), ec);
+    if (ec) return make_error("RTSP: cannot bind UDP: " + ec.message());
+    uint16_t p = rtp->local_endpoint().port();
+    if (p % 2 != 0 || p == 65535) continue;
+    rtcp->open(address.is_v6() ? udp::v6() : udp::v4(), ec);
+    rtcp->bind(udp::endpoint(address, static_cast<uint16_t>(p + 1)), ec);
+    if (ec) continue;
+    rtp->set_option(asio::socket_base::send_buffer_size(4 * 1024 * 1024), ec);
+    rtp->set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024), ec);
+    rtp_port_ = p;
+    rtp_socket_ = std::move(rtp);
+    rtcp_socket_ = std::move(rtcp);
+    return Ok{};
+  }
+  return make_error("RTSP: could not bind a UDP port pair");
+}
+
+int RtspServer::rtp_fd() const { return rtp_socket_->native_handle(); }
+int RtspServer::rtcp_fd() const { return rtcp_socket_->native_handle(); }
+
+void RtspServer::start() {
+  asio::co_spawn(acceptor_->get_executor(), accept_loop(), asio::detached);
+  asio::co_spawn(rtp_socket_->get_executor(), udp_loop(*rtp_socket_, false), asio::detached);
+  asio::co_spawn(rtcp_socket_->get_executor(), udp_loop(*rtcp_socket_, true), asio::detached);
+}
+
+void RtspServer::stop() {
+  if (stopped_.exchange(true)) return;
+  if (acceptor_) {
+    asio::post(acceptor_->get_executor(), [a = acceptor_.get()] {
+      boost::system::error_code ec;
+      a->close(ec);
+    });
+  }
+  for (auto* s : {rtp_socket_.get(), rtcp_socket_.get()}) {
+    if (!s) continue;
+    asio::post(s->get_executor(), [s] {
+      boost::system::error_code ec;
+      s->close(ec);
+    });
+  }
+  std::vector<std::shared_ptr<ServerSession>> live;
+  {
+    std::lock_guard lk(sessions_mu_);
+    for (auto& [p, w] : live_)
+      if (auto s = w.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live) s->kick();
+}
+
+asio::awaitable<void> RtspServer::accept_loop() {
+  for (;;) {
+    size_t worker = pool_.next();
+    auto [ec, socket] =
+        co_await acceptor_->async_accept(pool_.context(worker), asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+    if (ec) {
+      log::warn("RTSP accept failed", {{"error", ec.message()}});
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto session = std::make_shared<ServerSession>(*this, std::move(socket), worker);
+    {
+      std::lock_guard lk(sessions_mu_);
+      live_[session.get()] = session;
+    }
+    asio::co_spawn(pool_.context(worker), [this, session]() -> asio::awaitable<void> {
+      co_await session->run();
+      std::lock_guard lk(sessions_mu_);
+      live_.erase(session.get());
+    }, asio::detached);
+  }
+}
+
+asio::awaitable<void> RtspServer::udp_loop(udp::socket& socket, bool rtcp) {
+  std::vector<std::byte> buf(65536);
+  udp::endpoint from;
+  log::RateLimit unknown_log;
+  for (;;) {
+    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), from, asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !socket.is_open()) co_return;
+    if (ec) continue;
+    std::lock_guard lk(udp_mu_);
+    auto it = udp_targets_.find(from);
+    if (it == udp_targets_.end()) {
+      udp_unknown_.fetch_add(1, std::memory_order_relaxed);
+      if (unknown_log.allow())
+        log::debug("RTSP UDP packet from unknown sender dropped",
+                   {{"remote", from.address().to_string() + ":" + std::to_string(from.port())}});
+      continue;
+    }
+    if (auto s = it->second.session.lock()) s->on_udp(it->second.track, rtcp || it->second.rtcp, Bytes(buf.data(), n));
+  }
+}
+
+void RtspServer::register_udp(const udp::endpoint& from, UdpTarget target) {
+  std::lock_guard lk(udp_mu_);
+  udp_targets_[from] = std::move(target);
+}
+
+void RtspServer::unregister_udp(const ServerSession* session) {
+  std::lock_guard lk(udp_mu_);
+  for (auto it = udp_targets_.begin(); it != udp_targets_.end();) {
+    auto s = it->second.session.lock();
+    if (!s || s.get() == session)
+      it = udp_targets_.erase(it);
+    else
+      ++it;
+  }
+}
+
+void RtspServer::write_metrics(std::string& out) const {
+  out += "# HELP streamgate_rtsp_sessions RTSP connections open.\n# TYPE streamgate_rtsp_sessions gauge\n";
+  out += "streamgate_rtsp_sessions " + std::to_string(sessions_.load()) + "\n";
+  out += "# HELP streamgate_rtsp_bad_requests_total Malformed RTSP requests answered with an error.\n";
+  out += "# TYPE streamgate_rtsp_bad_requests_total counter\n";
+  out += "streamgate_rtsp_bad_requests_total " + std::to_string(bad_requests_.load()) + "\n";
+  out += "# HELP streamgate_rtsp_udp_send_drops_total RTP packets not sent to UDP readers (socket buffer full).\n";
+  out += "# TYPE streamgate_rtsp_udp_send_drops_total counter\n";
+  out += "streamgate_rtsp_udp_send_drops_total " + std::to_string(udp_send_drops_.load()) + "\n";
+  out += "# HELP streamgate_rtsp_udp_unknown_total UDP packets from senders without a session.\n";
+  out += "# TYPE streamgate_rtsp_udp_unknown_total counter\n";
+  out += "streamgate_rtsp_udp_unknown_total " + std::to_string(udp_unknown_.load()) + "\n";
+}
+
+}  // namespace sg::rtsp_session

@@ -1,0 +1,84 @@
+#pragma once
+// RTSP server (RFC 2326): publishers ANNOUNCE / SETUP (mode=record) / RECORD, readers DESCRIBE / SETUP / PLAY, over
+// TCP (interleaved) and UDP. One coroutine per connection on one worker thread; readers take units from the
+// stream's fan-out and send every packet of a unit in one gather write (TCP) or one sendmmsg (UDP), with small
+// per-reader headers (interleaved header + rewritten RTP fixed header) in front of the shared payload.
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "app/config.hpp"
+#include "base/result.hpp"
+#include "media/stream_registry.hpp"
+#include "net/worker_pool.hpp"
+
+namespace sg::rtsp_session {
+
+class ServerSession;
+
+class RtspServer {
+ public:
+  RtspServer(net::WorkerPool& pool, media::StreamRegistry& registry, app::RtspConfig config, size_t reader_queue);
+  ~RtspServer();
+
+  // Binds the TCP port and the UDP RTP/RTCP pair.
+  Status listen(const std::string& host, uint16_t port);
+  void start();
+  // Stops accepting and closes every session.
+  void stop();
+
+  uint16_t port() const { return port_; }
+  uint16_t udp_rtp_port() const { return rtp_port_; }
+  uint16_t udp_rtcp_port() const { return rtp_port_ + 1; }
+  size_t sessions() const { return sessions_.load(); }
+  // Prometheus lines for the RTSP server.
+  void write_metrics(std::string& out) const;
+
+  // ---- for sessions
+  struct UdpTarget {
+    std::weak_ptr<ServerSession> session;
+    size_t track = 0;
+    bool rtcp = false;
+  };
+  void register_udp(const boost::asio::ip::udp::endpoint& from, UdpTarget target);
+  void unregister_udp(const ServerSession* session);
+  int rtp_fd() const;
+  int rtcp_fd() const;
+  net::WorkerPool& pool() { return pool_; }
+  media::StreamRegistry& registry() { return registry_; }
+  const app::RtspConfig& config() const { return config_; }
+  size_t reader_queue() const { return reader_queue_; }
+  void session_started() { sessions_.fetch_add(1); }
+  void session_ended() { sessions_.fetch_sub(1); }
+  void count_bad_request() { bad_requests_.fetch_add(1, std::memory_order_relaxed); }
+  void count_udp_dropped(uint64_t n) { udp_send_drops_.fetch_add(n, std::memory_order_relaxed); }
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> udp_loop(boost::asio::ip::udp::socket& socket, bool rtcp);
+
+  net::WorkerPool& pool_;
+  media::StreamRegistry& registry_;
+  const app::RtspConfig config_;
+  const size_t reader_queue_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<boost::asio::ip::udp::socket> rtp_socket_, rtcp_socket_;
+  uint16_t port_ = 0, rtp_port_ = 0;
+
+  mutable std::mutex udp_mu_;
+  std::map<boost::asio::ip::udp::endpoint, UdpTarget> udp_targets_;
+
+  std::mutex sessions_mu_;
+  std::map<const ServerSession*, std::weak_ptr<ServerSession>> live_;
+  friend class ServerSession;
+
+  std::atomic<size_t> sessions_{0};
+  std::atomic<uint64_t> bad_requests_{0}, udp_send_drops_{0}, udp_unknown_{0};
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace sg::rtsp_session
