@@ -409,6 +409,21 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // Coroutines with by-value parameters (not capturing lambdas: GCC 12 double-destroys lambda captures).
+  static awaitable<Created> create_async(std::shared_ptr<Impl> self, std::string stream_id, std::string offer,
+                                         std::shared_ptr<media::Stream> stream,
+                                         std::shared_ptr<const std::vector<media::Track>> tracks) {
+    co_return self->create(stream_id, offer, std::move(stream), std::move(tracks));
+  }
+
+  static awaitable<bool> close_async(std::shared_ptr<Impl> self, std::string session) {
+    auto it = self->by_id.find(session);
+    if (it == self->by_id.end()) co_return false;
+    auto peer = it->second;
+    self->close_peer(peer, "closed by the client");
+    co_return true;
+  }
+
   Created create(const std::string& stream_id, const std::string& offer_text, std::shared_ptr<media::Stream> stream,
                  std::shared_ptr<const std::vector<media::Track>> tracks) {
     Created c;
@@ -519,26 +534,13 @@ awaitable<WebRtcServer::Created> WebRtcServer::create_session(std::string stream
     if (!tracks || tracks->empty()) co_return failure(503, "stream '" + stream_id + "' is not ready");
   }
   auto impl = impl_;
-  co_return co_await asio::co_spawn(
-      impl->context,
-      [impl, stream_id, offer = std::move(offer), stream, tracks]() -> awaitable<Created> {
-        co_return impl->create(stream_id, offer, stream, tracks);
-      },
-      use_awaitable);
+  co_return co_await asio::co_spawn(impl->context, impl->create_async(impl, stream_id, std::move(offer), stream, tracks),
+                                    use_awaitable);
 }
 
 awaitable<bool> WebRtcServer::close_session(std::string session) {
   auto impl = impl_;
-  co_return co_await asio::co_spawn(
-      impl->context,
-      [impl, session]() -> awaitable<bool> {
-        auto it = impl->by_id.find(session);
-        if (it == impl->by_id.end()) co_return false;
-        auto peer = it->second;
-        impl->close_peer(peer, "closed by the client");
-        co_return true;
-      },
-      use_awaitable);
+  co_return co_await asio::co_spawn(impl->context, impl->close_async(impl, std::move(session)), use_awaitable);
 }
 
 void WebRtcServer::write_metrics(std::string& out) const {
