@@ -1,0 +1,237 @@
+// WebRTC end to end: ffmpeg publishes H.264 + Opus over RTSP; headless Chromium plays the stream through WHEP,
+// through the /ws/{stream} JSON WebSocket and through the player page, and getStats() shows frames decoded.
+// Without a browser: WHEP status codes, ICE-lite answers to STUN checks (401 on bad credentials), and garbage to
+// the UDP port and to both signaling endpoints leaving the server up. One server and publisher for the suite.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <random>
+#include <regex>
+
+#include "../support/http_client.hpp"
+#include "../support/process.hpp"
+#include "stun/stun.hpp"
+
+namespace sg::test {
+namespace {
+
+const std::string kE2eDir = SG_SOURCE_DIR "/tests/e2e";
+
+bool have_browser() {
+  return have_program("node") && have_program("chromium") &&
+         std::ifstream(kE2eDir + "/node_modules/playwright-core/package.json").good();
+}
+
+// A minimal browser-like offer (real Chromium offers are in tests/webrtc/chrome_offer.hpp).
+const std::string kOffer =
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:CLNT\r\na=ice-pwd:clientpasswordclientpw\r\n"
+    "a=fingerprint:sha-256 D8:33:79:28:6F:9C:4B:A6:08:77:3D:34:25:BA:7B:0D:AB:A0:54:97:81:FC:C6:90:96:38:8A:66:A2:AF:79:3A\r\n"
+    "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n"
+    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n";
+
+class WebRtcE2e : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!have_program("ffmpeg")) return;
+    server_ = std::make_unique<Server>();
+    publisher_ = std::make_unique<Child>(
+        std::vector<std::string>{"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-f", "lavfi",
+                                 "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i",
+                                 "sine=frequency=440:sample_rate=48000", "-c:v", "libx264", "-preset", "ultrafast",
+                                 "-tune", "zerolatency", "-g", "30", "-b:v", "1M", "-c:a", "libopus", "-b:a", "64k",
+                                 "-f", "rtsp", "-rtsp_transport", "tcp", server_->rtsp_url("cam")},
+        ::testing::TempDir() + "sg_webrtc_ffmpeg.log");
+    wait_until([] {
+      auto r = http_request(server_->http_port, "GET", "/api/v1/streams/cam");
+      return r.status == 200 && r.body.find("\"ready\"") != std::string::npos &&
+             r.body.find("Opus") != std::string::npos;
+    }, 15s);
+  }
+  static void TearDownTestSuite() {
+    publisher_.reset();
+    server_.reset();
+  }
+  void SetUp() override {
+    if (!have_program("ffmpeg")) GTEST_SKIP() << "ffmpeg not installed";
+    ASSERT_TRUE(server_->ready) << server_->log();
+  }
+
+  // Runs webrtc_play.mjs; returns its JSON line (and whether it exited 0).
+  static std::pair<bool, std::string> play(const std::string& mode) {
+    auto r = run({"node", kE2eDir + "/webrtc_play.mjs", "http://127.0.0.1:" + std::to_string(server_->http_port),
+                  "cam", mode, "10"},
+                 60s, "webrtc_" + mode);
+    return {r.exit_code == 0, r.output};
+  }
+
+  static HttpReply whep(const std::string& body, const std::string& type = "application/sdp",
+                        const std::string& stream = "cam") {
+    return http_request(server_->http_port, "POST", "/" + stream + "/whep", body, type);
+  }
+
+  static std::unique_ptr<Server> server_;
+  static std::unique_ptr<Child> publisher_;
+};
+std::unique_ptr<Server> WebRtcE2e::server_;
+std::unique_ptr<Child> WebRtcE2e::publisher_;
+
+TEST_F(WebRtcE2e, ChromiumDecodesVideoThroughWhep) {
+  if (!have_browser()) GTEST_SKIP() << "node, chromium or playwright-core missing";
+  auto [ok, out] = play("whep");
+  EXPECT_TRUE(ok) << out << server_->log().substr(0, 4000);
+  EXPECT_NE(out.find("\"width\":640"), std::string::npos) << out;
+}
+
+TEST_F(WebRtcE2e, ChromiumDecodesVideoThroughWebSocketSignaling) {
+  if (!have_browser()) GTEST_SKIP() << "node, chromium or playwright-core missing";
+  auto [ok, out] = play("ws");
+  EXPECT_TRUE(ok) << out;
+}
+
+TEST_F(WebRtcE2e, PlayerPagePlaysTheStream) {
+  if (!have_browser()) GTEST_SKIP() << "node, chromium or playwright-core missing";
+  auto [ok, out] = play("player");
+  EXPECT_TRUE(ok) << out;
+}
+
+TEST_F(WebRtcE2e, WhepCreatesAndDeletesSessions) {
+  auto r = whep(kOffer);
+  ASSERT_EQ(r.status, 201) << r.raw;
+  EXPECT_EQ(r.headers["content-type"], "application/sdp");
+  auto location = r.headers["location"];
+  EXPECT_TRUE(location.starts_with("/cam/whep/")) << location;
+  EXPECT_NE(r.body.find("a=ice-lite"), std::string::npos);
+  EXPECT_NE(r.body.find("a=setup:passive"), std::string::npos);
+  EXPECT_NE(r.body.find("127.0.0.1 " + std::to_string(server_->udp_port) + " typ host"), std::string::npos) << r.body;
+  EXPECT_EQ(http_request(server_->http_port, "PATCH", location, "a=end-of-candidates\r\n",
+                         "application/trickle-ice-sdpfrag").status, 204);
+  EXPECT_EQ(http_request(server_->http_port, "DELETE", location).status, 200);
+  EXPECT_EQ(http_request(server_->http_port, "DELETE", location).status, 404);
+}
+
+TEST_F(WebRtcE2e, WhepRejectsWrongContentTypeUnknownStreamAndBadSdp) {
+  EXPECT_EQ(whep(kOffer, "application/json").status, 415);
+  EXPECT_EQ(whep(kOffer, "application/sdp", "nosuchstream").status, 404);
+  EXPECT_EQ(whep("this is not sdp").status, 400);
+  // Valid SDP, but only VP8 offered: nothing to send.
+  std::string vp8 = std::regex_replace(kOffer, std::regex("H264"), "VP8");
+  EXPECT_EQ(whep(vp8).status, 400);
+}
+
+// UDP helper: a socket on loopback that sends to the server's WebRTC port.
+class UdpClient {
+ public:
+  explicit UdpClient(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    to_.sin_family = AF_INET;
+    to_.sin_port = htons(port);
+    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~UdpClient() { ::close(fd_); }
+  void send(Bytes b) { ::sendto(fd_, b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&to_), sizeof to_); }
+  ByteVector receive() {
+    ByteVector buf(2048);
+    auto n = ::recv(fd_, buf.data(), buf.size(), 0);
+    buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return buf;
+  }
+  uint16_t local_port() const {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    return ntohs(a.sin_port);
+  }
+
+ private:
+  int fd_ = -1;
+  sockaddr_in to_{};
+};
+
+TEST_F(WebRtcE2e, AnswersStunChecksAsIceLite) {
+  auto r = whep(kOffer);
+  ASSERT_EQ(r.status, 201);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.body, m, std::regex("a=ice-ufrag:(\\S+)")));
+  std::string ufrag = m[1];
+  ASSERT_TRUE(std::regex_search(r.body, m, std::regex("a=ice-pwd:(\\S+)")));
+  std::string pwd = m[1];
+  UdpClient udp(server_->udp_port);
+  stun::TransactionId tid{};
+  tid[0] = std::byte{7};
+  // Wrong password: 401.
+  udp.send(stun::MessageBuilder(stun::MessageClass::Request, stun::kMethodBinding, tid)
+               .add_username(ufrag + ":CLNT")
+               .add_priority(1)
+               .add_ice_controlling(42)
+               .finish("not the password", true));
+  auto reply = udp.receive();
+  auto err = stun::Message::parse(reply);
+  ASSERT_TRUE(err) << "no reply to a bad check";
+  EXPECT_EQ(err->message_class(), stun::MessageClass::ErrorResponse);
+  EXPECT_EQ(err->error_code()->code, 401);
+  // Right password: success, with our address mapped, signed with the answer's ice-pwd.
+  tid[0] = std::byte{8};
+  udp.send(stun::MessageBuilder(stun::MessageClass::Request, stun::kMethodBinding, tid)
+               .add_username(ufrag + ":CLNT")
+               .add_priority(1)
+               .add_ice_controlling(42)
+               .add_use_candidate()
+               .finish(pwd, true));
+  reply = udp.receive();
+  auto ok = stun::Message::parse(reply);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->message_class(), stun::MessageClass::SuccessResponse);
+  EXPECT_EQ(ok->transaction_id(), tid);
+  EXPECT_TRUE(ok->check_integrity(pwd));
+  EXPECT_TRUE(ok->check_fingerprint());
+  ASSERT_TRUE(ok->xor_mapped_address());
+  EXPECT_EQ(ok->xor_mapped_address()->to_string(), "127.0.0.1:" + std::to_string(udp.local_port()));
+  EXPECT_EQ(http_request(server_->http_port, "DELETE", r.headers["location"]).status, 200);
+}
+
+TEST_F(WebRtcE2e, GarbageLeavesServerUp) {
+  std::mt19937 rng(1234);
+  UdpClient udp(server_->udp_port);
+  for (int i = 0; i < 300; ++i) {
+    ByteVector junk(1 + rng() % 1200);
+    for (auto& b : junk) b = std::byte(rng());
+    // First bytes steer the junk into each demultiplexing branch: STUN, DTLS, RTP/RTCP, other.
+    static constexpr uint8_t kFirst[] = {0x00, 0x01, 0x16, 0x17, 0x80, 0x81, 0xff};
+    junk[0] = std::byte{kFirst[i % 7]};
+    if (junk.size() >= 8 && i % 2) {
+      junk[4] = std::byte{0x21}, junk[5] = std::byte{0x12}, junk[6] = std::byte{0xa4}, junk[7] = std::byte{0x42};
+    }
+    udp.send(junk);
+  }
+  for (int i = 0; i < 20; ++i) {
+    std::string body(1 + rng() % 2000, ' ');
+    for (auto& c : body) c = static_cast<char>(rng());
+    if (i % 2) body = "v=0\r\n" + body;
+    auto r = whep(body);
+    EXPECT_TRUE(r.status == 400 || r.status == 413) << r.status;
+  }
+  // WebSocket: an upgrade followed by junk frames, then a plain GET on the ws path.
+  http_raw(server_->http_port,
+           "GET /ws/cam HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+           "\x81\x85\x01\x02\x03\x04garbage\xff\xff\x00\x01",
+           1000);
+  http_raw(server_->http_port, "GET /ws/cam HTTP/1.1\r\nHost: x\r\n\r\n", 1000);
+  EXPECT_EQ(http_request(server_->http_port, "GET", "/healthz").status, 200);
+  auto info = http_request(server_->http_port, "GET", "/api/v1/streams/cam");
+  EXPECT_NE(info.body.find("\"ready\""), std::string::npos) << info.body;
+  auto r = whep(kOffer);
+  EXPECT_EQ(r.status, 201);
+  http_request(server_->http_port, "DELETE", r.headers["location"]);
+}
+
+}  // namespace
+}  // namespace sg::test
