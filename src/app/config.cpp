@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -144,7 +146,7 @@ class Parser {
     Config c;
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
-    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls"});
+    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc"});
     if (auto s = root["server"]) {
       check_keys(s, "server", {"http", "rtsp", "webrtc_udp"});
       if (s["http"]) c.http = endpoint(s["http"], "server.http");
@@ -180,6 +182,20 @@ class Parser {
       if (h["directory"]) o.directory = string(h["directory"], "hls.directory");
       if (o.part_duration_ms > o.segment_duration_ms)
         fail(h, "'hls.part_duration' must not exceed 'hls.segment_duration'");
+    }
+    if (auto w = root["webrtc"]) {
+      check_keys(w, "webrtc", {"additional_hosts", "interface_discovery"});
+      if (auto hosts = w["additional_hosts"]) {
+        if (!hosts.IsSequence()) fail(hosts, "'webrtc.additional_hosts' must be a list of IP addresses");
+        for (const auto& h : hosts) {
+          auto ip = string(h, "webrtc.additional_hosts");
+          unsigned char buf[16];
+          if (::inet_pton(AF_INET, ip.c_str(), buf) != 1 && ::inet_pton(AF_INET6, ip.c_str(), buf) != 1)
+            fail(h, "'webrtc.additional_hosts' entry '" + ip + "' is not an IP address");
+          c.webrtc.additional_hosts.push_back(ip);
+        }
+      }
+      if (w["interface_discovery"]) c.webrtc.interface_discovery = boolean(w["interface_discovery"], "webrtc.interface_discovery");
     }
     if (auto streams = root["streams"]) {
       if (streams.IsNull()) return c;

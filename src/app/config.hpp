@@ -50,6 +50,12 @@ struct HlsConfig {
   std::string directory;  // optional: also write playlists and segments here
 };
 
+// WebRTC egress (src/webrtc): which host candidates the SDP answers carry.
+struct WebRtcConfig {
+  std::vector<std::string> additional_hosts;  // IP addresses, e.g. a public address in front of NAT
+  bool interface_discovery = true;            // server.webrtc_udp on 0.0.0.0: one candidate per interface
+};
+
 struct Config {
   std::string file;  // where it came from ("" = built-in defaults)
   Endpoint http{"0.0.0.0", 8080};
@@ -61,6 +67,7 @@ struct Config {
   size_t reader_queue = 512;
   RtspConfig rtsp_options;
   HlsConfig hls;
+  WebRtcConfig webrtc;
   std::vector<StreamConfig> streams;
 };
 

@@ -26,9 +26,12 @@ struct WebRtcOptions {
   std::string web_root;  // folder with the player page (index.html); empty = built-in fallback
 };
 
-inline WebRtcOptions make_options(size_t reader_queue) {
+inline WebRtcOptions make_options(size_t reader_queue, std::vector<std::string> additional_hosts = {},
+                                  bool interface_discovery = true) {
   WebRtcOptions o;
   o.reader_queue = reader_queue;
+  o.additional_hosts = std::move(additional_hosts);
+  o.interface_discovery = interface_discovery;
   return o;
 }
 

@@ -191,5 +191,25 @@ TEST(Config, HlsErrorsNameTheKey) {
   EXPECT_NE(error_of("hls: [1]\n").find("'hls' must be a mapping"), std::string::npos);
 }
 
+TEST(Config, WebRtcSectionSetsCandidateHosts) {
+  auto c = parse_config("webrtc:\n  additional_hosts: [203.0.113.7, \"2001:db8::1\"]\n  interface_discovery: false\n",
+                        "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->webrtc.additional_hosts, (std::vector<std::string>{"203.0.113.7", "2001:db8::1"}));
+  EXPECT_FALSE(c->webrtc.interface_discovery);
+  auto d = parse_config("", "test.yaml");
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->webrtc.interface_discovery);
+  EXPECT_TRUE(d->webrtc.additional_hosts.empty());
+}
+
+TEST(Config, WebRtcSectionRejectsBadHostsAndKeys) {
+  EXPECT_NE(error_of("webrtc:\n  additional_hosts: [example.com]\n").find("test.yaml:2: 'webrtc.additional_hosts' entry 'example.com' is not an IP address"),
+            std::string::npos)
+      << error_of("webrtc:\n  additional_hosts: [example.com]\n");
+  EXPECT_NE(error_of("webrtc:\n  additional_hosts: 1.2.3.4\n").find("must be a list"), std::string::npos);
+  EXPECT_NE(error_of("webrtc:\n  hosts: []\n").find("unknown key 'hosts'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sg::app
