@@ -141,7 +141,7 @@ inline CheckedPlaylist check_media_playlist(std::string_view text) {
       }
       if (!uris.insert(std::string(line)).second) problem("duplicate URI " + std::string(line));
       CheckedSegment s;
-      s.duration = *pending_extinf;
+      s.duration = pending_extinf.value_or(0.0);  // (not operator*: GCC 12 -O2 warns maybe-uninitialized)
       s.uri = std::string(line);
       s.parts = std::move(parts);
       s.program_date_time = pending_pdt;
