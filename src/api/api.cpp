@@ -211,70 +211,70 @@ std::string render_metrics(ApiContext& ctx) {
 void add_api_routes(http::Router& router, ApiContext& ctx) {
   using verb = verb_ns::verb;
 
-  router.add(verb::get, "/api/v1/streams", [&ctx](const Request& req, const http::Params&) -> awaitable<Response> {
+  router.add(verb::get, "/api/v1/streams", http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
     json::array list;
     for (const auto& s : ctx.registry.list()) list.push_back(stream_json(*s));
-    co_return http::json_response(bhttp::ok, list, req);
-  });
+    return http::json_response(bhttp::ok, list, req);
+  }));
 
-  router.add(verb::post, "/api/v1/streams", [&ctx](const Request& req, const http::Params&) -> awaitable<Response> {
+  router.add(verb::post, "/api/v1/streams", http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
     auto parsed = parse_create(req.body(), ctx.reader_queue);
-    if (!parsed) co_return http::error_response(bhttp::bad_request, parsed.error(), req);
+    if (!parsed) return http::error_response(bhttp::bad_request, parsed.error(), req);
     auto& [id, opts] = *parsed;
-    if (ctx.registry.find(id)) co_return http::error_response(bhttp::conflict, "stream '" + id + "' already exists", req);
+    if (ctx.registry.find(id)) return http::error_response(bhttp::conflict, "stream '" + id + "' already exists", req);
     auto created = ctx.registry.create(id, std::move(opts));
-    if (!created) co_return http::error_response(bhttp::conflict, created.error(), req);
+    if (!created) return http::error_response(bhttp::conflict, created.error(), req);
     (*created)->start();
     log::info("stream created", {{"stream", id}, {"source", redact_source((*created)->options().source)}});
     auto res = http::json_response(bhttp::created, stream_json(**created), req);
     res.set(verb_ns::field::location, "/api/v1/streams/" + id);
-    co_return res;
-  });
+    return res;
+  }));
 
-  router.add(verb::get, "/api/v1/streams/{id}", [&ctx](const Request& req, const http::Params& p) -> awaitable<Response> {
+  router.add(verb::get, "/api/v1/streams/{id}", http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
     auto s = ctx.registry.find(p.get("id"));
-    if (!s) co_return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
-    co_return http::json_response(bhttp::ok, stream_json(*s), req);
-  });
+    if (!s) return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
+    return http::json_response(bhttp::ok, stream_json(*s), req);
+  }));
 
-  router.add(verb::delete_, "/api/v1/streams/{id}", [&ctx](const Request& req, const http::Params& p) -> awaitable<Response> {
+  router.add(verb::delete_, "/api/v1/streams/{id}", http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
     if (!ctx.registry.remove(p.get("id")))
-      co_return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
+      return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
     log::info("stream deleted", {{"stream", p.get("id")}});
     Response res{bhttp::no_content, req.version()};
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
-    co_return res;
-  });
+    return res;
+  }));
 
-  router.add(verb::post, "/api/v1/streams/{id}/start", [&ctx](const Request& req, const http::Params& p) -> awaitable<Response> {
+  router.add(verb::post, "/api/v1/streams/{id}/start", http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
     auto s = ctx.registry.find(p.get("id"));
-    if (!s) co_return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
+    if (!s) return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
     s->start();
     log::info("stream started", {{"stream", s->id()}});
-    co_return http::json_response(bhttp::ok, stream_json(*s), req);
-  });
+    return http::json_response(bhttp::ok, stream_json(*s), req);
+  }));
 
-  router.add(verb::post, "/api/v1/streams/{id}/stop", [&ctx](const Request& req, const http::Params& p) -> awaitable<Response> {
+  router.add(verb::post, "/api/v1/streams/{id}/stop", http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
     auto s = ctx.registry.find(p.get("id"));
-    if (!s) co_return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
+    if (!s) return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
     s->stop();
     log::info("stream stopped", {{"stream", s->id()}});
-    co_return http::json_response(bhttp::ok, stream_json(*s), req);
-  });
+    return http::json_response(bhttp::ok, stream_json(*s), req);
+  }));
 
-  router.add(verb::get, "/metrics", [&ctx](const Request& req, const http::Params&) -> awaitable<Response> {
-    co_return http::text_response(bhttp::ok, render_metrics(ctx), "text/plain; version=0.0.4; charset=utf-8", req);
-  });
+  router.add(verb::get, "/metrics", http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
+    return http::text_response(bhttp::ok, render_metrics(ctx), "text/plain; version=0.0.4; charset=utf-8", req);
+  }));
 
-  router.add(verb::get, "/healthz", [](const Request& req, const http::Params&) -> awaitable<Response> {
-    co_return http::json_response(bhttp::ok, json::object{{"status", "ok"}}, req);
-  });
+  router.add(verb::get, "/healthz", http::sync_handler([](const Request& req, const http::Params&) -> Response {
+    return http::json_response(bhttp::ok, json::object{{"status", "ok"}}, req);
+  }));
 
-  router.add(verb::get, "/readyz", [&ctx](const Request& req, const http::Params&) -> awaitable<Response> {
-    if (!ctx.ready.load()) co_return http::json_response(bhttp::service_unavailable, json::object{{"status", "starting"}}, req);
-    co_return http::json_response(bhttp::ok, json::object{{"status", "ready"}}, req);
-  });
+  router.add(verb::get, "/readyz", http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
+    if (!ctx.ready.load()) return http::json_response(bhttp::service_unavailable, json::object{{"status", "starting"}}, req);
+    return http::json_response(bhttp::ok, json::object{{"status", "ready"}}, req);
+  }));
 }
 
 }  // namespace sg::api

@@ -75,6 +75,10 @@ void App::stop() {
   ext_->webrtc->stop();
   registry_->stop_all();
   pool_->stop();
+  // With every worker joined, the servers' sockets and timers can go while their contexts still exist; the pool
+  // then destroys the contexts (and suspended coroutines) when the App goes.
+  ext_.reset();
+  http_.reset();
 }
 
 media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& pool,

@@ -23,7 +23,7 @@ class App {
 
   const Config& config() const { return config_; }
   media::StreamRegistry& registry() { return *registry_; }
-  uint16_t http_port() const { return http_->port(); }
+  uint16_t http_port() const { return http_ ? http_->port() : 0; }
 
  private:
   Config config_;

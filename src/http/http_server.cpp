@@ -69,6 +69,19 @@ void common_headers(Response& res, const Request& req) {
 
 }  // namespace
 
+namespace {
+asio::awaitable<Response> run_sync(std::shared_ptr<const SyncHandler> handler, const Request* req, const Params* params) {
+  Response res = (*handler)(*req, *params);
+  co_return res;
+}
+}  // namespace
+
+Handler sync_handler(SyncHandler handler) {
+  auto shared = std::make_shared<const SyncHandler>(std::move(handler));
+  // Not a coroutine itself: it returns the awaitable of a free coroutine function.
+  return [shared](const Request& req, const Params& params) { return run_sync(shared, &req, &params); };
+}
+
 const std::string& Params::get(std::string_view name) const {
   static const std::string empty;
   for (const auto& [k, v] : items_)
@@ -230,14 +243,21 @@ asio::awaitable<Response> HttpServer::dispatch(Request& req) {
       res.set(bhttp::field::allow, m.allow);
       co_return res;
     }
-    co_return error_response(bhttp::status::not_found, "not found: " + std::string(path), req);
+    std::string message = "not found: ";
+    message.append(path);
+    Response res = error_response(bhttp::status::not_found, message, req);
+    co_return res;
   }
+  std::string failure;
   try {
-    co_return co_await (*m.handler)(req, m.params);
+    Response res = co_await (*m.handler)(req, m.params);
+    co_return res;
   } catch (const std::exception& e) {
-    log::error("HTTP handler failed", {{"path", path}, {"error", e.what()}});
+    failure = e.what();
   }
-  co_return error_response(bhttp::status::internal_server_error, "internal error", req);
+  log::error("HTTP handler failed", {{"path", path}, {"error", failure}});
+  Response res = error_response(bhttp::status::internal_server_error, "internal error", req);
+  co_return res;
 }
 
 asio::awaitable<void> HttpServer::session(beast::tcp_stream stream) {

@@ -22,7 +22,13 @@ WorkerPool::WorkerPool(size_t threads) {
   }
 }
 
-WorkerPool::~WorkerPool() { stop(); }
+WorkerPool::~WorkerPool() {
+  stop();
+  // Destroys the contexts (and with them the coroutines still suspended in them) one by one while the pool itself
+  // is still intact. Sockets and timers owned by servers must be gone by now (App destroys its servers after
+  // stop() and before the pool), or they would outlive the context they are registered with.
+  for (auto& w : workers_) w->context.reset();
+}
 
 void WorkerPool::start() {
   if (started_) return;
@@ -47,7 +53,6 @@ void WorkerPool::stop() {
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();
   }
-  for (auto& w : workers_) w->context.reset();
 }
 
 int WorkerPool::current() { return tls_worker_index; }

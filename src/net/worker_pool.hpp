@@ -23,8 +23,8 @@ class WorkerPool {
   size_t next() { return next_.fetch_add(1, std::memory_order_relaxed) % workers_.size(); }
 
   void start();
-  // Stops every io_context, joins the threads, then destroys the contexts (and with them the coroutines still
-  // suspended in them) one by one while the pool itself is still intact. Idempotent.
+  // Stops every io_context and joins the threads. Idempotent. The contexts (and the coroutines still suspended in
+  // them) are destroyed by the destructor, so objects that own sockets can be destroyed between the two.
   void stop();
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
 

@@ -30,7 +30,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = 8 * 1024;  // grows (up to 256 KiB) only for connections that need it
 constexpr size_t kMaxUnitsPerWrite = 64;
 constexpr std::string_view kPublic =
     "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, RECORD, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
@@ -206,10 +206,8 @@ asio::awaitable<void> ServerSession::run() {
   server_.session_started();
   log::debug("RTSP connection", {{"session", id_}, {"remote", remote_}});
   asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
-  ByteVector buf;
-  buf.reserve(kReadChunk);
+  ByteVector buf(kReadChunk);
   size_t used = 0;
-  buf.resize(kReadChunk);
   while (!closed_) {
     if (used == buf.size()) {
       // parse_next bounds a message (16 KiB header + 64 KiB body) and a frame (64 KiB), so this never grows far.

@@ -200,7 +200,12 @@ TEST_F(ApiTest, MetricsParseAsPrometheusText) {
     } else {
       ASSERT_TRUE(std::regex_match(line, m, sample)) << "bad sample line: " << line;
       std::string name = m[1];
-      EXPECT_TRUE(typed.contains(name)) << "sample before its TYPE: " << line;
+      // Summaries and histograms expose <name>_sum, <name>_count (and _bucket) under the family's TYPE.
+      std::string family = name;
+      for (std::string suffix : {"_sum", "_count", "_bucket"}) {
+        if (!typed.contains(family) && family.ends_with(suffix)) family.resize(family.size() - suffix.size());
+      }
+      EXPECT_TRUE(typed.contains(family)) << "sample before its TYPE: " << line;
       values[line.substr(0, line.rfind(' '))] = std::stod(line.substr(line.rfind(' ') + 1));
       ++samples;
     }
@@ -216,7 +221,7 @@ TEST_F(ApiTest, MetricsParseAsPrometheusText) {
 
 TEST_F(ApiTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   std::string two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/streams HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  auto r = test::http_raw(port, two);
+  auto r = test::http_raw(port, two, 5000, true);
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.raw.find("\"seeded\""), std::string::npos);
 }

@@ -21,7 +21,9 @@ struct HttpReply {
 };
 
 // Sends `raw` bytes to 127.0.0.1:port and reads until the server closes (or timeout). status 0 = no reply.
-inline HttpReply http_raw(uint16_t port, const std::string& raw, int timeout_ms = 5000) {
+// until_close: read until the server closes (several responses on one connection) instead of stopping after the
+// first complete response.
+inline HttpReply http_raw(uint16_t port, const std::string& raw, int timeout_ms = 5000, bool until_close = false) {
   HttpReply r;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return r;
@@ -51,7 +53,7 @@ inline HttpReply http_raw(uint16_t port, const std::string& raw, int timeout_ms 
     r.raw.append(buf, static_cast<size_t>(n));
     // Stop once a complete response (by Content-Length) is in.
     auto end = r.raw.find("\r\n\r\n");
-    if (end != std::string::npos) {
+    if (end != std::string::npos && !until_close) {
       auto lower = r.raw.substr(0, end);
       for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       auto cl = lower.find("content-length:");
