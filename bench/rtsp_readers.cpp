@@ -96,7 +96,7 @@ struct ReaderResult {
   uint64_t lost = 0;
   uint64_t invalid = 0;  // frames on an RTP channel/port that are not RTP
   uint64_t rtcp = 0;
-  bool first_video_keyframe = true;  // false: the first video packet was not part of a keyframe/parameter set
+  bool first_video_keyframe = true;  // false: the first video access unit held no keyframe/parameter set
   double seconds = 0;                // from PLAY's answer to the end
 };
 
@@ -476,9 +476,19 @@ class Reader {
       t.have_ssrc = true;
       t.ssrc = p->ssrc();
     }
-    if (t.video != VideoCodec::None && !video_seen_) {
-      video_seen_ = true;
-      result_.first_video_keyframe = starts_keyframe(t.video, p->payload());
+    // The first video access unit (all packets with the first video timestamp) must carry an IDR/IRAP picture or
+    // parameter sets. It may begin with other NAL units (x264's first IDR starts with an SEI).
+    if (t.video != VideoCodec::None && !video_decided_) {
+      if (!video_seen_) {
+        video_seen_ = true;
+        first_video_ts_ = p->timestamp();
+        result_.first_video_keyframe = false;
+      }
+      if (p->timestamp() == first_video_ts_) {
+        if (starts_keyframe(t.video, p->payload())) result_.first_video_keyframe = true;
+      } else {
+        video_decided_ = true;
+      }
     }
     t.seq.update(p->sequence(), p->timestamp(), 0);
     ++t.packets;
@@ -591,6 +601,8 @@ class Reader {
   std::vector<TrackState> tracks_;
   std::array<int16_t, 256> chan_to_track_{};  // 2*track for RTP, 2*track+1 for RTCP, -1 unknown
   bool video_seen_ = false;
+  bool video_decided_ = false;
+  uint32_t first_video_ts_ = 0;
   sg::ByteVector report_;
 };
 
