@@ -207,7 +207,7 @@ class Parser {
         if (!media::valid_stream_id(sc.id))
           fail(it->first, "invalid stream id '" + sc.id + "': use 1-128 of [A-Za-z0-9._~-]");
         if (!seen.insert(sc.id).second) fail(it->first, "duplicate stream id '" + sc.id + "'");
-        const auto& v = it->second;
+        const YAML::Node v = it->second;  // a copy: it-> yields a temporary proxy
         std::string where = "streams." + sc.id;
         check_keys(v, where, {"source", "on_demand", "rtsp_transport"});
         if (!v["source"]) fail(v, "'" + where + "' needs a 'source'");
