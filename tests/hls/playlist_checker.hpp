@@ -1,7 +1,9 @@
 #pragma once
 // GCC 12 at -O2 reports a false "may be used uninitialized" for the std::optional<double> below.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 // Test helper (header-only so fuzz/hls_segmenter.cpp can use it too): parses a media playlist and lists every
 // violation of the RFC 8216 / draft-pantos-hls-rfc8216bis rules that our playlists must follow.
 #include <cmath>
@@ -274,4 +276,6 @@ inline CheckedPlaylist check_media_playlist(std::string_view text) {
 
 }  // namespace sg::hls::test
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
