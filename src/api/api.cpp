@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "app/log.hpp"
+#include "base/prometheus.hpp"
 
 namespace sg::api {
 
@@ -98,18 +99,6 @@ Result<std::pair<std::string, media::StreamOptions>> parse_create(std::string_vi
   return std::pair{std::move(sid), std::move(opts)};
 }
 
-void metric_header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-}
-
 void label_value(std::string& out, std::string_view v) {
   for (char c : v) {
     if (c == '\\') out += "\\\\";
@@ -161,16 +150,16 @@ std::string render_metrics(ApiContext& ctx) {
   std::string out;
   out.reserve(4096);
   auto streams = ctx.registry.list();
-  metric_header(out, "streamgate_uptime_seconds", "gauge", "Seconds since the server started.");
+  write_metric_header(out, "streamgate_uptime_seconds", "gauge", "Seconds since the server started.");
   sample(out, "streamgate_uptime_seconds", "",
          std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started_at).count());
-  metric_header(out, "streamgate_process_resident_memory_bytes", "gauge", "Resident set size of the process.");
+  write_metric_header(out, "streamgate_process_resident_memory_bytes", "gauge", "Resident set size of the process.");
   sample(out, "streamgate_process_resident_memory_bytes", "", process_rss_bytes());
-  metric_header(out, "streamgate_process_cpu_seconds_total", "counter", "User and system CPU time used.");
+  write_metric_header(out, "streamgate_process_cpu_seconds_total", "counter", "User and system CPU time used.");
   sample(out, "streamgate_process_cpu_seconds_total", "", process_cpu_seconds());
-  metric_header(out, "streamgate_worker_threads", "gauge", "Worker threads, each with its own event loop.");
+  write_metric_header(out, "streamgate_worker_threads", "gauge", "Worker threads, each with its own event loop.");
   sample(out, "streamgate_worker_threads", "", ctx.worker_threads);
-  metric_header(out, "streamgate_streams", "gauge", "Configured streams.");
+  write_metric_header(out, "streamgate_streams", "gauge", "Configured streams.");
   sample(out, "streamgate_streams", "", streams.size());
 
   std::vector<media::StreamStats> stats;
@@ -201,7 +190,7 @@ std::string render_metrics(ApiContext& ctx) {
        [](const media::StreamStats& s) { return s.reconnects; }},
   };
   for (const auto& f : kFamilies) {
-    metric_header(out, f.name, f.type, f.help);
+    write_metric_header(out, f.name, f.type, f.help);
     for (size_t i = 0; i < streams.size(); ++i) sample(out, f.name, streams[i]->id(), f.get(stats[i]));
   }
   for (const auto& w : ctx.metric_writers) w(out);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/log.hpp"
+#include "base/prometheus.hpp"
 #include "hls/blocking_reload.hpp"
 #include "net/worker_pool.hpp"
 
@@ -317,29 +318,18 @@ void HlsManager::write_metrics(std::string& out) const {
     std::lock_guard lk(mu_);
     for (const auto& [id, m] : muxers_) muxers.push_back(m);
   }
-  auto line = [&](std::string_view name, std::string_view type, std::string_view help) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
-  };
-  line("streamgate_hls_muxers", "gauge", "HLS muxers running (one per stream with HLS viewers).");
+  write_metric_header(out, "streamgate_hls_muxers", "gauge", "HLS muxers running (one per stream with HLS viewers).");
   out += "streamgate_hls_muxers " + std::to_string(muxers.size()) + "\n";
-  line("streamgate_hls_requests_total", "counter", "HLS requests by kind.");
+  write_metric_header(out, "streamgate_hls_requests_total", "counter", "HLS requests by kind.");
   static constexpr std::string_view kKinds[] = {"multivariant", "media_playlist", "init", "segment", "part", "player", "asset"};
   for (size_t i = 0; i < static_cast<size_t>(Kind::Count); ++i)
     out += "streamgate_hls_requests_total{kind=\"" + std::string(kKinds[i]) + "\"} " +
            std::to_string(requests_[i].load(std::memory_order_relaxed)) + "\n";
-  line("streamgate_hls_errors_total", "counter", "HLS requests answered with an error, by status.");
+  write_metric_header(out, "streamgate_hls_errors_total", "counter", "HLS requests answered with an error, by status.");
   out += "streamgate_hls_errors_total{status=\"400\"} " + std::to_string(bad_requests_.load()) + "\n";
   out += "streamgate_hls_errors_total{status=\"404\"} " + std::to_string(not_found_.load()) + "\n";
   out += "streamgate_hls_errors_total{status=\"503\"} " + std::to_string(timeouts_.load()) + "\n";
-  line("streamgate_hls_waiting_requests", "gauge",
+  write_metric_header(out, "streamgate_hls_waiting_requests", "gauge",
        "HLS requests held open (blocking playlist reload, preload hints, cold start): about one per LL-HLS viewer.");
   out += "streamgate_hls_waiting_requests " + std::to_string(std::max<int64_t>(waiting_.load(), 0)) + "\n";
   uint64_t segments = ended_segments_.load(), parts = ended_parts_.load();
@@ -347,16 +337,16 @@ void HlsManager::write_metrics(std::string& out) const {
     segments += m->segments_total();
     parts += m->parts_total();
   }
-  line("streamgate_hls_segments_total", "counter", "HLS segments produced.");
+  write_metric_header(out, "streamgate_hls_segments_total", "counter", "HLS segments produced.");
   out += "streamgate_hls_segments_total " + std::to_string(segments) + "\n";
-  line("streamgate_hls_parts_total", "counter", "LL-HLS partial segments produced.");
+  write_metric_header(out, "streamgate_hls_parts_total", "counter", "LL-HLS partial segments produced.");
   out += "streamgate_hls_parts_total " + std::to_string(parts) + "\n";
   uint64_t latency_us = 0, latency_n = 0;
   for (const auto& m : muxers) {
     latency_us += m->latency_sum_us();
     latency_n += m->latency_count();
   }
-  line("streamgate_hls_part_latency_seconds", "summary",
+  write_metric_header(out, "streamgate_hls_part_latency_seconds", "summary",
        "Time from the arrival of a part's first frame (non-LL: a segment's) until it is served, running muxers.");
   out += "streamgate_hls_part_latency_seconds_sum " + std::to_string(static_cast<double>(latency_us) / 1e6) + "\n";
   out += "streamgate_hls_part_latency_seconds_count " + std::to_string(latency_n) + "\n";

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "app/log.hpp"
+#include "base/prometheus.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/transport.hpp"
@@ -872,17 +873,17 @@ void RtspServer::unregister_udp(const ServerSession* session) {
 }
 
 void RtspServer::write_metrics(std::string& out) const {
-  out += "# HELP streamgate_rtsp_sessions RTSP connections open.\n# TYPE streamgate_rtsp_sessions gauge\n";
-  out += "streamgate_rtsp_sessions " + std::to_string(sessions_.load()) + "\n";
-  out += "# HELP streamgate_rtsp_bad_requests_total Malformed RTSP requests answered with an error.\n";
-  out += "# TYPE streamgate_rtsp_bad_requests_total counter\n";
-  out += "streamgate_rtsp_bad_requests_total " + std::to_string(bad_requests_.load()) + "\n";
-  out += "# HELP streamgate_rtsp_udp_send_drops_total RTP packets not sent to UDP readers (socket buffer full).\n";
-  out += "# TYPE streamgate_rtsp_udp_send_drops_total counter\n";
-  out += "streamgate_rtsp_udp_send_drops_total " + std::to_string(udp_send_drops_.load()) + "\n";
-  out += "# HELP streamgate_rtsp_udp_unknown_total UDP packets from senders without a session.\n";
-  out += "# TYPE streamgate_rtsp_udp_unknown_total counter\n";
-  out += "streamgate_rtsp_udp_unknown_total " + std::to_string(udp_unknown_.load()) + "\n";
+  auto metric = [&out](std::string_view name, std::string_view type, std::string_view help, uint64_t value) {
+    write_metric_header(out, name, type, help);
+    out.append(name).append(" ").append(std::to_string(value)).append("\n");
+  };
+  metric("streamgate_rtsp_sessions", "gauge", "RTSP connections open.", sessions_.load());
+  metric("streamgate_rtsp_bad_requests_total", "counter", "Malformed RTSP requests answered with an error.",
+         bad_requests_.load());
+  metric("streamgate_rtsp_udp_send_drops_total", "counter",
+         "RTP packets not sent to UDP readers (socket buffer full).", udp_send_drops_.load());
+  metric("streamgate_rtsp_udp_unknown_total", "counter", "UDP packets from senders without a session.",
+         udp_unknown_.load());
 }
 
 }  // namespace sg::rtsp_session
