@@ -411,7 +411,9 @@ Result<SessionDescription> parse(std::string_view text, const ParseLimits& limit
     }
     if (type == 'a') {
       auto colon = value.find(':');
+      // "a=name :v" and "a=name:" both name the attribute "name"; blanks before the colon are not part of it.
       std::string_view name = value.substr(0, colon);
+      while (!name.empty() && is_space(name.back())) name.remove_suffix(1);
       if (name.empty()) return err("bad a= line");
       std::string_view attr_value = colon == std::string_view::npos ? std::string_view{} : value.substr(colon + 1);
       (media ? media->attributes : sd.attributes).add(std::string(name), std::string(attr_value));

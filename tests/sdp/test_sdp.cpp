@@ -375,6 +375,19 @@ TEST(SdpParse, ToleratesTrailingSpacesBlankLinesAndPortCount) {
   EXPECT_EQ(sd->media[0].formats, std::vector<std::string>{"31"});
 }
 
+// Found by fuzz_sdp: "a=name :" kept the blank in the name, was written back as "a=name " and re-read as "name".
+TEST(SdpParse, AttributeNameEndsBeforeBlanksAndRoundTrips) {
+  auto sd = parse("v=0\no=- 1 1 IN IP4 10.0.0.1\ns=x\nt=0 0\nm=video 0 RTP/AVP 96\na=recvonly :\na=tool :x\n");
+  ASSERT_TRUE(sd.ok()) << sd.error();
+  ASSERT_TRUE(sd->media[0].attributes.has("recvonly"));
+  EXPECT_EQ(sd->media[0].attributes.first("recvonly")->value, "");
+  ASSERT_TRUE(sd->media[0].attributes.has("tool"));
+  EXPECT_EQ(sd->media[0].attributes.first("tool")->value, "x");
+  auto again = parse(sd->serialize());
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_EQ(*again, *sd);
+}
+
 TEST(SdpParse, FmtpSplitsOnSemicolonsAndTrimsSpaces) {
   auto p = parse_format_parameters(" a=1 ;  B = two;;flag; c=x=y ;");
   ASSERT_EQ(p.entries().size(), 4u);
