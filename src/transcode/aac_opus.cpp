@@ -65,7 +65,7 @@ struct AvApi {
 
   std::string describe(int averror) const {
     std::array<char, 128> buf{};
-    if (strerror(averror, buf.data(), buf.size()) < 0) return "error " + std::to_string(averror);
+    strerror(averror, buf.data(), buf.size());  // writes a generic "Error number N occurred" when unknown
     return buf.data();
   }
 };

@@ -39,7 +39,7 @@ class AacToOpus {
   Status push(Bytes access_unit, uint32_t timestamp, std::vector<Packet>& out);
 
   int channels() const;     // of the Opus output (1 or 2)
-  int source_rate() const;  // AAC sample rate (the decoder's output rate once the config is read)
+  int source_rate() const;  // AAC sample rate from the config (the SBR rate when signalled explicitly)
 
  private:
   struct Impl;

@@ -2,6 +2,8 @@
 //   ffmpeg -f lavfi -i sine=frequency=1000:sample_rate=44100:duration=1 -c:a aac -b:a 32k -f adts sine1k_44100_mono.aac
 //   ffmpeg -f lavfi -i sine=frequency=1000:sample_rate=48000:duration=1 -ac 2 -c:a aac -b:a 64k -f adts
 //     sine1k_48000_stereo.aac
+//   ffmpeg -f lavfi -i sine=frequency=1000:sample_rate=48000:duration=0.5
+//     -af "pan=5.1|FL=c0|FR=c0|FC=c0|LFE=0*c0|BL=c0|BR=c0" -c:a aac -b:a 96k -f adts sine1k_48000_5.1.aac
 // The Opus output is decoded with libopus's own decoder and checked for length, timestamps and the tone.
 #include "transcode/aac_opus.hpp"
 
@@ -183,6 +185,19 @@ TEST(AacToOpus, Stereo48000BecomesStereoOpusWithTheToneOnBothChannels) {
   double input48 = static_cast<double>(s.units.size()) * 1024;
   EXPECT_NEAR(static_cast<double>(frames), input48, 2 * 960);
   expect_1khz_tone(pcm, 2, 4800, frames - 4800);
+}
+
+TEST(AacToOpus, FiveOneIsDownmixedToStereo) {
+  AdtsStream s = split_adts(read_data("sine1k_48000_5.1.aac"));
+  ASSERT_EQ(s.rate, 48000u);
+  Transcoded run = transcode_all(s, 7);
+  ASSERT_TRUE(run.transcoder);
+  EXPECT_EQ(run.transcoder->channels(), 2);
+  expect_timestamps_step_960(run.packets, 7);
+  std::vector<float> pcm = decode_opus(run.packets, 2);
+  size_t frames = pcm.size() / 2;
+  EXPECT_NEAR(static_cast<double>(frames), static_cast<double>(s.units.size()) * 1024, 2 * 960);
+  expect_1khz_tone(pcm, 2, 4800, frames - 2400);
 }
 
 TEST(AacToOpus, TimestampJumpResyncsToTheImageOfTheNewTimestamp) {
