@@ -26,7 +26,11 @@ App::App(Config config) : config_(std::move(config)) {
   ext_->rtsp = std::make_unique<rtsp_session::RtspServer>(*pool_, *registry_, config_.rtsp_options, config_.reader_queue);
   api_->metric_writers.push_back([rtsp = ext_->rtsp.get()](std::string& out) { rtsp->write_metrics(out); });
   api::add_api_routes(router_, *api_);
-  ext_->webrtc = std::make_unique<webrtc::WebRtcServer>(*pool_, *registry_, webrtc::make_options(config_.reader_queue, config_.webrtc.additional_hosts, config_.webrtc.interface_discovery));
+  auto webrtc_options =
+      webrtc::make_options(config_.reader_queue, config_.webrtc.additional_hosts, config_.webrtc.interface_discovery);
+  webrtc_options.consent_timeout = std::chrono::milliseconds(config_.webrtc.consent_timeout_ms);
+  webrtc_options.max_sessions = config_.webrtc.max_sessions;
+  ext_->webrtc = std::make_unique<webrtc::WebRtcServer>(*pool_, *registry_, webrtc_options);
   ext_->webrtc->add_routes(router_);
   api_->metric_writers.push_back([w = ext_->webrtc.get()](std::string& out) { w->write_metrics(out); });
   ext_->hls = std::make_unique<hls_session::HlsManager>(*pool_, *registry_, hls_session::make_hls_options(config_.hls));

@@ -184,7 +184,11 @@ class Parser {
         fail(h, "'hls.part_duration' must not exceed 'hls.segment_duration'");
     }
     if (auto w = root["webrtc"]) {
-      check_keys(w, "webrtc", {"additional_hosts", "interface_discovery"});
+      check_keys(w, "webrtc", {"additional_hosts", "interface_discovery", "consent_timeout", "max_sessions"});
+      if (w["consent_timeout"])
+        c.webrtc.consent_timeout_ms = duration_ms(w["consent_timeout"], "webrtc.consent_timeout", 1000, 600000);
+      if (w["max_sessions"])
+        c.webrtc.max_sessions = static_cast<size_t>(integer(w["max_sessions"], "webrtc.max_sessions", 1, 100000));
       if (auto hosts = w["additional_hosts"]) {
         if (!hosts.IsSequence()) fail(hosts, "'webrtc.additional_hosts' must be a list of IP addresses");
         for (const auto& h : hosts) {

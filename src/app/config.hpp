@@ -54,6 +54,8 @@ struct HlsConfig {
 struct WebRtcConfig {
   std::vector<std::string> additional_hosts;  // IP addresses, e.g. a public address in front of NAT
   bool interface_discovery = true;            // server.webrtc_udp on 0.0.0.0: one candidate per interface
+  int64_t consent_timeout_ms = 30000;         // RFC 7675: a session without ICE checks for this long ends
+  size_t max_sessions = 2000;
 };
 
 struct Config {

@@ -200,7 +200,13 @@ void Stream::schedule_on_demand_stop() {
 size_t Stream::readers() const {
   size_t n = 0;
   for (size_t w = 0; w < pool_.size(); ++w) n += slots_[w].count.load(std::memory_order_relaxed);
-  return n;
+  int64_t total = static_cast<int64_t>(n) + external_readers_.load(std::memory_order_relaxed);
+  return total > 0 ? static_cast<size_t>(total) : 0;
+}
+
+std::vector<UnitPtr> Stream::gop_snapshot() const {
+  std::lock_guard lk(mu_);
+  return gop_;
 }
 
 void Stream::close_readers() {
@@ -282,6 +288,8 @@ StreamStats Stream::stats() const {
     s.packets_out += slots_[w].packets_out.load(std::memory_order_relaxed);
     s.units_dropped += slots_[w].drops.load(std::memory_order_relaxed);
   }
+  int64_t readers = static_cast<int64_t>(s.readers) + external_readers_.load(std::memory_order_relaxed);
+  s.readers = readers > 0 ? static_cast<size_t>(readers) : 0;
   return s;
 }
 

@@ -90,6 +90,11 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // ---- reader side: call on worker thread `worker`; the Reader must be destroyed on that thread too.
   std::unique_ptr<Reader> attach(size_t worker, std::string session);
   size_t readers() const;
+  // Viewers served through one shared reader (WebRTC: one reader per stream feeds every peer) are counted here so
+  // that readers() and the API show viewers, not internal readers. Any thread.
+  void add_external_readers(int64_t delta) { external_readers_.fetch_add(delta, std::memory_order_relaxed); }
+  // The GOP cache (units from the latest keyframe on, in order); empty without video or before a keyframe.
+  std::vector<UnitPtr> gop_snapshot() const;
 
   // ---- control
   // Starts the configured source (no-op for publisher streams or when already started).
@@ -135,6 +140,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::unique_ptr<boost::asio::steady_timer> on_demand_timer_;
 
   std::atomic<uint64_t> bytes_in_{0}, packets_in_{0}, units_in_{0}, reconnects_{0};
+  std::atomic<int64_t> external_readers_{0};
 };
 
 }  // namespace sg::media

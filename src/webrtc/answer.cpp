@@ -47,7 +47,7 @@ std::string_view attr_value(const sdp::SessionDescription& s, const sdp::Media& 
 
 }  // namespace
 
-int match_payload_type(const sdp::Media& offer, const media::Track& track) {
+int match_payload_type(const sdp::Media& offer, const media::Track& track, bool aac_to_opus) {
   int fallback = -1;
   for (uint8_t pt : offer.payload_types()) {
     auto map = offer.rtpmap(pt);
@@ -71,6 +71,9 @@ int match_payload_type(const sdp::Media& offer, const media::Track& track) {
         break;
       case media::CodecId::Opus:
         if (iequals(enc, "opus") && rate == 48000) return pt;
+        break;
+      case media::CodecId::AAC:
+        if (aac_to_opus && iequals(enc, "opus") && rate == 48000) return pt;
         break;
       case media::CodecId::PCMU:
         if (iequals(enc, "PCMU") && rate == 8000) return pt;
@@ -110,7 +113,7 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
         if (used[t]) continue;
         bool video = tracks[t].kind == media::MediaKind::Video;
         if (video != (m.type == "video")) continue;
-        int p = match_payload_type(m, tracks[t]);
+        int p = match_payload_type(m, tracks[t], params.aac_to_opus);
         if (p >= 0) {
           pt = p;
           track_index = t;
@@ -130,7 +133,7 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
     const auto& track = tracks[track_index];
     auto map = m.rtpmap(static_cast<uint8_t>(pt));
     SentTrack st{track_index, mid, static_cast<uint8_t>(pt), ssrc, map ? map->clock_rate : track.clock_rate,
-                 track.kind == media::MediaKind::Video};
+                 track.kind == media::MediaKind::Video, track.codec == media::CodecId::AAC};
     ssrc = ssrc * 2654435761u + 0x9e3779b9u;
     if (!bundle.empty()) bundle += ' ';
     bundle += mid;

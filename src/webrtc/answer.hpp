@@ -21,6 +21,8 @@ struct AnswerParams {
   std::string fingerprint;  // sha-256, "AB:CD:..."
   std::vector<Candidate> candidates;
   std::string cname = "streamgate";
+  // Browsers cannot decode AAC: when set, an AAC track is offered as Opus (transcoded once per stream).
+  bool aac_to_opus = false;
 };
 
 // A stream track sent on one m= section.
@@ -31,6 +33,7 @@ struct SentTrack {
   uint32_t ssrc = 0;
   uint32_t clock_rate = 0;
   bool video = false;
+  bool transcoded = false;  // AAC sent as Opus (48 kHz clock)
 };
 
 struct Answer {
@@ -42,7 +45,8 @@ struct Answer {
 };
 
 // The payload type of the offer's section that can carry `track`, or -1.
-int match_payload_type(const sdp::Media& offer, const media::Track& track);
+// With aac_to_opus, an AAC track matches the offer's Opus payload type.
+int match_payload_type(const sdp::Media& offer, const media::Track& track, bool aac_to_opus = false);
 
 // ssrc_seed makes SSRCs (distinct per track). Errors: not a WebRTC offer (no ICE credentials, no fingerprint,
 // no BUNDLE-able section) or nothing we can send.

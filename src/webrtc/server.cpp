@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <openssl/rand.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <atomic>
@@ -17,15 +18,20 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "app/log.hpp"
+#include "base/prometheus.hpp"
+#include "codec/rtp_h264.hpp"
+#include "codec/rtp_h265.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "sdp/sdp.hpp"
 #include "stun/stun.hpp"
+#include "transcode/aac_opus.hpp"
 #include "webrtc/dtls.hpp"
 #include "webrtc/srtp.hpp"
 
@@ -42,8 +48,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kConsentTimeout = 30s;  // RFC 7675 5.1
-constexpr size_t kMaxPeers = 1000;
+constexpr size_t kMaxPayload = 1200;   // RTP payload bytes per packet: fits any path MTU with SRTP and headers
+constexpr size_t kVideoHistory = 1024;  // packets kept per video track for NACK (~5 s at 2 Mb/s)
+constexpr size_t kAudioHistory = 128;
 
 std::string random_token(size_t n) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -101,24 +108,83 @@ WebRtcServer::Created failure(int status, std::string error) {
   return c;
 }
 
+// What a peer sends for one stream unit: RTP packets whose SSRC, sequence number and payload type each peer
+// rewrites. Prepared once per stream (re-packetized to <= kMaxPayload, H.264 parameter sets in front of a keyframe,
+// or transcoded AAC -> Opus) and shared by every peer of the stream; peers keep them for NACK retransmissions.
+struct EgressUnit {
+  media::UnitPtr unit;  // keeps the slices alive when packets point into the unit
+  ByteVector data;      // packets made here
+  bool own = false;     // packets are in data, not in unit->data
+  std::vector<media::Slice> packets;
+  size_t track = 0;
+  uint64_t seq = 0;
+  bool transcoded = false;
+
+  Bytes packet(size_t i) const {
+    return own ? Bytes(data).subspan(packets[i].offset, packets[i].size) : unit->slice(packets[i]);
+  }
+};
+using EgressPtr = std::shared_ptr<const EgressUnit>;
+
+// One sent m= section of a peer: header rewriting, RTCP sender report counters and the retransmission history.
+struct OutTrack {
+  SentTrack info;
+  uint16_t sequence = 0;
+  uint32_t packets = 0, octets = 0;
+  uint32_t last_timestamp = 0;
+  Clock::time_point last_sent{};
+  struct Sent {
+    EgressPtr unit;
+    uint16_t index = 0;
+    uint16_t sequence = 0;
+  };
+  std::vector<Sent> history;  // ring indexed by sequence & (size - 1)
+  uint64_t nacked = 0, retransmitted = 0;
+};
+
+struct Feed;
+
 struct Peer {
   std::string id;
   std::string stream_id;
   std::shared_ptr<media::Stream> stream;
   std::string ufrag, pwd, remote_ufrag, remote_pwd, remote_fingerprint;
-  std::vector<SentTrack> sent;
-  std::vector<int> by_track;       // stream track index -> index in sent, or -1
-  std::vector<uint16_t> sequence;  // per sent track
+  std::vector<OutTrack> out;
+  std::vector<int> by_track;  // stream track index -> index in out, or -1
   std::optional<udp::endpoint> remote;
   Clock::time_point created = Clock::now();
   Clock::time_point last_check{};
+  Clock::time_point next_report{};
   std::unique_ptr<DtlsTransport> dtls;
   Clock::time_point dtls_timer{};
   std::unique_ptr<SrtpSession> srtp_out, srtp_in;
-  media::Reader* reader = nullptr;  // owned by the send loop
-  bool sending = false;
+  std::shared_ptr<Feed> feed;  // set while connected
+  uint64_t next_seq = 0;       // units with a lower stream seq were already sent (GOP replay)
   bool closed = false;
-  uint64_t packets = 0, bytes = 0, plis = 0;
+  uint64_t packets = 0, bytes = 0, plis = 0, nacks = 0, retransmits = 0, send_drops = 0;
+  double rtt_ms = -1;
+  double fraction_lost = 0;
+
+  std::string state() const {
+    if (closed) return "closed";
+    if (srtp_out) return "connected";
+    if (dtls) return "dtls";
+    if (remote) return "ice-connected";
+    return "new";
+  }
+};
+
+// The WebRTC side of one stream: a single reader of the stream feeds every connected peer (one pop, one
+// preparation per unit, one AAC -> Opus transcoder), all on the server's worker thread.
+struct Feed {
+  std::string stream_id;
+  std::shared_ptr<media::Stream> stream;
+  std::unique_ptr<media::Reader> reader;
+  std::vector<std::shared_ptr<Peer>> peers;
+  std::unique_ptr<transcode::AacToOpus> aac;
+  bool aac_failed = false;
+  std::vector<transcode::AacToOpus::Packet> opus_out;
+  bool closed = false;
 };
 
 struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
@@ -141,11 +207,22 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, std::shared_ptr<Peer>> by_id;
   std::map<std::string, std::shared_ptr<Peer>> by_ufrag;
   std::map<udp::endpoint, std::shared_ptr<Peer>> by_address;
+  std::map<std::string, std::shared_ptr<Feed>> feeds;
   std::array<std::byte, 65536> recv_buffer{};
-  std::array<std::byte, 65536 + 64> send_buffer{};
+  std::array<std::byte, 2048> control_buffer{};
+
+  // sendmmsg batch: every datagram of a fan-out round goes out in as few syscalls as possible.
+  static constexpr size_t kSlots = 64;
+  static constexpr size_t kSlotSize = 2048;
+  std::vector<std::byte> slots = std::vector<std::byte>(kSlots * kSlotSize);
+  std::array<mmsghdr, kSlots> msgs{};
+  std::array<iovec, kSlots> iovs{};
+  std::array<sockaddr_storage, kSlots> addrs{};
+  size_t queued = 0;
 
   std::atomic<size_t> peer_count{0};
-  std::atomic<uint64_t> packets_sent{0}, bytes_sent{0}, stun_requests{0}, bad_datagrams{0}, sessions_total{0};
+  std::atomic<uint64_t> packets_sent{0}, bytes_sent{0}, stun_requests{0}, bad_datagrams{0}, sessions_total{0},
+      nacks_total{0}, retransmits_total{0}, plis_total{0}, send_drops{0}, transcoded_packets{0};
 
   void send(Bytes data, const udp::endpoint& to) {
     boost::system::error_code ec;
@@ -155,7 +232,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   void close_peer(const std::shared_ptr<Peer>& peer, std::string_view why) {
     if (peer->closed) return;
     peer->closed = true;
-    if (peer->reader) peer->reader->close();
+    leave_feed(peer);
     by_id.erase(peer->id);
     by_ufrag.erase(peer->ufrag);
     if (peer->remote) {
@@ -163,8 +240,9 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       if (it != by_address.end() && it->second == peer) by_address.erase(it);
     }
     peer_count.store(by_id.size());
+    peer->out.clear();  // drops the retransmission history (and the units it holds)
     log::info("webrtc session closed", {{"session", peer->id}, {"stream", peer->stream_id}, {"reason", std::string(why)},
-                                        {"packets", peer->packets}});
+                                        {"packets", peer->packets}, {"nacks", peer->nacks}});
   }
 
   // ---- receive path
@@ -239,7 +317,8 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       if (peer->remote) by_address.erase(*peer->remote);
       peer->remote = from;
       by_address[from] = peer;
-      log::debug("webrtc ICE path", {{"session", peer->id}, {"remote", from.address().to_string() + ":" + std::to_string(from.port())}});
+      log::debug("webrtc ICE path",
+                 {{"session", peer->id}, {"remote", from.address().to_string() + ":" + std::to_string(from.port())}});
     }
   }
 
@@ -295,10 +374,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
               {{"session", peer->id},
                {"stream", peer->stream_id},
                {"srtp", keys.profile == SrtpProfile::AeadAes128Gcm ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80"}});
-    if (!peer->sending) {
-      peer->sending = true;
-      asio::co_spawn(context, send_loop(peer), asio::detached);
-    }
+    join_feed(peer);
   }
 
   void on_srtp(size_t n, const udp::endpoint& from) {
@@ -311,81 +387,334 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     auto messages = rtp::parse_rtcp(Bytes(recv_buffer.data(), *plain));
     if (!messages) return;
     for (const auto& msg : *messages) {
-      if (std::holds_alternative<rtp::Pli>(msg) || std::holds_alternative<rtp::Fir>(msg)) ++peer->plis;
-    }
-  }
-
-  // ---- send path
-  awaitable<void> send_loop(std::shared_ptr<Peer> peer) {
-    auto self = shared_from_this();
-    auto reader = peer->stream->attach(worker, "webrtc:" + peer->id);
-    peer->reader = reader.get();
-    auto tracks = peer->stream->tracks();
-    std::vector<media::UnitPtr> units;
-    while (!peer->closed && co_await reader->wait()) {
-      units.clear();
-      reader->pop(units);
-      uint64_t bytes_before = peer->bytes, packets_before = peer->packets;
-      for (const auto& unit : units) {
-        if (peer->closed || !peer->remote || !peer->srtp_out) break;
-        if (unit->track >= peer->by_track.size() || peer->by_track[unit->track] < 0) continue;
-        size_t s = static_cast<size_t>(peer->by_track[unit->track]);
-        if (unit->keyframe) tracks = peer->stream->tracks();
-        if (unit->keyframe && tracks && unit->track < tracks->size() &&
-            (*tracks)[unit->track].codec == media::CodecId::H264 && !unit->rtp_packets.empty())
-          send_h264_parameter_sets(*peer, s, *unit, (*tracks)[unit->track]);
-        for (size_t i = 0; i < unit->rtp_packets.size(); ++i) send_rtp(*peer, s, unit->rtp_packet(i));
+      if (std::holds_alternative<rtp::Pli>(msg) || std::holds_alternative<rtp::Fir>(msg)) {
+        // The next keyframe arrives with the source's GOP; no source we ingest from takes keyframe requests.
+        ++peer->plis;
+        plis_total.fetch_add(1, std::memory_order_relaxed);
+      } else if (auto* nack = std::get_if<rtp::Nack>(&msg)) {
+        on_nack(*peer, *nack);
+      } else if (auto* rr = std::get_if<rtp::ReceiverReport>(&msg)) {
+        on_report_blocks(*peer, rr->reports);
+      } else if (auto* sr = std::get_if<rtp::SenderReport>(&msg)) {
+        on_report_blocks(*peer, sr->reports);
       }
-      reader->add_sent(peer->bytes - bytes_before, peer->packets - packets_before);
     }
-    peer->reader = nullptr;
-    reader.reset();
-    if (!peer->closed) close_peer(peer, "stream ended");
+    flush();
   }
 
-  void send_rtp(Peer& peer, size_t s, Bytes packet) {
-    if (packet.size() < rtp::kFixedHeaderSize || packet.size() > 65536 - kSrtpMaxTrailer - 64) return;
-    std::copy(packet.begin(), packet.end(), send_buffer.begin());
-    MutableBytes view(send_buffer.data(), packet.size());
-    const auto& st = peer.sent[s];
-    if (!rtp::rewrite_header(view, {.ssrc = st.ssrc, .sequence = peer.sequence[s]++, .payload_type = st.payload_type}))
-      return;
-    encrypt_and_send(peer, packet.size());
+  // RFC 3550 6.4.1: RTT = now - LSR - DLSR, in 1/65536 s.
+  void on_report_blocks(Peer& peer, const std::vector<rtp::ReportBlock>& blocks) {
+    for (const auto& b : blocks) {
+      if (b.last_sr == 0) continue;
+      uint32_t now = rtp::ntp_middle32(ntp_now());
+      uint32_t rtt = now - b.last_sr - b.delay_since_last_sr;
+      if (rtt < (10u << 16)) peer.rtt_ms = rtt * 1000.0 / 65536.0;
+      peer.fraction_lost = b.fraction_lost / 256.0;
+    }
   }
 
-  void encrypt_and_send(Peer& peer, size_t len) {
-    auto n = peer.srtp_out->protect_rtp(send_buffer.data(), len);
-    if (!n) return;
-    send(Bytes(send_buffer.data(), *n), *peer.remote);
+  void on_nack(Peer& peer, const rtp::Nack& nack) {
+    for (auto& out : peer.out) {
+      if (out.info.ssrc != nack.media_ssrc || out.history.empty()) continue;
+      for (uint16_t seq : nack.lost_sequences()) {
+        ++out.nacked;
+        ++peer.nacks;
+        nacks_total.fetch_add(1, std::memory_order_relaxed);
+        const auto& h = out.history[seq & (out.history.size() - 1)];
+        if (!h.unit || h.sequence != seq) continue;  // too old: no longer in the history
+        if (queue_packet(peer, out, h.unit->packet(h.index), seq)) {
+          ++out.retransmitted;
+          ++peer.retransmits;
+          retransmits_total.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+  }
+
+  static uint64_t ntp_now() {
+    using namespace std::chrono;
+    auto ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+    uint64_t secs = static_cast<uint64_t>(ns / 1000000000) + 2208988800ull;  // 1900 -> 1970
+    uint64_t frac = (static_cast<uint64_t>(ns % 1000000000) << 32) / 1000000000ull;
+    return (secs << 32) | frac;
+  }
+
+  // ---- send path: feeds
+  void join_feed(const std::shared_ptr<Peer>& peer) {
+    auto& feed = feeds[peer->stream_id];
+    if (!feed) {
+      feed = std::make_shared<Feed>();
+      feed->stream_id = peer->stream_id;
+      feed->stream = peer->stream;
+      feed->reader = feed->stream->attach(worker, "webrtc");
+      feed->stream->add_external_readers(-1);  // the feed's reader is not a viewer; its peers are
+      asio::co_spawn(context, feed_loop(feed), asio::detached);
+    }
+    feed->stream->add_external_readers(1);
+    feed->peers.push_back(peer);
+    peer->feed = feed;
+    // Start the peer at the latest keyframe at once: the GOP cache, prepared for this peer alone. The feed's live
+    // units that overlap it are skipped by seq.
+    auto gop = feed->stream->gop_snapshot();
+    auto tracks = feed->stream->tracks();
+    for (const auto& unit : gop) {
+      peer->next_seq = unit->seq + 1;
+      if (unit->track >= peer->by_track.size() || peer->by_track[unit->track] < 0) continue;
+      auto& out = peer->out[static_cast<size_t>(peer->by_track[unit->track])];
+      if (out.info.transcoded) continue;  // the transcoder is live-only
+      if (auto eu = prepare(unit, tracks)) send_unit(*peer, out, eu);
+    }
+    flush();
+  }
+
+  void leave_feed(const std::shared_ptr<Peer>& peer) {
+    auto feed = std::move(peer->feed);
+    if (!feed) return;
+    std::erase(feed->peers, peer);
+    feed->stream->add_external_readers(-1);
+    if (feed->peers.empty()) close_feed(feed);
+  }
+
+  void close_feed(const std::shared_ptr<Feed>& feed) {
+    if (feed->closed) return;
+    feed->closed = true;
+    if (feed->reader) feed->reader->close();  // feed_loop ends and releases the reader on this thread
+    auto it = feeds.find(feed->stream_id);
+    if (it != feeds.end() && it->second == feed) feeds.erase(it);
+  }
+
+  awaitable<void> feed_loop(std::shared_ptr<Feed> feed) {
+    auto self = shared_from_this();
+    std::vector<media::UnitPtr> units;
+    auto tracks = feed->stream->tracks();
+    while (!feed->closed && tracks && co_await feed->reader->wait()) {
+      units.clear();
+      feed->reader->pop(units);
+      uint64_t bytes_before = bytes_sent.load(std::memory_order_relaxed);
+      uint64_t packets_before = packets_sent.load(std::memory_order_relaxed);
+      for (const auto& unit : units) {
+        if (feed->closed) break;
+        if (unit->keyframe) {
+          auto now = feed->stream->tracks();
+          if (now) tracks = std::move(now);
+        }
+        if (unit->track < tracks->size() && (*tracks)[unit->track].codec == media::CodecId::AAC) {
+          transcode_unit(*feed, *unit, (*tracks)[unit->track]);
+          continue;
+        }
+        EgressPtr eu;
+        for (size_t i = 0; i < feed->peers.size(); ++i) {
+          Peer& peer = *feed->peers[i];
+          if (unit->seq < peer.next_seq || unit->track >= peer.by_track.size() || peer.by_track[unit->track] < 0)
+            continue;
+          if (!eu) eu = prepare(unit, tracks);
+          if (!eu) break;
+          send_unit(peer, peer.out[static_cast<size_t>(peer.by_track[unit->track])], eu);
+        }
+      }
+      flush();
+      feed->reader->add_sent(bytes_sent.load(std::memory_order_relaxed) - bytes_before,
+                             packets_sent.load(std::memory_order_relaxed) - packets_before);
+    }
+    bool ended = !feed->closed;
+    close_feed(feed);
+    feed->stream->add_external_readers(1);
+    feed->reader.reset();
+    if (ended) {
+      // The stream stopped or changed its tracks: what the peers negotiated no longer holds.
+      auto peers = feed->peers;
+      for (auto& p : peers) close_peer(p, "stream ended");
+    }
+  }
+
+  // AAC -> Opus once per stream for the peers that took the audio as Opus; started by the first such unit.
+  void transcode_unit(Feed& feed, const media::Unit& unit, const media::Track& track) {
+    bool wanted = false;
+    for (auto& p : feed.peers)
+      if (unit.track < p->by_track.size() && p->by_track[unit.track] >= 0) wanted = true;
+    if (!wanted || feed.aac_failed) return;
+    if (!feed.aac) {
+      auto t = transcode::AacToOpus::create(track.audio_config);
+      if (!t) {
+        feed.aac_failed = true;
+        log::warn("webrtc AAC -> Opus unavailable", {{"stream", feed.stream_id}, {"error", t.error()}});
+        return;
+      }
+      feed.aac = std::move(*t);
+      log::info("webrtc AAC -> Opus transcoder started", {{"stream", feed.stream_id}, {"rate", feed.aac->source_rate()}});
+    }
+    auto eu = std::make_shared<EgressUnit>();
+    eu->own = true;
+    eu->track = unit.track;
+    eu->seq = unit.seq;
+    eu->transcoded = true;
+    for (size_t f = 0; f < unit.frames.size(); ++f) {
+      feed.opus_out.clear();
+      // One AAC frame is 1024 samples (RFC 3640 AAC-hbr: the frames of an RTP packet are consecutive).
+      auto s = feed.aac->push(unit.frame(f), unit.rtp_timestamp + static_cast<uint32_t>(f * 1024), feed.opus_out);
+      if (!s) log::debug("webrtc AAC decode error", {{"stream", feed.stream_id}, {"error", s.error()}});
+      for (auto& pkt : feed.opus_out) {
+        ByteVector header;
+        append8(header, 0x80);
+        append8(header, 0);
+        append16(header, 0);
+        append32(header, pkt.timestamp);
+        append32(header, 0);
+        media::Slice slice{static_cast<uint32_t>(eu->data.size()), static_cast<uint32_t>(12 + pkt.data.size())};
+        append(eu->data, header);
+        append(eu->data, pkt.data);
+        eu->packets.push_back(slice);
+      }
+    }
+    if (eu->packets.empty()) return;
+    transcoded_packets.fetch_add(eu->packets.size(), std::memory_order_relaxed);
+    EgressPtr shared = eu;
+    for (auto& p : feed.peers) {
+      if (unit.seq < p->next_seq) continue;  // older than where this peer started
+      if (unit.track >= p->by_track.size() || p->by_track[unit.track] < 0) continue;
+      auto& out = p->out[static_cast<size_t>(p->by_track[unit.track])];
+      if (out.info.transcoded) send_unit(*p, out, shared);
+    }
+  }
+
+  // The packets a peer sends for `unit`: as received when they fit, else re-packetized; a keyframe gets the
+  // track's H.264 parameter sets in front when the source sends them only in the SDP (RTSP publishers do).
+  EgressPtr prepare(const media::UnitPtr& unit_ptr, const std::shared_ptr<const std::vector<media::Track>>& tracks) {
+    const media::Unit& unit = *unit_ptr;
+    auto eu = std::make_shared<EgressUnit>();
+    eu->unit = unit_ptr;
+    eu->track = unit.track;
+    eu->seq = unit.seq;
+    const media::Track* track = tracks && unit.track < tracks->size() ? &(*tracks)[unit.track] : nullptr;
+    bool too_big = false;
+    for (size_t i = 0; i < unit.rtp_packets.size(); ++i)
+      if (unit.rtp_packets[i].size > kMaxPayload + rtp::kFixedHeaderSize) too_big = true;
+    bool h264 = track && track->codec == media::CodecId::H264;
+    bool h265 = track && track->codec == media::CodecId::H265;
+    bool need_sets = h264 && unit.keyframe && !track->sps.empty() && !track->pps.empty();
+    if (need_sets)
+      for (size_t i = 0; i < unit.frames.size(); ++i)
+        if (is_h264_parameter_set(unit.frame(i))) need_sets = false;
+    if (!(too_big && (h264 || h265)) && !need_sets) {
+      eu->packets = unit.rtp_packets;
+      return eu;
+    }
+    std::vector<Bytes> nalus;
+    if (need_sets) {
+      nalus.push_back(track->sps);
+      nalus.push_back(track->pps);
+    }
+    for (size_t i = 0; i < unit.frames.size(); ++i) nalus.push_back(unit.frame(i));
+    Result<std::vector<codec::RtpPayload>> payloads =
+        h265 ? codec::packetize_h265(nalus, {.max_payload = kMaxPayload, .aggregate = true})
+             : codec::packetize_h264(nalus, {.max_payload = kMaxPayload, .aggregate = true});
+    if (!payloads || payloads->empty()) {
+      eu->packets = unit.rtp_packets;
+      return eu;
+    }
+    eu->own = true;
+    for (const auto& p : *payloads) {
+      media::Slice slice{static_cast<uint32_t>(eu->data.size()), static_cast<uint32_t>(12 + p.data.size())};
+      append8(eu->data, 0x80);
+      append8(eu->data, p.marker ? 0x80 : 0);
+      append16(eu->data, 0);
+      append32(eu->data, unit.rtp_timestamp);
+      append32(eu->data, 0);
+      append(eu->data, p.data);
+      eu->packets.push_back(slice);
+    }
+    return eu;
+  }
+
+  void send_unit(Peer& peer, OutTrack& out, const EgressPtr& eu) {
+    if (peer.closed || !peer.remote || !peer.srtp_out) return;
+    for (size_t i = 0; i < eu->packets.size(); ++i) {
+      uint16_t seq = out.sequence++;
+      if (!queue_packet(peer, out, eu->packet(i), seq)) continue;
+      auto& h = out.history[seq & (out.history.size() - 1)];
+      h.unit = eu;
+      h.index = static_cast<uint16_t>(i);
+      h.sequence = seq;
+    }
+  }
+
+  // Copies one packet into the batch with this peer's header, encrypts it there; false if it could not be sent.
+  bool queue_packet(Peer& peer, OutTrack& out, Bytes packet, uint16_t seq) {
+    if (packet.size() < rtp::kFixedHeaderSize || packet.size() + kSrtpMaxTrailer > kSlotSize) return false;
+    if (queued == kSlots) flush();
+    std::byte* slot = slots.data() + queued * kSlotSize;
+    std::memcpy(slot, packet.data(), packet.size());
+    MutableBytes view(slot, packet.size());
+    if (!rtp::rewrite_header(view, {.ssrc = out.info.ssrc, .sequence = seq, .payload_type = out.info.payload_type}))
+      return false;
+    auto n = peer.srtp_out->protect_rtp(slot, packet.size());
+    if (!n) return false;
+    auto& msg = msgs[queued];
+    msg = {};
+    iovs[queued] = {slot, *n};
+    msg.msg_hdr.msg_iov = &iovs[queued];
+    msg.msg_hdr.msg_iovlen = 1;
+    std::memcpy(&addrs[queued], peer.remote->data(), peer.remote->size());
+    msg.msg_hdr.msg_name = &addrs[queued];
+    msg.msg_hdr.msg_namelen = static_cast<socklen_t>(peer.remote->size());
+    ++queued;
+    out.last_timestamp = be32(packet, 4);
+    out.last_sent = Clock::now();
+    ++out.packets;
+    out.octets += static_cast<uint32_t>(packet.size() - rtp::kFixedHeaderSize);
     ++peer.packets;
     peer.bytes += *n;
-    packets_sent.fetch_add(1, std::memory_order_relaxed);
-    bytes_sent.fetch_add(*n, std::memory_order_relaxed);
+    return true;
   }
 
-  // RTSP publishers (ffmpeg) carry SPS/PPS only in the SDP; a browser needs them in-band before the IDR. A STAP-A
-  // (RFC 6184 5.7.1) with the unit's timestamp goes out first unless the unit has them already.
-  void send_h264_parameter_sets(Peer& peer, size_t s, const media::Unit& unit, const media::Track& track) {
-    if (track.sps.empty() || track.pps.empty() || track.sps.size() > 1000 || track.pps.size() > 1000) return;
-    for (size_t i = 0; i < unit.frames.size(); ++i)
-      if (is_h264_parameter_set(unit.frame(i))) return;
-    auto first = rtp::RtpPacket::parse(unit.rtp_packet(0));
-    if (!first) return;
-    ByteVector p;
-    append8(p, 0x80);
-    append8(p, peer.sent[s].payload_type);
-    append16(p, 0);
-    append32(p, first->timestamp());
-    append32(p, 0);
-    append8(p, static_cast<uint8_t>((static_cast<uint8_t>(track.sps[0]) & 0x60) | 24));
-    append16(p, static_cast<uint16_t>(track.sps.size()));
-    append(p, track.sps);
-    append16(p, static_cast<uint16_t>(track.pps.size()));
-    append(p, track.pps);
-    send_rtp(peer, s, p);
+  void flush() {
+    size_t sent = 0;
+    while (sent < queued) {
+      int r = ::sendmmsg(socket.native_handle(), msgs.data() + sent, static_cast<unsigned>(queued - sent), 0);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        // EAGAIN: the socket buffer is full; anything else (an ICMP error of one peer): drop one and go on.
+        size_t dropped = errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? queued - sent : 1;
+        send_drops.fetch_add(dropped, std::memory_order_relaxed);
+        sent += dropped;
+        continue;
+      }
+      for (int i = 0; i < r; ++i) {
+        bytes_sent.fetch_add(msgs[sent + static_cast<size_t>(i)].msg_len, std::memory_order_relaxed);
+      }
+      packets_sent.fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
+      sent += static_cast<size_t>(r);
+    }
+    queued = 0;
   }
 
-  // ---- timers: DTLS retransmissions and consent freshness
+  // RTCP sender reports (RFC 3550 6.4.1) with SDES CNAME, about once a second per peer.
+  void send_reports(Peer& peer, Clock::time_point now) {
+    if (!peer.srtp_out || !peer.remote) return;
+    ByteVector compound;
+    uint64_t ntp = ntp_now();
+    uint32_t first_ssrc = 0;
+    for (auto& out : peer.out) {
+      if (out.packets == 0) continue;
+      if (!first_ssrc) first_ssrc = out.info.ssrc;
+      rtp::SenderReport sr;
+      sr.ssrc = out.info.ssrc;
+      sr.ntp_timestamp = ntp;
+      auto elapsed = std::chrono::duration<double>(now - out.last_sent).count();
+      sr.rtp_timestamp = out.last_timestamp + static_cast<uint32_t>(elapsed * out.info.clock_rate);
+      sr.packet_count = out.packets;
+      sr.octet_count = out.octets;
+      rtp::append_sender_report(compound, sr);
+    }
+    if (compound.empty()) return;
+    rtp::append_sdes_cname(compound, first_ssrc, "streamgate");
+    if (compound.size() + kSrtpMaxTrailer > control_buffer.size()) return;
+    std::memcpy(control_buffer.data(), compound.data(), compound.size());
+    auto n = peer.srtp_out->protect_rtcp(control_buffer.data(), compound.size());
+    if (n) send(Bytes(control_buffer.data(), *n), *peer.remote);
+  }
+
+  // ---- timers: DTLS retransmissions, consent freshness, sender reports
   awaitable<void> tick_loop() {
     auto self = shared_from_this();
     for (;;) {
@@ -397,12 +726,17 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       std::vector<std::shared_ptr<Peer>> expired;
       for (auto& [id, peer] : by_id) {
         auto since = peer->last_check == Clock::time_point{} ? peer->created : peer->last_check;
-        if (now - since > kConsentTimeout) expired.push_back(peer);
+        if (now - since > options.consent_timeout) expired.push_back(peer);
         if (peer->dtls && !peer->dtls->connected() && peer->dtls_timer != Clock::time_point{} &&
             now >= peer->dtls_timer) {
           auto next = peer->dtls->handle_timeout();
           peer->dtls_timer = next ? now + *next : Clock::time_point{};
           flush_dtls(*peer);
+        }
+        if (peer->srtp_out && now >= peer->next_report) {
+          if (peer->next_report != Clock::time_point{}) send_reports(*peer, now);
+          // Spread over the second so that 1000 peers do not report in the same tick.
+          peer->next_report = now + 900ms + std::chrono::milliseconds(random_u32() % 200);
         }
       }
       for (auto& p : expired) close_peer(p, "consent expired (no ICE check for 30 s)");
@@ -424,11 +758,48 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     co_return true;
   }
 
+  static awaitable<json::array> list_async(std::shared_ptr<Impl> self) {
+    co_return self->list();
+  }
+
+  json::array list() const {
+    json::array a;
+    for (const auto& [id, p] : by_id) {
+      json::object o;
+      o["id"] = p->id;
+      o["stream"] = p->stream_id;
+      o["state"] = p->state();
+      o["remote"] = p->remote ? p->remote->address().to_string() + ":" + std::to_string(p->remote->port()) : "";
+      o["age_seconds"] = std::chrono::duration<double>(Clock::now() - p->created).count();
+      o["packets_sent"] = p->packets;
+      o["bytes_sent"] = p->bytes;
+      o["nacks"] = p->nacks;
+      o["retransmits"] = p->retransmits;
+      o["plis"] = p->plis;
+      if (p->rtt_ms >= 0) o["rtt_ms"] = p->rtt_ms;
+      else o["rtt_ms"] = nullptr;
+      o["fraction_lost"] = p->fraction_lost;
+      json::array tracks;
+      for (const auto& out : p->out) {
+        json::object t;
+        t["mid"] = out.info.mid;
+        t["ssrc"] = out.info.ssrc;
+        t["payload_type"] = out.info.payload_type;
+        t["transcoded"] = out.info.transcoded;
+        t["packets"] = out.packets;
+        tracks.push_back(std::move(t));
+      }
+      o["tracks"] = std::move(tracks);
+      a.push_back(std::move(o));
+    }
+    return a;
+  }
+
   Created create(const std::string& stream_id, const std::string& offer_text, std::shared_ptr<media::Stream> stream,
                  std::shared_ptr<const std::vector<media::Track>> tracks) {
     Created c;
     if (stopped) return failure(503, "server stopping");
-    if (by_id.size() >= kMaxPeers) return failure(503, "too many WebRTC sessions");
+    if (by_id.size() >= options.max_sessions) return failure(503, "too many WebRTC sessions");
     auto offer = sdp::parse(offer_text);
     if (!offer) return failure(400, "bad SDP offer: " + offer.error());
     AnswerParams params;
@@ -436,6 +807,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     params.pwd = random_token(24);
     params.fingerprint = cert->fingerprint_sha256();
     params.candidates = candidates;
+    params.aac_to_opus = transcode::av_available();
     auto answer = build_answer(*offer, *tracks, params, random_u32());
     if (!answer) return failure(400, "cannot answer the offer: " + answer.error());
     for (const auto& why : answer->skipped) log::info("webrtc track left out", {{"stream", stream_id}, {"why", why}});
@@ -448,17 +820,20 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     peer->remote_ufrag = answer->remote_ufrag;
     peer->remote_pwd = answer->remote_pwd;
     peer->remote_fingerprint = answer->remote_fingerprint;
-    peer->sent = answer->tracks;
     peer->by_track.assign(tracks->size(), -1);
-    for (size_t i = 0; i < peer->sent.size(); ++i) {
-      peer->by_track[peer->sent[i].track] = static_cast<int>(i);
-      peer->sequence.push_back(static_cast<uint16_t>(random_u32()));
+    for (size_t i = 0; i < answer->tracks.size(); ++i) {
+      OutTrack out;
+      out.info = answer->tracks[i];
+      out.sequence = static_cast<uint16_t>(random_u32());
+      out.history.resize(out.info.video ? kVideoHistory : kAudioHistory);
+      peer->by_track[out.info.track] = static_cast<int>(i);
+      peer->out.push_back(std::move(out));
     }
     by_id[peer->id] = peer;
     by_ufrag[peer->ufrag] = peer;
     peer_count.store(by_id.size());
     sessions_total.fetch_add(1, std::memory_order_relaxed);
-    log::info("webrtc session created", {{"session", peer->id}, {"stream", stream_id}, {"tracks", peer->sent.size()}});
+    log::info("webrtc session created", {{"session", peer->id}, {"stream", stream_id}, {"tracks", peer->out.size()}});
     c.session = peer->id;
     c.answer = std::move(answer->sdp);
     c.candidates = candidates;
@@ -485,6 +860,7 @@ Status WebRtcServer::listen(const std::string& host, uint16_t port) {
   if (ec) return make_error("WebRTC: cannot bind UDP " + host + ":" + std::to_string(port) + ": " + ec.message());
   impl_->socket.set_option(asio::socket_base::send_buffer_size(4 << 20), ec);
   impl_->socket.set_option(asio::socket_base::receive_buffer_size(1 << 20), ec);
+  impl_->socket.non_blocking(true, ec);  // sendmmsg must never block the worker
   port_ = impl_->socket.local_endpoint().port();
   for (const auto& ip : host_candidates(host, impl_->options.interface_discovery, impl_->options.additional_hosts))
     impl_->candidates.push_back({ip, port_});
@@ -543,24 +919,35 @@ awaitable<bool> WebRtcServer::close_session(std::string session) {
   co_return co_await asio::co_spawn(impl->context, impl->close_async(impl, std::move(session)), use_awaitable);
 }
 
+awaitable<json::array> WebRtcServer::list_sessions() {
+  auto impl = impl_;
+  co_return co_await asio::co_spawn(impl->context, impl->list_async(impl), use_awaitable);
+}
+
 void WebRtcServer::write_metrics(std::string& out) const {
-  auto line = [&](const char* name, const char* type, uint64_t v) {
-    out += "# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
+  auto line = [&](const char* name, const char* type, const char* help, uint64_t v) {
+    write_metric_header(out, name, type, help);
     out += name;
     out += ' ';
     out += std::to_string(v);
     out += '\n';
   };
-  line("streamgate_webrtc_sessions", "gauge", impl_->peer_count.load());
-  line("streamgate_webrtc_sessions_total", "counter", impl_->sessions_total.load());
-  line("streamgate_webrtc_packets_sent_total", "counter", impl_->packets_sent.load());
-  line("streamgate_webrtc_bytes_sent_total", "counter", impl_->bytes_sent.load());
-  line("streamgate_webrtc_stun_requests_total", "counter", impl_->stun_requests.load());
-  line("streamgate_webrtc_bad_datagrams_total", "counter", impl_->bad_datagrams.load());
+  const auto& i = *impl_;
+  line("streamgate_webrtc_sessions", "gauge", "WebRTC sessions open now", i.peer_count.load());
+  line("streamgate_webrtc_sessions_total", "counter", "WebRTC sessions created", i.sessions_total.load());
+  line("streamgate_webrtc_packets_sent_total", "counter", "SRTP packets sent", i.packets_sent.load());
+  line("streamgate_webrtc_bytes_sent_total", "counter", "SRTP bytes sent", i.bytes_sent.load());
+  line("streamgate_webrtc_stun_requests_total", "counter", "STUN Binding requests received", i.stun_requests.load());
+  line("streamgate_webrtc_bad_datagrams_total", "counter", "UDP datagrams dropped as malformed or unknown",
+       i.bad_datagrams.load());
+  line("streamgate_webrtc_nacks_total", "counter", "Packets asked for again by RTCP NACK", i.nacks_total.load());
+  line("streamgate_webrtc_retransmits_total", "counter", "Packets resent from the retransmission history",
+       i.retransmits_total.load());
+  line("streamgate_webrtc_plis_total", "counter", "RTCP PLI and FIR keyframe requests received", i.plis_total.load());
+  line("streamgate_webrtc_send_drops_total", "counter", "Packets not sent because the UDP socket buffer was full",
+       i.send_drops.load());
+  line("streamgate_webrtc_transcoded_packets_total", "counter", "Opus packets made from AAC",
+       i.transcoded_packets.load());
 }
 
 }  // namespace sg::webrtc

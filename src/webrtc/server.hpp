@@ -7,6 +7,8 @@
 // Sockets, peers and their readers all live on one worker thread, so none of them needs a lock.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/json/array.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +26,8 @@ struct WebRtcOptions {
   bool interface_discovery = true;            // bound to 0.0.0.0: one candidate per interface address
   size_t reader_queue = 512;
   std::string web_root;  // folder with the player page (index.html); empty = built-in fallback
+  std::chrono::milliseconds consent_timeout{30000};  // RFC 7675 5.1: no ICE check for this long ends a session
+  size_t max_sessions = 2000;
 };
 
 inline WebRtcOptions make_options(size_t reader_queue, std::vector<std::string> additional_hosts = {},
@@ -64,6 +68,8 @@ class WebRtcServer {
   // From any thread; true if it existed.
   boost::asio::awaitable<bool> close_session(std::string session);
   size_t sessions() const;
+  // From any thread: every session (id, stream, state, remote, counters, RTT, tracks).
+  boost::asio::awaitable<boost::json::array> list_sessions();
 
   struct Impl;
 

@@ -186,6 +186,31 @@ void WebRtcServer::add_routes(http::Router& router) {
     }
     if (!session.empty()) co_await close_session(session);
   });
+  // Sessions API (like MediaMTX's webrtcsessions): list, one, kick.
+  router.add(verb::get, "/api/v1/webrtc/sessions", [this](const Request& req, const http::Params&) -> awaitable<Response> {
+    auto list = co_await list_sessions();
+    json::object body;
+    body["items"] = std::move(list);
+    Response res = http::json_response(bhttp::ok, body, req);
+    co_return res;
+  });
+  router.add(verb::get, "/api/v1/webrtc/sessions/{id}",
+             [this](const Request& req, const http::Params& p) -> awaitable<Response> {
+               auto list = co_await list_sessions();
+               std::string id = p.get("id");
+               Response res = http::error_response(bhttp::not_found, "no such WebRTC session", req);
+               for (auto& v : list)
+                 if (v.as_object().at("id").as_string() == id) res = http::json_response(bhttp::ok, v, req);
+               co_return res;
+             });
+  router.add(verb::delete_, "/api/v1/webrtc/sessions/{id}",
+             [this](const Request& req, const http::Params& p) -> awaitable<Response> {
+               bool found = co_await close_session(p.get("id"));
+               json::object empty;
+               Response res = found ? http::json_response(bhttp::ok, empty, req)
+                                    : http::error_response(bhttp::not_found, "no such WebRTC session", req);
+               co_return res;
+             });
   auto root = options_web_root();
   router.add(verb::get, "/", [root](const Request& req, const http::Params&) -> awaitable<Response> {
     std::string page = read_file(root + "/streams.html");

@@ -1,5 +1,7 @@
-// WebRTC end to end: ffmpeg publishes H.264 + Opus over RTSP; headless Chromium plays the stream through WHEP,
-// through the /ws/{stream} JSON WebSocket and through the player page, and getStats() shows frames decoded.
+// WebRTC end to end: ffmpeg publishes H.264 + AAC over RTSP (stream "cam", audio transcoded to Opus for the
+// browser) and H.264 + Opus (stream "opus", audio forwarded); headless Chromium plays them through WHEP, through the
+// /ws/{stream} JSON WebSocket and through the player page, and getStats() shows video frames decoded and audio
+// samples played out, both increasing. The sessions API lists and kicks sessions.
 // Without a browser: WHEP status codes, ICE-lite answers to STUN checks (401 on bad credentials), and garbage to
 // the UDP port and to both signaling endpoints leaving the server up. One server and publisher for the suite.
 #include <arpa/inet.h>
@@ -40,21 +42,27 @@ class WebRtcE2e : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!have_program("ffmpeg")) return;
     server_ = std::make_unique<Server>();
-    publisher_ = std::make_unique<Child>(
-        std::vector<std::string>{"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-f", "lavfi",
-                                 "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i",
-                                 "sine=frequency=440:sample_rate=48000", "-c:v", "libx264", "-preset", "ultrafast",
-                                 "-tune", "zerolatency", "-g", "30", "-b:v", "1M", "-c:a", "libopus", "-b:a", "64k",
-                                 "-f", "rtsp", "-rtsp_transport", "tcp", server_->rtsp_url("cam")},
-        ::testing::TempDir() + "sg_webrtc_ffmpeg.log");
-    wait_until([] {
-      auto r = http_request(server_->http_port, "GET", "/api/v1/streams/cam");
+    auto publish = [](const std::string& audio, const std::string& path) {
+      return std::make_unique<Child>(
+          std::vector<std::string>{"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-f", "lavfi",
+                                   "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i",
+                                   "sine=frequency=440:sample_rate=44100", "-c:v", "libx264", "-preset", "ultrafast",
+                                   "-tune", "zerolatency", "-g", "30", "-b:v", "1M", "-c:a", audio, "-b:a", "64k",
+                                   "-f", "rtsp", "-rtsp_transport", "tcp", server_->rtsp_url(path)},
+          ::testing::TempDir() + "sg_webrtc_ffmpeg_" + path + ".log");
+    };
+    publisher_ = publish("aac", "cam");
+    opus_publisher_ = publish("libopus", "opus");
+    auto ready = [](const std::string& path, const std::string& codec) {
+      auto r = http_request(server_->http_port, "GET", "/api/v1/streams/" + path);
       return r.status == 200 && r.body.find("\"ready\"") != std::string::npos &&
-             r.body.find("Opus") != std::string::npos;
-    }, 15s);
+             r.body.find(codec) != std::string::npos;
+    };
+    wait_until([&] { return ready("cam", "AAC") && ready("opus", "Opus"); }, 15s);
   }
   static void TearDownTestSuite() {
     publisher_.reset();
+    opus_publisher_.reset();
     server_.reset();
   }
   void SetUp() override {
@@ -63,9 +71,9 @@ class WebRtcE2e : public ::testing::Test {
   }
 
   // Runs webrtc_play.mjs; returns its JSON line (and whether it exited 0).
-  static std::pair<bool, std::string> play(const std::string& mode) {
+  static std::pair<bool, std::string> play(const std::string& mode, const std::string& stream = "cam") {
     auto r = run({"node", kE2eDir + "/webrtc_play.mjs", "http://127.0.0.1:" + std::to_string(server_->http_port),
-                  "cam", mode, "10"},
+                  stream, mode, "10"},
                  60s, "webrtc_" + mode);
     return {r.exit_code == 0, r.output};
   }
@@ -76,16 +84,43 @@ class WebRtcE2e : public ::testing::Test {
   }
 
   static std::unique_ptr<Server> server_;
-  static std::unique_ptr<Child> publisher_;
+  static std::unique_ptr<Child> publisher_, opus_publisher_;
 };
 std::unique_ptr<Server> WebRtcE2e::server_;
 std::unique_ptr<Child> WebRtcE2e::publisher_;
+std::unique_ptr<Child> WebRtcE2e::opus_publisher_;
 
-TEST_F(WebRtcE2e, ChromiumDecodesVideoThroughWhep) {
+TEST_F(WebRtcE2e, ChromiumPlaysVideoAndTranscodedAacThroughWhep) {
   if (!have_browser()) GTEST_SKIP() << "node, chromium or playwright-core missing";
   auto [ok, out] = play("whep");
   EXPECT_TRUE(ok) << out << server_->log().substr(0, 4000);
   EXPECT_NE(out.find("\"width\":640"), std::string::npos) << out;
+  auto metrics = http_request(server_->http_port, "GET", "/metrics").body;
+  EXPECT_EQ(metrics.find("streamgate_webrtc_transcoded_packets_total 0\n"), std::string::npos) << metrics;
+}
+
+TEST_F(WebRtcE2e, ChromiumPlaysForwardedOpusThroughWhep) {
+  if (!have_browser()) GTEST_SKIP() << "node, chromium or playwright-core missing";
+  auto [ok, out] = play("whep", "opus");
+  EXPECT_TRUE(ok) << out;
+}
+
+TEST_F(WebRtcE2e, SessionsApiListsAndKicksASession) {
+  auto r = whep(kOffer);
+  ASSERT_EQ(r.status, 201) << r.raw;
+  std::string id = r.headers["location"].substr(std::string("/cam/whep/").size());
+  auto list = http_request(server_->http_port, "GET", "/api/v1/webrtc/sessions");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_NE(list.body.find("\"id\":\"" + id + "\""), std::string::npos) << list.body;
+  auto one = http_request(server_->http_port, "GET", "/api/v1/webrtc/sessions/" + id);
+  EXPECT_EQ(one.status, 200);
+  EXPECT_NE(one.body.find("\"stream\":\"cam\""), std::string::npos) << one.body;
+  EXPECT_NE(one.body.find("\"state\":\"new\""), std::string::npos) << one.body;
+  EXPECT_EQ(http_request(server_->http_port, "DELETE", "/api/v1/webrtc/sessions/" + id).status, 200);
+  EXPECT_EQ(http_request(server_->http_port, "GET", "/api/v1/webrtc/sessions/" + id).status, 404);
+  EXPECT_EQ(http_request(server_->http_port, "DELETE", "/api/v1/webrtc/sessions/" + id).status, 404);
+  // The WHEP resource is gone with it.
+  EXPECT_EQ(http_request(server_->http_port, "DELETE", r.headers["location"]).status, 404);
 }
 
 TEST_F(WebRtcE2e, ChromiumDecodesVideoThroughWebSocketSignaling) {

@@ -89,6 +89,22 @@ TEST(Answer, RejectsAudioSectionWhenTrackIsAac) {
   EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE 0");
 }
 
+TEST(Answer, OffersAacAsTranscodedOpusWhenAllowed) {
+  auto p = params();
+  p.aac_to_opus = true;
+  auto a = build_answer(offer(), {h264_track(), audio_track(media::CodecId::AAC, 44100)}, p, 7);
+  ASSERT_TRUE(a) << a.error();
+  ASSERT_EQ(a->tracks.size(), 2u);
+  EXPECT_FALSE(a->tracks[0].transcoded);
+  EXPECT_TRUE(a->tracks[1].transcoded);
+  EXPECT_EQ(a->tracks[1].payload_type, 111);
+  EXPECT_EQ(a->tracks[1].clock_rate, 48000u);
+  auto parsed = sdp::parse(a->sdp);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->media[1].rtpmap(111)->encoding, "opus");
+  EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE 0 1");
+}
+
 TEST(Answer, MatchesPcmuAndPcmaStaticPayloadTypes) {
   auto o = offer();
   EXPECT_EQ(match_payload_type(o.media[1], audio_track(media::CodecId::PCMU, 8000)), 0);
