@@ -12,6 +12,10 @@
 // (received / (received + lost)), 1 otherwise, 2 on bad arguments.
 // Hot path: one fixed receive buffer per socket, SRTP unprotected in place, RTP parsed in place, statistics in a
 // fixed array of SSRC slots: nothing is allocated per packet.
+// GCC 12 reports -Wmismatched-new-delete for Asio's coroutine frames (its own operator new/delete pair) at -O2.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 #include <sys/resource.h>
 
 #include <boost/asio/as_tuple.hpp>
