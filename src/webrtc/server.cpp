@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <openssl/rand.h>
+#include <malloc.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -202,6 +203,8 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<Certificate> cert;
   std::vector<Candidate> candidates;
   bool stopped = false;
+  size_t closed_since_trim = 0;
+  Clock::time_point last_trim{};
 
   // Touched only on the worker thread.
   std::map<std::string, std::shared_ptr<Peer>> by_id;
@@ -232,6 +235,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   void close_peer(const std::shared_ptr<Peer>& peer, std::string_view why) {
     if (peer->closed) return;
     peer->closed = true;
+    ++closed_since_trim;
     leave_feed(peer);
     by_id.erase(peer->id);
     by_ufrag.erase(peer->ufrag);
@@ -255,19 +259,30 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
                                                     asio::redirect_error(use_awaitable, ec));
       if (ec == asio::error::operation_aborted || stopped) co_return;
       if (ec) continue;
-      Bytes packet(recv_buffer.data(), n);
-      if (n == 0) continue;
-      uint8_t b = u8(packet, 0);
-      // RFC 7983 7: 0-3 STUN, 20-63 DTLS, 128-191 RTP/RTCP.
-      if (b <= 3) {
-        on_stun(packet, from);
-      } else if (b >= 20 && b <= 63) {
-        on_dtls(packet, from);
-      } else if (b >= 128 && b <= 191) {
-        on_srtp(n, from);
-      } else {
-        bad_datagrams.fetch_add(1, std::memory_order_relaxed);
+      on_datagram(n, from);
+      // Drain what else is queued before yielding to the fan-out: ICE checks and DTLS flights must not wait behind
+      // media rounds when the worker is busy (a late handshake flight costs a 1 s retransmission).
+      for (int i = 0; i < 256 && !stopped; ++i) {
+        n = socket.receive_from(asio::buffer(recv_buffer), from, 0, ec);
+        if (ec) break;
+        on_datagram(n, from);
       }
+    }
+  }
+
+  void on_datagram(size_t n, const udp::endpoint& from) {
+    if (n == 0) return;
+    Bytes packet(recv_buffer.data(), n);
+    uint8_t b = u8(packet, 0);
+    // RFC 7983 7: 0-3 STUN, 20-63 DTLS, 128-191 RTP/RTCP.
+    if (b <= 3) {
+      on_stun(packet, from);
+    } else if (b >= 20 && b <= 63) {
+      on_dtls(packet, from);
+    } else if (b >= 128 && b <= 191) {
+      on_srtp(n, from);
+    } else {
+      bad_datagrams.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
@@ -739,7 +754,14 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
           peer->next_report = now + 900ms + std::chrono::milliseconds(random_u32() % 200);
         }
       }
-      for (auto& p : expired) close_peer(p, "consent expired (no ICE check for 30 s)");
+      for (auto& p : expired) close_peer(p, "consent expired (no ICE check within the consent timeout)");
+      // Hand the memory of ended sessions (DTLS contexts, histories) back to the system once things calm down, so
+      // RSS returns to its baseline after a crowd leaves instead of staying at its peak.
+      if (closed_since_trim > 0 && now - last_trim > 5s) {
+        ::malloc_trim(0);
+        closed_since_trim = 0;
+        last_trim = now;
+      }
     }
   }
 

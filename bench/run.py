@@ -1,0 +1,316 @@
+#!/usr/bin/python3
+"""streamgate's performance table, measured on this machine with the project's own load tools.
+
+    bench/run.sh [--quick] [--build build/release] [--only NAME[,NAME]] [--json FILE]
+
+Rows (issue #6): start to ready (median of 20), idle RSS after 5 s, REST throughput of GET /api/v1/streams with 100
+streams (wrk), RTSP fan-out (one 2 Mb/s H.264 stream, N TCP readers), WebRTC fan-out (N WHEP viewers of a 600 kb/s
+stream), ingest capacity (N RTSP publishers of 1 Mb/s), ingest-to-egress latency (send time carried in an RTP header
+extension from rtsp_publishers to rtsp_readers), and the seed's signaling test (1000 WebSocket users ramped over
+60 s). The server and the load tools share the machine, as the targets assume.
+
+--quick runs every row with tiny N and a few seconds each: CI uses it so the tools never rot (it checks that they
+work, not how fast). Other servers: the tools take any URL (see each tool's --help).
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(port, path, timeout=2.0):
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as c:
+        c.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1]) if head.startswith(b"HTTP/") else 0
+    return status, body.decode(errors="replace")
+
+
+class Server:
+    """A streamgate process on free ports with a generated config; CPU and RSS read from /proc."""
+
+    def __init__(self, binary, config="", workers=None):
+        self.http, self.rtsp, self.udp = free_port(), free_port(), free_port()
+        self.dir = tempfile.mkdtemp(prefix="sg_bench_")
+        cfg = os.path.join(self.dir, "streamgate.yaml")
+        with open(cfg, "w") as f:
+            f.write("log: { level: warn, format: text }\n")
+            if workers:
+                f.write(f"workers: {workers}\n")
+            f.write(config)
+        self.log = open(os.path.join(self.dir, "server.log"), "w")
+        self.proc = subprocess.Popen([binary, "--config", cfg, "--http", f"127.0.0.1:{self.http}",
+                                      "--rtsp", f"127.0.0.1:{self.rtsp}", "--webrtc-udp", f"127.0.0.1:{self.udp}"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                if http_get(self.http, "/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError("server did not become ready; log in " + self.dir)
+
+    def cpu_s(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    def rss_kb(self):
+        with open(f"/proc/{self.proc.pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE_KB
+
+    def stream(self, name):
+        status, body = http_get(self.http, "/api/v1/streams/" + name)
+        return json.loads(body) if status == 200 else {}
+
+    def wait_ready(self, name, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.stream(name).get("state") == "ready":
+                return True
+            time.sleep(0.1)
+        return False
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            self.proc.kill()
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def exec_source(width, height, bitrate_k, audio):
+    """An exec: source line (ffmpeg test pattern published into the server)."""
+    inputs = f"-f lavfi -i testsrc2=size={width}x{height}:rate=30"
+    acodec = "-an"
+    if audio:
+        inputs += " -f lavfi -i sine=frequency=440:sample_rate=48000"
+        acodec = "-c:a aac -b:a 64k"
+    return (f"exec:ffmpeg -hide_banner -loglevel error -re {inputs} -c:v libx264 -preset ultrafast -tune zerolatency"
+            f" -g 60 -b:v {bitrate_k}k -maxrate {bitrate_k}k -bufsize {bitrate_k // 2}k -pix_fmt yuv420p {acodec}"
+            f" -f rtsp -rtsp_transport tcp rtsp://127.0.0.1:$RTSP_PORT/$STREAM")
+
+
+def tool_json(args, timeout):
+    """Runs a load tool with --json; returns (exit code, parsed last JSON line or {})."""
+    r = subprocess.run(args + ["--json"], capture_output=True, text=True, timeout=timeout)
+    for line in reversed(r.stdout.strip().splitlines()):
+        if line.startswith("{"):
+            return r.returncode, json.loads(line)
+    sys.stderr.write(r.stdout[-2000:] + r.stderr[-2000:])
+    return r.returncode, {}
+
+
+def measured(server, fn):
+    """Runs fn() and returns (its result, server CPU in % of one core, RSS before, RSS after in KiB)."""
+    cpu0, t0, rss0 = server.cpu_s(), time.time(), server.rss_kb()
+    out = fn()
+    cpu1, t1, rss1 = server.cpu_s(), time.time(), server.rss_kb()
+    return out, 100.0 * (cpu1 - cpu0) / max(t1 - t0, 1e-6), rss0, rss1
+
+
+# ---- rows
+
+def row_startup(a, rows):
+    runs, idle = (3, 0.5) if a.quick else (20, 5.0)
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "startup.py"), "--binary", a.binary,
+                        "--runs", str(runs), "--idle", str(idle), "--rss-runs", "1" if a.quick else "3"],
+                       capture_output=True, text=True, timeout=300)
+    vals = dict(re.findall(r"^(\w+) ([\d.]+)$", r.stdout, re.M))
+    rows.append(("start to ready (median of %d)" % runs, f"{float(vals['start_to_ready_ms_median']):.2f} ms",
+                 "<= 5 ms", float(vals["start_to_ready_ms_median"]) <= 5))
+    rows.append(("idle RSS after %g s" % idle, f"{float(vals['idle_rss_mib_median']):.2f} MiB", "<= 5 MB",
+                 float(vals["idle_rss_mib_median"]) * 1.048576 <= 5))
+
+
+def row_rest(a, rows):
+    n = 10 if a.quick else 100
+    config = "streams:\n" + "".join(f"  cam{i}: {{ source: \"rtsp://10.255.0.{i % 250 + 1}/s\", on_demand: true }}\n"
+                                     for i in range(n))
+    with Server(a.binary, config) as s:
+        duration = "2s" if a.quick else "10s"
+        r = subprocess.run(["wrk", "-t2", "-c64", "-d" + duration, "--latency",
+                            f"http://127.0.0.1:{s.http}/api/v1/streams"], capture_output=True, text=True, timeout=120)
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", r.stdout).group(1))
+        lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", r.stdout, re.M))
+        rows.append((f"REST GET /api/v1/streams, {n} streams (wrk -t2 -c64)",
+                     f"{rps:,.0f} req/s, p50 {lat.get('50')}, p99 {lat.get('99')}", ">= 50K req/s, p99 <= 2 ms",
+                     rps >= 50000 and to_ms(lat.get("99", "1s")) <= 2))
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    v = float(m.group(1))
+    return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+
+
+def rtsp_publisher(a, url, bitrate, duration, n=1):
+    return subprocess.Popen([os.path.join(a.build, "bench", "rtsp_publishers"), "--url", url, "--publishers", str(n),
+                             "--duration", str(duration), "--bitrate", str(bitrate), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def row_rtsp_fanout(a, rows, latency_rows):
+    counts = [10] if a.quick else [100, 500, 1000, 2000]
+    duration = 3 if a.quick else 15
+    for n in counts:
+        with Server(a.binary) as s:
+            # The publisher tool stamps every packet with its send time: readers measure forwarding latency too.
+            pub = rtsp_publisher(a, f"rtsp://127.0.0.1:{s.rtsp}/fanout", 2_000_000, duration + 30)
+            try:
+                if not s.wait_ready("fanout"):
+                    raise RuntimeError("publisher stream never ready")
+                time.sleep(1)
+                in0 = s.stream("fanout").get("bytes_received", 0)
+                (rc, r), cpu, rss0, rss1 = measured(s, lambda: tool_json(
+                    [os.path.join(a.build, "bench", "rtsp_readers"), "--url", f"rtsp://127.0.0.1:{s.rtsp}/fanout",
+                     "--readers", str(n), "--duration", str(duration), "--min-packets", "10"], duration + 120))
+                in1 = s.stream("fanout").get("bytes_received", 0)
+            finally:
+                os.killpg(pub.pid, signal.SIGTERM)
+                pub.wait()
+        per = cpu / n
+        src_kbps = (in1 - in0) * 8 / 1000 / max(r.get("seconds", duration), 1)
+        ratio = r.get("kbps", {}).get("min", 0) / src_kbps if src_kbps else 0
+        rows.append((f"RTSP fan-out, {n} TCP readers of 2 Mb/s",
+                     f"CPU {cpu:.1f}% ({per:.4f}%/reader = {100 / per if per else 0:,.0f} readers/core), "
+                     f"RSS +{(rss1 - rss0) / n:.1f} KiB/reader, min rate {ratio:.3f} of source, "
+                     f"ok {r.get('ok')}/{n}, lost {r.get('lost')}",
+                     ">= 1500 readers/core", per > 0 and 100 / per >= 1500 and rc == 0))
+        lat = r.get("latency_us")
+        if lat:
+            latency_rows.append((f"forwarding latency under {n} readers",
+                                 f"p50 {lat['p50'] / 1000:.3f} ms, p99 {lat['p99'] / 1000:.3f} ms, "
+                                 f"p999 {lat['p999'] / 1000:.3f} ms ({lat['samples']} samples)",
+                                 "p99 <= 1 ms", lat["p99"] <= 1000))
+
+
+def row_webrtc_fanout(a, rows):
+    counts = [5] if a.quick else [100, 500, 1000]
+    duration = 3 if a.quick else 15
+    for n in counts:
+        config = "webrtc: { max_sessions: 5000 }\nstreams:\n  live:\n    source: >-\n      " + \
+                 exec_source(640, 360, 600, audio=False) + "\n"
+        with Server(a.binary, config) as s:
+            if not s.wait_ready("live"):
+                raise RuntimeError("exec source never ready: " + s.dir)
+            time.sleep(1)
+            (rc, r), cpu, rss0, rss1 = measured(s, lambda: tool_json(
+                [os.path.join(a.build, "bench", "webrtc_viewers"), "--url", f"http://127.0.0.1:{s.http}/live/whep",
+                 "--viewers", str(n), "--duration", str(duration), "--timeout", "20"], duration + 120))
+        per = cpu / n
+        rows.append((f"WebRTC fan-out, {n} WHEP viewers of 600 kb/s",
+                     f"CPU {cpu:.1f}% ({per:.4f}%/viewer = {100 / per if per else 0:,.0f} viewers/core), "
+                     f"connected {r.get('connected')}/{n}, packets {r.get('packets')}, lost {r.get('lost')}, "
+                     f"min ratio {r.get('ratio', {}).get('min')}", ">= 2500 viewers/core",
+                     per > 0 and 100 / per >= 2500 and rc == 0))
+
+
+def row_ingest(a, rows):
+    counts = [5] if a.quick else [100, 500, 1000]
+    duration = 3 if a.quick else 15
+    for n in counts:
+        with Server(a.binary) as s:
+            def run():
+                pub = rtsp_publisher(a, f"rtsp://127.0.0.1:{s.rtsp}/pub", 1_000_000, duration, n)
+                time.sleep(min(duration - 1, 2 + n * 0.005))
+                status, body = http_get(s.http, "/api/v1/streams")
+                streams = json.loads(body) if status == 200 else []
+                ready = sum(1 for x in streams if x.get("state") == "ready")
+                out, _ = pub.communicate(timeout=duration + 120)
+                return ready, json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+            (ready, r), cpu, rss0, rss1 = measured(s, run)
+        rows.append((f"ingest, {n} RTSP publishers of 1 Mb/s",
+                     f"ready {ready}/{n}, CPU {cpu:.1f}% ({cpu / n:.4f}%/publisher), RSS {rss1 / 1024:.1f} MiB",
+                     ">= 1000 streams", ready == n and n >= 1000))
+
+
+def row_ws(a, rows):
+    users, ramp = (20, 1) if a.quick else (1000, 60)
+    config = "streams:\n  live:\n    source: >-\n      " + exec_source(320, 240, 300, audio=True) + "\n"
+    with Server(a.binary, config + "webrtc: { max_sessions: 5000 }\n") as s:
+        if not s.wait_ready("live"):
+            raise RuntimeError("exec source never ready")
+        rc, r = tool_json([os.path.join(a.build, "bench", "ws_signaling"), "--url", f"ws://127.0.0.1:{s.http}/ws/live",
+                           "--users", str(users), "--ramp", str(ramp)], ramp + 120)
+    rows.append((f"signaling: {users} WebSocket users over {ramp} s",
+                 f"answered {r.get('answered')}/{users}, answer p50 {r.get('answer_ms', {}).get('p50', 0):.2f} ms,"
+                 f" p99 {r.get('answer_ms', {}).get('p99', 0):.2f} ms", "all answered, p99 <= 10 ms",
+                 rc == 0 and r.get("answer_ms", {}).get("p99", 1e9) <= 10))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="tiny N, seconds per row (CI smoke)")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
+    ap.add_argument("--only", default="", help="comma-separated rows: startup,rest,rtsp,webrtc,ingest,ws")
+    ap.add_argument("--json", default="", help="also write the rows to this file")
+    a = ap.parse_args()
+    a.binary = os.path.join(a.build, "streamgate")
+    only = set(filter(None, a.only.split(",")))
+    rows, latency_rows, failures = [], [], []
+    steps = [("startup", lambda: row_startup(a, rows)), ("rest", lambda: row_rest(a, rows)),
+             ("rtsp", lambda: row_rtsp_fanout(a, rows, latency_rows)), ("webrtc", lambda: row_webrtc_fanout(a, rows)),
+             ("ingest", lambda: row_ingest(a, rows)), ("ws", lambda: row_ws(a, rows))]
+    for name, step in steps:
+        if only and name not in only:
+            continue
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        try:
+            step()
+        except Exception as e:  # a broken tool is a failure of the run, reported with the row's name
+            failures.append(f"{name}: {e}")
+            print(f"[bench] {name} FAILED: {e}", file=sys.stderr, flush=True)
+    rows += latency_rows
+    uname = os.uname()
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print(f"streamgate bench, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} x {cpu}, {uname.sysname} {uname.release}"
+          + (" (quick)" if a.quick else ""))
+    print("| measure | result | target | met |")
+    print("|---|---|---|---|")
+    for name, result, target, met in rows:
+        print(f"| {name} | {result} | {target} | {'yes' if met else 'no'} |")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump([dict(zip(("measure", "result", "target", "met"), r)) for r in rows], f, indent=1)
+    for f in failures:
+        print("FAILED: " + f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
