@@ -9,6 +9,12 @@
 // Exit status: 0 when every reader got at least K RTP packets, 1 otherwise, 2 on bad arguments.
 // Hot path: one fixed receive buffer per connection (TCP) or per socket (UDP), frames parsed in place with
 // rtsp::parse_next and rtp::RtpPacket::parse; nothing is allocated per packet.
+//
+// Latency: when an RTP packet carries an RFC 8285 header extension element with id 1 of 8 bytes (rtsp_publishers
+// puts its steady_clock send time in ns there, `a=extmap:1 urn:streamgate:send-time`), now - that time goes into a
+// per-thread histogram (10 us buckets up to 1 s); p50/p99/p999 are reported when any packet carried it. Packets
+// sent before this reader's PLAY (a server's GOP cache replayed at the start) are not counted. Only meaningful when
+// the publisher runs on the same machine (one CLOCK_MONOTONIC).
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -124,13 +130,54 @@ bool starts_keyframe(VideoCodec codec, sg::Bytes p) {
   return true;
 }
 
+// Forwarding latency samples of the readers of one thread: 10 us buckets up to 1 s, the last one for >= 1 s.
+struct LatencyHistogram {
+  static constexpr int64_t kBucketNs = 10'000;
+  static constexpr size_t kBuckets = 100'000;
+  std::vector<uint64_t> counts = std::vector<uint64_t>(kBuckets + 1, 0);
+  uint64_t samples = 0;
+
+  void add(int64_t ns) {
+    auto b = static_cast<size_t>(std::max<int64_t>(0, ns) / kBucketNs);
+    ++counts[std::min(b, kBuckets)];
+    ++samples;
+  }
+  void merge(const LatencyHistogram& o) {
+    for (size_t i = 0; i <= kBuckets; ++i) counts[i] += o.counts[i];
+    samples += o.samples;
+  }
+  // The q-quantile in microseconds (the middle of its bucket; 1 s for the overflow bucket).
+  double quantile_us(double q) const {
+    if (samples == 0) return 0;
+    auto rank = static_cast<uint64_t>(q * static_cast<double>(samples - 1)) + 1;
+    uint64_t seen = 0;
+    for (size_t i = 0; i <= kBuckets; ++i) {
+      seen += counts[i];
+      if (seen >= rank) {
+        if (i == kBuckets) return 1e6;
+        return (static_cast<double>(i) + 0.5) * static_cast<double>(kBucketNs) / 1000;
+      }
+    }
+    return 1e6;
+  }
+};
+constexpr uint8_t kSendTimeExtId = 1;
+int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+
 uint16_t g_port_seed = 0;
 std::atomic<uint32_t> g_port_next{0};
 
 class Reader {
  public:
-  Reader(asio::io_context& io, const Config& cfg, size_t index, ReaderResult& result)
-      : io_(io), cfg_(cfg), index_(index), result_(result), socket_(io), timer_(io), buf_(192 * 1024) {
+  Reader(asio::io_context& io, const Config& cfg, size_t index, ReaderResult& result, LatencyHistogram& latency)
+      : io_(io),
+        cfg_(cfg),
+        index_(index),
+        result_(result),
+        latency_(latency),
+        socket_(io),
+        timer_(io),
+        buf_(192 * 1024) {
     chan_to_track_.fill(-1);
   }
 
@@ -236,6 +283,7 @@ class Reader {
     sg::rtsp::Headers play_headers;
     play_headers.set("Range", "npt=0.000-");
     auto session_url = sg::rtsp::resolve_control(base, sdp->control().value_or("*"));
+    play_sent_ns_ = now_ns();
     auto play = co_await request("PLAY", session_url, std::move(play_headers));
     if (!play) co_return;
     result_.played = true;
@@ -490,6 +538,12 @@ class Reader {
         video_decided_ = true;
       }
     }
+    if (p->has_extension()) {
+      if (auto sent = p->extension_element(kSendTimeExtId); sent && sent->size() == 8) {
+        auto sent_ns = static_cast<int64_t>(sg::be64(*sent, 0));
+        if (sent_ns >= play_sent_ns_) latency_.add(now_ns() - sent_ns);
+      }
+    }
     t.seq.update(p->sequence(), p->timestamp(), 0);
     ++t.packets;
     t.bytes += data.size();
@@ -584,6 +638,8 @@ class Reader {
   const Config& cfg_;
   size_t index_;
   ReaderResult& result_;
+  LatencyHistogram& latency_;  // shared by the readers of this thread
+  int64_t play_sent_ns_ = 0;   // steady_clock when PLAY was sent: earlier send times are cached replays
   tcp::socket socket_;
   asio::steady_timer timer_;
   uint64_t timer_gen_ = 0;
@@ -707,6 +763,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   for (size_t i = 0; i < cfg.threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
   std::vector<ReaderResult> results(cfg.readers);
+  std::vector<LatencyHistogram> latency(cfg.threads);
   std::vector<std::unique_ptr<Reader>> readers;
   cfg.start = Clock::now();
   auto ramp = std::chrono::microseconds(static_cast<int64_t>(cfg.ramp_ms * 1000));
@@ -714,7 +771,7 @@ int main(int argc, char** argv) {
             std::chrono::milliseconds(static_cast<int64_t>(cfg.duration_s * 1000));
   for (size_t i = 0; i < cfg.readers; ++i) {
     auto& io = *contexts[i % cfg.threads];
-    readers.push_back(std::make_unique<Reader>(io, cfg, i, results[i]));
+    readers.push_back(std::make_unique<Reader>(io, cfg, i, results[i], latency[i % cfg.threads]));
     asio::co_spawn(io, start_reader(io, *readers.back(), cfg.start + ramp * static_cast<int64_t>(i)), asio::detached);
   }
   std::vector<std::thread> threads;
@@ -742,6 +799,8 @@ int main(int argc, char** argv) {
     if (!r.error.empty()) ++errors[r.error];
   }
   bool ok = enough == cfg.readers;
+  for (size_t i = 1; i < latency.size(); ++i) latency[0].merge(latency[i]);
+  const LatencyHistogram& lat = latency[0];
   if (cfg.json) {
     std::printf(
         "{\"url\":\"%s\",\"transport\":\"%s\",\"readers\":%zu,\"connected\":%zu,\"ok\":%zu,\"min_packets\":%llu,"
@@ -759,7 +818,12 @@ int main(int argc, char** argv) {
       std::printf("%s\"%s\":%zu", first ? "" : ",", json_escape(e).c_str(), n);
       first = false;
     }
-    std::printf("}}\n");
+    std::printf("}");
+    if (lat.samples > 0) {
+      std::printf(",\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"samples\":%llu}", lat.quantile_us(0.5),
+                  lat.quantile_us(0.99), lat.quantile_us(0.999), static_cast<unsigned long long>(lat.samples));
+    }
+    std::printf("}\n");
   } else {
     std::printf("url %s over %s, %.1f s\n", cfg.request_url.c_str(), cfg.udp ? "UDP" : "TCP", wall);
     std::printf("readers: %zu requested, %zu playing, %zu got >= %llu packets, %zu torn down cleanly\n", cfg.readers,
@@ -772,6 +836,11 @@ int main(int argc, char** argv) {
                 percentile(kbps, 1));
     std::printf("lost packets (sequence gaps): %llu, invalid frames: %llu, readers not starting at a keyframe: %zu\n",
                 static_cast<unsigned long long>(lost), static_cast<unsigned long long>(invalid), not_key);
+    if (lat.samples > 0) {
+      std::printf("latency (send-time extension, 10 us buckets): p50 %.0f us  p99 %.0f us  p999 %.0f us  (%llu samples)\n",
+                  lat.quantile_us(0.5), lat.quantile_us(0.99), lat.quantile_us(0.999),
+                  static_cast<unsigned long long>(lat.samples));
+    }
     for (auto& [e, n] : errors) std::printf("error x%zu: %s\n", n, e.c_str());
   }
   return ok ? 0 : 1;
