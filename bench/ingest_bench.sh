@@ -69,6 +69,18 @@ if isinstance(d, dict): d = d.get("streams", d.get("items", []))
 print(sum(1 for s in d if str(s.get("id", "")).startswith("pub") and s.get("state") == "ready"))'
 }
 
+# Bytes received by the server on our streams (pub*), summed.
+bytes_in() {
+  curl -fs "http://127.0.0.1:$http/api/v1/streams" 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    print(0); sys.exit()
+if isinstance(d, dict): d = d.get("streams", d.get("items", []))
+print(sum(int(s.get("bytes_received", 0)) for s in d if str(s.get("id", "")).startswith("pub")))'
+}
+
 # Publishers run for the ramp, the wait for "ready" (at most 5 s), 1 s of settling and the measurement.
 pub_duration=$((duration + 8))
 setsid "$publishers_bin" --url "rtsp://127.0.0.1:$rtsp/pub" --publishers "$publishers" --duration "$pub_duration" \
@@ -86,13 +98,13 @@ sleep 1
 read_path=pub0
 (( publishers == 1 )) && read_path=pub
 
-cpu0=$(cpu_ticks "$server"); rss0=$(rss_kb "$server"); t0=$(date +%s.%N)
+in0=$(bytes_in); cpu0=$(cpu_ticks "$server"); rss0=$(rss_kb "$server"); t0=$(date +%s.%N)
 set +e
 "$readers_bin" --url "rtsp://127.0.0.1:$rtsp/$read_path" --readers 1 --duration "$duration" --min-packets 100 \
   --json >"$work/reader.json" 2>"$work/reader.err"
 reader_rc=$?
 set -e
-cpu1=$(cpu_ticks "$server"); rss1=$(rss_kb "$server"); t1=$(date +%s.%N)
+cpu1=$(cpu_ticks "$server"); rss1=$(rss_kb "$server"); t1=$(date +%s.%N); in1=$(bytes_in)
 ready_end=$(ready_count)
 set +e
 wait "$publisher"
@@ -100,10 +112,10 @@ publishers_rc=$?
 set -e
 
 /usr/bin/python3 - "$work" "$publishers" "$duration" "$ready" "$ready_end" "$cpu0" "$cpu1" "$t0" "$t1" \
-  "$rss_idle" "$rss0" "$rss1" "$clk_tck" "$reader_rc" "$publishers_rc" "$json" <<'EOF'
+  "$rss_idle" "$rss0" "$rss1" "$clk_tck" "$reader_rc" "$publishers_rc" "$json" "$in0" "$in1" <<'EOF'
 import json, sys
 (work, n, duration, ready, ready_end, cpu0, cpu1, t0, t1, rss_idle, rss0, rss1, tck, reader_rc, pub_rc,
- as_json) = sys.argv[1:]
+ as_json, in0, in1) = sys.argv[1:]
 n = int(n)
 def load(name):
     try:
@@ -122,6 +134,7 @@ out = {
     "rss_mb_idle": round(int(rss_idle) / 1024, 1), "rss_mb": round(int(rss1) / 1024, 1),
     "rss_kb_per_publisher": round((int(rss1) - int(rss_idle)) / n, 1),
     "publisher_kbps_median": pub.get("kbps", {}).get("median", 0), "late_frames": pub.get("late_frames", 0),
+    "server_in_kbps_per_publisher": round((int(in1) - int(in0)) * 8 / 1000 / secs / n, 1),
     "reader_kbps": rd.get("kbps", {}).get("median", 0), "reader_lost": rd.get("lost", 0),
     "latency_us": lat, "publisher_errors": pub.get("errors", {}), "reader_errors": rd.get("errors", {}),
     "publishers_exit": int(pub_rc), "reader_exit": int(reader_rc),
@@ -134,7 +147,8 @@ else:
     print(f"publishers {n} connected {out['connected']} ready {out['ready']}/{n} (at end {out['ready_at_end']})"
           f" | server CPU {out['server_cpu_pct']}% ({out['cpu_pct_per_publisher']}%/publisher)"
           f" | RSS {out['rss_mb']} MB (idle {out['rss_mb_idle']}, {out['rss_kb_per_publisher']} KB/publisher)"
-          f" | publisher {out['publisher_kbps_median']} kbit/s, late frames {out['late_frames']}"
+          f" | publisher {out['publisher_kbps_median']} kbit/s sent, {out['server_in_kbps_per_publisher']} received,"
+          f" late frames {out['late_frames']}"
           f" | latency {l} | errors {out['publisher_errors'] or out['reader_errors'] or 'none'}")
 sys.exit(0 if ok else 1)
 EOF
