@@ -441,6 +441,21 @@ TEST_P(SrtpInterop, ForgedPacketsDoNotTakeSsrcSlots) {
   EXPECT_TRUE(unprotect(*mine_in, p));
 }
 
+TEST_P(SrtpInterop, RandomBytesAreRejectedWithoutCrashing) {
+  auto mine_in = ours(profile(), key(), Out::Inbound);
+  uint32_t x = 12345;
+  auto next = [&] { return x = x * 1664525u + 1013904223u; };
+  for (int i = 0; i < 3000; ++i) {
+    Packet p;
+    p.len = next() % 300;
+    p.buf.resize(p.len + kSrtpMaxTrailer);
+    for (auto& b : p.buf) b = std::byte(static_cast<uint8_t>(next() >> 24));
+    if (i % 2) p.buf[0] = std::byte{0x80} | (p.buf[0] & std::byte{0x3f});  // version 2, so parsing goes deeper
+    EXPECT_FALSE(mine_in->unprotect_rtp(p.data(), p.len));
+    EXPECT_FALSE(mine_in->unprotect_rtcp(p.data(), p.len));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Profiles, SrtpInterop,
                          ::testing::Values(SrtpProfile::Aes128CmSha1_80, SrtpProfile::AeadAes128Gcm),
                          [](const auto& info) {
