@@ -201,9 +201,23 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
   using verb = verb_ns::verb;
 
   router.add(verb::get, "/api/v1/streams", http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
-    json::array list;
-    for (const auto& s : ctx.registry.list()) list.push_back(stream_json(*s));
-    return http::json_response(bhttp::ok, list, req);
+    auto& cache = ctx.list_cache;
+    std::string body;
+    {
+      std::lock_guard lk(cache.mu);
+      auto now = std::chrono::steady_clock::now();
+      uint64_t generation = ctx.registry.generation();
+      if (cache.generation != generation || now - cache.built >= ApiContext::kListTtl) {
+        json::array list;
+        for (const auto& s : ctx.registry.list()) list.push_back(stream_json(*s));
+        cache.body = json::serialize(list);
+        cache.body += '\n';
+        cache.generation = generation;
+        cache.built = now;
+      }
+      body = cache.body;
+    }
+    return http::text_response(bhttp::ok, std::move(body), "application/json", req);
   }));
 
   router.add(verb::post, "/api/v1/streams", http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
@@ -240,6 +254,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     auto s = ctx.registry.find(p.get("id"));
     if (!s) return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
     s->start();
+    ctx.invalidate_list();
     log::info("stream started", {{"stream", s->id()}});
     return http::json_response(bhttp::ok, stream_json(*s), req);
   }));
@@ -248,6 +263,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     auto s = ctx.registry.find(p.get("id"));
     if (!s) return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
     s->stop();
+    ctx.invalidate_list();
     log::info("stream stopped", {{"stream", s->id()}});
     return http::json_response(bhttp::ok, stream_json(*s), req);
   }));

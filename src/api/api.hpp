@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "http/http_server.hpp"
@@ -19,6 +20,20 @@ struct ApiContext {
   std::atomic<bool> ready{false};  // listeners bound, config loaded
   // Extra metric lines from other parts (RTSP sessions, WebRTC peers...), already in exposition format.
   std::vector<std::function<void(std::string&)>> metric_writers;
+
+  // GET /api/v1/streams is the hot monitoring call: its body is built at most every kListTtl (or when a stream is
+  // created, removed, started or stopped) and shared by the requests in between.
+  static constexpr std::chrono::milliseconds kListTtl{50};
+  struct ListCache {
+    std::mutex mu;
+    std::string body;
+    uint64_t generation = ~0ull;
+    std::chrono::steady_clock::time_point built{};
+  } list_cache;
+  void invalidate_list() {
+    std::lock_guard lk(list_cache.mu);
+    list_cache.generation = ~0ull;
+  }
 };
 
 void add_api_routes(http::Router& router, ApiContext& ctx);

@@ -40,6 +40,7 @@ Result<std::shared_ptr<Stream>> StreamRegistry::create(const std::string& id, St
   if (streams_.contains(id)) return make_error("stream '" + id + "' already exists");
   auto stream = std::make_shared<Stream>(id, std::move(options), pool_, factory_);
   streams_.emplace(id, stream);
+  generation_.fetch_add(1, std::memory_order_release);
   return stream;
 }
 
@@ -57,6 +58,7 @@ bool StreamRegistry::remove(std::string_view id) {
     if (it == streams_.end()) return false;
     stream = std::move(it->second);
     streams_.erase(it);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   stream->stop();
   return true;

@@ -1,5 +1,6 @@
 #pragma once
 // All streams by id (path). Thread-safe; lookups take a short lock, never per packet.
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,12 +31,15 @@ class StreamRegistry {
   std::vector<std::shared_ptr<Stream>> list() const;
   size_t size() const;
   void stop_all();
+  // Changes whenever a stream is created or removed (cache key for listings).
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
  private:
   net::WorkerPool& pool_;
   SourceFactory factory_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams_;
+  std::atomic<uint64_t> generation_{0};
 };
 
 }  // namespace sg::media

@@ -203,8 +203,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<Certificate> cert;
   std::vector<Candidate> candidates;
   bool stopped = false;
-  size_t closed_since_trim = 0;
-  Clock::time_point last_trim{};
+  Clock::time_point trim_at{};  // when to hand freed memory back (after sessions ended)
 
   // Touched only on the worker thread.
   std::map<std::string, std::shared_ptr<Peer>> by_id;
@@ -235,7 +234,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   void close_peer(const std::shared_ptr<Peer>& peer, std::string_view why) {
     if (peer->closed) return;
     peer->closed = true;
-    ++closed_since_trim;
+    trim_at = Clock::now() + 1s;
     leave_feed(peer);
     by_id.erase(peer->id);
     by_ufrag.erase(peer->ufrag);
@@ -757,10 +756,10 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       for (auto& p : expired) close_peer(p, "consent expired (no ICE check within the consent timeout)");
       // Hand the memory of ended sessions (DTLS contexts, histories) back to the system once things calm down, so
       // RSS returns to its baseline after a crowd leaves instead of staying at its peak.
-      if (closed_since_trim > 0 && now - last_trim > 5s) {
+      // A second after the last close, so that what the ended feeds and coroutines free by then goes back too.
+      if (trim_at != Clock::time_point{} && now >= trim_at) {
         ::malloc_trim(0);
-        closed_since_trim = 0;
-        last_trim = now;
+        trim_at = {};
       }
     }
   }
