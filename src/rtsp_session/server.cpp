@@ -836,11 +836,13 @@ asio::awaitable<void> RtspServer::accept_loop() {
 }
 
 asio::awaitable<void> RtspServer::udp_loop(udp::socket& socket, bool rtcp) {
-  std::vector<std::byte> buf(65536);
+  constexpr size_t kSize = 65536;
+  std::unique_ptr<std::byte[]> buf(new std::byte[kSize]);  // not zero-filled: no resident pages until used
   udp::endpoint from;
   log::RateLimit unknown_log;
   for (;;) {
-    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), from, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf.get(), kSize), from,
+                                                      asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !socket.is_open()) co_return;
     if (ec) continue;
     std::lock_guard lk(udp_mu_);
@@ -852,7 +854,7 @@ asio::awaitable<void> RtspServer::udp_loop(udp::socket& socket, bool rtcp) {
                    {{"remote", from.address().to_string() + ":" + std::to_string(from.port())}});
       continue;
     }
-    if (auto s = it->second.session.lock()) s->on_udp(it->second.track, rtcp || it->second.rtcp, Bytes(buf.data(), n));
+    if (auto s = it->second.session.lock()) s->on_udp(it->second.track, rtcp || it->second.rtcp, Bytes(buf.get(), n));
   }
 }
 

@@ -210,13 +210,15 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, std::shared_ptr<Peer>> by_ufrag;
   std::map<udp::endpoint, std::shared_ptr<Peer>> by_address;
   std::map<std::string, std::shared_ptr<Feed>> feeds;
-  std::array<std::byte, 65536> recv_buffer{};
+  // Not zero-filled: untouched pages stay out of the resident set until traffic arrives.
+  static constexpr size_t kRecvSize = 65536;
+  std::unique_ptr<std::byte[]> recv_data{new std::byte[kRecvSize]};
   std::array<std::byte, 2048> control_buffer{};
 
   // sendmmsg batch: every datagram of a fan-out round goes out in as few syscalls as possible.
   static constexpr size_t kSlots = 64;
   static constexpr size_t kSlotSize = 2048;
-  std::vector<std::byte> slots = std::vector<std::byte>(kSlots * kSlotSize);
+  std::unique_ptr<std::byte[]> slots{new std::byte[kSlots * kSlotSize]};
   std::array<mmsghdr, kSlots> msgs{};
   std::array<iovec, kSlots> iovs{};
   std::array<sockaddr_storage, kSlots> addrs{};
@@ -254,7 +256,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       udp::endpoint from;
       boost::system::error_code ec;
-      size_t n = co_await socket.async_receive_from(asio::buffer(recv_buffer), from,
+      size_t n = co_await socket.async_receive_from(asio::buffer(recv_data.get(), kRecvSize), from,
                                                     asio::redirect_error(use_awaitable, ec));
       if (ec == asio::error::operation_aborted || stopped) co_return;
       if (ec) continue;
@@ -262,7 +264,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       // Drain what else is queued before yielding to the fan-out: ICE checks and DTLS flights must not wait behind
       // media rounds when the worker is busy (a late handshake flight costs a 1 s retransmission).
       for (int i = 0; i < 256 && !stopped; ++i) {
-        n = socket.receive_from(asio::buffer(recv_buffer), from, 0, ec);
+        n = socket.receive_from(asio::buffer(recv_data.get(), kRecvSize), from, 0, ec);
         if (ec) break;
         on_datagram(n, from);
       }
@@ -271,7 +273,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
 
   void on_datagram(size_t n, const udp::endpoint& from) {
     if (n == 0) return;
-    Bytes packet(recv_buffer.data(), n);
+    Bytes packet(recv_data.get(), n);
     uint8_t b = u8(packet, 0);
     // RFC 7983 7: 0-3 STUN, 20-63 DTLS, 128-191 RTP/RTCP.
     if (b <= 3) {
@@ -394,11 +396,11 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   void on_srtp(size_t n, const udp::endpoint& from) {
     auto peer = peer_at(from);
     if (!peer || !peer->srtp_in) return;
-    Bytes packet(recv_buffer.data(), n);
+    Bytes packet(recv_data.get(), n);
     if (!rtp::is_rtcp(packet)) return;  // we receive no media
-    auto plain = peer->srtp_in->unprotect_rtcp(recv_buffer.data(), n);
+    auto plain = peer->srtp_in->unprotect_rtcp(recv_data.get(), n);
     if (!plain) return;
-    auto messages = rtp::parse_rtcp(Bytes(recv_buffer.data(), *plain));
+    auto messages = rtp::parse_rtcp(Bytes(recv_data.get(), *plain));
     if (!messages) return;
     for (const auto& msg : *messages) {
       if (std::holds_alternative<rtp::Pli>(msg) || std::holds_alternative<rtp::Fir>(msg)) {
@@ -656,7 +658,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   bool queue_packet(Peer& peer, OutTrack& out, Bytes packet, uint16_t seq) {
     if (packet.size() < rtp::kFixedHeaderSize || packet.size() + kSrtpMaxTrailer > kSlotSize) return false;
     if (queued == kSlots) flush();
-    std::byte* slot = slots.data() + queued * kSlotSize;
+    std::byte* slot = slots.get() + queued * kSlotSize;
     std::memcpy(slot, packet.data(), packet.size());
     MutableBytes view(slot, packet.size());
     if (!rtp::rewrite_header(view, {.ssrc = out.info.ssrc, .sequence = seq, .payload_type = out.info.payload_type}))
@@ -826,6 +828,17 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     AnswerParams params;
     params.ufrag = random_token(8);
     params.pwd = random_token(24);
+    if (!cert) {
+      // Made on the first session, not at start: OpenSSL's initialisation and the key generation cost start time
+      // and resident memory that a server without WebRTC viewers never needs.
+      auto made = Certificate::generate();
+      if (!made) {
+        log::error("webrtc: cannot make the DTLS certificate", {{"error", made.error()}});
+        return failure(503, "DTLS certificate unavailable: " + made.error());
+      }
+      cert = *made;
+      log::info("webrtc DTLS certificate made", {{"fingerprint", cert->fingerprint_sha256()}});
+    }
     params.fingerprint = cert->fingerprint_sha256();
     params.candidates = candidates;
     params.aac_to_opus = transcode::av_available();
@@ -869,9 +882,6 @@ WebRtcServer::WebRtcServer(net::WorkerPool& pool, media::StreamRegistry& registr
 WebRtcServer::~WebRtcServer() { stop(); }
 
 Status WebRtcServer::listen(const std::string& host, uint16_t port) {
-  auto cert = Certificate::generate();
-  if (!cert) return make_error(cert.error());
-  impl_->cert = *cert;
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
   if (ec) return make_error("WebRTC: bad UDP address '" + host + "'");

@@ -46,7 +46,7 @@ class WebRtcServer {
   WebRtcServer(const WebRtcServer&) = delete;
   WebRtcServer& operator=(const WebRtcServer&) = delete;
 
-  // Binds the UDP socket and makes the DTLS certificate.
+  // Binds the UDP socket (the DTLS certificate is made on the first session).
   Status listen(const std::string& host, uint16_t port);
   void start();
   void stop();  // closes every peer; idempotent
