@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <openssl/rand.h>
 #include <malloc.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -222,6 +223,15 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   std::array<mmsghdr, kSlots> msgs{};
   std::array<iovec, kSlots> iovs{};
   std::array<sockaddr_storage, kSlots> addrs{};
+  std::array<socklen_t, kSlots> addr_lens{};
+  std::array<size_t, kSlots> first_of{};  // message -> its first datagram
+  struct alignas(cmsghdr) ControlBuffer {
+    std::byte bytes[CMSG_SPACE(sizeof(uint16_t))];
+  };
+  std::array<ControlBuffer, kSlots> cmsgs{};
+  static constexpr size_t kMaxGsoSegments = 64;  // UDP_MAX_SEGMENTS
+  static constexpr size_t kMaxGsoBytes = 60000;  // one message stays below 64 KB with headers
+  bool gso = true;
   size_t queued = 0;
 
   std::atomic<size_t> peer_count{0};
@@ -665,14 +675,9 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       return false;
     auto n = peer.srtp_out->protect_rtp(slot, packet.size());
     if (!n) return false;
-    auto& msg = msgs[queued];
-    msg = {};
     iovs[queued] = {slot, *n};
-    msg.msg_hdr.msg_iov = &iovs[queued];
-    msg.msg_hdr.msg_iovlen = 1;
     std::memcpy(&addrs[queued], peer.remote->data(), peer.remote->size());
-    msg.msg_hdr.msg_name = &addrs[queued];
-    msg.msg_hdr.msg_namelen = static_cast<socklen_t>(peer.remote->size());
+    addr_lens[queued] = static_cast<socklen_t>(peer.remote->size());
     ++queued;
     out.last_timestamp = be32(packet, 4);
     out.last_sent = Clock::now();
@@ -683,23 +688,70 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     return true;
   }
 
+  bool same_destination(size_t a, size_t b) const {
+    return addr_lens[a] == addr_lens[b] && std::memcmp(&addrs[a], &addrs[b], addr_lens[a]) == 0;
+  }
+
+  // Sends the batch with sendmmsg. With UDP GSO (UDP_SEGMENT, Linux >= 4.18), a run of datagrams to one peer of
+  // equal size (a video frame's fragments; the last may be shorter) goes down the stack as one message that the
+  // kernel cuts into datagrams late: one pass through the socket layer per frame instead of per packet.
   void flush() {
-    size_t sent = 0;
-    while (sent < queued) {
-      int r = ::sendmmsg(socket.native_handle(), msgs.data() + sent, static_cast<unsigned>(queued - sent), 0);
+    size_t first = 0;  // first queued datagram not yet handed to the kernel
+    while (first < queued) {
+      // Group datagrams into messages.
+      size_t m = 0;
+      for (size_t i = first; i < queued; ++m) {
+        size_t j = i + 1;
+        const size_t seg = iovs[i].iov_len;
+        size_t total = seg;
+        if (gso) {
+          while (j < queued && j - i < kMaxGsoSegments && iovs[j - 1].iov_len == seg && iovs[j].iov_len <= seg &&
+                 total + iovs[j].iov_len <= kMaxGsoBytes && same_destination(i, j)) {
+            total += iovs[j].iov_len;
+            ++j;
+          }
+        }
+        auto& msg = msgs[m];
+        msg = {};
+        msg.msg_hdr.msg_iov = &iovs[i];
+        msg.msg_hdr.msg_iovlen = j - i;
+        msg.msg_hdr.msg_name = &addrs[i];
+        msg.msg_hdr.msg_namelen = addr_lens[i];
+        if (j - i > 1) {
+          auto* buf = cmsgs[m].bytes;
+          msg.msg_hdr.msg_control = buf;
+          msg.msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+          cmsghdr* c = CMSG_FIRSTHDR(&msg.msg_hdr);
+          c->cmsg_level = SOL_UDP;
+          c->cmsg_type = UDP_SEGMENT;
+          c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+          uint16_t size = static_cast<uint16_t>(seg);
+          std::memcpy(CMSG_DATA(c), &size, sizeof size);
+        }
+        first_of[m] = i;
+        i = j;
+      }
+      int r = ::sendmmsg(socket.native_handle(), msgs.data(), static_cast<unsigned>(m), 0);
       if (r < 0) {
         if (errno == EINTR) continue;
-        // EAGAIN: the socket buffer is full; anything else (an ICMP error of one peer): drop one and go on.
-        size_t dropped = errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? queued - sent : 1;
+        size_t in_first = msgs[0].msg_hdr.msg_iovlen;
+        if (gso && in_first > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+          gso = false;  // no UDP GSO here (old kernel, device without checksum offload): one datagram per packet
+          log::info("webrtc: UDP GSO unavailable, sending one datagram per packet", {{"errno", errno}});
+          continue;
+        }
+        // EAGAIN: the socket buffer is full, drop the rest; anything else (one peer's ICMP error): drop one message.
+        size_t dropped = errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? queued - first : in_first;
         send_drops.fetch_add(dropped, std::memory_order_relaxed);
-        sent += dropped;
+        first += dropped;
         continue;
       }
-      for (int i = 0; i < r; ++i) {
-        bytes_sent.fetch_add(msgs[sent + static_cast<size_t>(i)].msg_len, std::memory_order_relaxed);
+      size_t done = static_cast<size_t>(r);
+      for (size_t k = 0; k < done; ++k) {
+        bytes_sent.fetch_add(msgs[k].msg_len, std::memory_order_relaxed);
+        packets_sent.fetch_add(msgs[k].msg_hdr.msg_iovlen, std::memory_order_relaxed);
       }
-      packets_sent.fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
-      sent += static_cast<size_t>(r);
+      first = done < m ? first_of[done] : queued;
     }
     queued = 0;
   }
