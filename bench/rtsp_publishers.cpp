@@ -43,8 +43,12 @@
 #include "rtsp/message.hpp"
 #include "rtsp/transport.hpp"
 #include "rtsp/url.hpp"
+#include "tool_support.hpp"
 
 namespace {
+
+using sg::bench::json_escape;
+using sg::bench::percentile;
 
 namespace asio = boost::asio;
 namespace clip = sg::bench::h264_clip;
@@ -525,26 +529,6 @@ void usage() {
                "usage: rtsp_publishers --url rtsp://host:port/path [--publishers N] [--duration SECONDS]\n"
                "                       [--bitrate BITS_PER_S] [--fps F] [--ramp-ms MS] [--threads T]\n"
                "                       [--timeout SECONDS] [--json] [--verbose]\n");
-}
-
-template <class T>
-T percentile(std::vector<T> v, double q) {
-  if (v.empty()) return T{};
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
-}
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += ' ';
-      continue;
-    }
-    out += c;
-  }
-  return out;
 }
 
 }  // namespace

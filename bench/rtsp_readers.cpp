@@ -46,8 +46,12 @@
 #include "rtsp/transport.hpp"
 #include "rtsp/url.hpp"
 #include "sdp/sdp.hpp"
+#include "tool_support.hpp"
 
 namespace {
+
+using sg::bench::json_escape;
+using sg::bench::percentile;
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -674,26 +678,6 @@ void usage() {
                "usage: rtsp_readers --url rtsp://host:port/path [--readers N] [--duration SECONDS]\n"
                "                    [--transport tcp|udp] [--ramp-ms MS] [--min-packets K] [--threads T]\n"
                "                    [--timeout SECONDS] [--json] [--verbose]\n");
-}
-
-template <class T>
-T percentile(std::vector<T> v, double q) {
-  if (v.empty()) return T{};
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
-}
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += ' ';
-      continue;
-    }
-    out += c;
-  }
-  return out;
 }
 
 }  // namespace

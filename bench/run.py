@@ -24,17 +24,11 @@ import sys
 import tempfile
 import time
 
+from startup import free_port  # bench/startup.py, next to this file
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http_get(port, path, timeout=2.0):

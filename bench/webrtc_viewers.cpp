@@ -48,8 +48,13 @@
 #include "stun/stun.hpp"
 #include "webrtc/dtls.hpp"
 #include "webrtc/srtp.hpp"
+#include "tool_support.hpp"
 
 namespace {
+
+using sg::bench::json_escape;
+using sg::bench::percentile;
+using sg::bench::raise_file_limit;
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -730,34 +735,6 @@ void usage() {
                "usage: webrtc_viewers --url http://host:port/<stream>/whep [--viewers N] [--duration SECONDS]\n"
                "                      [--ramp-ms MS] [--threads T] [--min-ratio R] [--timeout SECONDS]\n"
                "                      [--no-delete] [--json] [--verbose]\n");
-}
-
-template <class T>
-T percentile(std::vector<T> v, double q) {
-  if (v.empty()) return T{};
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
-}
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += ' ';
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
-void raise_file_limit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-  }
 }
 
 }  // namespace

@@ -7,8 +7,6 @@
 //                [--json]
 //
 // Exit status: 0 when every user got an answer, 1 otherwise, 2 on bad arguments.
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -27,6 +25,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "tool_support.hpp"
 
 namespace {
 
@@ -178,13 +178,6 @@ awaitable<void> run(const Config& cfg, Stats& stats) {
     if (s) s->socket().close();
 }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
-
 void usage() {
   std::fprintf(stderr,
                "usage: ws_signaling --url ws://HOST:PORT/ws/STREAM --users N [--ramp SECONDS] [--hold SECONDS]\n"
@@ -236,11 +229,7 @@ int main(int argc, char** argv) {
   cfg.host = hostport.substr(0, colon);
   cfg.port = colon == std::string::npos ? "80" : hostport.substr(colon + 1);
 
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
-  }
+  sg::bench::raise_file_limit();
   asio::io_context io(1);
   Stats stats;
   stats.live.assign(cfg.users, nullptr);
@@ -248,8 +237,8 @@ int main(int argc, char** argv) {
   asio::co_spawn(io, run(cfg, stats), asio::detached);
   io.run();
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-  double p50 = percentile(stats.answer_ms, 50), p99 = percentile(stats.answer_ms, 99),
-         max = percentile(stats.answer_ms, 100);
+  double p50 = sg::bench::percentile(stats.answer_ms, 0.5), p99 = sg::bench::percentile(stats.answer_ms, 0.99),
+         max = sg::bench::percentile(stats.answer_ms, 1.0);
   if (cfg.json) {
     json::object o;
     o["users"] = cfg.users;

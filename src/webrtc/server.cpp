@@ -27,6 +27,7 @@
 
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
+#include "codec/h264.hpp"
 #include "codec/rtp_h264.hpp"
 #include "codec/rtp_h265.hpp"
 #include "rtp/rtcp.hpp"
@@ -70,9 +71,9 @@ uint32_t random_u32() {
 }
 
 bool is_h264_parameter_set(Bytes nal) {
-  if (nal.empty()) return false;
-  auto type = static_cast<uint8_t>(nal[0]) & 0x1F;
-  return type == 7 || type == 8;
+  using codec::h264::NalType;
+  auto type = codec::h264::nal_type(nal);
+  return type == static_cast<uint8_t>(NalType::kSps) || type == static_cast<uint8_t>(NalType::kPps);
 }
 
 }  // namespace
@@ -124,6 +125,19 @@ struct EgressUnit {
 
   Bytes packet(size_t i) const {
     return own ? Bytes(data).subspan(packets[i].offset, packets[i].size) : unit->slice(packets[i]);
+  }
+
+  // Appends a packet made here (prepared or transcoded): a fixed RTP header whose SSRC, sequence number and
+  // payload type each peer rewrites, then the payload.
+  void add_packet(uint32_t timestamp, bool marker, Bytes payload) {
+    media::Slice slice{static_cast<uint32_t>(data.size()), static_cast<uint32_t>(rtp::kFixedHeaderSize + payload.size())};
+    append8(data, 0x80);
+    append8(data, marker ? 0x80 : 0);
+    append16(data, 0);
+    append32(data, timestamp);
+    append32(data, 0);
+    append(data, payload);
+    packets.push_back(slice);
   }
 };
 using EgressPtr = std::shared_ptr<const EgressUnit>;
@@ -579,18 +593,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       // One AAC frame is 1024 samples (RFC 3640 AAC-hbr: the frames of an RTP packet are consecutive).
       auto s = feed.aac->push(unit.frame(f), unit.rtp_timestamp + static_cast<uint32_t>(f * 1024), feed.opus_out);
       if (!s) log::debug("webrtc AAC decode error", {{"stream", feed.stream_id}, {"error", s.error()}});
-      for (auto& pkt : feed.opus_out) {
-        ByteVector header;
-        append8(header, 0x80);
-        append8(header, 0);
-        append16(header, 0);
-        append32(header, pkt.timestamp);
-        append32(header, 0);
-        media::Slice slice{static_cast<uint32_t>(eu->data.size()), static_cast<uint32_t>(12 + pkt.data.size())};
-        append(eu->data, header);
-        append(eu->data, pkt.data);
-        eu->packets.push_back(slice);
-      }
+      for (auto& pkt : feed.opus_out) eu->add_packet(pkt.timestamp, false, pkt.data);
     }
     if (eu->packets.empty()) return;
     transcoded_packets.fetch_add(eu->packets.size(), std::memory_order_relaxed);
@@ -639,16 +642,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       return eu;
     }
     eu->own = true;
-    for (const auto& p : *payloads) {
-      media::Slice slice{static_cast<uint32_t>(eu->data.size()), static_cast<uint32_t>(12 + p.data.size())};
-      append8(eu->data, 0x80);
-      append8(eu->data, p.marker ? 0x80 : 0);
-      append16(eu->data, 0);
-      append32(eu->data, unit.rtp_timestamp);
-      append32(eu->data, 0);
-      append(eu->data, p.data);
-      eu->packets.push_back(slice);
-    }
+    for (const auto& p : *payloads) eu->add_packet(unit.rtp_timestamp, p.marker, p.data);
     return eu;
   }
 
