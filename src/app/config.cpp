@@ -146,12 +146,25 @@ class Parser {
     Config c;
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
-    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc"});
+    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "tls"});
+    if (auto t = root["tls"]) {
+      check_keys(t, "tls", {"cert", "key", "reload_interval"});
+      if (t["cert"]) c.tls.cert = string(t["cert"], "tls.cert");
+      if (t["key"]) c.tls.key = string(t["key"], "tls.key");
+      if (c.tls.cert.empty() != c.tls.key.empty()) fail(t, "'tls' needs both 'cert' and 'key' (PEM file paths)");
+      if (t["reload_interval"])
+        c.tls.reload_interval_ms = duration_ms(t["reload_interval"], "tls.reload_interval", 0, 86400000);
+    }
     if (auto s = root["server"]) {
-      check_keys(s, "server", {"http", "rtsp", "webrtc_udp"});
+      check_keys(s, "server", {"http", "rtsp", "webrtc_udp", "https", "rtsps"});
       if (s["http"]) c.http = endpoint(s["http"], "server.http");
       if (s["rtsp"]) c.rtsp = endpoint(s["rtsp"], "server.rtsp");
       if (s["webrtc_udp"]) c.webrtc_udp = endpoint(s["webrtc_udp"], "server.webrtc_udp");
+      for (auto [key, out] : {std::pair{"https", &c.https}, std::pair{"rtsps", &c.rtsps}}) {
+        if (!s[key]) continue;
+        *out = endpoint(s[key], std::string("server.") + key);
+        if (!c.tls.enabled()) fail(s[key], std::string("'server.") + key + "' needs 'tls.cert' and 'tls.key'");
+      }
     }
     if (auto w = root["workers"]) c.workers = static_cast<unsigned>(integer(w, "workers", 0, 256));
     if (auto l = root["log"]) {

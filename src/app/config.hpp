@@ -58,11 +58,22 @@ struct WebRtcConfig {
   size_t max_sessions = 2000;
 };
 
+// TLS for HTTPS and RTSPS: PEM files (cert: leaf first, then the chain). Both set = the TLS listeners run.
+struct TlsConfig {
+  std::string cert;
+  std::string key;
+  int reload_interval_ms = 10000;  // the files are re-read when they change; 0 = never
+  bool enabled() const { return !cert.empty() && !key.empty(); }
+};
+
 struct Config {
   std::string file;  // where it came from ("" = built-in defaults)
   Endpoint http{"0.0.0.0", 8080};
   Endpoint rtsp{"0.0.0.0", 8554};
   Endpoint webrtc_udp{"0.0.0.0", 8189};
+  Endpoint https{"0.0.0.0", 8443};  // served when tls.enabled()
+  Endpoint rtsps{"0.0.0.0", 8322};  // likewise
+  TlsConfig tls;
   unsigned workers = 0;  // 0 = number of cores
   std::string log_level = "info";
   std::string log_format = "json";

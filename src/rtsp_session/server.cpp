@@ -15,6 +15,7 @@
 
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
+#include "net/connection.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/transport.hpp"
@@ -33,6 +34,7 @@ namespace {
 
 constexpr size_t kReadChunk = 8 * 1024;  // grows (up to 256 KiB) only for connections that need it
 constexpr size_t kMaxUnitsPerWrite = 64;
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
 constexpr std::string_view kPublic =
     "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, RECORD, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
@@ -94,15 +96,15 @@ std::optional<Target> parse_target(std::string_view uri) {
 // One RTSP connection: a publisher, a reader, or a client still asking questions.
 class ServerSession : public std::enable_shared_from_this<ServerSession> {
  public:
-  ServerSession(RtspServer& server, tcp::socket socket, size_t worker)
+  ServerSession(RtspServer& server, net::Connection conn, size_t worker)
       : server_(server),
-        socket_(std::move(socket)),
+        conn_(std::move(conn)),
         worker_(worker),
         id_(random_hex(8)),
         nonce_(random_hex(16)),
-        watchdog_(socket_.get_executor()) {
+        watchdog_(conn_.get_executor()) {
     boost::system::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
+    auto ep = conn_.socket().remote_endpoint(ec);
     if (!ec) {
       remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
       remote_address_ = ep.address();
@@ -113,7 +115,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   asio::awaitable<void> run();
   // From any thread: ends the session (kicked publisher, server stop).
   void kick() {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+    asio::post(conn_.get_executor(), [self = shared_from_this()] { self->close(); });
   }
   // From the UDP receive thread.
   void on_udp(size_t track, bool rtcp, Bytes packet) {
@@ -139,9 +141,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   }
   void close() {
     closed_ = true;
-    boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    conn_.close();
     watchdog_.cancel();
     if (reader_) reader_->close();
   }
@@ -164,7 +164,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   rtsp::Response record(const rtsp::Request& req);
 
   RtspServer& server_;
-  tcp::socket socket_;
+  net::Connection conn_;  // plain TCP or TLS (RTSPS)
   size_t worker_;
   std::string id_;
   std::string nonce_;
@@ -206,7 +206,11 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
 asio::awaitable<void> ServerSession::run() {
   server_.session_started();
   log::debug("RTSP connection", {{"session", id_}, {"remote", remote_}});
-  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
+  asio::co_spawn(conn_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
+  if (auto ec = co_await conn_.handshake(kTlsHandshakeTimeout)) {
+    log::debug("RTSPS handshake failed", {{"session", id_}, {"remote", remote_}, {"error", ec.message()}});
+    closed_ = true;
+  }
   ByteVector buf(kReadChunk);
   size_t used = 0;
   while (!closed_) {
@@ -215,8 +219,7 @@ asio::awaitable<void> ServerSession::run() {
       if (buf.size() >= 256 * 1024) break;
       buf.resize(buf.size() * 2);
     }
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf.data() + used, buf.size() - used),
-                                                     asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await conn_.read_some(asio::buffer(buf.data() + used, buf.size() - used));
     if (ec) break;
     used += n;
     touch();
@@ -252,7 +255,7 @@ asio::awaitable<void> ServerSession::run() {
   close();
   // Let the sender finish with the socket closed before tearing down.
   while (!sender_done_) {
-    asio::steady_timer t(socket_.get_executor(), 5ms);
+    asio::steady_timer t(conn_.get_executor(), 5ms);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   cleanup();
@@ -301,7 +304,7 @@ asio::awaitable<void> ServerSession::send(rtsp::Response& res) {
     if (reader_) reader_->wake();
     co_return;
   }
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+  auto [ec, n] = co_await conn_.write(asio::buffer(text));
   if (ec) close();
 }
 
@@ -365,7 +368,7 @@ asio::awaitable<void> ServerSession::handle(rtsp::Request& req) {
   if (req.method_id() == M::Play && res.status == 200 && !playing_ && reader_) {
     playing_ = true;
     sender_done_ = false;
-    asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->sender(); }, asio::detached);
+    asio::co_spawn(conn_.get_executor(), [self = shared_from_this()] { return self->sender(); }, asio::detached);
   }
 }
 
@@ -386,7 +389,7 @@ asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req
   if (tracks->empty() && !stream->started()) stream->start();  // on-demand source: start it for this reader
   // Wait a little for a starting source to learn its tracks.
   for (int i = 0; i < 100 && tracks->empty() && !closed_; ++i) {
-    asio::steady_timer t(socket_.get_executor(), 100ms);
+    asio::steady_timer t(conn_.get_executor(), 100ms);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     tracks = stream->tracks();
   }
@@ -396,9 +399,8 @@ asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req
   std::string base = req.uri;
   if (!base.ends_with('/')) base += '/';
   res.headers.set("Content-Base", base);
-  res.body = sdp_from_tracks(*tracks, target->path,
-                             socket_.local_endpoint().address().is_v4() ? socket_.local_endpoint().address().to_string()
-                                                                       : "127.0.0.1");
+  auto local = conn_.socket().local_endpoint().address();
+  res.body = sdp_from_tracks(*tracks, target->path, local.is_v4() ? local.to_string() : "127.0.0.1");
   co_return res;
 }
 
@@ -532,6 +534,7 @@ rtsp::Response ServerSession::setup(const rtsp::Request& req) {
   const rtsp::TransportSpec* spec = nullptr;
   for (const auto& s : *specs) {
     if (s.multicast) continue;
+    if (conn_.secure() && !s.is_tcp()) continue;  // RTSPS: media stays inside the TLS connection (461 otherwise)
     if (s.is_tcp() || s.client_port) {
       spec = &s;
       break;
@@ -670,7 +673,7 @@ asio::awaitable<void> ServerSession::sender() {
       }
     }
     if (buffers_.empty()) continue;
-    auto [ec, n] = co_await asio::async_write(socket_, buffers_, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await conn_.write(buffers_);
     if (ec) {
       close();
       break;
@@ -682,7 +685,7 @@ asio::awaitable<void> ServerSession::sender() {
     std::vector<std::string> responses;
     responses.swap(pending_responses_);
     for (auto& r : responses) {
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(r), asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] = co_await conn_.write(asio::buffer(r));
       if (ec) break;
     }
   }
@@ -781,16 +784,34 @@ Status RtspServer::listen(const std::string& host, uint16_t port) {
 int RtspServer::rtp_fd() const { return rtp_socket_->native_handle(); }
 int RtspServer::rtcp_fd() const { return rtcp_socket_->native_handle(); }
 
+Status RtspServer::listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return make_error("RTSPS: bad listen address '" + host + "'");
+  tls_acceptor_ = std::make_unique<tcp::acceptor>(pool_.context(0));
+  tcp::endpoint ep(address, port);
+  tls_acceptor_->open(ep.protocol(), ec);
+  if (!ec) tls_acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) tls_acceptor_->bind(ep, ec);
+  if (!ec) tls_acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error("RTSPS: cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  tls_port_ = tls_acceptor_->local_endpoint().port();
+  tls_ = &tls;
+  return Ok{};
+}
+
 void RtspServer::start() {
-  asio::co_spawn(acceptor_->get_executor(), accept_loop(), asio::detached);
+  asio::co_spawn(acceptor_->get_executor(), accept_loop(*acceptor_, nullptr), asio::detached);
+  if (tls_acceptor_) asio::co_spawn(tls_acceptor_->get_executor(), accept_loop(*tls_acceptor_, tls_), asio::detached);
   asio::co_spawn(rtp_socket_->get_executor(), udp_loop(*rtp_socket_, false), asio::detached);
   asio::co_spawn(rtcp_socket_->get_executor(), udp_loop(*rtcp_socket_, true), asio::detached);
 }
 
 void RtspServer::stop() {
   if (stopped_.exchange(true)) return;
-  if (acceptor_) {
-    asio::post(acceptor_->get_executor(), [a = acceptor_.get()] {
+  for (auto* a : {acceptor_.get(), tls_acceptor_.get()}) {
+    if (!a) continue;
+    asio::post(a->get_executor(), [a] {
       boost::system::error_code ec;
       a->close(ec);
     });
@@ -811,18 +832,19 @@ void RtspServer::stop() {
   for (auto& s : live) s->kick();
 }
 
-asio::awaitable<void> RtspServer::accept_loop() {
+asio::awaitable<void> RtspServer::accept_loop(tcp::acceptor& acceptor, net::TlsContext* tls) {
   for (;;) {
     size_t worker = pool_.next();
     auto [ec, socket] =
-        co_await acceptor_->async_accept(pool_.context(worker), asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+        co_await acceptor.async_accept(pool_.context(worker), asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       log::warn("RTSP accept failed", {{"error", ec.message()}});
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto session = std::make_shared<ServerSession>(*this, std::move(socket), worker);
+    auto session = std::make_shared<ServerSession>(
+        *this, tls ? net::Connection(std::move(socket), tls->current()) : net::Connection(std::move(socket)), worker);
     {
       std::lock_guard lk(sessions_mu_);
       live_[session.get()] = session;
