@@ -72,13 +72,14 @@ Status App::start() {
     if (!s->options().on_demand) s->start();
   }
   api_->ready = true;
-  log::info("streamgate ready", {{"http", config_.http.to_string()},
-                                 {"rtsp", config_.rtsp.host + ":" + std::to_string(ext_->rtsp->port())},
-                                 {"https", ext_->tls ? config_.https.host + ":" + std::to_string(http_->tls_port()) : "off"},
-                                 {"rtsps", ext_->tls ? config_.rtsps.host + ":" + std::to_string(ext_->rtsp->tls_port()) : "off"},
-                                 {"workers", pool_->size()},
-                                 {"streams", registry_->size()},
-                                 {"config", config_.file.empty() ? std::string("(defaults)") : config_.file}});
+  log::info("streamgate ready",
+            {{"http", config_.http.to_string()},
+             {"rtsp", config_.rtsp.host + ":" + std::to_string(ext_->rtsp->port())},
+             {"https", ext_->tls ? config_.https.host + ":" + std::to_string(http_->tls_port()) : "off"},
+             {"rtsps", ext_->tls ? config_.rtsps.host + ":" + std::to_string(ext_->rtsp->tls_port()) : "off"},
+             {"workers", pool_->size()},
+             {"streams", registry_->size()},
+             {"config", config_.file.empty() ? std::string("(defaults)") : config_.file}});
   return Ok{};
 }
 

@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
       !endpoint(rtsps, config.rtsps, "--rtsps"))
     return kExitUsage;
   if ((!https.empty() || !rtsps.empty()) && !config.tls.enabled())
-    return usage_error(std::string(https.empty() ? "--rtsps" : "--https") + " needs tls.cert and tls.key in the config");
+    return usage_error(std::string(https.empty() ? "--rtsps" : "--https") +
+                       " needs tls.cert and tls.key in the config");
   if (!workers.empty()) {
     char* end = nullptr;
     long n = std::strtol(workers.c_str(), &end, 10);

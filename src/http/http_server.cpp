@@ -4,8 +4,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -193,8 +193,8 @@ HttpServer::HttpServer(net::WorkerPool& pool, const Router& router)
 HttpServer::~HttpServer() = default;
 
 namespace {
-Result<std::unique_ptr<tcp::acceptor>> bind_acceptor(asio::io_context& context, const std::string& host,
-                                                     uint16_t port, std::string_view what) {
+Result<std::unique_ptr<tcp::acceptor>> bind_acceptor(asio::io_context& context, const std::string& host, uint16_t port,
+                                                     std::string_view what) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
   if (ec) return make_error(std::string(what) + ": bad listen address '" + host + "'");

@@ -252,17 +252,20 @@ TEST(Config, TlsErrorsNameFileLineAndKey) {
   EXPECT_NE(error_of("tls:\n  cert: c.pem\n").find("test.yaml:2: 'tls' needs both 'cert' and 'key'"), std::string::npos)
       << error_of("tls:\n  cert: c.pem\n");
   EXPECT_NE(error_of("tls:\n  key: k.pem\n").find("needs both 'cert' and 'key'"), std::string::npos);
-  EXPECT_NE(error_of("tls:\n  cert: c.pem\n  key: k.pem\n  chain: x.pem\n").find("test.yaml:4: unknown key 'chain' in 'tls'"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("tls:\n  cert: c.pem\n  key: k.pem\n  chain: x.pem\n").find("test.yaml:4: unknown key 'chain' in 'tls'"),
+      std::string::npos);
   EXPECT_NE(error_of("tls: { cert: c.pem, key: k.pem, reload_interval: soon }\n")
                 .find("'tls.reload_interval' must be a duration"),
             std::string::npos);
   EXPECT_NE(error_of("tls: { cert: [a], key: k.pem }\n").find("'tls.cert' must be a string"), std::string::npos);
-  EXPECT_NE(error_of("server:\n  https: 0.0.0.0:8443\n").find("test.yaml:2: 'server.https' needs 'tls.cert' and 'tls.key'"),
-            std::string::npos)
+  EXPECT_NE(
+      error_of("server:\n  https: 0.0.0.0:8443\n").find("test.yaml:2: 'server.https' needs 'tls.cert' and 'tls.key'"),
+      std::string::npos)
       << error_of("server:\n  https: 0.0.0.0:8443\n");
   EXPECT_NE(error_of("server:\n  rtsps: 0.0.0.0:8322\n").find("'server.rtsps' needs 'tls.cert'"), std::string::npos);
-  EXPECT_NE(error_of("tls: { cert: c.pem, key: k.pem }\nserver:\n  https: 0.0.0.0:99999\n").find("test.yaml:3: 'server.https': bad port"),
+  EXPECT_NE(error_of("tls: { cert: c.pem, key: k.pem }\nserver:\n  https: 0.0.0.0:99999\n")
+                .find("test.yaml:3: 'server.https': bad port"),
             std::string::npos);
 }
 

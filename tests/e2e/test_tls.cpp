@@ -8,8 +8,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <filesystem>
@@ -43,18 +43,18 @@ std::string make_server_cert(const std::string& dir, const std::string& name, co
   std::ofstream(dir + "/ext.cnf") << "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
                                      "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n";
   std::string csr = dir + "/" + name + ".csr";
-  if (auto e = openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                        key, "-out", csr, "-subj", "/CN=" + name});
+  if (auto e = openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                        "-out", csr, "-subj", "/CN=" + name});
       !e.empty())
     return e;
-  return openssl({"x509", "-req", "-in", csr, "-CA", dir + "/ca.pem", "-CAkey", dir + "/ca.key", "-set_serial",
-                  serial, "-days", "2", "-extfile", dir + "/ext.cnf", "-out", cert});
+  return openssl({"x509", "-req", "-in", csr, "-CA", dir + "/ca.pem", "-CAkey", dir + "/ca.key", "-set_serial", serial,
+                  "-days", "2", "-extfile", dir + "/ext.cnf", "-out", cert});
 }
 
 // Output of `openssl s_client` connecting to 127.0.0.1:port with `extra` options (stdin is /dev/null, so it
 // disconnects right after the handshake).
 RunResult s_client(uint16_t port, std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv = {"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(port),
+  std::vector<std::string> argv = {"openssl",     "s_client", "-connect", "127.0.0.1:" + std::to_string(port),
                                    "-servername", "localhost"};
   for (auto& e : extra) argv.push_back(e);
   return run(argv, 15s, "tls_s_client");
@@ -67,9 +67,9 @@ class TlsE2e : public ::testing::Test {
     dir_ = ::testing::TempDir() + "sg_tls_" + std::to_string(::getpid());
     fs::remove_all(dir_);
     fs::create_directories(dir_ + "/home");
-    setup_error_ = openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                            "-keyout", dir_ + "/ca.key", "-out", dir_ + "/ca.pem", "-days", "2", "-subj",
-                            "/CN=streamgate test CA"});
+    setup_error_ =
+        openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                 dir_ + "/ca.key", "-out", dir_ + "/ca.pem", "-days", "2", "-subj", "/CN=streamgate test CA"});
     if (setup_error_.empty())
       setup_error_ = make_server_cert(dir_, "streamgate-test-1", "4097", dir_ + "/cert.pem", dir_ + "/key.pem");
     if (!setup_error_.empty()) return;
@@ -84,17 +84,44 @@ class TlsE2e : public ::testing::Test {
     }
     https_port_ = free_port();
     rtsps_port_ = free_port();
-    server_ = std::make_unique<Server>("tls:\n  cert: " + dir_ + "/cert.pem\n  key: " + dir_ +
-                                           "/key.pem\n  reload_interval: 200ms\n",
-                                       std::vector<std::string>{"--https", "127.0.0.1:" + std::to_string(https_port_),
-                                                                "--rtsps", "127.0.0.1:" + std::to_string(rtsps_port_)});
-    publisher_ = std::make_unique<Child>(
-        std::vector<std::string>{"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-f", "lavfi",
-                                 "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i",
-                                 "sine=frequency=440:sample_rate=44100", "-c:v", "libx264", "-preset", "ultrafast",
-                                 "-tune", "zerolatency", "-g", "30", "-b:v", "1M", "-c:a", "aac", "-b:a", "64k", "-f",
-                                 "rtsp", "-rtsp_transport", "tcp", server_->rtsp_url("cam")},
-        ::testing::TempDir() + "sg_tls_ffmpeg.log");
+    server_ = std::make_unique<Server>(
+        "tls:\n  cert: " + dir_ + "/cert.pem\n  key: " + dir_ + "/key.pem\n  reload_interval: 200ms\n",
+        std::vector<std::string>{"--https", "127.0.0.1:" + std::to_string(https_port_), "--rtsps",
+                                 "127.0.0.1:" + std::to_string(rtsps_port_)});
+    publisher_ = std::make_unique<Child>(std::vector<std::string>{"ffmpeg",
+                                                                  "-nostdin",
+                                                                  "-hide_banner",
+                                                                  "-loglevel",
+                                                                  "warning",
+                                                                  "-re",
+                                                                  "-f",
+                                                                  "lavfi",
+                                                                  "-i",
+                                                                  "testsrc2=size=640x360:rate=30",
+                                                                  "-f",
+                                                                  "lavfi",
+                                                                  "-i",
+                                                                  "sine=frequency=440:sample_rate=44100",
+                                                                  "-c:v",
+                                                                  "libx264",
+                                                                  "-preset",
+                                                                  "ultrafast",
+                                                                  "-tune",
+                                                                  "zerolatency",
+                                                                  "-g",
+                                                                  "30",
+                                                                  "-b:v",
+                                                                  "1M",
+                                                                  "-c:a",
+                                                                  "aac",
+                                                                  "-b:a",
+                                                                  "64k",
+                                                                  "-f",
+                                                                  "rtsp",
+                                                                  "-rtsp_transport",
+                                                                  "tcp",
+                                                                  server_->rtsp_url("cam")},
+                                         ::testing::TempDir() + "sg_tls_ffmpeg.log");
     wait_until(
         [] {
           auto r = http_request(server_->http_port, "GET", "/api/v1/streams/cam");
@@ -185,11 +212,52 @@ TEST_F(TlsE2e, FfprobeReadsTheStreamCodecsOverRtspsVerifyingTheCertificate) {
 }
 
 TEST_F(TlsE2e, FfmpegReadsMediaOverRtsps) {
-  auto r = run({"ffmpeg", "-nostdin", "-v", "error", "-i", rtsps_url("cam"), "-t", "3", "-c", "copy", "-f", "null",
-                "-"},
-               30s, "tls_ffmpeg_read");
+  auto r =
+      run({"ffmpeg", "-nostdin", "-v", "error", "-i", rtsps_url("cam"), "-t", "3", "-c", "copy", "-f", "null", "-"},
+          30s, "tls_ffmpeg_read");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output.find("rror"), std::string::npos) << r.output;
+}
+
+TEST_F(TlsE2e, FfmpegPublishesOverRtsps) {
+  Child pub({"ffmpeg",
+             "-nostdin",
+             "-hide_banner",
+             "-loglevel",
+             "warning",
+             "-re",
+             "-f",
+             "lavfi",
+             "-i",
+             "testsrc2=size=320x240:rate=25",
+             "-c:v",
+             "libx264",
+             "-preset",
+             "ultrafast",
+             "-tune",
+             "zerolatency",
+             "-g",
+             "25",
+             "-f",
+             "rtsp",
+             rtsps_url("pushed")},
+            ::testing::TempDir() + "sg_tls_ffmpeg_push.log");
+  bool ready = wait_until(
+      [] {
+        auto r = http_request(server_->http_port, "GET", "/api/v1/streams/pushed");
+        return r.status == 200 && r.body.find("\"ready\"") != std::string::npos;
+      },
+      15s);
+  ASSERT_TRUE(ready) << pub.log() << server_->log().substr(0, 4000);
+  // Media arrives: the stream's byte counter grows while the publisher runs.
+  auto bytes = [] {
+    auto body = http_request(server_->http_port, "GET", "/api/v1/streams/pushed").body;
+    auto at = body.find("\"bytes_received\":");
+    return at == std::string::npos ? 0ull : std::stoull(body.substr(at + 17));
+  };
+  auto first = bytes();
+  EXPECT_TRUE(wait_until([&] { return bytes() > first + 10000; }, 5s))
+      << http_request(server_->http_port, "GET", "/api/v1/streams/pushed").body;
 }
 
 // A TLS client of our own for RTSP requests the real clients never send (UDP transport over RTSPS).
@@ -220,8 +288,9 @@ TEST_F(TlsE2e, RtspsRefusesUdpTransportWith461) {
   try {
     out = rtsps_exchange(rtsps_port_, dir_ + "/ca.pem",
                          {"OPTIONS " + uri + " RTSP/1.0\r\nCSeq: 1\r\n\r\n",
-                          "SETUP " + uri + "/trackID=0 RTSP/1.0\r\nCSeq: 2\r\n"
-                                           "Transport: RTP/AVP;unicast;client_port=5000-5001\r\n\r\n"});
+                          "SETUP " + uri +
+                              "/trackID=0 RTSP/1.0\r\nCSeq: 2\r\n"
+                              "Transport: RTP/AVP;unicast;client_port=5000-5001\r\n\r\n"});
   } catch (const std::exception& e) {
     FAIL() << e.what();
   }
@@ -269,16 +338,14 @@ TEST_F(TlsE2e, ReplacedCertificateIsServedToNewConnectionsWithoutRestart) {
   // A broken key first (as a half-finished renewal would leave): the old certificate stays in service.
   std::ofstream(dir_ + "/key.pem.new") << "-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n";
   fs::rename(dir_ + "/key.pem.new", dir_ + "/key.pem");
-  ASSERT_TRUE(wait_until([] { return server_->log().find("TLS certificate reload failed") != std::string::npos; },
-                         5s))
+  ASSERT_TRUE(wait_until([] { return server_->log().find("TLS certificate reload failed") != std::string::npos; }, 5s))
       << server_->log();
   auto during = s_client(https_port_, {"-CAfile", dir_ + "/ca.pem", "-verify_return_error"});
   EXPECT_EQ(during.exit_code, 0) << during.output;
   EXPECT_NE(during.output.find("CN = streamgate-test-1"), std::string::npos) << during.output;
   // Polled every 200 ms meanwhile, the unchanged broken file is not tried (nor logged) again.
   auto log = server_->log();
-  EXPECT_EQ(log.find("TLS certificate reload failed", log.find("TLS certificate reload failed") + 1),
-            std::string::npos)
+  EXPECT_EQ(log.find("TLS certificate reload failed", log.find("TLS certificate reload failed") + 1), std::string::npos)
       << log;
   // Then the new pair, each file replaced atomically (rename), as certbot does.
   ASSERT_EQ(make_server_cert(dir_, "streamgate-test-2", "8193", dir_ + "/cert2.pem", dir_ + "/key2.pem"), "");
