@@ -206,8 +206,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
 asio::awaitable<void> ServerSession::run() {
   server_.session_started();
   log::debug("RTSP connection", {{"session", id_}, {"remote", remote_}});
-  asio::co_spawn(
-      conn_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
+  asio::co_spawn(conn_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
   if (auto ec = co_await conn_.handshake(kTlsHandshakeTimeout)) {
     log::debug("RTSPS handshake failed", {{"session", id_}, {"remote", remote_}, {"error", ec.message()}});
     closed_ = true;
@@ -369,8 +368,7 @@ asio::awaitable<void> ServerSession::handle(rtsp::Request& req) {
   if (req.method_id() == M::Play && res.status == 200 && !playing_ && reader_) {
     playing_ = true;
     sender_done_ = false;
-    asio::co_spawn(
-        conn_.get_executor(), [self = shared_from_this()] { return self->sender(); }, asio::detached);
+    asio::co_spawn(conn_.get_executor(), [self = shared_from_this()] { return self->sender(); }, asio::detached);
   }
 }
 
