@@ -1,7 +1,7 @@
 // TLS end to end: a throw-away test CA and a server certificate for localhost / 127.0.0.1 made with the openssl
 // CLI; the server serves HTTPS and RTSPS with it. Chromium trusts the CA through an NSS database in a temporary
 // HOME (no --ignore-certificate-errors) and plays over WHEP, the /ws WebSocket (wss://) and HLS from https://;
-// ffprobe reads a stream's codecs over rtsps:// verifying the certificate; curl and openssl s_client check the
+// ffprobe reads a stream's codecs over rtsps:// and ffmpeg publishes over it; curl and openssl s_client check the
 // protocol versions and see a replaced certificate without a restart. One server and publisher for the suite.
 #include <gtest/gtest.h>
 
@@ -202,10 +202,12 @@ TEST_F(TlsE2e, ChromiumWithoutTheTestCaRefusesTheCertificate) {
   EXPECT_NE(r.output.find("ERR_CERT_AUTHORITY_INVALID"), std::string::npos) << r.output;
 }
 
-TEST_F(TlsE2e, FfprobeReadsTheStreamCodecsOverRtspsVerifyingTheCertificate) {
-  auto r = run({"ffprobe", "-v", "error", "-tls_verify", "1", "-ca_file", dir_ + "/ca.pem", "-show_entries",
-                "stream=codec_name,width,height", "-of", "compact", rtsps_url("cam")},
-               30s, "tls_ffprobe");
+// ffmpeg 5.1's RTSP demuxer does not hand -tls_verify / -ca_file to its TLS layer (it connects whatever the
+// CA), so certificate verification is checked by curl, s_client, Chromium and RtspsRefusesUdpTransportWith461.
+TEST_F(TlsE2e, FfprobeReadsTheStreamCodecsOverRtsps) {
+  auto r = run(
+      {"ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "compact", rtsps_url("cam")},
+      30s, "tls_ffprobe");
   EXPECT_EQ(r.exit_code, 0) << r.output << server_->log().substr(0, 4000);
   EXPECT_NE(r.output.find("codec_name=h264|width=640|height=360"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("codec_name=aac"), std::string::npos) << r.output;
