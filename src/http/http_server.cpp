@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "app/log.hpp"
+#include "net/tcp_listener.hpp"
 #include "net/tls_context.hpp"
 #include "net/worker_pool.hpp"
 
@@ -192,34 +193,15 @@ HttpServer::HttpServer(net::WorkerPool& pool, const Router& router)
 
 HttpServer::~HttpServer() = default;
 
-namespace {
-Result<std::unique_ptr<tcp::acceptor>> bind_acceptor(asio::io_context& context, const std::string& host, uint16_t port,
-                                                     std::string_view what) {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec) return make_error(std::string(what) + ": bad listen address '" + host + "'");
-  auto acceptor = std::make_unique<tcp::acceptor>(context);
-  tcp::endpoint ep(address, port);
-  acceptor->open(ep.protocol(), ec);
-  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor->bind(ep, ec);
-  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec)
-    return make_error(std::string(what) + ": cannot listen on " + host + ":" + std::to_string(port) + ": " +
-                      ec.message());
-  return acceptor;
-}
-}  // namespace
-
 Status HttpServer::listen(const std::string& host, uint16_t port) {
-  auto a = bind_acceptor(pool_.context(0), host, port, "HTTP");
+  auto a = net::listen_tcp(pool_.context(0), host, port, "HTTP");
   if (!a) return make_error(a.error());
   acceptor_ = std::move(*a);
   return Ok{};
 }
 
 Status HttpServer::listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls) {
-  auto a = bind_acceptor(pool_.context(0), host, port, "HTTPS");
+  auto a = net::listen_tcp(pool_.context(0), host, port, "HTTPS");
   if (!a) return make_error(a.error());
   tls_acceptor_ = std::move(*a);
   tls_ = &tls;

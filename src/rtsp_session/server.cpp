@@ -16,6 +16,7 @@
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
 #include "net/connection.hpp"
+#include "net/tcp_listener.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/transport.hpp"
@@ -785,16 +786,9 @@ int RtspServer::rtp_fd() const { return rtp_socket_->native_handle(); }
 int RtspServer::rtcp_fd() const { return rtcp_socket_->native_handle(); }
 
 Status RtspServer::listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls) {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec) return make_error("RTSPS: bad listen address '" + host + "'");
-  tls_acceptor_ = std::make_unique<tcp::acceptor>(pool_.context(0));
-  tcp::endpoint ep(address, port);
-  tls_acceptor_->open(ep.protocol(), ec);
-  if (!ec) tls_acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) tls_acceptor_->bind(ep, ec);
-  if (!ec) tls_acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return make_error("RTSPS: cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  auto a = net::listen_tcp(pool_.context(0), host, port, "RTSPS");
+  if (!a) return make_error(a.error());
+  tls_acceptor_ = std::move(*a);
   tls_port_ = tls_acceptor_->local_endpoint().port();
   tls_ = &tls;
   return Ok{};
