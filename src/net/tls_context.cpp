@@ -50,7 +50,8 @@ Result<std::shared_ptr<SslContext>> make_server_context(const std::string& cert_
   ctx->use_certificate_chain_file(cert_file, ec);
   if (ec) return make_error("TLS: certificate '" + cert_file + "': " + openssl_error(ec));
   ctx->use_private_key_file(key_file, ssl::context::pem, ec);
-  if (ec) return make_error("TLS: key '" + key_file + "': " + openssl_error(ec));
+  // OpenSSL checks here that the key belongs to the certificate ("key values mismatch").
+  if (ec) return make_error("TLS: key '" + key_file + "' for certificate '" + cert_file + "': " + openssl_error(ec));
   if (SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();
     return make_error("TLS: key '" + key_file + "' does not match certificate '" + cert_file + "'");
