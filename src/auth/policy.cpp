@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -22,6 +23,45 @@ constexpr std::string_view kPbkdf2Prefix = "pbkdf2-sha256:";
 constexpr size_t kMaxRegexLength = 512;
 constexpr size_t kMaxRegexSubject = 1024;
 constexpr int kMaxPbkdf2Iterations = 10'000'000;
+
+constexpr long kMaxRegexRepetition = 1000;
+
+// libstdc++'s polynomial mode matches breadth-first (no catastrophic backtracking on a client's path) and refuses
+// back-references, which need backtracking.
+#ifdef __GLIBCXX__
+constexpr auto kRegexSyntax = std::regex::ECMAScript | std::regex_constants::__polynomial;
+#else
+constexpr auto kRegexSyntax = std::regex::ECMAScript;
+#endif
+
+// Counted repetitions ({n}, {n,m}) unroll into states: "(a?){30000}" would compile to a chain deep enough to
+// overflow the stack when matched. Their bounds, multiplied (nested or not, to keep this simple), stay small.
+bool repetition_within_budget(std::string_view pattern) {
+  long product = 1;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (pattern[i] != '{') continue;
+    long bound = 0;
+    for (size_t j = i + 1; j < pattern.size() && j < i + 16; ++j) {
+      const char c = pattern[j];
+      if (c >= '0' && c <= '9') {
+        long n = 0;
+        while (j < pattern.size() && pattern[j] >= '0' && pattern[j] <= '9' && n <= kMaxRegexRepetition)
+          n = n * 10 + (pattern[j++] - '0');
+        bound = std::max(bound, n);
+        --j;
+      } else if (c != ',') {
+        break;
+      }
+    }
+    product *= std::max(bound, 1L);
+    if (product > kMaxRegexRepetition) return false;
+  }
+  return true;
+}
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
@@ -202,8 +242,12 @@ Result<Permission> Permission::make(std::string_view action, std::string_view pa
     auto pattern = path.substr(1);
     if (pattern.size() > kMaxRegexLength)
       return make_error("auth: path regex is longer than " + std::to_string(kMaxRegexLength) + " characters");
+    if (!repetition_within_budget(pattern))
+      return make_error("auth: path regex " + quoted(pattern) +
+                        " repeats too much (counted repetitions multiply to over " +
+                        std::to_string(kMaxRegexRepetition) + ")");
     try {
-      p.regex.emplace(pattern.begin(), pattern.end(), std::regex::ECMAScript);
+      p.regex.emplace(pattern.begin(), pattern.end(), kRegexSyntax);
     } catch (const std::regex_error& e) {
       return make_error("auth: bad path regex " + quoted(pattern) + ": " + e.what());
     }
@@ -217,7 +261,7 @@ bool Permission::covers(Action action, std::string_view request_path) const {
   if (action == Action::ApiRead || action == Action::ApiWrite || action == Action::Metrics) return true;
   if (path.empty()) return true;
   if (!regex) return request_path == path;
-  // libstdc++ matches recursively: an absurdly long path is denied rather than risk the stack.
+  // Matching costs path length x pattern states: an absurdly long path is denied.
   if (request_path.size() > kMaxRegexSubject) return false;
   try {
     return std::regex_match(request_path.begin(), request_path.end(), *regex);

@@ -137,6 +137,26 @@ TEST(AuthPermission, BadRegexIsReported) {
   EXPECT_NE(p.error().find("bad path regex 'cam('"), std::string::npos) << p.error();
 }
 
+TEST(AuthPermission, RegexWithBackReferenceIsRefused) {
+  // Back-references need a backtracking matcher, which a client's path could drive into exponential time.
+  EXPECT_FALSE(Permission::make("read", "~(a)\\1"));
+}
+
+TEST(AuthPermission, RegexWithHugeCountedRepetitionIsRefused) {
+  auto p = Permission::make("read", "~(a?){30000}");
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().find("repeats too much"), std::string::npos) << p.error();
+  EXPECT_FALSE(Permission::make("read", "~(a{40}){40}"));
+  EXPECT_TRUE(Permission::make("read", "~cam[0-9]{1,3}-[a-z]{2}"));
+}
+
+TEST(AuthPermission, NestedQuantifiersMatchALongPathQuickly) {
+  // (a+)+b backtracks exponentially in a depth-first matcher; polynomial matching returns at once.
+  auto p = perm("read", "~(a+)+b");
+  EXPECT_FALSE(p.covers(Action::Read, std::string(1000, 'a')));
+  EXPECT_TRUE(p.covers(Action::Read, std::string(1000, 'a') + "b"));
+}
+
 TEST(AuthPermission, UnknownActionIsReported) {
   auto p = Permission::make("write", "");
   ASSERT_FALSE(p);
