@@ -11,14 +11,19 @@
 #include <boost/json/value.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "auth/policy.hpp"
 #include "base/result.hpp"
 
 namespace sg::net {
 class WorkerPool;
 class TlsContext;
+}
+namespace sg::auth_session {
+class Authorizer;
 }
 
 namespace sg::http {
@@ -28,10 +33,10 @@ using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
-// Who sent a request: the remote address and whether the connection is TLS (HTTPS).
+// The connection a request came on.
 struct Peer {
   boost::asio::ip::address address;
-  bool secure = false;
+  bool secure = false;  // TLS
 };
 
 // Captured {name} segments of a route pattern, percent-decoded.
@@ -69,22 +74,51 @@ Response text_response(bhttp::status status, std::string body, std::string_view 
 // The query parameter `name` of a request target, percent-decoded; empty when absent.
 std::string query_param(std::string_view target, std::string_view name);
 
+// Who may use a route. The server asks the authorization point (src/auth_session) before the handler runs, so no
+// handler can forget it: every route states its access when it is added.
+struct Access {
+  enum class Kind {
+    Public,  // health checks, static pages and assets: no data, no effect
+    Stream,  // `action` on the stream named by the {stream} parameter (HLS, WHEP, /ws)
+    Api,     // the REST API: GET/HEAD need api_read, every other method api_write
+    Metrics,
+  };
+  Kind kind = Kind::Public;
+  auth::Action action = auth::Action::Read;
+  std::string protocol;  // as reported to the callout: "hls", "webrtc", "api", "metrics"
+
+  static Access open() { return {}; }
+  static Access stream(auth::Action action, std::string protocol) { return {Kind::Stream, action, std::move(protocol)}; }
+  static Access api() { return {Kind::Api, auth::Action::ApiRead, "api"}; }
+  static Access metrics() { return {Kind::Metrics, auth::Action::Metrics, "metrics"}; }
+};
+
+// Browser-facing rules (CSRF, CORS, DNS rebinding), from the config.
+struct HttpPolicy {
+  // Host names the server answers to (besides IP literals and localhost). Empty: any name for media routes, while
+  // the API and metrics then accept only IP literals and localhost in Host (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+  // Origins that may call the API from a browser (CORS). "*" applies to media routes (WHEP, HLS) only.
+  std::vector<std::string> cors_origins{"*"};
+};
+
 class Router {
  public:
   // Pattern: "/api/v1/streams/{id}/start"; a {name} segment matches one path segment. A final "{name...}" segment
   // matches the rest of the path.
-  void add(bhttp::verb method, std::string pattern, Handler handler);
-  void add_upgrade(std::string pattern, UpgradeHandler handler);
+  void add(bhttp::verb method, std::string pattern, Access access, Handler handler);
+  void add_upgrade(std::string pattern, Access access, UpgradeHandler handler);
   // `handler` is callable as (Stream, Request, Params) -> awaitable<void> for both stream types.
   template <class F>
     requires(!std::is_same_v<std::decay_t<F>, UpgradeHandler>)
-  void add_upgrade(std::string pattern, F handler) {
-    add_upgrade(std::move(pattern), UpgradeHandler{handler, handler});
+  void add_upgrade(std::string pattern, Access access, F handler) {
+    add_upgrade(std::move(pattern), std::move(access), UpgradeHandler{handler, handler});
   }
 
   struct Match {
     const Handler* handler = nullptr;
     const UpgradeHandler* upgrade = nullptr;
+    const Access* access = nullptr;
     Params params;
     std::string allow;  // when the path exists but not for this method (405)
   };
@@ -94,6 +128,7 @@ class Router {
   struct Route {
     bhttp::verb method;
     std::vector<std::string> segments;
+    Access access;
     Handler handler;
     UpgradeHandler upgrade;
   };
@@ -102,7 +137,9 @@ class Router {
 
 class HttpServer {
  public:
-  HttpServer(net::WorkerPool& pool, const Router& router);
+  // `authorizer` may be null only in tests of the router itself (then every route is open).
+  HttpServer(net::WorkerPool& pool, const Router& router, auth_session::Authorizer* authorizer = nullptr,
+             HttpPolicy policy = {});
   ~HttpServer();
 
   Status listen(const std::string& host, uint16_t port);
@@ -121,9 +158,14 @@ class HttpServer {
   template <class Stream>
   boost::asio::awaitable<void> session(Stream stream, Peer peer);
   boost::asio::awaitable<Response> dispatch(Request& req, const Peer& peer);
+  // Host, CSRF and authorization checks for a matched route: a refusal response, or nothing when allowed.
+  void add_cors(Response& res, const Request& req, const Access& access) const;
+  boost::asio::awaitable<std::optional<Response>> admit(const Request& req, const Peer& peer, const Router::Match& m);
 
   net::WorkerPool& pool_;
   const Router& router_;
+  auth_session::Authorizer* authorizer_;
+  HttpPolicy policy_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> tls_acceptor_;
   net::TlsContext* tls_ = nullptr;
