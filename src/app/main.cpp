@@ -1,6 +1,8 @@
 // streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--webrtc-udp ADDR] [--workers N]
 //            [--log-level LEVEL] [--log-format json|text] [--version] [--help]
 #include <boost/asio/io_context.hpp>
+#include <sys/resource.h>
+
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstring>
@@ -9,6 +11,7 @@
 #include "app/app.hpp"
 #include "app/config.hpp"
 #include "app/log.hpp"
+#include "rtsp_session/exec_supervisor.hpp"
 
 namespace {
 
@@ -41,10 +44,25 @@ int usage_error(const std::string& msg) {
   return kExitUsage;
 }
 
+// The common soft limit of 1024 descriptors is far below what a media server holds (a connection, a UDP socket
+// per viewer...); the hard limit is what the administrator allows. Raise the one to the other, as Go programs do.
+void raise_file_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const auto before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) == 0)
+    sg::log::debug("file descriptor limit raised", {{"from", static_cast<uint64_t>(before)},
+                                                    {"to", static_cast<uint64_t>(lim.rlim_cur)}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace sg;
+  // Our own binary re-executed between the server and an exec: command (see exec_supervisor.hpp).
+  if (argc >= 2 && std::strcmp(argv[1], rtsp_session::kExecSupervisorFlag) == 0)
+    return rtsp_session::exec_supervisor_main(argc, argv);
   std::string config_path, http, rtsp, webrtc, workers, level, format;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
@@ -120,6 +138,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   log::init(lvl, config.log_format == "json" ? log::Format::Json : log::Format::Text);
+  raise_file_limit();
 
   app::App server(std::move(config));
   if (auto s = server.start(); !s) {
