@@ -1,6 +1,6 @@
 #pragma once
 // streamgate.yaml -> typed, validated Config. Every error names the file, the line and what is wrong, e.g.
-// "streamgate.yaml:4: unknown key 'htp' in 'server' (expected one of: http, rtsp, webrtc_udp)".
+// "streamgate.yaml:4: unknown key 'htp' in 'server' (expected one of: http, rtsp, webrtc_udp, request_timeout)".
 #include <cstdint>
 #include <string>
 #include <string_view>

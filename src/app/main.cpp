@@ -10,6 +10,7 @@
 
 #include "app/app.hpp"
 #include "app/config.hpp"
+#include "app/heap_trimmer.hpp"
 #include "app/log.hpp"
 #include "rtsp_session/exec_supervisor.hpp"
 
@@ -148,8 +149,11 @@ int main(int argc, char** argv) {
   boost::asio::io_context main_context(1);
   boost::asio::signal_set signals(main_context, SIGINT, SIGTERM);
   int received = 0;
+  app::HeapTrimmer trimmer(main_context);
+  trimmer.start();
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (!ec) received = sig;
+    trimmer.stop();
   });
   main_context.run();
   log::info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});

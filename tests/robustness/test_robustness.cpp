@@ -632,5 +632,42 @@ TEST(Limits, RtspAnnounceBeyondMaxStreamsIsRefusedWith453) {
   EXPECT_EQ(metric(server.http_port, "streamgate_stream_limit_refusals_total"), 1u);
 }
 
+// =============================================================================================================
+// 8. Memory: after a burst of idle connections comes and goes, the RSS returns near where it was.
+
+size_t rss_bytes(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+
+TEST(Memory, RssReturnsWithinTwentyPercentAfterFourThousandIdleConnections) {
+  if (raise_own_file_limit() < 8192) GTEST_SKIP() << "this test needs a hard limit of 8192 descriptors";
+  LimitedServer server(1024, 8192);
+  ASSERT_TRUE(server.ready);
+  const pid_t pid = server.child.pid();
+  for (int i = 0; i < 20; ++i) healthz(server.http_port);  // warm: the first requests allocate for good
+  const size_t fds_before = open_fds(pid);
+  const size_t before = rss_bytes(pid);
+  for (int round = 0; round < 2; ++round) {
+    Sockets conns;
+    for (int i = 0; i < 4000; ++i) {
+      int fd = connect_to(i % 2 ? server.rtsp_port : server.http_port);
+      ASSERT_GE(fd, 0) << "connection " << i;
+      conns.fds.push_back(fd);
+    }
+    ASSERT_TRUE(wait_until([&] { return open_fds(pid) >= fds_before + 4000; }, 10s)) << open_fds(pid);
+    EXPECT_HEALTHZ_FAST(server.http_port);
+    const size_t peak = rss_bytes(pid);
+    conns.close_all();
+    ASSERT_TRUE(wait_until([&] { return open_fds(pid) <= fds_before + 5; }, 10s)) << open_fds(pid);
+    size_t after = 0;
+    EXPECT_TRUE(wait_until([&] { return (after = rss_bytes(pid)) <= before * 12 / 10; }, 6s))
+        << "round " << round << ": RSS " << before / 1024 << " KiB before, " << peak / 1024 << " KiB with 4000 "
+        << "connections, " << after / 1024 << " KiB after";
+  }
+}
+
 }  // namespace
 }  // namespace sg::test
