@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+
 #include "app/log.hpp"
 
 namespace sg::app {
@@ -23,11 +25,15 @@ void HeapTrimmer::schedule() {
   timer_.expires_after(kInterval);
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_) return;
-    const struct mallinfo2 info = ::mallinfo2();
-    if (info.fordblks > kFreeBytesKept) {
+    // malloc_trim returns free pages without taking them out of malloc's free lists (fordblks stays): trim again
+    // only after another kFreeBytesKept were freed, not every interval.
+    const size_t free_bytes = ::mallinfo2().fordblks;
+    if (free_bytes > trimmed_at_ + kFreeBytesKept) {
       ::malloc_trim(0);
-      log::debug("heap trimmed", {{"free_bytes", static_cast<uint64_t>(info.fordblks)},
-                                  {"free_after", static_cast<uint64_t>(::mallinfo2().fordblks)}});
+      log::debug("heap trimmed", {{"free_bytes", static_cast<uint64_t>(free_bytes)}});
+      trimmed_at_ = free_bytes;
+    } else {
+      trimmed_at_ = std::min(trimmed_at_, free_bytes);
     }
     schedule();
   });

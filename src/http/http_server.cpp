@@ -280,7 +280,7 @@ asio::awaitable<void> HttpServer::session(beast::tcp_stream stream) {
     boost::system::error_code rec;
     if (buffer.size() == 0) {
       stream.expires_after(kIdleTimeout);
-      auto [iec, in] = co_await stream.async_read_some(buffer.prepare(4096), asio::as_tuple(asio::use_awaitable));
+      auto [iec, in] = co_await stream.async_read_some(buffer.prepare(512), asio::as_tuple(asio::use_awaitable));
       buffer.commit(in);
       rec = iec;
     }

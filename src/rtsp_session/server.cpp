@@ -210,9 +210,17 @@ asio::awaitable<void> ServerSession::run() {
   server_.session_started();
   log::debug("RTSP connection", {{"session", id_}, {"remote", remote_}});
   asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
-  ByteVector buf(kReadChunk);
+  // The read buffer exists only while the connection has something to read: an idle connection holds none (and a
+  // burst of idle connections leaves no buffers behind to fragment the heap).
+  ByteVector buf;
   size_t used = 0;
   while (!closed_) {
+    if (used == 0 && !buf.empty() && mode_ == Mode::None) ByteVector().swap(buf);
+    if (buf.empty()) {
+      auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+      if (wec) break;
+      buf.resize(kReadChunk);
+    }
     if (used == buf.size()) {
       // parse_next bounds a message (16 KiB header + 64 KiB body) and a frame (64 KiB), so this never grows far.
       if (buf.size() >= 256 * 1024) break;
