@@ -251,7 +251,7 @@ std::string exec_stream_json(const std::string& id, const std::string& command) 
 }
 
 // Config for servers whose tests create exec: streams through the API.
-const std::string kExecApiYaml = "";
+const std::string kExecApiYaml = "api: { allow_exec: true }\n";
 
 // =============================================================================================================
 // 1. Exec churn: a stop racing with a child's start never reaches the server's own SIGTERM handling.
