@@ -499,7 +499,7 @@ asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req
   if (tracks->empty()) co_return rtsp::Response::to(req, 404);
   res = rtsp::Response::to(req, 200);
   res.headers.set("Content-Type", "application/sdp");
-  std::string base = req.uri;
+  std::string base = req.uri.substr(0, req.uri.find('?'));  // a ?jwt= token is not part of the track URLs
   if (!base.ends_with('/')) base += '/';
   res.headers.set("Content-Base", base);
   res.body = sdp_from_tracks(*tracks, target->path,
