@@ -34,7 +34,8 @@ asio::awaitable<void> AcceptBackoff::failed(const boost::system::error_code& ec)
 void AcceptBackoff::succeeded() {
   if (failures_ == 0) return;
   auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
-  log::info(protocol_ + " accept works again", {{"failures", failures_}, {"lasted_ms", static_cast<int64_t>(lasted.count())}});
+  log::info(protocol_ + " accept works again",
+            {{"failures", failures_}, {"lasted_ms", static_cast<int64_t>(lasted.count())}});
   failures_ = 0;
   pause_ = 0ms;
 }

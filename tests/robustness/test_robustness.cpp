@@ -1,10 +1,9 @@
 // Abuse of the release binary: exec churn, orphans, descriptor exhaustion, slowloris, planted symlinks. Every
 // attack also checks that /healthz answers in under 50 ms while it runs (kHealthzBudget).
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
-
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
@@ -134,10 +133,10 @@ Timed healthz(uint16_t port) {
   return t;
 }
 
-#define EXPECT_HEALTHZ_FAST(port)                                      \
-  do {                                                                 \
-    auto h_ = healthz(port);                                           \
-    EXPECT_EQ(h_.status, 200);                                         \
+#define EXPECT_HEALTHZ_FAST(port)                                        \
+  do {                                                                   \
+    auto h_ = healthz(port);                                             \
+    EXPECT_EQ(h_.status, 200);                                           \
     EXPECT_LT(h_.took.count(), kHealthzBudget.count()) << "ms /healthz"; \
   } while (0)
 
@@ -206,10 +205,12 @@ struct LimitedServer {
     std::string dir = ::testing::TempDir();
     std::string tag = std::to_string(::getpid()) + "_" + std::to_string(http_port);
     log_file = dir + "sg_limited_" + tag + ".log";
-    std::vector<std::string> argv = {"prlimit", "--nofile=" + std::to_string(soft) + ":" + std::to_string(hard), "--",
-                                     SG_BINARY, "--http", "127.0.0.1:" + std::to_string(http_port), "--rtsp",
-                                     "127.0.0.1:" + std::to_string(rtsp_port), "--webrtc-udp",
-                                     "127.0.0.1:" + std::to_string(free_port(SOCK_DGRAM)), "--log-level", "debug"};
+    std::vector<std::string> argv = {"prlimit",      "--nofile=" + std::to_string(soft) + ":" + std::to_string(hard),
+                                     "--",           SG_BINARY,
+                                     "--http",       "127.0.0.1:" + std::to_string(http_port),
+                                     "--rtsp",       "127.0.0.1:" + std::to_string(rtsp_port),
+                                     "--webrtc-udp", "127.0.0.1:" + std::to_string(free_port(SOCK_DGRAM)),
+                                     "--log-level",  "debug"};
     if (!yaml.empty()) {
       std::string config = dir + "sg_limited_" + tag + ".yaml";
       std::ofstream(config) << yaml;
@@ -217,9 +218,9 @@ struct LimitedServer {
       argv.push_back(config);
     }
     child.start(argv, log_file);
-    ready = wait_until([&] { return http_request(http_port, "GET", "/readyz").status == 200 || !child.running(); },
-                       10s) &&
-            child.running();
+    ready =
+        wait_until([&] { return http_request(http_port, "GET", "/readyz").status == 200 || !child.running(); }, 10s) &&
+        child.running();
   }
   size_t log_bytes() const {
     struct stat st {};
@@ -302,12 +303,14 @@ const std::string kShellFormYaml =
 // returns every descendant of the server (supervisors, shells, sleeps); empty when they never all showed up.
 std::vector<pid_t> shell_form_tree(pid_t server) {
   std::vector<pid_t> tree;
-  bool all = wait_until([&] {
-    tree = descendants(server);
-    size_t sleeps = 0;
-    for (pid_t p : tree) sleeps += cmdline(p).starts_with("sleep 600");
-    return sleeps == 7;
-  }, 10s);
+  bool all = wait_until(
+      [&] {
+        tree = descendants(server);
+        size_t sleeps = 0;
+        for (pid_t p : tree) sleeps += cmdline(p).starts_with("sleep 600");
+        return sleeps == 7;
+      },
+      10s);
   return all ? tree : std::vector<pid_t>{};
 }
 
@@ -355,10 +358,13 @@ TEST(ExecOrphans, DeletingAStreamKillsItsSetsidDescendants) {
   Server server("streams:\n  sess: { source: \"exec:setsid -f sleep 6005; sleep 6006\" }\n");
   ASSERT_TRUE(server.ready) << server.log();
   std::vector<pid_t> tree;
-  ASSERT_TRUE(wait_until([&] {
-    tree = descendants(server.child.pid());
-    return !running(server.child.pid(), "sleep 6005").empty() && !running(server.child.pid(), "sleep 6006").empty();
-  }, 10s)) << server.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        tree = descendants(server.child.pid());
+        return !running(server.child.pid(), "sleep 6005").empty() && !running(server.child.pid(), "sleep 6006").empty();
+      },
+      10s))
+      << server.log();
 
   EXPECT_EQ(http_request(server.http_port, "DELETE", "/api/v1/streams/sess").status, 204);
   std::vector<pid_t> left;
@@ -371,21 +377,27 @@ TEST(ExecOrphans, RespawnNeverRunsNextToTheSetsidLeftoverOfThePreviousChild) {
   Server server("streams:\n  sess: { source: \"exec:setsid -f sleep 6007; sleep 6008\" }\n");
   ASSERT_TRUE(server.ready) << server.log();
   std::vector<pid_t> daemon, main_sleep;
-  ASSERT_TRUE(wait_until([&] {
-    daemon = running(server.child.pid(), "sleep 6007");
-    main_sleep = running(server.child.pid(), "sleep 6008");
-    return daemon.size() == 1 && main_sleep.size() == 1;
-  }, 10s)) << server.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        daemon = running(server.child.pid(), "sleep 6007");
+        main_sleep = running(server.child.pid(), "sleep 6008");
+        return daemon.size() == 1 && main_sleep.size() == 1;
+      },
+      10s))
+      << server.log();
 
   ::kill(main_sleep[0], SIGKILL);  // the command exits; the backoff restarts it after 1 s
   size_t most = 0;
   std::vector<pid_t> respawned;
-  ASSERT_TRUE(wait_until([&] {
-    auto now = running(server.child.pid(), "sleep 6007");
-    most = std::max(most, now.size());
-    respawned = running(server.child.pid(), "sleep 6008");
-    return !respawned.empty() && respawned[0] != main_sleep[0] && !now.empty();
-  }, 10s)) << server.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto now = running(server.child.pid(), "sleep 6007");
+        most = std::max(most, now.size());
+        respawned = running(server.child.pid(), "sleep 6008");
+        return !respawned.empty() && respawned[0] != main_sleep[0] && !now.empty();
+      },
+      10s))
+      << server.log();
   EXPECT_EQ(most, 1u) << "a respawned child ran next to the previous one's setsid leftover";
   EXPECT_FALSE(alive(daemon[0]));
 }
@@ -528,7 +540,8 @@ struct HlsDirectoryRig {
   }
   void start() {
     server = std::make_unique<Server>(
-        "hls: { variant: mpegts, segment_duration: 1s, directory: \"" + dir + "\" }\n"
+        "hls: { variant: mpegts, segment_duration: 1s, directory: \"" + dir +
+        "\" }\n"
         "streams:\n"
         "  live: { source: \"exec:ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25 "
         "-c:v libx264 -preset ultrafast -tune zerolatency -g 25 -f rtsp -rtsp_transport tcp "
@@ -536,8 +549,7 @@ struct HlsDirectoryRig {
   }
   // The stream publishes and its HLS muxer (started by this request) has a playlist.
   bool playing() {
-    return wait_until([&] { return http_request(server->http_port, "GET", "/live/stream.m3u8").status == 200; },
-                      20s);
+    return wait_until([&] { return http_request(server->http_port, "GET", "/live/stream.m3u8").status == 200; }, 20s);
   }
   std::set<std::string> outside_files() const {
     std::set<std::string> out;
@@ -584,8 +596,8 @@ TEST(HlsDirectory, StreamFolderSymlinkedOutsideIsRefused) {
   ASSERT_TRUE(rig.server->ready) << rig.server->log();
   ASSERT_TRUE(rig.playing()) << rig.server->log();
 
-  EXPECT_TRUE(wait_until([&] { return rig.server->log().find("HLS directory is not a directory") != std::string::npos; },
-                         10s));
+  EXPECT_TRUE(
+      wait_until([&] { return rig.server->log().find("HLS directory is not a directory") != std::string::npos; }, 10s));
   EXPECT_EQ(rig.outside_files(), std::set<std::string>{"victim.txt"});
   EXPECT_EQ(rig.victim(), "precious");
   EXPECT_HEALTHZ_FAST(rig.server->http_port);
@@ -624,9 +636,10 @@ TEST(Limits, RtspAnnounceBeyondMaxStreamsIsRefusedWith453) {
   const std::string sdp =
       "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
       "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:streamid=0\r\n";
-  std::string announce = "ANNOUNCE " + server.rtsp_url("other") + " RTSP/1.0\r\nCSeq: 1\r\n"
-                         "Content-Type: application/sdp\r\nContent-Length: " + std::to_string(sdp.size()) +
-                         "\r\n\r\n" + sdp;
+  std::string announce = "ANNOUNCE " + server.rtsp_url("other") +
+                         " RTSP/1.0\r\nCSeq: 1\r\n"
+                         "Content-Type: application/sdp\r\nContent-Length: " +
+                         std::to_string(sdp.size()) + "\r\n\r\n" + sdp;
   auto reply = http_raw(server.rtsp_port, announce, 1500);
   EXPECT_EQ(reply.raw.rfind("RTSP/1.0 453", 0), 0u) << reply.raw;
   EXPECT_EQ(metric(server.http_port, "streamgate_stream_limit_refusals_total"), 1u);
@@ -663,8 +676,8 @@ TEST(Memory, FourThousandIdleConnectionsCostUnderSixKibEach) {
   ASSERT_TRUE(wait_until([&] { return open_fds(pid) >= fds_before + 4000; }, 10s)) << open_fds(pid);
   EXPECT_HEALTHZ_FAST(server.http_port);
   const size_t peak = rss_bytes(pid);
-  EXPECT_LT(peak - before, 4000u * 6 * 1024) << "RSS " << before / 1024 << " KiB before, " << peak / 1024
-                                              << " KiB with 4000 idle connections";
+  EXPECT_LT(peak - before, 4000u * 6 * 1024)
+      << "RSS " << before / 1024 << " KiB before, " << peak / 1024 << " KiB with 4000 idle connections";
   conns.close_all();
   EXPECT_TRUE(wait_until([&] { return open_fds(pid) <= fds_before + 5; }, 10s)) << open_fds(pid);
   EXPECT_HEALTHZ_FAST(server.http_port);
