@@ -12,6 +12,7 @@
 #include "app/log.hpp"
 #include "auth/http_credentials.hpp"
 #include "auth_session/authorizer.hpp"
+#include "net/accept_backoff.hpp"
 #include "net/tcp_listener.hpp"
 #include "net/tls_context.hpp"
 #include "net/worker_pool.hpp"
@@ -237,14 +238,16 @@ void HttpServer::stop() {
 }
 
 asio::awaitable<void> HttpServer::accept_loop(tcp::acceptor& acceptor, net::TlsContext* tls) {
+  net::AcceptBackoff backoff(tls ? "HTTPS" : "HTTP");
   for (;;) {
     auto& ctx = pool_.context(pool_.next());
     auto [ec, socket] = co_await acceptor.async_accept(ctx, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
-      log::warn("HTTP accept failed", {{"error", ec.message()}});
+      co_await backoff.failed(ec);
       continue;
     }
+    backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
     auto exec = socket.get_executor();
     Peer peer{socket.remote_endpoint(ec).address(), tls != nullptr};
@@ -442,8 +445,20 @@ asio::awaitable<void> HttpServer::session(Stream stream, Peer peer) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(16 * 1024);
     parser.body_limit(kMaxBodyBytes);
-    tcp_layer.expires_after(kIdleTimeout);
-    auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    // Idle between requests for up to kIdleTimeout; once the first byte is in, the whole request must arrive
+    // within request_timeout_ (tcp_stream's expiry is one deadline for every read until it is set again).
+    boost::system::error_code rec;
+    if (buffer.size() == 0) {
+      tcp_layer.expires_after(kIdleTimeout);
+      auto [iec, in] = co_await stream.async_read_some(buffer.prepare(512), asio::as_tuple(asio::use_awaitable));
+      buffer.commit(in);
+      rec = iec;
+    }
+    if (!rec) {
+      tcp_layer.expires_after(request_timeout_);
+      auto [pec, pn] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      rec = pec;
+    }
     if (rec) {
       Request dummy;
       dummy.version(11);

@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -150,6 +151,8 @@ class HttpServer {
   void start();
   void stop();
   size_t sessions() const;
+  // A request must arrive whole within this from its first byte (slow clients are closed); default 10 s.
+  void set_request_timeout(std::chrono::milliseconds timeout) { request_timeout_ = timeout; }
 
  private:
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, net::TlsContext* tls);
@@ -170,6 +173,7 @@ class HttpServer {
   std::unique_ptr<boost::asio::ip::tcp::acceptor> tls_acceptor_;
   net::TlsContext* tls_ = nullptr;
   std::shared_ptr<std::atomic<size_t>> sessions_;
+  std::chrono::milliseconds request_timeout_{10000};
 };
 
 }  // namespace sg::http

@@ -37,6 +37,12 @@ asio::awaitable<boost::system::error_code> Connection::handshake(std::chrono::st
   co_return ec;
 }
 
+asio::awaitable<boost::system::error_code> Connection::wait_readable() {
+  if (tls_) co_return boost::system::error_code{};
+  auto [ec] = co_await plain_->async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+  co_return ec;
+}
+
 asio::awaitable<Connection::ErrorAndSize> Connection::read_some(asio::mutable_buffer buffer) {
   if (tls_) co_return co_await tls_->async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
   co_return co_await plain_->async_read_some(buffer, asio::as_tuple(asio::use_awaitable));

@@ -35,6 +35,9 @@ class Connection {
 
   // TLS server handshake, bounded by `timeout`; a no-op for plain connections.
   boost::asio::awaitable<boost::system::error_code> handshake(std::chrono::steady_clock::duration timeout);
+  // Plain: until the socket has bytes to read (so an idle connection needs no read buffer). TLS: at once, since
+  // records already taken from the socket may hold the next bytes while the socket itself has none.
+  boost::asio::awaitable<boost::system::error_code> wait_readable();
   boost::asio::awaitable<ErrorAndSize> read_some(boost::asio::mutable_buffer buffer);
   // Writes all of `buffers` (in order).
   boost::asio::awaitable<ErrorAndSize> write(const std::vector<boost::asio::const_buffer>& buffers);
