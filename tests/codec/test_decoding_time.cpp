@@ -117,7 +117,9 @@ TEST(DecodingTimeline, MoreReorderingThanDeclaredRaisesThatPtsAndGrowsTheDepth) 
   EXPECT_GE(t.reorder_depth(), 1u);
   for (size_t i = 0; i < out.size(); ++i) {
     EXPECT_LE(out[i].dts, out[i].pts) << "frame " << i;
-    if (i > 0) EXPECT_GT(out[i].dts, out[i - 1].dts) << "frame " << i;
+    if (i > 0) {
+      EXPECT_GT(out[i].dts, out[i - 1].dts) << "frame " << i;
+    }
   }
   // Once learnt, the later frames keep their own presentation time.
   for (size_t i = 8; i < out.size(); ++i) EXPECT_EQ(out[i].pts, kX264Pts[i]) << "frame " << i;

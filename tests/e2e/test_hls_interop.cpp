@@ -111,7 +111,9 @@ TEST_P(HlsBFrames, DtsStrictlyIncreaseAndNeverExceedPtsAndFfmpegReadsWithoutTime
   for (size_t i = 0; i < packets.size(); ++i) {
     const auto [pts, dts] = packets[i];
     EXPECT_LE(dts, pts) << "packet " << i;
-    if (i > 0) EXPECT_GT(dts, packets[i - 1].second) << "packet " << i;
+    if (i > 0) {
+      EXPECT_GT(dts, packets[i - 1].second) << "packet " << i;
+    }
     if (pts > dts) ++reordered;
   }
   EXPECT_GT(reordered, packets.size() / 3) << "the publisher's B-frames did not reach HLS";
