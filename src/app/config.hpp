@@ -6,7 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "auth_session/authorizer.hpp"
 #include "base/result.hpp"
+#include "http/http_server.hpp"
 
 namespace sg::app {
 
@@ -58,6 +60,15 @@ struct WebRtcConfig {
   size_t max_sessions = 2000;
 };
 
+// What the REST API may do beyond managing streams.
+struct ApiConfig {
+  // exec: sources run a command as the server's user: only the config file may define them, unless this is true.
+  bool allow_exec = false;
+  // Patterns a source created through the API must match ("" = exact text, "~regex" = full match); empty = any
+  // rtsp:// URL (note: pull sources make the server connect wherever they point, internal addresses included).
+  std::vector<std::string> allowed_sources;
+};
+
 struct Config {
   std::string file;  // where it came from ("" = built-in defaults)
   Endpoint http{"0.0.0.0", 8080};
@@ -70,6 +81,9 @@ struct Config {
   RtspConfig rtsp_options;
   HlsConfig hls;
   WebRtcConfig webrtc;
+  ApiConfig api;
+  http::HttpPolicy http_policy;
+  auth_session::AuthOptions auth;
   std::vector<StreamConfig> streams;
 };
 

@@ -9,6 +9,7 @@
 #include "app/app.hpp"
 #include "app/config.hpp"
 #include "app/log.hpp"
+#include "auth/policy.hpp"
 
 namespace {
 
@@ -29,6 +30,7 @@ Options:
   --log-level LEVEL    trace | debug | info | warn | error | off
   --log-format FORMAT  json | text
   --check-config       load and validate the config, then exit (0 = valid)
+  --hash-password      read a password from stdin, print its pbkdf2-sha256 hash for auth.internal_users
   --version            print the version and exit
   --help               print this help and exit
 
@@ -59,6 +61,14 @@ int main(int argc, char** argv) {
       return kExitOk;
     } else if (arg == "--version") {
       std::printf("streamgate %s\n", SG_VERSION);
+      return kExitOk;
+    } else if (arg == "--hash-password") {
+      // Reads one password line from stdin (so it stays out of shell history and `ps`) and prints the hash to
+      // put in auth.internal_users[].pass.
+      std::string line;
+      for (int ch; (ch = std::getchar()) != EOF && ch != '\n';) line.push_back(static_cast<char>(ch));
+      if (line.empty()) return usage_error("--hash-password reads the password from standard input");
+      std::printf("%s\n", auth::hash_password(line).c_str());
       return kExitOk;
     } else if (arg == "--check-config") {
       check_only = true;

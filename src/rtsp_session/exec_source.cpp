@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "app/log.hpp"
+#include "base/redact.hpp"
 #include "base/result.hpp"
 
 extern char** environ;
@@ -189,8 +190,8 @@ struct ExecSource::Runner : std::enable_shared_from_this<Runner> {
     }
     while (!err_partial.empty() && (err_partial.back() == ' ' || err_partial.back() == '\t')) err_partial.pop_back();
     // ffmpeg's progress lines say nothing about why it stopped: keep the last real message for the error.
-    if (!err_partial.starts_with("frame=") && !err_partial.starts_with("size=")) last_line = err_partial;
-    const std::string& line = err_partial;
+    if (!err_partial.starts_with("frame=") && !err_partial.starts_with("size=")) last_line = redact_secrets(err_partial);
+    const std::string line = redact_secrets(err_partial);
     if (log::enabled(log::Level::Debug) && err_log.allow()) {
       log::debug("exec source stderr",
                  {{"stream", stream->id()}, {"line", line}, {"suppressed", err_log.suppressed()}});
@@ -228,7 +229,7 @@ struct ExecSource::Runner : std::enable_shared_from_this<Runner> {
           std::lock_guard lk(control->mu);
           control->pid = child;
         }
-        log::info("exec source started", {{"stream", stream->id()}, {"pid", child}, {"command", command}});
+        log::info("exec source started", {{"stream", stream->id()}, {"pid", child}, {"command", redact_secrets(command)}});
         const auto started = Clock::now();
         bool exited = false;
         while (!(exited = has_exited(child)) && !stopped()) {
