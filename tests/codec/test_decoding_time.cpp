@@ -113,7 +113,7 @@ TEST(DecodingTimeline, MoreReorderingThanDeclaredRaisesThatPtsAndGrowsTheDepth) 
   DecodingTimeline t(0, 3600);
   auto out = run(t, kX264Pts);
   EXPECT_GT(t.late_frames(), 0u);
-  EXPECT_LT(t.late_frames(), 3u);  // learnt within the first GOP's pattern
+  EXPECT_LE(t.late_frames(), 3u);  // learnt within the first few frames
   EXPECT_GE(t.reorder_depth(), 1u);
   for (size_t i = 0; i < out.size(); ++i) {
     EXPECT_LE(out[i].dts, out[i].pts) << "frame " << i;
