@@ -67,6 +67,7 @@ class SampleBuilder {
     int64_t base = 0;  // extended RTP time at t = 0
     int64_t last_dts = -1;
     int64_t last_duration = 0;
+    uint32_t source = 0;  // the source session of the last unit (media::Unit::source)
   };
 
   Status start(const media::Unit& unit, const std::vector<media::Track>& tracks);

@@ -73,7 +73,7 @@ std::shared_ptr<const std::vector<Track>> Stream::tracks() const {
 uint32_t Stream::begin_source() {
   std::lock_guard lk(mu_);
   stale_logged_ = false;
-  return ++source_;
+  return ++source_session_;
 }
 
 std::vector<Stream::TrackClock> Stream::track_clocks() const {
@@ -90,7 +90,7 @@ void Stream::publish(std::shared_ptr<Unit> unit) {
   UnitPtr shared;
   {
     std::lock_guard lk(mu_);
-    if (unit->source < source_) {
+    if (unit->source < source_session_) {
       // A replaced publisher still sending: its timeline is not the stream's any more.
       if (!stale_logged_) {
         stale_logged_ = true;

@@ -145,7 +145,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::vector<UnitPtr> gop_;
   size_t gop_bytes_ = 0;
   std::vector<TimestampRebaser> rebasers_;  // one per track
-  uint32_t source_ = 0;                     // the current source session
+  uint32_t source_session_ = 0;             // the current source session (begin_source)
   bool stale_logged_ = false;               // a stale unit was logged since the session began
   uint64_t seq_ = 0;
   StreamState state_ = StreamState::Idle;

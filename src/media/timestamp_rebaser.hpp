@@ -26,9 +26,9 @@ class TimestampRebaser {
   uint32_t clock_rate_;
   bool started_ = false;
   uint32_t source_ = 0;
-  uint32_t offset_ = 0;     // added to the current session's timestamps (mod 2^32)
-  uint32_t last_out_ = 0;   // latest outgoing timestamp
-  uint32_t max_out_ = 0;    // highest outgoing timestamp (B-frames arrive below it in decode order)
+  uint32_t offset_ = 0;    // added to the current session's timestamps (mod 2^32)
+  uint32_t last_out_ = 0;  // latest outgoing timestamp
+  uint32_t max_out_ = 0;   // highest outgoing timestamp (B-frames arrive below it in decode order)
   int64_t last_arrival_ns_ = 0;
 };
 

@@ -9,7 +9,7 @@
 namespace sg::rtsp {
 
 struct RtpInfo {
-  std::string url;                 // the stream's control URL as the client used it in SETUP
+  std::string url;  // the stream's control URL as the client used it in SETUP
   std::optional<uint16_t> seq;
   std::optional<uint32_t> rtptime;
 };

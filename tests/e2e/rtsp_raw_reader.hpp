@@ -72,8 +72,8 @@ class RawRtspReader {
         if (port == 0) return fail("no UDP port pair");
         transport = "RTP/AVP;unicast;client_port=" + std::to_string(port) + "-" + std::to_string(port + 1);
       }
-      auto s = request("SETUP " + track_url + " RTSP/1.0\r\nCSeq: " + std::to_string(2 + i) + "\r\nTransport: " +
-                       transport + (session.empty() ? "" : "\r\nSession: " + session) + "\r\n\r\n");
+      auto s = request("SETUP " + track_url + " RTSP/1.0\r\nCSeq: " + std::to_string(2 + i) +
+                       "\r\nTransport: " + transport + (session.empty() ? "" : "\r\nSession: " + session) + "\r\n\r\n");
       if (status(s) != 200) return fail("SETUP: " + s);
       session = header(s, "Session");
       session = session.substr(0, session.find(';'));

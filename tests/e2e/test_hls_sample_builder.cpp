@@ -127,6 +127,24 @@ TEST(SampleBuilder, BackwardsVideoTimeKeepsDtsIncreasing) {
   EXPECT_EQ(out[2].sample.dts + out[2].sample.cts_offset, 3000);
 }
 
+TEST(SampleBuilder, NewSourceSessionContinuesTheTimelineWithoutTheGap) {
+  SampleBuilder sb(hls::Variant::Fmp4);
+  auto tracks = h264_aac_tracks();
+  std::vector<SampleBuilder::Output> out;
+  auto first = video_unit(90000, 1'000'000'000, true);
+  first.source = 1;
+  auto second = video_unit(90000 + 3600, 1'040'000'000, false);
+  second.source = 1;
+  // The camera came back 3 s later: the stream kept RTP time continuous, gap included.
+  auto after = video_unit(90000 + 3600 + 270000, 4'040'000'000, true);
+  after.source = 2;
+  ASSERT_TRUE(sb.add(first, tracks, out));
+  ASSERT_TRUE(sb.add(second, tracks, out));
+  ASSERT_TRUE(sb.add(after, tracks, out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2].sample.dts, 3600 + 3600);  // one frame after the last, not 3 s later
+}
+
 TEST(SampleBuilder, MpegTsRefusesH265AndOpusStreams) {
   media::Track v;
   v.codec = media::CodecId::H265;

@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 #include <map>
+#include <regex>
+#include <set>
 
 #include "../support/process.hpp"
 #include "rtp/rtcp.hpp"
@@ -40,12 +42,12 @@ class Camera {
   Camera() : port_(test::free_port()) { start(); }
   bool start() {
     static int n = 0;
-    child_.start({"/usr/bin/python3", kScript, std::to_string(port_)},
-                 ::testing::TempDir() + "sg_timing_gst_" + std::to_string(::getpid()) + "_" + std::to_string(n++) +
-                     ".log");
-    ready_ = test::wait_until([&] { return child_.log().find("ready") != std::string::npos || !child_.running(); },
-                              15s) &&
-             child_.running();
+    child_.start(
+        {"/usr/bin/python3", kScript, std::to_string(port_)},
+        ::testing::TempDir() + "sg_timing_gst_" + std::to_string(::getpid()) + "_" + std::to_string(n++) + ".log");
+    ready_ =
+        test::wait_until([&] { return child_.log().find("ready") != std::string::npos || !child_.running(); }, 15s) &&
+        child_.running();
     return ready_;
   }
   void kill() { child_.kill(); }
@@ -156,12 +158,14 @@ class SrLog {
   std::vector<std::string> errors_;
 };
 
-double ntp_seconds(uint64_t ntp) { return static_cast<double>(ntp >> 32) + static_cast<double>(ntp & 0xffffffff) / 4294967296.0; }
+double ntp_seconds(uint64_t ntp) {
+  return static_cast<double>(ntp >> 32) + static_cast<double>(ntp & 0xffffffff) / 4294967296.0;
+}
 double unix_as_ntp_seconds(int64_t unix_ns) { return static_cast<double>(unix_ns) / 1e9 + 2208988800.0; }
 double ticks_to_s(int64_t ticks, uint32_t rate) { return static_cast<double>(ticks) / rate; }
 
-#define REQUIRE_CAMERA()                                                                  \
-  do {                                                                                    \
+#define REQUIRE_CAMERA()                                                                       \
+  do {                                                                                         \
     if (!have_gst_rtsp_server()) GTEST_SKIP() << "GStreamer RTSP server (python3-gi) missing"; \
   } while (0)
 
@@ -174,10 +178,13 @@ void expect_rtp_info_and_sender_reports(bool tcp) {
 
   // Two reports per track (the first comes with the first media, the next ~2 s later).
   SrLog srs;
-  EXPECT_TRUE(reader.read_until([&] {
-    srs.scan(reader);
-    return srs.of(0).size() >= 2 && srs.of(1).size() >= 2;
-  }, 10s)) << "reports: video " << srs.of(0).size() << ", audio " << srs.of(1).size();
+  EXPECT_TRUE(reader.read_until(
+      [&] {
+        srs.scan(reader);
+        return srs.of(0).size() >= 2 && srs.of(1).size() >= 2;
+      },
+      10s))
+      << "reports: video " << srs.of(0).size() << ", audio " << srs.of(1).size();
   EXPECT_TRUE(srs.errors().empty()) << srs.errors().front();
 
   // RTP-Info: one entry per track, with the URL of its SETUP; seq is the first packet's; rtptime is the RTP time
@@ -220,7 +227,8 @@ void expect_rtp_info_and_sender_reports(bool tcp) {
     }
     // RTP time in the report agrees with the stream: the latest packet was sent just before the report...
     const auto& last = reports.back();
-    const double lead = ticks_to_s(static_cast<int32_t>(last.report.rtp_timestamp - last.last_timestamp_before), rates[t]);
+    const double lead =
+        ticks_to_s(static_cast<int32_t>(last.report.rtp_timestamp - last.last_timestamp_before), rates[t]);
     EXPECT_GT(lead, -0.1);
     EXPECT_LT(lead, 0.5);
     // ... and the NTP <-> RTP mapping advances at the clock rate from one report to the next.
@@ -243,6 +251,45 @@ TEST(RtspTiming, UdpReaderGetsRtpInfoOfItsFirstPacketsAndSenderReportsOnItsRtcpP
   expect_rtp_info_and_sender_reports(false);
 }
 
+// GStreamer's rtspsrc lip-syncs a session's tracks from their sender reports: rtpbin associates every SSRC with the
+// session's CNAME and, once each has an SR, reports "all sync 1" (gstrtpbin.c gst_rtp_bin_associate).
+void expect_rtspsrc_syncs(const std::string& protocol) {
+  if (!test::have_program("gst-launch-1.0")) GTEST_SKIP() << "gst-launch-1.0 missing";
+  PulledCamera cam;
+  ASSERT_TRUE(cam.ready()) << cam.camera.log() << "\n" << cam.server.log();
+  const std::string log_file =
+      ::testing::TempDir() + "sg_timing_rtspsrc_" + protocol + "_" + std::to_string(::getpid()) + ".log";
+  ::setenv("GST_DEBUG", "rtpbin:5,rtpsession:5", 1);
+  ::setenv("GST_DEBUG_NO_COLOR", "1", 1);
+  test::Child gst({"gst-launch-1.0", "rtspsrc", "location=" + cam.server.rtsp_url("cam"), "protocols=" + protocol,
+                   "name=s", "s.", "!", "queue", "!", "fakesink", "s.", "!", "queue", "!", "fakesink"},
+                  log_file);
+  ::unsetenv("GST_DEBUG");
+  ::unsetenv("GST_DEBUG_NO_COLOR");
+  const bool synced =
+      test::wait_until([&] { return gst.log().find("all sync 1") != std::string::npos || !gst.running(); }, 15s);
+  auto log = gst.log();
+  gst.kill();
+  EXPECT_TRUE(synced && log.find("all sync 1") != std::string::npos)
+      << log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
+  EXPECT_NE(log.find("with CNAME streamgate@"), std::string::npos);
+  // Both tracks' reports reached the client.
+  std::regex sr("got SR packet: SSRC ([0-9a-f]+)");
+  std::set<std::string> ssrcs;
+  for (std::sregex_iterator it(log.begin(), log.end(), sr), end; it != end; ++it) ssrcs.insert((*it)[1]);
+  EXPECT_EQ(ssrcs.size(), 2u);
+}
+
+TEST(RtspTiming, GstreamerRtspsrcOverTcpSyncsTracksFromSenderReports) {
+  REQUIRE_CAMERA();
+  expect_rtspsrc_syncs("tcp");
+}
+
+TEST(RtspTiming, GstreamerRtspsrcOverUdpSyncsTracksFromSenderReports) {
+  REQUIRE_CAMERA();
+  expect_rtspsrc_syncs("udp");
+}
+
 TEST(RtspTiming, CameraRestartUnderAConnectedReaderKeepsTimestampsAndSequenceContinuous) {
   REQUIRE_CAMERA();
   PulledCamera cam;
@@ -255,10 +302,14 @@ TEST(RtspTiming, CameraRestartUnderAConnectedReaderKeepsTimestampsAndSequenceCon
   ASSERT_TRUE(cam.camera.start()) << cam.camera.log();
   const auto restarted = Clock::now();
   // Media of the new camera session for a second, on the same connection.
-  ASSERT_TRUE(reader.read_until([&] {
-    auto v = rtp_of(reader, 0);
-    return !v.empty() && v.back().arrival > restarted + 1s;
-  }, 30s)) << "the reader got no media after the camera restart\n" << cam.server.log();
+  ASSERT_TRUE(reader.read_until(
+      [&] {
+        auto v = rtp_of(reader, 0);
+        return !v.empty() && v.back().arrival > restarted + 1s;
+      },
+      30s))
+      << "the reader got no media after the camera restart\n"
+      << cam.server.log();
 
   const uint32_t rates[2] = {kVideoRate, kAudioRate};
   for (size_t t = 0; t < 2; ++t) {

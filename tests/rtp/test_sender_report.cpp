@@ -9,9 +9,7 @@ namespace {
 
 constexpr int64_t kSecond = 1'000'000'000;
 
-TEST(SenderReport, UnixEpochIsNtpSecond2208988800) {
-  EXPECT_EQ(ntp_from_unix_ns(0), 2208988800ull << 32);
-}
+TEST(SenderReport, UnixEpochIsNtpSecond2208988800) { EXPECT_EQ(ntp_from_unix_ns(0), 2208988800ull << 32); }
 
 TEST(SenderReport, NtpFractionIsBinaryFractionOfTheSecond) {
   EXPECT_EQ(ntp_from_unix_ns(1'700'000'000 * kSecond + kSecond / 2),
