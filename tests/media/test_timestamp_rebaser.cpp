@@ -38,7 +38,7 @@ TEST(TimestampRebaser, ContinuesAcrossTheWrap) {
 TEST(TimestampRebaser, NewSessionFollowsTheHighestTimestampNotTheLastReordered) {
   TimestampRebaser r(90000);
   r.rebase(1, 9000, 0);  // P frame
-  r.rebase(1, 6000, 1);  // B frame shown before it, decoded after
+  r.rebase(1, 6000, 0);  // B frame shown before it, decoded after
   EXPECT_EQ(r.rebase(2, 42, 1 * kMs), 9000u + 90u);
 }
 
