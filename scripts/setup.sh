@@ -48,7 +48,8 @@ fi
 # --- end HLS player assets
 
 if [ "${1:-}" != "--no-build" ]; then
-  echo "setup: building the release preset"
+  # The server alone (what the demo runs): the tests and load tools are built by scripts/test.sh.
+  echo "setup: building streamgate (release preset)"
   cmake --preset release >/dev/null
-  cmake --build --preset release
+  cmake --build --preset release --target streamgate
 fi

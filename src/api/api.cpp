@@ -9,6 +9,7 @@
 
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
+#include "base/redact.hpp"
 
 namespace sg::api {
 
@@ -19,19 +20,7 @@ using bhttp = boost::beast::http::status;
 using boost::asio::awaitable;
 namespace verb_ns = boost::beast::http;
 
-std::string redact_source(std::string_view source) {
-  auto scheme = source.find("://");
-  if (scheme == std::string_view::npos) return std::string(source);
-  auto rest = source.substr(scheme + 3);
-  auto at = rest.find('@');
-  auto slash = rest.find('/');
-  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) return std::string(source);
-  auto userinfo = rest.substr(0, at);
-  auto colon = userinfo.find(':');
-  if (colon == std::string_view::npos) return std::string(source);
-  return std::string(source.substr(0, scheme + 3)) + std::string(userinfo.substr(0, colon)) + ":***" +
-         std::string(rest.substr(at));
-}
+std::string redact_source(std::string_view source) { return redact_secrets(source); }
 
 namespace {
 
@@ -161,6 +150,9 @@ std::string render_metrics(ApiContext& ctx) {
   sample(out, "streamgate_worker_threads", "", ctx.worker_threads);
   write_metric_header(out, "streamgate_streams", "gauge", "Configured streams.");
   sample(out, "streamgate_streams", "", streams.size());
+  write_metric_header(out, "streamgate_stream_limit_refusals_total", "counter",
+                      "Streams not created because limits.max_streams were there.");
+  sample(out, "streamgate_stream_limit_refusals_total", "", ctx.registry.limit_refusals());
 
   std::vector<media::StreamStats> stats;
   stats.reserve(streams.size());
@@ -200,7 +192,7 @@ std::string render_metrics(ApiContext& ctx) {
 void add_api_routes(http::Router& router, ApiContext& ctx) {
   using verb = verb_ns::verb;
 
-  router.add(verb::get, "/api/v1/streams", http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
+  router.add(verb::get, "/api/v1/streams", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
     auto& cache = ctx.list_cache;
     std::string body;
     {
@@ -220,13 +212,27 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     return http::text_response(bhttp::ok, std::move(body), "application/json", req);
   }));
 
-  router.add(verb::post, "/api/v1/streams", http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
+  router.add(verb::post, "/api/v1/streams", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
     auto parsed = parse_create(req.body(), ctx.reader_queue);
     if (!parsed) return http::error_response(bhttp::bad_request, parsed.error(), req);
     auto& [id, opts] = *parsed;
+    // exec: runs a command as the server's user: the operator's config file may define one, a request may not.
+    if (opts.source.starts_with("exec:") && !ctx.allow_exec) {
+      log::warn("API refused an exec source", {{"stream", id}});
+      return http::error_response(bhttp::forbidden,
+                                  "exec sources can only be defined in the config file (api.allow_exec is false)", req);
+    }
+    if (!ctx.allowed_sources.empty() && opts.source != "publisher") {
+      bool ok = false;
+      for (const auto& p : ctx.allowed_sources) ok |= p.covers(auth::Action::Read, opts.source);
+      if (!ok)
+        return http::error_response(bhttp::forbidden, "source not allowed by api.allowed_sources: " +
+                                                          redact_secrets(opts.source), req);
+    }
     if (ctx.registry.find(id)) return http::error_response(bhttp::conflict, "stream '" + id + "' already exists", req);
     auto created = ctx.registry.create(id, std::move(opts));
-    if (!created) return http::error_response(bhttp::conflict, created.error(), req);
+    if (!created)
+      return http::error_response(ctx.registry.full() ? bhttp::too_many_requests : bhttp::conflict, created.error(), req);
     (*created)->start();
     log::info("stream created", {{"stream", id}, {"source", redact_source((*created)->options().source)}});
     auto res = http::json_response(bhttp::created, stream_json(**created), req);
@@ -234,13 +240,13 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     return res;
   }));
 
-  router.add(verb::get, "/api/v1/streams/{id}", http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
+  router.add(verb::get, "/api/v1/streams/{id}", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
     auto s = ctx.registry.find(p.get("id"));
     if (!s) return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
     return http::json_response(bhttp::ok, stream_json(*s), req);
   }));
 
-  router.add(verb::delete_, "/api/v1/streams/{id}", http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
+  router.add(verb::delete_, "/api/v1/streams/{id}", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
     if (!ctx.registry.remove(p.get("id")))
       return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
     log::info("stream deleted", {{"stream", p.get("id")}});
@@ -250,7 +256,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     return res;
   }));
 
-  router.add(verb::post, "/api/v1/streams/{id}/start", http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
+  router.add(verb::post, "/api/v1/streams/{id}/start", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
     auto s = ctx.registry.find(p.get("id"));
     if (!s) return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
     s->start();
@@ -259,7 +265,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     return http::json_response(bhttp::ok, stream_json(*s), req);
   }));
 
-  router.add(verb::post, "/api/v1/streams/{id}/stop", http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
+  router.add(verb::post, "/api/v1/streams/{id}/stop", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
     auto s = ctx.registry.find(p.get("id"));
     if (!s) return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
     s->stop();
@@ -268,15 +274,15 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     return http::json_response(bhttp::ok, stream_json(*s), req);
   }));
 
-  router.add(verb::get, "/metrics", http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
+  router.add(verb::get, "/metrics", http::Access::metrics(), http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
     return http::text_response(bhttp::ok, render_metrics(ctx), "text/plain; version=0.0.4; charset=utf-8", req);
   }));
 
-  router.add(verb::get, "/healthz", http::sync_handler([](const Request& req, const http::Params&) -> Response {
+  router.add(verb::get, "/healthz", http::Access::open(), http::sync_handler([](const Request& req, const http::Params&) -> Response {
     return http::json_response(bhttp::ok, json::object{{"status", "ok"}}, req);
   }));
 
-  router.add(verb::get, "/readyz", http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
+  router.add(verb::get, "/readyz", http::Access::open(), http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
     if (!ctx.ready.load()) return http::json_response(bhttp::service_unavailable, json::object{{"status", "starting"}}, req);
     return http::json_response(bhttp::ok, json::object{{"status", "ready"}}, req);
   }));

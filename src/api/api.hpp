@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "auth/policy.hpp"
 #include "http/http_server.hpp"
 #include "media/stream_registry.hpp"
 
@@ -18,6 +19,10 @@ struct ApiContext {
   size_t worker_threads = 1;
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   std::atomic<bool> ready{false};  // listeners bound, config loaded
+  // Sources the API may create: exec: only when the config allows it; others must match one pattern when any are
+  // given (auth::Permission path syntax: exact or "~regex").
+  bool allow_exec = false;
+  std::vector<auth::Permission> allowed_sources;
   // Extra metric lines from other parts (RTSP sessions, WebRTC peers...), already in exposition format.
   std::vector<std::function<void(std::string&)>> metric_writers;
 

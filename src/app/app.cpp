@@ -19,11 +19,16 @@ App::App(Config config) : config_(std::move(config)) {
   pool_ = std::make_unique<net::WorkerPool>(config_.workers);
   registry_ = std::make_unique<media::StreamRegistry>(
       *pool_, make_source_factory(config_, *pool_, [this] { return ext_ && ext_->rtsp ? ext_->rtsp->port() : config_.rtsp.port; }));
+  registry_->set_max_streams(config_.max_streams);
   api_ = std::make_unique<api::ApiContext>(*registry_);
   api_->reader_queue = config_.reader_queue;
+  api_->allow_exec = config_.api.allow_exec;
+  for (const auto& pattern : config_.api.allowed_sources) api_->allowed_sources.push_back(*auth::Permission::make("read", pattern));
+  authorizer_ = std::make_unique<auth_session::Authorizer>(pool_->context(0), config_.auth);
   api_->worker_threads = pool_->size();
   ext_ = std::make_unique<Extensions>();
-  ext_->rtsp = std::make_unique<rtsp_session::RtspServer>(*pool_, *registry_, config_.rtsp_options, config_.reader_queue);
+  ext_->rtsp = std::make_unique<rtsp_session::RtspServer>(*pool_, *registry_, config_.rtsp_options, config_.reader_queue,
+                                                          *authorizer_);
   api_->metric_writers.push_back([rtsp = ext_->rtsp.get()](std::string& out) { rtsp->write_metrics(out); });
   api::add_api_routes(router_, *api_);
   auto webrtc_options =
@@ -36,7 +41,8 @@ App::App(Config config) : config_(std::move(config)) {
   ext_->hls = std::make_unique<hls_session::HlsManager>(*pool_, *registry_, hls_session::make_hls_options(config_.hls));
   ext_->hls->add_routes(router_);  // registers a catch-all GET /{stream}/{file}: add other GET routes before it
   api_->metric_writers.push_back([hls = ext_->hls.get()](std::string& out) { hls->write_metrics(out); });
-  http_ = std::make_unique<http::HttpServer>(*pool_, router_);
+  http_ = std::make_unique<http::HttpServer>(*pool_, router_, authorizer_.get(), config_.http_policy);
+  http_->set_request_timeout(std::chrono::milliseconds(config_.request_timeout_ms));
 }
 
 App::~App() { stop(); }

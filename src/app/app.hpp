@@ -30,6 +30,7 @@ class App {
   std::unique_ptr<net::WorkerPool> pool_;
   std::unique_ptr<media::StreamRegistry> registry_;
   std::unique_ptr<api::ApiContext> api_;
+  std::unique_ptr<auth_session::Authorizer> authorizer_;  // asked by every protocol before it serves or accepts
   http::Router router_;
   std::unique_ptr<http::HttpServer> http_;
   struct Extensions;

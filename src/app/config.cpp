@@ -142,17 +142,155 @@ class Parser {
     return c;
   }
 
+  std::vector<std::string> string_list(const YAML::Node& n, const std::string& name) {
+    if (!n.IsSequence()) fail(n, "'" + name + "' must be a list");
+    std::vector<std::string> out;
+    for (const auto& x : n) out.push_back(string(x, name));
+    return out;
+  }
+
+  auth::Permission permission(const YAML::Node& n, const std::string& name) {
+    std::string action, path;
+    if (n.IsScalar()) {
+      action = n.Scalar();
+    } else {
+      check_keys(n, name, {"action", "path"});
+      if (!n["action"]) fail(n, "'" + name + "' needs an 'action'");
+      action = string(n["action"], name + ".action");
+      if (n["path"]) path = string(n["path"], name + ".path");
+    }
+    auto p = auth::Permission::make(action, path);
+    if (!p) fail(n, "'" + name + "': " + p.error());
+    return std::move(*p);
+  }
+
+  std::vector<auth::UserEntry> users(const YAML::Node& n) {
+    if (!n.IsSequence()) fail(n, "'auth.internal_users' must be a list of users");
+    std::vector<auth::UserEntry> out;
+    for (size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node u = n[i];
+      std::string where = "auth.internal_users[" + std::to_string(i) + "]";
+      check_keys(u, where, {"user", "pass", "ips", "permissions"});
+      auth::UserEntry e;
+      if (!u["user"]) fail(u, "'" + where + "' needs a 'user' (\"any\" for anyone)");
+      e.user = string(u["user"], where + ".user");
+      if (e.user.empty()) fail(u["user"], "'" + where + ".user' must not be empty (\"any\" for anyone)");
+      if (u["pass"]) {
+        auto pw = auth::StoredPassword::make(string(u["pass"], where + ".pass"));
+        if (!pw) fail(u["pass"], "'" + where + ".pass': " + pw.error());
+        e.pass = std::move(*pw);
+      }
+      if (auto ips = u["ips"]) {
+        for (const auto& text : string_list(ips, where + ".ips")) {
+          auto r = auth::IpRange::parse(text);
+          if (!r) fail(ips, "'" + where + ".ips': " + r.error());
+          e.ips.push_back(*r);
+        }
+      }
+      if (auto perms = u["permissions"]) {
+        if (!perms.IsSequence()) fail(perms, "'" + where + ".permissions' must be a list");
+        for (size_t j = 0; j < perms.size(); ++j)
+          e.permissions.push_back(permission(perms[j], where + ".permissions[" + std::to_string(j) + "]"));
+      }
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  void auth_section(const YAML::Node& a, auth_session::AuthOptions& o) {
+    check_keys(a, "auth", {"method", "internal_users", "http_address", "http_timeout", "http_cache", "jwt_jwks",
+                           "jwt_claim_key", "jwt_refresh", "max_failures", "block_time"});
+    if (a["method"]) o.method = one_of(a["method"], "auth.method", {"internal", "http", "jwt"});
+    if (a["internal_users"]) o.users = users(a["internal_users"]);
+    if (a["http_address"]) o.http_address = string(a["http_address"], "auth.http_address");
+    if (a["http_timeout"]) o.http_timeout = std::chrono::milliseconds(duration_ms(a["http_timeout"], "auth.http_timeout", 100, 60000));
+    if (a["http_cache"]) o.http_cache = std::chrono::milliseconds(duration_ms(a["http_cache"], "auth.http_cache", 0, 3600000));
+    if (a["jwt_jwks"]) o.jwt_jwks = string(a["jwt_jwks"], "auth.jwt_jwks");
+    if (a["jwt_claim_key"]) o.jwt_claim_key = string(a["jwt_claim_key"], "auth.jwt_claim_key");
+    if (a["jwt_refresh"]) o.jwt_refresh = std::chrono::milliseconds(duration_ms(a["jwt_refresh"], "auth.jwt_refresh", 1000, 86400000));
+    if (a["max_failures"]) o.max_failures = static_cast<int>(integer(a["max_failures"], "auth.max_failures", 1, 1000000));
+    if (a["block_time"]) o.block_time = std::chrono::seconds(duration_ms(a["block_time"], "auth.block_time", 1000, 86400000) / 1000);
+    auto http_url = [&](const char* key, const std::string& v) {
+      if (!v.starts_with("http://"))
+        fail(a[key], std::string("'auth.") + key + "' must be an http:// URL, got '" + v + "'");
+    };
+    if (o.method == "http") {
+      if (o.http_address.empty()) fail(a, "'auth.method: http' needs 'auth.http_address'");
+      http_url("http_address", o.http_address);
+    }
+    if (o.method == "jwt") {
+      if (o.jwt_jwks.empty()) fail(a, "'auth.method: jwt' needs 'auth.jwt_jwks'");
+      http_url("jwt_jwks", o.jwt_jwks);
+    }
+  }
+
+  // rtsp.publish_auth / rtsp.read_auth (older configs) become internal users: the named user replaces "anyone" for
+  // that action.
+  static void legacy_rtsp_users(Config& c) {
+    const auto& o = c.rtsp_options;
+    if (o.publish_auth.empty() && o.read_auth.empty()) return;
+    auto add = [&](const Credentials& cr, std::initializer_list<std::string_view> actions) {
+      auth::UserEntry e;
+      e.user = cr.user;
+      e.pass = *auth::StoredPassword::make(cr.pass);
+      for (auto a : actions) e.permissions.push_back(*auth::Permission::make(a, ""));
+      c.auth.users.push_back(std::move(e));
+    };
+    c.auth.users.clear();
+    auth::UserEntry anyone;
+    anyone.user = "any";
+    if (o.publish_auth.empty()) anyone.permissions.push_back(*auth::Permission::make("publish", ""));
+    if (o.read_auth.empty()) {
+      anyone.permissions.push_back(*auth::Permission::make("read", ""));
+      anyone.permissions.push_back(*auth::Permission::make("playback", ""));
+    }
+    if (!anyone.permissions.empty()) c.auth.users.push_back(std::move(anyone));
+    for (auto& d : auth::default_users()) {
+      bool local_api = false;
+      for (const auto& p : d.permissions)
+        for (auto a : p.actions) local_api |= a == auth::Action::ApiRead || a == auth::Action::Metrics;
+      if (local_api) c.auth.users.push_back(std::move(d));
+    }
+    if (!o.publish_auth.empty()) add(o.publish_auth, {"publish"});
+    if (!o.read_auth.empty()) add(o.read_auth, {"read", "playback"});
+  }
+
   Config parse(const YAML::Node& root) {
     Config c;
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
-    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc"});
+    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "api", "auth",
+                          "limits"});
+    if (auto a = root["api"]) {
+      check_keys(a, "api", {"allow_exec", "allowed_sources"});
+      if (a["allow_exec"]) c.api.allow_exec = boolean(a["allow_exec"], "api.allow_exec");
+      if (a["allowed_sources"]) {
+        c.api.allowed_sources = string_list(a["allowed_sources"], "api.allowed_sources");
+        for (const auto& p : c.api.allowed_sources)
+          if (auto perm = auth::Permission::make("read", p); !perm)
+            fail(a["allowed_sources"], "'api.allowed_sources': " + perm.error());
+      }
+    }
+    bool explicit_users = false;
+    if (auto a = root["auth"]) {
+      auth_section(a, c.auth);
+      explicit_users = static_cast<bool>(a["internal_users"]);
+    }
     if (auto s = root["server"]) {
-      check_keys(s, "server", {"http", "rtsp", "webrtc_udp"});
+      check_keys(s, "server", {"http", "rtsp", "webrtc_udp", "allowed_hosts", "cors_origins", "request_timeout"});
+      if (s["allowed_hosts"]) {
+        c.http_policy.allowed_hosts = string_list(s["allowed_hosts"], "server.allowed_hosts");
+        for (auto& h : c.http_policy.allowed_hosts)
+          for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      }
+      if (s["cors_origins"]) c.http_policy.cors_origins = string_list(s["cors_origins"], "server.cors_origins");
       if (s["http"]) c.http = endpoint(s["http"], "server.http");
       if (s["rtsp"]) c.rtsp = endpoint(s["rtsp"], "server.rtsp");
       if (s["webrtc_udp"]) c.webrtc_udp = endpoint(s["webrtc_udp"], "server.webrtc_udp");
+      if (s["request_timeout"])
+        c.request_timeout_ms = duration_ms(s["request_timeout"], "server.request_timeout", 500, 600000);
     }
+    c.rtsp_options.request_timeout_ms = c.request_timeout_ms;
     if (auto w = root["workers"]) c.workers = static_cast<unsigned>(integer(w, "workers", 0, 256));
     if (auto l = root["log"]) {
       check_keys(l, "log", {"level", "format"});
@@ -172,6 +310,7 @@ class Parser {
       if (r["source_timeout"]) o.source_timeout_s = static_cast<int>(integer(r["source_timeout"], "rtsp.source_timeout", 1, 3600));
       if (r["allow_any_publish"]) o.allow_any_publish = boolean(r["allow_any_publish"], "rtsp.allow_any_publish");
     }
+    if (!explicit_users) legacy_rtsp_users(c);
     if (auto h = root["hls"]) {
       check_keys(h, "hls", {"variant", "segment_duration", "part_duration", "segment_count", "directory"});
       auto& o = c.hls;
@@ -201,6 +340,10 @@ class Parser {
       }
       if (w["interface_discovery"]) c.webrtc.interface_discovery = boolean(w["interface_discovery"], "webrtc.interface_discovery");
     }
+    if (auto l = root["limits"]) {
+      check_keys(l, "limits", {"max_streams"});
+      if (l["max_streams"]) c.max_streams = static_cast<size_t>(integer(l["max_streams"], "limits.max_streams", 1, 1000000));
+    }
     if (auto streams = root["streams"]) {
       if (streams.IsNull()) return c;
       if (!streams.IsMap()) fail(streams, "'streams' must be a mapping of stream id to settings");
@@ -220,6 +363,8 @@ class Parser {
         if (v["on_demand"]) sc.on_demand = boolean(v["on_demand"], where + ".on_demand");
         if (v["rtsp_transport"]) sc.rtsp_transport = one_of(v["rtsp_transport"], where + ".rtsp_transport", {"auto", "udp", "tcp"});
         c.streams.push_back(std::move(sc));
+        if (c.streams.size() > c.max_streams)
+          fail(it->first, "more streams than limits.max_streams (" + std::to_string(c.max_streams) + ")");
       }
     }
     return c;

@@ -1,12 +1,14 @@
 #pragma once
 // streamgate.yaml -> typed, validated Config. Every error names the file, the line and what is wrong, e.g.
-// "streamgate.yaml:4: unknown key 'htp' in 'server' (expected one of: http, rtsp, webrtc_udp)".
+// "streamgate.yaml:4: unknown key 'htp' in 'server' (expected one of: http, rtsp, webrtc_udp, allowed_hosts, cors_origins, request_timeout)".
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "auth_session/authorizer.hpp"
 #include "base/result.hpp"
+#include "http/http_server.hpp"
 
 namespace sg::app {
 
@@ -39,6 +41,7 @@ struct RtspConfig {
   int session_timeout_s = 60;
   int source_timeout_s = 10;  // pull: no data for this long = dead source
   bool allow_any_publish = true;  // publishing to an unconfigured path creates it
+  int request_timeout_ms = 10000;  // copied from Config::request_timeout_ms
 };
 
 // HLS egress (src/hls_session). Durations in milliseconds.
@@ -58,11 +61,22 @@ struct WebRtcConfig {
   size_t max_sessions = 2000;
 };
 
+// What the REST API may do beyond managing streams.
+struct ApiConfig {
+  // exec: sources run a command as the server's user: only the config file may define them, unless this is true.
+  bool allow_exec = false;
+  // Patterns a source created through the API must match ("" = exact text, "~regex" = full match); empty = any
+  // rtsp:// URL (note: pull sources make the server connect wherever they point, internal addresses included).
+  std::vector<std::string> allowed_sources;
+};
+
 struct Config {
   std::string file;  // where it came from ("" = built-in defaults)
   Endpoint http{"0.0.0.0", 8080};
   Endpoint rtsp{"0.0.0.0", 8554};
   Endpoint webrtc_udp{"0.0.0.0", 8189};
+  int request_timeout_ms = 10000;  // server.request_timeout: a request's first byte to its last (HTTP and RTSP)
+  size_t max_streams = 1000;       // limits.max_streams: API and RTSP publishers cannot create more
   unsigned workers = 0;  // 0 = number of cores
   std::string log_level = "info";
   std::string log_format = "json";
@@ -70,6 +84,9 @@ struct Config {
   RtspConfig rtsp_options;
   HlsConfig hls;
   WebRtcConfig webrtc;
+  ApiConfig api;
+  http::HttpPolicy http_policy;
+  auth_session::AuthOptions auth;
   std::vector<StreamConfig> streams;
 };
 

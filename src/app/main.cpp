@@ -1,6 +1,8 @@
 // streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--webrtc-udp ADDR] [--workers N]
 //            [--log-level LEVEL] [--log-format json|text] [--version] [--help]
 #include <boost/asio/io_context.hpp>
+#include <sys/resource.h>
+
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstring>
@@ -8,7 +10,10 @@
 
 #include "app/app.hpp"
 #include "app/config.hpp"
+#include "app/heap_trimmer.hpp"
 #include "app/log.hpp"
+#include "auth/policy.hpp"
+#include "rtsp_session/exec_supervisor.hpp"
 
 namespace {
 
@@ -29,6 +34,7 @@ Options:
   --log-level LEVEL    trace | debug | info | warn | error | off
   --log-format FORMAT  json | text
   --check-config       load and validate the config, then exit (0 = valid)
+  --hash-password      read a password from stdin, print its pbkdf2-sha256 hash for auth.internal_users
   --version            print the version and exit
   --help               print this help and exit
 
@@ -41,10 +47,25 @@ int usage_error(const std::string& msg) {
   return kExitUsage;
 }
 
+// The common soft limit of 1024 descriptors is far below what a media server holds (a connection, a UDP socket
+// per viewer...); the hard limit is what the administrator allows. Raise the one to the other, as Go programs do.
+void raise_file_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const auto before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) == 0)
+    sg::log::debug("file descriptor limit raised", {{"from", static_cast<uint64_t>(before)},
+                                                    {"to", static_cast<uint64_t>(lim.rlim_cur)}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace sg;
+  // Our own binary re-executed between the server and an exec: command (see exec_supervisor.hpp).
+  if (argc >= 2 && std::strcmp(argv[1], rtsp_session::kExecSupervisorFlag) == 0)
+    return rtsp_session::exec_supervisor_main(argc, argv);
   std::string config_path, http, rtsp, webrtc, workers, level, format;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
@@ -59,6 +80,14 @@ int main(int argc, char** argv) {
       return kExitOk;
     } else if (arg == "--version") {
       std::printf("streamgate %s\n", SG_VERSION);
+      return kExitOk;
+    } else if (arg == "--hash-password") {
+      // Reads one password line from stdin (so it stays out of shell history and `ps`) and prints the hash to
+      // put in auth.internal_users[].pass.
+      std::string line;
+      for (int ch; (ch = std::getchar()) != EOF && ch != '\n';) line.push_back(static_cast<char>(ch));
+      if (line.empty()) return usage_error("--hash-password reads the password from standard input");
+      std::printf("%s\n", auth::hash_password(line).c_str());
       return kExitOk;
     } else if (arg == "--check-config") {
       check_only = true;
@@ -120,6 +149,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   log::init(lvl, config.log_format == "json" ? log::Format::Json : log::Format::Text);
+  raise_file_limit();
 
   app::App server(std::move(config));
   if (auto s = server.start(); !s) {
@@ -129,8 +159,11 @@ int main(int argc, char** argv) {
   boost::asio::io_context main_context(1);
   boost::asio::signal_set signals(main_context, SIGINT, SIGTERM);
   int received = 0;
+  app::HeapTrimmer trimmer(main_context);
+  trimmer.start();
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (!ec) received = sig;
+    trimmer.stop();
   });
   main_context.run();
   log::info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});

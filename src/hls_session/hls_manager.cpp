@@ -136,18 +136,18 @@ std::shared_ptr<HlsMuxer> HlsManager::muxer_for(const std::string& id) {
 }
 
 void HlsManager::add_routes(http::Router& router) {
-  router.add(bhttp::verb::get, "/{stream}/index.m3u8",
+  router.add(bhttp::verb::get, "/{stream}/index.m3u8", http::Access::stream(auth::Action::Read, "hls"),
              [this](const http::Request& req, const http::Params& p) { return serve_playlist(req, p.get("stream"), false); });
-  router.add(bhttp::verb::get, "/{stream}/stream.m3u8",
+  router.add(bhttp::verb::get, "/{stream}/stream.m3u8", http::Access::stream(auth::Action::Read, "hls"),
              [this](const http::Request& req, const http::Params& p) { return serve_playlist(req, p.get("stream"), true); });
-  router.add(bhttp::verb::get, "/{stream}/hls",
+  router.add(bhttp::verb::get, "/{stream}/hls", http::Access::open(),
              [this](const http::Request& req, const http::Params& p) { return serve_player(req, p.get("stream")); });
-  router.add(bhttp::verb::get, "/assets/hls.min.js",
+  router.add(bhttp::verb::get, "/assets/hls.min.js", http::Access::open(),
              [this](const http::Request& req, const http::Params&) -> asio::awaitable<http::Response> {
                co_return serve_asset(req, "node_modules/hls.js/dist/hls.min.js");
              });
   // Last: matches any other file name under a stream (segments, parts, init).
-  router.add(bhttp::verb::get, "/{stream}/{file}", [this](const http::Request& req, const http::Params& p) {
+  router.add(bhttp::verb::get, "/{stream}/{file}", http::Access::stream(auth::Action::Read, "hls"), [this](const http::Request& req, const http::Params& p) {
     return serve_file(req, p.get("stream"), p.get("file"));
   });
 }

@@ -9,6 +9,9 @@
 #include <boost/json/serialize.hpp>
 
 #include "app/log.hpp"
+#include "auth/http_credentials.hpp"
+#include "auth_session/authorizer.hpp"
+#include "net/accept_backoff.hpp"
 #include "net/worker_pool.hpp"
 
 namespace sg::http {
@@ -127,14 +130,14 @@ std::string query_param(std::string_view target, std::string_view name) {
   return {};
 }
 
-void Router::add(bhttp::verb method, std::string pattern, Handler handler) {
-  Route r{method, {}, std::move(handler), {}};
+void Router::add(bhttp::verb method, std::string pattern, Access access, Handler handler) {
+  Route r{method, {}, std::move(access), std::move(handler), {}};
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
 
-void Router::add_upgrade(std::string pattern, UpgradeHandler handler) {
-  Route r{bhttp::verb::get, {}, {}, std::move(handler)};
+void Router::add_upgrade(std::string pattern, Access access, UpgradeHandler handler) {
+  Route r{bhttp::verb::get, {}, std::move(access), {}, std::move(handler)};
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
@@ -178,14 +181,20 @@ Router::Match Router::match(bhttp::verb method, std::string_view path, bool upgr
     }
     m.handler = route.handler ? &route.handler : nullptr;
     m.upgrade = route.upgrade ? &route.upgrade : nullptr;
+    m.access = &route.access;
     m.params = std::move(params);
     return m;
   }
   return m;
 }
 
-HttpServer::HttpServer(net::WorkerPool& pool, const Router& router)
-    : pool_(pool), router_(router), sessions_(std::make_shared<std::atomic<size_t>>(0)) {}
+HttpServer::HttpServer(net::WorkerPool& pool, const Router& router, auth_session::Authorizer* authorizer,
+                       HttpPolicy policy)
+    : pool_(pool),
+      router_(router),
+      authorizer_(authorizer),
+      policy_(std::move(policy)),
+      sessions_(std::make_shared<std::atomic<size_t>>(0)) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -218,24 +227,154 @@ void HttpServer::stop() {
 }
 
 asio::awaitable<void> HttpServer::accept_loop() {
+  net::AcceptBackoff backoff("HTTP");
   for (;;) {
     auto& ctx = pool_.context(pool_.next());
     auto [ec, socket] = co_await acceptor_->async_accept(ctx, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
     if (ec) {
-      log::warn("HTTP accept failed", {{"error", ec.message()}});
+      co_await backoff.failed(ec);
       continue;
     }
+    backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
     auto exec = socket.get_executor();
     asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket))), asio::detached);
   }
 }
 
-asio::awaitable<Response> HttpServer::dispatch(Request& req) {
+namespace {
+
+std::string_view header(const Request& req, bhttp::field f) {
+  auto v = req[f];
+  return {v.data(), v.size()};
+}
+
+// "host:port", "[v6]:port" or "host" -> host, lower case.
+std::string host_name(std::string_view host) {
+  if (host.starts_with('[')) {
+    auto close = host.find(']');
+    host = host.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1);
+  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos && host.find(':') == colon) {
+    host = host.substr(0, colon);
+  }
+  std::string out(host);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_ip_literal_or_localhost(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec || host == "localhost" || host.ends_with(".localhost");
+}
+
+// "https://a.example:8443" -> "a.example:8443" (the authority an Origin names).
+std::string_view origin_authority(std::string_view origin) {
+  auto scheme = origin.find("://");
+  return scheme == std::string_view::npos ? origin : origin.substr(scheme + 3);
+}
+
+bool state_changing(bhttp::verb v) {
+  return v != bhttp::verb::get && v != bhttp::verb::head && v != bhttp::verb::options;
+}
+
+bool listed(const std::vector<std::string>& list, std::string_view value) {
+  for (const auto& x : list)
+    if (x == value) return true;
+  return false;
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<Response>> HttpServer::admit(const Request& req, const Peer& peer,
+                                                           const Router::Match& m) {
+  const Access& access = m.access ? *m.access : Access{};
+  const bool api_like = access.kind == Access::Kind::Api || access.kind == Access::Kind::Metrics;
+  // DNS rebinding: a page on evil.example resolving to our address sends Host: evil.example.
+  // Without configured names, a DNS name may still reach the API with credentials (a browser never sends ours to a
+  // rebinding page), but not the anonymous access the defaults give to localhost.
+  auto host = host_name(header(req, bhttp::field::host));
+  if (!host.empty() && !is_ip_literal_or_localhost(host)) {
+    bool ok = policy_.allowed_hosts.empty()
+                  ? !api_like || !auth::credentials_from_http(header(req, bhttp::field::authorization),
+                                                              {req.target().data(), req.target().size()})
+                                       .empty()
+                  : listed(policy_.allowed_hosts, host);
+    if (!ok) co_return error_response(bhttp::status::misdirected_request, "host '" + host + "' is not served here", req);
+  }
+  // CSRF: a browser always sends Origin with a cross-site state-changing request; only listed origins (or our own)
+  // may make one. Simple-request bodies (forms, text/plain) never reach the API.
+  auto origin = header(req, bhttp::field::origin);
+  if (state_changing(req.method()) && !origin.empty()) {
+    bool same = host_name(origin_authority(origin)) == host && origin_authority(origin) == header(req, bhttp::field::host);
+    bool allowed = same || listed(policy_.cors_origins, origin) ||
+                   (!api_like && listed(policy_.cors_origins, "*"));
+    if (!allowed) co_return error_response(bhttp::status::forbidden, "cross-origin request refused (origin not allowed)", req);
+  }
+  if (access.kind == Access::Kind::Api && state_changing(req.method()) && !req.body().empty()) {
+    auto ct = header(req, bhttp::field::content_type);
+    if (!ct.starts_with("application/json"))
+      co_return error_response(bhttp::status::unsupported_media_type, "the API needs Content-Type: application/json", req);
+  }
+  if (access.kind == Access::Kind::Public || !authorizer_) co_return std::nullopt;
+
+  auto target = std::string_view(req.target().data(), req.target().size());
+  auth::AccessRequest ar;
+  ar.credentials = auth::credentials_from_http(header(req, bhttp::field::authorization), target);
+  if (auto ip = auth::IpAddress::parse(peer.address.to_string())) ar.ip = *ip;
+  ar.protocol = access.protocol;
+  if (auto q = target.find('?'); q != std::string_view::npos) ar.query = std::string(target.substr(q + 1));
+  switch (access.kind) {
+    case Access::Kind::Stream:
+      ar.action = access.action;
+      ar.path = m.params.get("stream");
+      break;
+    case Access::Kind::Api:
+      ar.action = state_changing(req.method()) ? auth::Action::ApiWrite : auth::Action::ApiRead;
+      break;
+    default:
+      ar.action = auth::Action::Metrics;
+      break;
+  }
+  auto decision = co_await authorizer_->check(std::move(ar));
+  if (decision.allowed()) co_return std::nullopt;
+  if (decision.verdict == auth::Verdict::Unauthenticated) {
+    auto res = error_response(bhttp::status::unauthorized, "authentication required", req);
+    res.set(bhttp::field::www_authenticate, "Basic realm=\"streamgate\"");
+    co_return res;
+  }
+  if (decision.reason == auth_session::kBlockedReason)
+    co_return error_response(bhttp::status::too_many_requests, "too many failed logins: try again later", req);
+  co_return error_response(bhttp::status::forbidden, "not allowed", req);
+}
+
+void HttpServer::add_cors(Response& res, const Request& req, const Access& access) const {
+  if (access.kind != Access::Kind::Api && access.kind != Access::Kind::Metrics) return;  // media routes set their own
+  auto origin = header(req, bhttp::field::origin);
+  if (origin.empty() || !listed(policy_.cors_origins, origin)) return;
+  res.set(bhttp::field::access_control_allow_origin, origin);
+  res.set(bhttp::field::access_control_allow_credentials, "true");
+  res.set(bhttp::field::vary, "Origin");
+}
+
+asio::awaitable<Response> HttpServer::dispatch(Request& req, const Peer& peer) {
   auto target = std::string_view(req.target().data(), req.target().size());
   auto path = target.substr(0, target.find('?'));
   auto m = router_.match(req.method(), path, false);
+  if (!m.handler && !m.allow.empty() && req.method() == bhttp::verb::options) {
+    // CORS preflight for a route without its own OPTIONS handler: only for explicitly listed origins.
+    auto origin = header(req, bhttp::field::origin);
+    if (!origin.empty() && listed(policy_.cors_origins, origin)) {
+      auto res = text_response(bhttp::status::no_content, "", "text/plain", req);
+      res.set(bhttp::field::access_control_allow_origin, origin);
+      res.set(bhttp::field::access_control_allow_credentials, "true");
+      res.set(bhttp::field::access_control_allow_methods, m.allow);
+      res.set(bhttp::field::access_control_allow_headers, "Content-Type, Authorization");
+      res.set(bhttp::field::vary, "Origin");
+      co_return res;
+    }
+  }
   if (!m.handler) {
     if (!m.allow.empty()) {
       auto res = error_response(bhttp::status::method_not_allowed,
@@ -248,9 +387,11 @@ asio::awaitable<Response> HttpServer::dispatch(Request& req) {
     Response res = error_response(bhttp::status::not_found, message, req);
     co_return res;
   }
+  if (auto refused = co_await admit(req, peer, m)) co_return std::move(*refused);
   std::string failure;
   try {
     Response res = co_await (*m.handler)(req, m.params);
+    add_cors(res, req, *m.access);
     co_return res;
   } catch (const std::exception& e) {
     failure = e.what();
@@ -268,12 +409,26 @@ asio::awaitable<void> HttpServer::session(beast::tcp_stream stream) {
   } count(sessions_);
   beast::flat_buffer buffer;
   boost::system::error_code ec;
+  Peer peer;
+  peer.address = stream.socket().remote_endpoint(ec).address();
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(16 * 1024);
     parser.body_limit(kMaxBodyBytes);
-    stream.expires_after(kIdleTimeout);
-    auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    // Idle between requests for up to kIdleTimeout; once the first byte is in, the whole request must arrive
+    // within request_timeout_ (tcp_stream's expiry is one deadline for every read until it is set again).
+    boost::system::error_code rec;
+    if (buffer.size() == 0) {
+      stream.expires_after(kIdleTimeout);
+      auto [iec, in] = co_await stream.async_read_some(buffer.prepare(512), asio::as_tuple(asio::use_awaitable));
+      buffer.commit(in);
+      rec = iec;
+    }
+    if (!rec) {
+      stream.expires_after(request_timeout_);
+      auto [pec, pn] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      rec = pec;
+    }
     if (rec) {
       Request dummy;
       dummy.version(11);
@@ -299,12 +454,17 @@ asio::awaitable<void> HttpServer::session(beast::tcp_stream stream) {
       auto target = std::string_view(req.target().data(), req.target().size());
       auto m = router_.match(req.method(), target.substr(0, target.find('?')), true);
       if (m.upgrade) {
+        if (auto refused = co_await admit(req, peer, m)) {
+          stream.expires_after(kWriteTimeout);
+          co_await bhttp::async_write(stream, *refused, asio::as_tuple(asio::use_awaitable));
+          break;
+        }
         stream.expires_never();
         co_await (*m.upgrade)(std::move(stream), std::move(req), std::move(m.params));
         co_return;
       }
     }
-    Response res = co_await dispatch(req);
+    Response res = co_await dispatch(req, peer);
     bool keep_alive = res.keep_alive();
     stream.expires_after(kWriteTimeout);
     auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));

@@ -7,15 +7,21 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "auth/policy.hpp"
 #include "base/result.hpp"
 
 namespace sg::net {
 class WorkerPool;
+}
+namespace sg::auth_session {
+class Authorizer;
 }
 
 namespace sg::http {
@@ -51,16 +57,51 @@ Response text_response(bhttp::status status, std::string body, std::string_view 
 // The query parameter `name` of a request target, percent-decoded; empty when absent.
 std::string query_param(std::string_view target, std::string_view name);
 
+// Who may use a route. The server asks the authorization point (src/auth_session) before the handler runs, so no
+// handler can forget it: every route states its access when it is added.
+struct Access {
+  enum class Kind {
+    Public,  // health checks, static pages and assets: no data, no effect
+    Stream,  // `action` on the stream named by the {stream} parameter (HLS, WHEP, /ws)
+    Api,     // the REST API: GET/HEAD need api_read, every other method api_write
+    Metrics,
+  };
+  Kind kind = Kind::Public;
+  auth::Action action = auth::Action::Read;
+  std::string protocol;  // as reported to the callout: "hls", "webrtc", "api", "metrics"
+
+  static Access open() { return {}; }
+  static Access stream(auth::Action action, std::string protocol) { return {Kind::Stream, action, std::move(protocol)}; }
+  static Access api() { return {Kind::Api, auth::Action::ApiRead, "api"}; }
+  static Access metrics() { return {Kind::Metrics, auth::Action::Metrics, "metrics"}; }
+};
+
+// The connection a request came on.
+struct Peer {
+  boost::asio::ip::address address;
+  bool secure = false;  // TLS
+};
+
+// Browser-facing rules (CSRF, CORS, DNS rebinding), from the config.
+struct HttpPolicy {
+  // Host names the server answers to (besides IP literals and localhost). Empty: any name for media routes, while
+  // the API and metrics then accept only IP literals and localhost in Host (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+  // Origins that may call the API from a browser (CORS). "*" applies to media routes (WHEP, HLS) only.
+  std::vector<std::string> cors_origins{"*"};
+};
+
 class Router {
  public:
   // Pattern: "/api/v1/streams/{id}/start"; a {name} segment matches one path segment. A final "{name...}" segment
   // matches the rest of the path.
-  void add(bhttp::verb method, std::string pattern, Handler handler);
-  void add_upgrade(std::string pattern, UpgradeHandler handler);
+  void add(bhttp::verb method, std::string pattern, Access access, Handler handler);
+  void add_upgrade(std::string pattern, Access access, UpgradeHandler handler);
 
   struct Match {
     const Handler* handler = nullptr;
     const UpgradeHandler* upgrade = nullptr;
+    const Access* access = nullptr;
     Params params;
     std::string allow;  // when the path exists but not for this method (405)
   };
@@ -70,6 +111,7 @@ class Router {
   struct Route {
     bhttp::verb method;
     std::vector<std::string> segments;
+    Access access;
     Handler handler;
     UpgradeHandler upgrade;
   };
@@ -78,7 +120,9 @@ class Router {
 
 class HttpServer {
  public:
-  HttpServer(net::WorkerPool& pool, const Router& router);
+  // `authorizer` may be null only in tests of the router itself (then every route is open).
+  HttpServer(net::WorkerPool& pool, const Router& router, auth_session::Authorizer* authorizer = nullptr,
+             HttpPolicy policy = {});
   ~HttpServer();
 
   Status listen(const std::string& host, uint16_t port);
@@ -86,16 +130,24 @@ class HttpServer {
   void start();
   void stop();
   size_t sessions() const;
+  // A request must arrive whole within this from its first byte (slow clients are closed); default 10 s.
+  void set_request_timeout(std::chrono::milliseconds timeout) { request_timeout_ = timeout; }
 
  private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> session(boost::beast::tcp_stream stream);
-  boost::asio::awaitable<Response> dispatch(Request& req);
+  boost::asio::awaitable<Response> dispatch(Request& req, const Peer& peer);
+  // Host, CSRF and authorization checks for a matched route: a refusal response, or nothing when allowed.
+  void add_cors(Response& res, const Request& req, const Access& access) const;
+  boost::asio::awaitable<std::optional<Response>> admit(const Request& req, const Peer& peer, const Router::Match& m);
 
   net::WorkerPool& pool_;
   const Router& router_;
+  auth_session::Authorizer* authorizer_;
+  HttpPolicy policy_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::shared_ptr<std::atomic<size_t>> sessions_;
+  std::chrono::milliseconds request_timeout_{10000};
 };
 
 }  // namespace sg::http

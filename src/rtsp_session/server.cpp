@@ -1,5 +1,11 @@
 #include "rtsp_session/server.hpp"
 
+// GCC 12 reports -Wmismatched-new-delete for Asio's coroutine frames (its own operator new/delete pair) at -O2: a
+// false positive (see bench/webrtc_viewers.cpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include <sys/socket.h>
 
 #include <array>
@@ -12,9 +18,12 @@
 #include <boost/asio/write.hpp>
 #include <charconv>
 #include <random>
+#include <set>
 
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
+#include "auth/http_credentials.hpp"
+#include "net/accept_backoff.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/rtp_info.hpp"
@@ -30,6 +39,7 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::ip::udp;
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -168,7 +178,9 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   asio::awaitable<void> send(rtsp::Response& res);
   asio::awaitable<void> sender();
   void on_interleaved(uint8_t channel, Bytes payload);
-  bool authorized(const rtsp::Request& req, bool publish, rtsp::Response& res);
+  // Asks the authorization point for the request's action on its path (once per action and path per session): a
+  // refusal (401 with challenges, or 403), or nothing when allowed.
+  asio::awaitable<std::optional<rtsp::Response>> authorize(const rtsp::Request& req);
   void send_udp(const std::vector<media::UnitPtr>& units, uint64_t& bytes, uint64_t& packets);
   std::string rtp_info();
   void start_reports();
@@ -192,12 +204,14 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   asio::ip::address remote_address_;
   asio::steady_timer watchdog_;
   std::atomic<int64_t> last_activity_{0};
+  Clock::time_point request_started_{};  // first byte of the message being received; {} between messages
   bool closed_ = false;
 
   Mode mode_ = Mode::None;
   bool session_started_ = false;  // a SETUP gave the client our Session id
   std::shared_ptr<media::Stream> stream_;
   std::string path_;
+  std::set<std::pair<auth::Action, std::string>> granted_;  // authorized in this session
   bool created_stream_ = false;  // this publisher created the stream (allow_any_publish): removed when it leaves
   bool publishing_ = false;      // holds the stream's publisher slot
   std::vector<media::Track> tracks_;
@@ -228,9 +242,17 @@ asio::awaitable<void> ServerSession::run() {
   server_.session_started();
   log::debug("RTSP connection", {{"session", id_}, {"remote", remote_}});
   asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
-  ByteVector buf(kReadChunk);
+  // The read buffer exists only while the connection has something to read: an idle connection holds none (and a
+  // burst of idle connections leaves no buffers behind to fragment the heap).
+  ByteVector buf;
   size_t used = 0;
   while (!closed_) {
+    if (used == 0 && !buf.empty() && mode_ == Mode::None) ByteVector().swap(buf);
+    if (buf.empty()) {
+      auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+      if (wec) break;
+      buf.resize(kReadChunk);
+    }
     if (used == buf.size()) {
       // parse_next bounds a message (16 KiB header + 64 KiB body) and a frame (64 KiB), so this never grows far.
       if (buf.size() >= 256 * 1024) break;
@@ -240,12 +262,16 @@ asio::awaitable<void> ServerSession::run() {
                                                      asio::as_tuple(asio::use_awaitable));
     if (ec) break;
     used += n;
-    touch();
+    // A request (or interleaved frame) runs from its first byte, empty lines included, to its end: bytes that
+    // complete nothing (a CRLF or a header byte per second) neither count as activity nor extend the deadline.
+    if (request_started_ == Clock::time_point{}) request_started_ = Clock::now();
     size_t off = 0;
     while (off < used && !closed_) {
       auto r = rtsp::parse_next(Bytes(buf.data() + off, used - off));
       off += r.consumed;
       if (r.need_more()) break;
+      touch();
+      request_started_ = off < used ? Clock::now() : Clock::time_point{};
       if (auto* il = r.interleaved()) {
         on_interleaved(il->channel, il->payload);
         continue;
@@ -298,10 +324,24 @@ void ServerSession::cleanup() {
 asio::awaitable<void> ServerSession::watchdog() {
   auto self = shared_from_this();
   const auto timeout = std::chrono::seconds(server_.config().session_timeout_s);
+  const auto request_timeout = std::chrono::milliseconds(server_.config().request_timeout_ms);
+  const auto opened = Clock::now();
   while (!closed_) {
-    watchdog_.expires_after(std::min<std::chrono::steady_clock::duration>(timeout / 4, 5s));
+    watchdog_.expires_after(std::min<Clock::duration>({timeout / 4, request_timeout / 4, 5s}));
     co_await watchdog_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (closed_) break;
+    const auto now = Clock::now();
+    if (request_started_ != Clock::time_point{} && now - request_started_ > request_timeout) {
+      log::info("RTSP request not completed in time: closing", {{"session", id_}, {"remote", remote_}});
+      close();
+      break;
+    }
+    // Questions alone (OPTIONS, DESCRIBE...) do not keep a connection open: it must start a session in time.
+    if (!session_started_ && now - opened > timeout) {
+      log::info("RTSP connection without a session timed out", {{"session", id_}, {"remote", remote_}});
+      close();
+      break;
+    }
     // A TCP reader is kept alive by its connection; everyone else must show activity (requests, RTCP, media).
     if (mode_ == Mode::Play && !setups_.empty() && setups_[0].tcp && playing_) continue;
     auto last = std::chrono::steady_clock::time_point(
@@ -326,27 +366,94 @@ asio::awaitable<void> ServerSession::send(rtsp::Response& res) {
   if (ec) close();
 }
 
-bool ServerSession::authorized(const rtsp::Request& req, bool publish, rtsp::Response& res) {
-  const auto& cfg = server_.config();
-  const auto& creds = publish ? cfg.publish_auth : cfg.read_auth;
-  if (creds.empty()) return true;
-  rtsp::ServerAuth auth;
-  auth.realm = "streamgate";
-  auth.nonce = nonce_;
-  auth.allow_basic = cfg.auth_method == "basic";
-  if (auto* h = req.headers.get("Authorization")) {
-    auto ok = auth.verify(*h, req.method, creds.user, creds.pass);
-    if (ok) return true;
-    log::warn("RTSP authentication failed", {{"session", id_}, {"remote", remote_}, {"error", ok.error()}});
+asio::awaitable<std::optional<rtsp::Response>> ServerSession::authorize(const rtsp::Request& req) {
+  using M = rtsp::Method;
+  std::optional<auth::Action> action;
+  switch (req.method_id()) {
+    case M::Describe:
+    case M::Play: action = auth::Action::Read; break;
+    case M::Setup: if (mode_ == Mode::None) action = auth::Action::Read; break;  // later SETUPs: same path
+    case M::Announce:
+    case M::Record: action = auth::Action::Publish; break;
+    default: break;
   }
-  res = rtsp::Response::to(req, 401);
-  for (auto& c : auth.challenges()) res.headers.add("WWW-Authenticate", c);
-  return false;
+  if (!action) co_return std::nullopt;
+  std::string path;
+  if ((req.method_id() == M::Play || req.method_id() == M::Record) && !path_.empty()) {
+    path = path_;
+  } else {
+    auto target = parse_target(req.uri);
+    if (!target) co_return std::nullopt;  // the method's own handler answers 400
+    path = target->path;
+    // SETUP "<path>/<control>" with a control we did not write: the stream is the path without it (as setup() does).
+    if (req.method_id() == M::Setup && !server_.registry().find(path)) {
+      if (auto slash = path.rfind('/'); slash != std::string::npos) path = path.substr(0, slash);
+    }
+  }
+  if (granted_.contains({*action, path})) co_return std::nullopt;
+
+  const auto& cfg = server_.config();
+  auto& authorizer = server_.authorizer();
+  auth::AccessRequest ar;
+  ar.action = *action;
+  ar.path = path;
+  ar.protocol = "rtsp";
+  ar.id = id_;
+  if (auto ip = auth::IpAddress::parse(remote_address_.to_string())) ar.ip = *ip;
+  if (auto q = req.uri.find('?'); q != std::string::npos) ar.query = req.uri.substr(q + 1);
+  ar.credentials = auth::credentials_from_http("", req.uri);  // ?jwt= or ?user=&pass= in the URL
+  if (auto* h = req.headers.get("Authorization")) {
+    if (auto parsed = rtsp::parse_authorization(*h)) {
+      if (parsed->scheme == rtsp::AuthScheme::Basic) {
+        // Basic sends the password in clear: accepted only where configured or needed (callout, JWT, hashes).
+        if (cfg.auth_method != "basic" && !authorizer.needs_plain_credentials()) parsed->username.clear();
+        ar.credentials.user = parsed->username;
+        ar.credentials.password = parsed->username.empty() ? std::string() : parsed->password;
+      } else {
+        ar.credentials.user = parsed->username;
+        ar.credentials.password.clear();
+        rtsp::ServerAuth verifier;
+        verifier.realm = "streamgate";
+        verifier.nonce = nonce_;
+        ar.credentials.digest = [verifier, header = std::string(*h), method = req.method,
+                                 user = parsed->username](std::string_view candidate) {
+          return static_cast<bool>(verifier.verify(header, method, user, candidate));
+        };
+      }
+    }
+  }
+  auto decision = co_await authorizer.check(std::move(ar));
+  if (decision.allowed()) {
+    granted_.insert({*action, path});
+    co_return std::nullopt;
+  }
+  if (decision.verdict == auth::Verdict::Forbidden) {
+    log::info("RTSP request forbidden", {{"session", id_}, {"remote", remote_}, {"path", path},
+                                         {"action", auth::to_string(*action)}, {"reason", decision.reason}});
+    co_return rtsp::Response::to(req, 403);
+  }
+  auto res = rtsp::Response::to(req, 401);
+  rtsp::ServerAuth challenge;
+  challenge.realm = "streamgate";
+  challenge.nonce = nonce_;
+  challenge.allow_basic = cfg.auth_method == "basic" || authorizer.needs_plain_credentials();
+  for (auto& c : challenge.challenges()) {
+    // The callout, JWT and hashed passwords need the password itself: offer Basic only.
+    if (authorizer.needs_plain_credentials() && c.starts_with("Digest")) continue;
+    res.headers.add("WWW-Authenticate", c);
+  }
+  co_return res;
 }
 
 asio::awaitable<void> ServerSession::handle(rtsp::Request& req) {
   rtsp::Response res;
   using M = rtsp::Method;
+  if (auto refused = co_await authorize(req)) {
+    res = std::move(*refused);
+    res.headers.set("Server", "streamgate/" SG_VERSION);
+    co_await send(res);
+    co_return;
+  }
   switch (req.method_id()) {
     case M::Options: res = options(req); break;
     case M::Describe: res = co_await describe(req); break;
@@ -400,7 +507,6 @@ asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req
   auto target = parse_target(req.uri);
   if (!target || target->path.empty()) co_return rtsp::Response::to(req, 400);
   rtsp::Response res;
-  if (!authorized(req, false, res)) co_return res;
   auto stream = server_.registry().find(target->path);
   if (!stream) co_return rtsp::Response::to(req, 404);
   auto tracks = stream->tracks();
@@ -414,7 +520,7 @@ asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req
   if (tracks->empty()) co_return rtsp::Response::to(req, 404);
   res = rtsp::Response::to(req, 200);
   res.headers.set("Content-Type", "application/sdp");
-  std::string base = req.uri;
+  std::string base = req.uri.substr(0, req.uri.find('?'));  // a ?jwt= token is not part of the track URLs
   if (!base.ends_with('/')) base += '/';
   res.headers.set("Content-Base", base);
   res.body = sdp_from_tracks(*tracks, target->path,
@@ -432,7 +538,6 @@ rtsp::Response ServerSession::announce(const rtsp::Request& req) {
     return res;
   }
   rtsp::Response res;
-  if (!authorized(req, true, res)) return res;
   auto* ct = req.headers.get("Content-Type");
   if (!ct || ct->find("application/sdp") == std::string::npos) return rtsp::Response::to(req, 415);
   auto parsed = sdp::parse(req.body);
@@ -458,6 +563,7 @@ rtsp::Response ServerSession::announce(const rtsp::Request& req) {
     auto made = server_.registry().create(target->path, std::move(opts));
     if (!made) {
       stream = server_.registry().find(target->path);  // created concurrently
+      if (!stream && server_.registry().full()) return rtsp::Response::to(req, 453);  // limits.max_streams
       if (!stream) return rtsp::Response::to(req, 400);
     } else {
       stream = *made;
@@ -468,6 +574,15 @@ rtsp::Response ServerSession::announce(const rtsp::Request& req) {
   if (src != "publisher" && !src.starts_with("exec:")) {
     res = rtsp::Response::to(req, 403);
     res.reason = "Forbidden (stream has a pull source)";
+    return res;
+  }
+  // An exec source's command publishes over loopback; nobody else may take its path.
+  const bool loopback = remote_address_.is_loopback() ||
+                        (remote_address_.is_v6() && remote_address_.to_v6().is_v4_mapped() &&
+                         asio::ip::make_address_v4(asio::ip::v4_mapped, remote_address_.to_v6()).is_loopback());
+  if (src.starts_with("exec:") && !loopback) {
+    res = rtsp::Response::to(req, 403);
+    res.reason = "Forbidden (stream is fed by its exec source)";
     return res;
   }
   std::weak_ptr<ServerSession> weak = weak_from_this();
@@ -525,8 +640,6 @@ rtsp::Response ServerSession::setup(const rtsp::Request& req) {
     if (track < 0 || static_cast<size_t>(track) >= tracks_.size()) return rtsp::Response::to(req, 404);
   } else {
     if (mode_ == Mode::None) {
-      rtsp::Response res;
-      if (!authorized(req, false, res)) return res;
       auto stream = server_.registry().find(target->path);
       if (!stream) {
         // Some clients SETUP "<path>/<control>" with a control we did not write: try without the last segment.
@@ -608,7 +721,6 @@ rtsp::Response ServerSession::play(const rtsp::Request& req) {
   for (const auto& s : setups_) any |= s.active;
   if (!any) return rtsp::Response::to(req, 455);
   rtsp::Response res;
-  if (!authorized(req, false, res)) return res;
   reader_ = stream_->attach(worker_, id_);
   log::info("RTSP reader playing", {{"stream", path_}, {"session", id_}, {"remote", remote_},
                                     {"transport", setups_[0].tcp ? "tcp" : "udp"}});
@@ -627,8 +739,6 @@ rtsp::Response ServerSession::record(const rtsp::Request& req) {
     udp_mode |= s.active && !s.tcp;
   }
   if (!any) return rtsp::Response::to(req, 455);
-  rtsp::Response res;
-  if (!authorized(req, true, res)) return res;
   ingest_ = std::make_unique<Ingest>(stream_, tracks_);
   if (udp_mode) {
     // From now on the UDP thread feeds the ingest (under the server's UDP lock); this thread leaves it alone.
@@ -811,8 +921,8 @@ void ServerSession::send_udp_reports() {
 // ---------------------------------------------------------------------------------------------------------------
 
 RtspServer::RtspServer(net::WorkerPool& pool, media::StreamRegistry& registry, app::RtspConfig config,
-                       size_t reader_queue)
-    : pool_(pool), registry_(registry), config_(std::move(config)), reader_queue_(reader_queue) {}
+                       size_t reader_queue, auth_session::Authorizer& authorizer)
+    : pool_(pool), registry_(registry), config_(std::move(config)), reader_queue_(reader_queue), authorizer_(authorizer) {}
 
 RtspServer::~RtspServer() = default;
 
@@ -885,15 +995,17 @@ void RtspServer::stop() {
 }
 
 asio::awaitable<void> RtspServer::accept_loop() {
+  net::AcceptBackoff backoff("RTSP");
   for (;;) {
     size_t worker = pool_.next();
     auto [ec, socket] =
         co_await acceptor_->async_accept(pool_.context(worker), asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
     if (ec) {
-      log::warn("RTSP accept failed", {{"error", ec.message()}});
+      co_await backoff.failed(ec);
       continue;
     }
+    backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
     auto session = std::make_shared<ServerSession>(*this, std::move(socket), worker);
     {

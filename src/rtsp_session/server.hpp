@@ -12,6 +12,7 @@
 #include <string>
 
 #include "app/config.hpp"
+#include "auth_session/authorizer.hpp"
 #include "base/result.hpp"
 #include "media/stream_registry.hpp"
 #include "net/worker_pool.hpp"
@@ -22,7 +23,9 @@ class ServerSession;
 
 class RtspServer {
  public:
-  RtspServer(net::WorkerPool& pool, media::StreamRegistry& registry, app::RtspConfig config, size_t reader_queue);
+  // Every DESCRIBE/SETUP/PLAY (read) and ANNOUNCE/RECORD (publish) is decided by `authorizer`.
+  RtspServer(net::WorkerPool& pool, media::StreamRegistry& registry, app::RtspConfig config, size_t reader_queue,
+             auth_session::Authorizer& authorizer);
   ~RtspServer();
 
   // Binds the TCP port and the UDP RTP/RTCP pair.
@@ -51,6 +54,7 @@ class RtspServer {
   net::WorkerPool& pool() { return pool_; }
   media::StreamRegistry& registry() { return registry_; }
   const app::RtspConfig& config() const { return config_; }
+  auth_session::Authorizer& authorizer() { return authorizer_; }
   size_t reader_queue() const { return reader_queue_; }
   void session_started() { sessions_.fetch_add(1); }
   void session_ended() { sessions_.fetch_sub(1); }
@@ -65,6 +69,7 @@ class RtspServer {
   media::StreamRegistry& registry_;
   const app::RtspConfig config_;
   const size_t reader_queue_;
+  auth_session::Authorizer& authorizer_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<boost::asio::ip::udp::socket> rtp_socket_, rtcp_socket_;
   uint16_t port_ = 0, rtp_port_ = 0;

@@ -88,7 +88,7 @@ json::object ice_message(const Candidate& c, size_t index) {
 
 void WebRtcServer::add_routes(http::Router& router) {
   using verb = boost::beast::http::verb;
-  router.add(verb::post, "/{stream}/whep", [this](const Request& req, const http::Params& p) -> awaitable<Response> {
+  router.add(verb::post, "/{stream}/whep", http::Access::stream(auth::Action::Read, "webrtc"), [this](const Request& req, const http::Params& p) -> awaitable<Response> {
     if (!is_sdp_content_type(req[verb_ns::field::content_type]))
       co_return http::error_response(bhttp::unsupported_media_type, "WHEP needs Content-Type: application/sdp", req);
     if (req.body().empty()) co_return http::error_response(bhttp::bad_request, "empty SDP offer", req);
@@ -104,7 +104,7 @@ void WebRtcServer::add_routes(http::Router& router) {
     cors(res);
     co_return res;
   });
-  router.add(verb::options, "/{stream}/whep", [](const Request& req, const http::Params&) -> awaitable<Response> {
+  router.add(verb::options, "/{stream}/whep", http::Access::open(), [](const Request& req, const http::Params&) -> awaitable<Response> {
     auto res = http::text_response(bhttp::no_content, "", "text/plain", req);
     cors(res);
     res.set(verb_ns::field::access_control_allow_methods, "POST, OPTIONS");
@@ -112,7 +112,7 @@ void WebRtcServer::add_routes(http::Router& router) {
     res.set("Accept-Post", "application/sdp");
     co_return res;
   });
-  router.add(verb::delete_, "/{stream}/whep/{session}",
+  router.add(verb::delete_, "/{stream}/whep/{session}", http::Access::stream(auth::Action::Read, "webrtc"),
              [this](const Request& req, const http::Params& p) -> awaitable<Response> {
                bool found = co_await close_session(p.get("session"));
                if (!found) co_return http::error_response(bhttp::not_found, "no such WHEP session", req);
@@ -121,13 +121,13 @@ void WebRtcServer::add_routes(http::Router& router) {
                co_return res;
              });
   // ICE-lite: trickled candidates from the client are not needed (we answer whatever checks arrive).
-  router.add(verb::patch, "/{stream}/whep/{session}",
+  router.add(verb::patch, "/{stream}/whep/{session}", http::Access::stream(auth::Action::Read, "webrtc"),
              [](const Request& req, const http::Params&) -> awaitable<Response> {
                auto res = http::text_response(bhttp::no_content, "", "text/plain", req);
                cors(res);
                co_return res;
              });
-  router.add_upgrade("/ws/{stream}", [this](beast::tcp_stream stream, Request req, http::Params p) -> awaitable<void> {
+  router.add_upgrade("/ws/{stream}", http::Access::stream(auth::Action::Read, "webrtc"), [this](beast::tcp_stream stream, Request req, http::Params p) -> awaitable<void> {
     stream.expires_never();
     beast::websocket::stream<beast::tcp_stream> ws(std::move(stream));
     // Beast pings after 15 s of silence and closes when nothing arrives for 15 s more.
@@ -187,14 +187,14 @@ void WebRtcServer::add_routes(http::Router& router) {
     if (!session.empty()) co_await close_session(session);
   });
   // Sessions API (like MediaMTX's webrtcsessions): list, one, kick.
-  router.add(verb::get, "/api/v1/webrtc/sessions", [this](const Request& req, const http::Params&) -> awaitable<Response> {
+  router.add(verb::get, "/api/v1/webrtc/sessions", http::Access::api(), [this](const Request& req, const http::Params&) -> awaitable<Response> {
     auto list = co_await list_sessions();
     json::object body;
     body["items"] = std::move(list);
     Response res = http::json_response(bhttp::ok, body, req);
     co_return res;
   });
-  router.add(verb::get, "/api/v1/webrtc/sessions/{id}",
+  router.add(verb::get, "/api/v1/webrtc/sessions/{id}", http::Access::api(),
              [this](const Request& req, const http::Params& p) -> awaitable<Response> {
                auto list = co_await list_sessions();
                std::string id = p.get("id");
@@ -203,7 +203,7 @@ void WebRtcServer::add_routes(http::Router& router) {
                  if (v.as_object().at("id").as_string() == id) res = http::json_response(bhttp::ok, v, req);
                co_return res;
              });
-  router.add(verb::delete_, "/api/v1/webrtc/sessions/{id}",
+  router.add(verb::delete_, "/api/v1/webrtc/sessions/{id}", http::Access::api(),
              [this](const Request& req, const http::Params& p) -> awaitable<Response> {
                bool found = co_await close_session(p.get("id"));
                json::object empty;
@@ -212,12 +212,12 @@ void WebRtcServer::add_routes(http::Router& router) {
                co_return res;
              });
   auto root = options_web_root();
-  router.add(verb::get, "/", [root](const Request& req, const http::Params&) -> awaitable<Response> {
+  router.add(verb::get, "/", http::Access::open(), [root](const Request& req, const http::Params&) -> awaitable<Response> {
     std::string page = read_file(root + "/streams.html");
     if (page.empty()) page = "<!doctype html><title>streamgate</title><p>streamgate: see /api/v1/streams</p>";
     co_return http::text_response(bhttp::ok, std::move(page), "text/html; charset=utf-8", req);
   });
-  router.add(verb::get, "/{stream}", [root](const Request& req, const http::Params&) -> awaitable<Response> {
+  router.add(verb::get, "/{stream}", http::Access::open(), [root](const Request& req, const http::Params&) -> awaitable<Response> {
     std::string page = read_file(root + "/index.html");
     if (page.empty()) page = std::string(kFallbackPlayer);
     co_return http::text_response(bhttp::ok, std::move(page), "text/html; charset=utf-8", req);

@@ -220,7 +220,7 @@ TEST_F(ApiTest, MetricsParseAsPrometheusText) {
 }
 
 TEST_F(ApiTest, KeepAliveServesSeveralRequestsOnOneConnection) {
-  std::string two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/streams HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  std::string two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/streams HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
   auto r = test::http_raw(port, two, 5000, true);
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.raw.find("\"seeded\""), std::string::npos);

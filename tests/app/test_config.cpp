@@ -211,5 +211,106 @@ TEST(Config, WebRtcSectionRejectsBadHostsAndKeys) {
   EXPECT_NE(error_of("webrtc:\n  hosts: []\n").find("unknown key 'hosts'"), std::string::npos);
 }
 
+TEST(Config, RequestTimeoutDefaultsToTenSecondsForHttpAndRtsp) {
+  auto c = parse_config("", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->request_timeout_ms, 10000);
+  EXPECT_EQ(c->rtsp_options.request_timeout_ms, 10000);
+  auto d = parse_config("server: { request_timeout: 1500ms }\n", "test.yaml");
+  ASSERT_TRUE(d) << d.error();
+  EXPECT_EQ(d->request_timeout_ms, 1500);
+  EXPECT_EQ(d->rtsp_options.request_timeout_ms, 1500);
+  EXPECT_NE(error_of("server:\n  request_timeout: 1ms\n").find("test.yaml:2: 'server.request_timeout' must be between 500ms"),
+            std::string::npos);
+}
+
+TEST(Config, MaxStreamsLimitsConfiguredStreamsToo) {
+  auto c = parse_config("", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->max_streams, 1000u);
+  EXPECT_NE(error_of("limits: { max_streams: 1 }\nstreams:\n  a: { source: publisher }\n  b: { source: publisher }\n")
+                .find("test.yaml:4: more streams than limits.max_streams (1)"),
+            std::string::npos);
+  EXPECT_NE(error_of("limits: { max_streams: 0 }\n").find("'limits.max_streams' must be between 1"), std::string::npos);
+  EXPECT_NE(error_of("limits: { streams: 3 }\n").find("unknown key 'streams' in 'limits'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sg::app
+
+namespace sg::app {
+namespace {
+
+TEST(Config, AuthDefaultsOpenMediaAndLocalhostApi) {
+  auto c = parse_config("", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->auth.method, "internal");
+  EXPECT_FALSE(c->api.allow_exec);
+  auth::InternalPolicy policy(c->auth.users);
+  auto local = *auth::IpAddress::parse("127.0.0.1");
+  auto remote = *auth::IpAddress::parse("203.0.113.9");
+  EXPECT_TRUE(policy.allows_anonymous(auth::Action::Read, "cam", remote));
+  EXPECT_TRUE(policy.allows_anonymous(auth::Action::Publish, "cam", remote));
+  EXPECT_TRUE(policy.allows_anonymous(auth::Action::ApiWrite, "", local));
+  EXPECT_FALSE(policy.allows_anonymous(auth::Action::ApiRead, "", remote));
+  EXPECT_FALSE(policy.allows_anonymous(auth::Action::Metrics, "", remote));
+}
+
+TEST(Config, AuthSectionParsesUsersPermissionsAndMethods) {
+  auto c = parse_config(R"(auth:
+  method: jwt
+  jwt_jwks: http://127.0.0.1:9/jwks.json
+  jwt_claim_key: perms
+  internal_users:
+    - user: viewer
+      pass: "sha256:K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols="
+      ips: [10.0.0.0/8, "fd00::/8"]
+      permissions: [read, {action: publish, path: "~^cam[0-9]+$"}]
+api: { allow_exec: true, allowed_sources: ["~rtsp://10\\..*"] }
+server: { allowed_hosts: [Streamgate.Example], cors_origins: ["https://a.example"] }
+)", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->auth.method, "jwt");
+  EXPECT_EQ(c->auth.jwt_claim_key, "perms");
+  ASSERT_EQ(c->auth.users.size(), 1u);
+  EXPECT_EQ(c->auth.users[0].ips.size(), 2u);
+  EXPECT_EQ(c->auth.users[0].permissions.size(), 2u);
+  EXPECT_TRUE(c->api.allow_exec);
+  EXPECT_EQ(c->http_policy.allowed_hosts, std::vector<std::string>{"streamgate.example"});
+  EXPECT_EQ(c->http_policy.cors_origins, std::vector<std::string>{"https://a.example"});
+}
+
+TEST(Config, AuthErrorsNameFileLineAndWhat) {
+  EXPECT_NE(error_of("auth:\n  internal_users:\n    - user: a\n      permissions: [fly]\n").find("test.yaml:4:"),
+            std::string::npos);
+  EXPECT_NE(error_of("auth:\n  internal_users:\n    - user: a\n      permissions: [{action: read, path: \"~([\"}]\n")
+                .find("test.yaml:4:"),
+            std::string::npos);
+  EXPECT_NE(error_of("auth:\n  internal_users:\n    - user: a\n      ips: [10.0.0.0/33]\n").find("test.yaml:4:"),
+            std::string::npos);
+  EXPECT_NE(error_of("auth:\n  internal_users:\n    - user: a\n      pass: \"sha256:nope\"\n").find("test.yaml:4:"),
+            std::string::npos);
+  EXPECT_NE(error_of("auth:\n  method: http\n").find("http_address"), std::string::npos);
+  EXPECT_NE(error_of("auth:\n  method: jwt\n  jwt_jwks: ftp://x\n").find("test.yaml:3:"), std::string::npos);
+  EXPECT_NE(error_of("auth:\n  methd: http\n").find("unknown key 'methd'"), std::string::npos);
+  EXPECT_NE(error_of("api:\n  allow_exec: maybe\n").find("test.yaml:2:"), std::string::npos);
+}
+
+TEST(Config, LegacyRtspCredentialsBecomeInternalUsers) {
+  auto c = parse_config("rtsp:\n  read_auth: { user: viewer, pass: v }\n", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  auth::InternalPolicy policy(c->auth.users);
+  auto remote = *auth::IpAddress::parse("203.0.113.9");
+  EXPECT_FALSE(policy.allows_anonymous(auth::Action::Read, "cam", remote));
+  EXPECT_TRUE(policy.allows_anonymous(auth::Action::Publish, "cam", remote));
+  auth::AccessRequest r;
+  r.ip = remote;
+  r.action = auth::Action::Read;
+  r.path = "cam";
+  r.credentials.user = "viewer";
+  r.credentials.password = "v";
+  EXPECT_TRUE(policy.evaluate(r).allowed());
+}
+
 }  // namespace
 }  // namespace sg::app

@@ -9,6 +9,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include <initializer_list>
@@ -58,6 +59,15 @@ class JwtKey {
  public:
   static JwtKey rsa(std::string kid) { return JwtKey(std::move(kid), false, EVP_RSA_gen(2048)); }
   static JwtKey ec(std::string kid) { return JwtKey(std::move(kid), true, EVP_EC_gen("P-256")); }
+
+  // A fixed key (PKCS#8 PEM of an RSA or P-256 private key), for reproducible tokens (fuzz seeds).
+  static JwtKey from_pem(std::string kid, std::string_view private_pem) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+        BIO_new_mem_buf(private_pem.data(), static_cast<int>(private_pem.size())), BIO_free);
+    EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr;
+    jwt_detail::require(key != nullptr, "PEM_read_bio_PrivateKey");
+    return JwtKey(std::move(kid), EVP_PKEY_is_a(key, "EC") == 1, key);
+  }
 
   const std::string& kid() const { return kid_; }
   const char* alg() const { return ec_ ? "ES256" : "RS256"; }

@@ -1,0 +1,96 @@
+#include "base/redact.hpp"
+
+#include <array>
+#include <cctype>
+
+namespace sg {
+
+namespace {
+
+bool url_end(char c) { return std::isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'' || c == '`'; }
+
+bool is_secret_key(std::string_view key) {
+  static constexpr std::array<std::string_view, 8> kKeys{"pass",  "password", "passwd", "passphrase",
+                                                         "jwt", "token",    "key",    "secret"};
+  for (auto k : kKeys) {
+    if (key.size() != k.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < k.size(); ++i)
+      same &= std::tolower(static_cast<unsigned char>(key[i])) == k[i];
+    if (same) return true;
+  }
+  return false;
+}
+
+// Redacts one URL (from its scheme to its end) into out.
+void redact_url(std::string_view url, std::string& out) {
+  auto scheme_end = url.find("://");
+  out.append(url.substr(0, scheme_end + 3));
+  auto rest = url.substr(scheme_end + 3);
+  auto authority_end = rest.find_first_of("/?#");
+  auto authority = rest.substr(0, authority_end);
+  auto at = authority.rfind('@');
+  if (at != std::string_view::npos) {
+    auto userinfo = authority.substr(0, at);
+    auto colon = userinfo.find(':');
+    if (colon != std::string_view::npos) {
+      out.append(userinfo.substr(0, colon));
+      out.append(":***");
+    } else {
+      out.append(userinfo);
+    }
+    out.append(authority.substr(at));
+  } else {
+    out.append(authority);
+  }
+  if (authority_end == std::string_view::npos) return;
+  rest.remove_prefix(authority_end);
+  auto q = rest.find('?');
+  out.append(rest.substr(0, q));
+  if (q == std::string_view::npos) return;
+  rest.remove_prefix(q);
+  // "?a=1&pass=x#frag": redact secret values.
+  size_t i = 0;
+  while (i < rest.size()) {
+    char c = rest[i];
+    out.push_back(c);
+    ++i;
+    if (c != '?' && c != '&' && c != ';') continue;
+    auto end = rest.find_first_of("&;#", i);
+    auto pair = rest.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i);
+    auto eq = pair.find('=');
+    if (eq != std::string_view::npos && is_secret_key(pair.substr(0, eq))) {
+      out.append(pair.substr(0, eq + 1));
+      out.append("***");
+    } else {
+      out.append(pair);
+    }
+    i += pair.size();
+  }
+}
+
+}  // namespace
+
+std::string redact_secrets(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto sep = text.find("://", pos);
+    if (sep == std::string_view::npos) break;
+    // The scheme: letters, digits, + - . before "://".
+    size_t start = sep;
+    while (start > pos && (std::isalnum(static_cast<unsigned char>(text[start - 1])) || text[start - 1] == '+' ||
+                           text[start - 1] == '-' || text[start - 1] == '.'))
+      --start;
+    size_t end = sep + 3;
+    while (end < text.size() && !url_end(text[end])) ++end;
+    out.append(text.substr(pos, start - pos));
+    redact_url(text.substr(start, end - start), out);
+    pos = end;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+}  // namespace sg

@@ -1,0 +1,16 @@
+#pragma once
+// Secrets never reach the API, metrics or logs: these hide the passwords in URLs and in command lines or messages
+// that contain URLs, and the values of query parameters that carry credentials.
+#include <string>
+#include <string_view>
+
+namespace sg {
+
+// "rtsp://admin:p@ss@host/x" -> "rtsp://admin:***@host/x": the user info ends at the last '@' of the authority (a
+// password may contain '@'; RFC 3986 wants it percent-encoded, but cameras' documentation often does not).
+// Query parameters pass, password, jwt, token, key, secret get "***" as their value.
+// Works on any text: every "scheme://" in it is treated as the start of a URL, so a whole command line or an
+// error message from a child process can be given.
+std::string redact_secrets(std::string_view text);
+
+}  // namespace sg

@@ -1,0 +1,44 @@
+#include <gtest/gtest.h>
+
+#include "base/redact.hpp"
+
+namespace sg {
+namespace {
+
+TEST(Redact, HidesThePasswordOfAUrl) {
+  EXPECT_EQ(redact_secrets("rtsp://admin:secret@10.0.0.5:554/stream1"), "rtsp://admin:***@10.0.0.5:554/stream1");
+}
+
+TEST(Redact, PasswordWithAtSignsIsHiddenWhole) {
+  EXPECT_EQ(redact_secrets("rtsp://admin:p@ss@host/x"), "rtsp://admin:***@host/x");
+  EXPECT_EQ(redact_secrets("rtsp://admin:p@s@s@host"), "rtsp://admin:***@host");
+}
+
+TEST(Redact, UserWithoutPasswordAndUrlsWithoutUserInfoAreUnchanged) {
+  EXPECT_EQ(redact_secrets("rtsp://admin@host/x"), "rtsp://admin@host/x");
+  EXPECT_EQ(redact_secrets("rtsp://host/a@b"), "rtsp://host/a@b");  // '@' after the authority is path
+  EXPECT_EQ(redact_secrets("publisher"), "publisher");
+  EXPECT_EQ(redact_secrets(""), "");
+}
+
+TEST(Redact, EveryUrlInACommandLineOrMessage) {
+  EXPECT_EQ(redact_secrets("exec:ffmpeg -i rtsp://cam:ex3c@10.0.0.9/live -f rtsp rtsp://pub:pw@127.0.0.1:8554/x"),
+            "exec:ffmpeg -i rtsp://cam:***@10.0.0.9/live -f rtsp rtsp://pub:***@127.0.0.1:8554/x");
+  EXPECT_EQ(redact_secrets("[rtsp @ 0x5] method DESCRIBE failed: 'rtsp://u:k3y@h:1/none': Connection refused"),
+            "[rtsp @ 0x5] method DESCRIBE failed: 'rtsp://u:***@h:1/none': Connection refused");
+}
+
+TEST(Redact, CredentialQueryParametersAreHidden) {
+  EXPECT_EQ(redact_secrets("http://h/x/index.m3u8?jwt=eyJ.abc.def&foo=1"), "http://h/x/index.m3u8?jwt=***&foo=1");
+  EXPECT_EQ(redact_secrets("rtsp://h/cam?user=a&pass=b#t"), "rtsp://h/cam?user=a&pass=***#t");
+  EXPECT_EQ(redact_secrets("srt://h:8890?streamid=x&passphrase=zz"), "srt://h:8890?streamid=x&passphrase=***");
+}
+
+TEST(Redact, OddInputDoesNotCrash) {
+  for (std::string s : {"://", "a://", "://@", "x://:@", "x://a:b@", "x://?", "x://h?pass", "x://h?&&=", "::///@@"})
+    EXPECT_NO_THROW(redact_secrets(s)) << s;
+  EXPECT_EQ(redact_secrets("x://a:b@"), "x://a:***@");
+}
+
+}  // namespace
+}  // namespace sg
