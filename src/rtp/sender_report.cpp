@@ -1,5 +1,7 @@
 #include "rtp/sender_report.hpp"
 
+#include <cstdlib>
+
 namespace sg::rtp {
 
 namespace {
@@ -20,13 +22,20 @@ uint32_t timestamp_at(uint32_t timestamp, int64_t timestamp_ns, int64_t at_ns, u
   return timestamp + static_cast<uint32_t>(static_cast<uint64_t>(static_cast<int64_t>(ticks)));
 }
 
+bool SenderReporter::off_line(uint32_t timestamp, int64_t timestamp_ns, uint32_t clock_rate) const {
+  if (clock_rate == 0) return false;
+  const auto expected = timestamp_at(anchor_timestamp_, anchor_ns_, timestamp_ns, clock_rate);
+  const int64_t off = static_cast<int32_t>(timestamp - expected);
+  return std::abs(off) * kNsPerSecond / clock_rate > kMaxDriftNs;
+}
+
 SenderReport SenderReporter::report(uint32_t ssrc, uint32_t clock_rate, int64_t now_ns, int64_t now_unix_ns) const {
   SenderReport sr;
   sr.ssrc = ssrc;
   // RFC 3550 6.4.1: the RTP timestamp stands for the same instant as the NTP timestamp, extrapolated from the
   // latest packet when no packet is being sent right now.
   sr.ntp_timestamp = ntp_from_unix_ns(now_unix_ns);
-  sr.rtp_timestamp = timestamp_at(last_timestamp_, last_timestamp_ns_, now_ns, clock_rate);
+  sr.rtp_timestamp = timestamp_at(anchor_timestamp_, anchor_ns_, now_ns, clock_rate);
   sr.packet_count = packets_;
   sr.octet_count = octets_;
   return sr;

@@ -49,7 +49,7 @@ class PlayReports {
     if (track >= tracks_.size()) return;
     auto& r = tracks_[track].reporter;
     if (!r.sent_any()) first_media_ = true;
-    r.on_packet(timestamp, timestamp_ns, payload_bytes);
+    r.on_packet(timestamp, timestamp_ns, payload_bytes, tracks_[track].clock_rate);
   }
   // True when reports are due at now_ns: as soon as a track sent its first packet (receivers can sync at once),
   // then every kIntervalNs.

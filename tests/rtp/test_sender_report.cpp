@@ -28,8 +28,8 @@ TEST(SenderReport, TimestampAtGoesBackInTimeAndWraps) {
 TEST(SenderReport, ReportExtrapolatesLatestPacketToNowAndCountsPayload) {
   SenderReporter r;
   EXPECT_FALSE(r.sent_any());
-  r.on_packet(3000, 1 * kSecond, 1000);
-  r.on_packet(6000, 1 * kSecond + kSecond / 30, 400);
+  r.on_packet(3000, 1 * kSecond, 1000, 90000);
+  r.on_packet(6000, 1 * kSecond + kSecond / 30, 400, 90000);
   ASSERT_TRUE(r.sent_any());
   auto sr = r.report(0x1234, 90000, 2 * kSecond + kSecond / 30, 1'700'000'000 * kSecond);
   EXPECT_EQ(sr.ssrc, 0x1234u);
@@ -40,9 +40,23 @@ TEST(SenderReport, ReportExtrapolatesLatestPacketToNowAndCountsPayload) {
   EXPECT_TRUE(sr.reports.empty());
 }
 
+TEST(SenderReport, ArrivalJitterDoesNotMoveTheRtpTimeOfReports) {
+  SenderReporter r;
+  r.on_packet(0, 0, 100, 90000);
+  r.on_packet(9000, kSecond / 10 + kSecond / 20, 100, 90000);  // 50 ms late
+  EXPECT_EQ(r.report(1, 90000, kSecond, 0).rtp_timestamp, 90000u);
+}
+
+TEST(SenderReport, PacketsFarOffTheLineRedrawIt) {
+  SenderReporter r;
+  r.on_packet(0, 0, 100, 90000);
+  r.on_packet(90000, 2 * kSecond, 100, 90000);  // a second behind the line
+  EXPECT_EQ(r.report(1, 90000, 3 * kSecond, 0).rtp_timestamp, 180000u);
+}
+
 TEST(SenderReport, BuiltReportParsesBack) {
   SenderReporter r;
-  r.on_packet(42, 0, 10);
+  r.on_packet(42, 0, 10, 8000);
   ByteVector compound;
   append_sender_report(compound, r.report(7, 8000, 0, 0));
   append_sdes_cname(compound, 7, "streamgate@abc");
