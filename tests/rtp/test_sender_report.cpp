@@ -25,15 +25,15 @@ TEST(SenderReport, TimestampAtGoesBackInTimeAndWraps) {
   EXPECT_EQ(timestamp_at(0xffffff00u, 0, kSecond, 90000), 0xffffff00u + 90000u);
 }
 
-TEST(SenderReport, ReportExtrapolatesLatestPacketToNowAndCountsPayload) {
+TEST(SenderReport, ReportExtrapolatesThePacketsLineToNowAndCountsPayload) {
   SenderReporter r;
   EXPECT_FALSE(r.sent_any());
   r.on_packet(3000, 1 * kSecond, 1000, 90000);
   r.on_packet(6000, 1 * kSecond + kSecond / 30, 400, 90000);
   ASSERT_TRUE(r.sent_any());
-  auto sr = r.report(0x1234, 90000, 2 * kSecond + kSecond / 30, 1'700'000'000 * kSecond);
+  auto sr = r.report(0x1234, 90000, 2 * kSecond, 1'700'000'000 * kSecond);
   EXPECT_EQ(sr.ssrc, 0x1234u);
-  EXPECT_EQ(sr.rtp_timestamp, 6000u + 90000u);
+  EXPECT_EQ(sr.rtp_timestamp, 3000u + 90000u);
   EXPECT_EQ(sr.ntp_timestamp, (1'700'000'000ull + 2208988800ull) << 32);
   EXPECT_EQ(sr.packet_count, 2u);
   EXPECT_EQ(sr.octet_count, 1400u);
