@@ -224,8 +224,12 @@ std::optional<int64_t> SampleBuilder::place(TrackState& st, const media::Unit& u
     st.started = true;
   }
   int64_t dts = ext - st.base;
-  // A jump of more than 10 s either way (publisher restarted with new RTP offsets): continue where we were.
-  if (st.last_dts >= 0 && (dts - st.last_dts > 10 * rate || st.last_dts - dts > 10 * rate)) {
+  // A new source session (camera reconnect, publisher replaced; the stream keeps RTP time continuous across it,
+  // gap included), or a jump of more than 10 s either way within one: continue where we were. The playlist skips
+  // the gap; the segmenter moves PROGRAM-DATE-TIME to the wall clock instead.
+  const bool new_source = unit.source != st.source;
+  st.source = unit.source;
+  if (st.last_dts >= 0 && (new_source || dts - st.last_dts > 10 * rate || st.last_dts - dts > 10 * rate)) {
     st.base = ext - (st.last_dts + std::max<int64_t>(st.last_duration, 1));
     dts = ext - st.base;
   }

@@ -84,6 +84,7 @@ class SampleBuilder {
     int64_t last_dts = -1;
     int64_t last_duration = 0;
     std::optional<codec::DecodingTimeline> timeline;  // video only
+    uint32_t source = 0;  // the source session of the last unit (media::Unit::source)
   };
 
   Status start(const media::Unit& unit, const std::vector<media::Track>& tracks);

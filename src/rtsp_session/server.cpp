@@ -28,9 +28,11 @@
 #include "net/tcp_listener.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
+#include "rtsp/rtp_info.hpp"
 #include "rtsp/transport.hpp"
 #include "rtsp/url.hpp"
 #include "rtsp_session/ingest.hpp"
+#include "rtsp_session/play_timing.hpp"
 #include "sdp/sdp.hpp"
 
 namespace sg::rtsp_session {
@@ -59,6 +61,15 @@ std::string random_hex(size_t bytes) {
     out += kHex[b & 15];
   }
   return out;
+}
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+int64_t unix_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 uint32_t random_u32() {
@@ -145,6 +156,11 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
     udp::endpoint rtp_dest;  // UDP play: where the client receives RTP
     uint32_t ssrc = 0;
     uint16_t seq = 0;
+    // Play timing: RTCP sender reports on the RTCP channel / port, RTP-Info for PLAY.
+    uint8_t rtcp_channel = 1;
+    udp::endpoint rtcp_dest;
+    uint16_t first_seq = 0;
+    std::string url;  // as the client wrote it in SETUP
   };
 
   void touch() {
@@ -167,6 +183,10 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   // refusal (401 with challenges, or 403), or nothing when allowed.
   asio::awaitable<std::optional<rtsp::Response>> authorize(const rtsp::Request& req);
   void send_udp(const std::vector<media::UnitPtr>& units, uint64_t& bytes, uint64_t& packets);
+  std::string rtp_info();
+  void start_reports();
+  void add_tcp_reports();
+  void send_udp_reports();
   void cleanup();
 
   rtsp::Response options(const rtsp::Request& req);
@@ -212,6 +232,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::vector<asio::const_buffer> buffers_;
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
+  PlayReports reports_;
 
   log::RateLimit bad_log_;
 };
@@ -662,12 +683,15 @@ rtsp::Response ServerSession::setup(const rtsp::Request& req) {
   ts.tcp = spec->is_tcp();
   ts.ssrc = random_u32();
   ts.seq = static_cast<uint16_t>(random_u32());
+  ts.first_seq = ts.seq;
+  ts.url = req.uri;
   rtsp::TransportSpec reply;
   reply.lower = spec->lower;
   reply.mode = spec->mode;
   if (ts.tcp) {
     uint8_t ch = spec->interleaved ? static_cast<uint8_t>(spec->interleaved->first) : static_cast<uint8_t>(track * 2);
     ts.rtp_channel = ch;
+    ts.rtcp_channel = static_cast<uint8_t>(ch + 1);
     reply.interleaved = rtsp::PortRange{ch, static_cast<uint16_t>(ch + 1)};
   } else {
     if (!remote_address_.is_v4() && !remote_address_.is_v6()) return rtsp::Response::to(req, 461);
@@ -681,6 +705,7 @@ rtsp::Response ServerSession::setup(const rtsp::Request& req) {
     uint16_t rtcp_port = spec->client_port->last != spec->client_port->first ? spec->client_port->last
                                                                               : spec->client_port->first + 1;
     server_.register_udp(udp::endpoint(remote_address_, rtcp_port), {weak, static_cast<size_t>(track), true});
+    ts.rtcp_dest = udp::endpoint(remote_address_, rtcp_port);
     udp_registered_ = true;
   }
   if (mode_ == Mode::Play) reply.ssrc = ts.ssrc;
@@ -705,6 +730,8 @@ rtsp::Response ServerSession::play(const rtsp::Request& req) {
                                     {"transport", setups_[0].tcp ? "tcp" : "udp"}});
   res = rtsp::Response::to(req, 200);
   res.headers.set("Range", "npt=0.000-");
+  if (auto info = rtp_info(); !info.empty()) res.headers.set("RTP-Info", info);
+  start_reports();
   return res;
 }
 
@@ -752,6 +779,7 @@ asio::awaitable<void> ServerSession::sender() {
     uint64_t bytes = 0, packets = 0;
     if (!tcp) {
       send_udp(units_, bytes, packets);
+      send_udp_reports();
       reader_->add_sent(bytes, packets);
       continue;
     }
@@ -777,6 +805,7 @@ asio::awaitable<void> ServerSession::sender() {
         std::memcpy(hdr.data() + 4, pkt.data(), 12);
         put16(MutableBytes(hdr.data() + 4, 12), 2, ts.seq++);
         put32(MutableBytes(hdr.data() + 4, 12), 8, ts.ssrc);
+        reports_.on_packet(u->track, u->rtp_timestamp, u->ingest_ns, pkt.size() - 12);
         buffers_.push_back(asio::buffer(hdr.data(), 16));
         if (pkt.size() > 12) buffers_.push_back(asio::buffer(pkt.data() + 12, pkt.size() - 12));
         bytes += pkt.size() + 4;
@@ -784,6 +813,7 @@ asio::awaitable<void> ServerSession::sender() {
       }
     }
     if (buffers_.empty()) continue;
+    add_tcp_reports();
     auto [ec, n] = co_await conn_.write(buffers_);
     if (ec) {
       close();
@@ -826,6 +856,7 @@ void ServerSession::send_udp(const std::vector<media::UnitPtr>& units, uint64_t&
       std::memcpy(hdr.data(), pkt.data(), 12);
       put16(MutableBytes(hdr.data(), 12), 2, ts.seq++);
       put32(MutableBytes(hdr.data(), 12), 8, ts.ssrc);
+      reports_.on_packet(u->track, u->rtp_timestamp, u->ingest_ns, pkt.size() - 12);
       iovs_[2 * m] = {hdr.data(), 12};
       iovs_[2 * m + 1] = {const_cast<std::byte*>(pkt.data() + 12), pkt.size() - 12};
       auto& msg = msgs_[m];
@@ -847,6 +878,48 @@ void ServerSession::send_udp(const std::vector<media::UnitPtr>& units, uint64_t&
   }
   packets += sent;
   if (sent < m) server_.count_udp_dropped(m - sent);
+}
+
+// RFC 2326 12.33: per track set up, the first packet's sequence number and the RTP time play starts at (the
+// GOP cache replay's first unit; see play_start_timestamps). Called right after the reader attached.
+std::string ServerSession::rtp_info() {
+  auto start = play_start_timestamps(*reader_, stream_->track_clocks(), steady_ns());
+  std::vector<rtsp::RtpInfo> info;
+  for (size_t i = 0; i < setups_.size(); ++i) {
+    const auto& ts = setups_[i];
+    if (!ts.active) continue;
+    info.push_back({ts.url, ts.first_seq, i < start.size() ? start[i] : std::nullopt});
+  }
+  return rtsp::format_rtp_info(info);
+}
+
+void ServerSession::start_reports() {
+  reports_.configure(setups_.size(), "streamgate@" + id_);
+  for (size_t i = 0; i < setups_.size() && i < tracks_.size(); ++i)
+    if (setups_[i].active) reports_.set_track(i, setups_[i].ssrc, tracks_[i].clock_rate);
+}
+
+// Sender reports ride in the same gather write as the media, each on its track's RTCP channel.
+void ServerSession::add_tcp_reports() {
+  const int64_t now = steady_ns();
+  if (!reports_.due(now)) return;
+  for (const auto& r : reports_.build(now, unix_ns())) {
+    rtsp::write_interleaved_header(std::span<std::byte, 4>(r.framed.data(), 4), setups_[r.track].rtcp_channel,
+                                   static_cast<uint16_t>(r.framed.size() - 4));
+    buffers_.push_back(asio::buffer(r.framed.data(), r.framed.size()));
+  }
+}
+
+// From the server's RTCP port to the client's; a full socket buffer loses the report (the next one follows).
+void ServerSession::send_udp_reports() {
+  const int64_t now = steady_ns();
+  if (!reports_.due(now)) return;
+  for (const auto& r : reports_.build(now, unix_ns())) {
+    const auto& dest = setups_[r.track].rtcp_dest;
+    auto packet = r.compound();
+    ::sendto(server_.rtcp_fd(), packet.data(), packet.size(), MSG_DONTWAIT, dest.data(),
+             static_cast<socklen_t>(dest.size()));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

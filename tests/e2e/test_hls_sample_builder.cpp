@@ -129,6 +129,24 @@ TEST(SampleBuilder, BFrameBeyondTheDeclaredReorderingIsShownAtItsDecodingTime) {
   EXPECT_EQ(sb.late_frames(), 1u);
 }
 
+TEST(SampleBuilder, NewSourceSessionContinuesTheTimelineWithoutTheGap) {
+  SampleBuilder sb(hls::Variant::Fmp4);
+  auto tracks = h264_aac_tracks();
+  std::vector<SampleBuilder::Output> out;
+  auto first = video_unit(90000, 1'000'000'000, true);
+  first.source = 1;
+  auto second = video_unit(90000 + 3600, 1'040'000'000, false);
+  second.source = 1;
+  // The camera came back 3 s later: the stream kept RTP time continuous, gap included.
+  auto after = video_unit(90000 + 3600 + 270000, 4'040'000'000, true);
+  after.source = 2;
+  ASSERT_TRUE(sb.add(first, tracks, out));
+  ASSERT_TRUE(sb.add(second, tracks, out));
+  ASSERT_TRUE(sb.add(after, tracks, out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2].sample.dts, 3600 + 3600);  // one frame after the last, not 3 s later
+}
+
 // libx264 -x264-params bframes=2:b-pyramid=normal at 25 fps (Main profile, VUI max_num_reorder_frames 2).
 constexpr uint8_t kX264BFramesSps[] = {0x67, 0x4d, 0x40, 0x0b, 0xec, 0xa1, 0x46, 0xfc, 0x98, 0x08, 0x80, 0x00,
                                        0x00, 0x03, 0x00, 0x80, 0x00, 0x00, 0x19, 0x07, 0x8a, 0x14, 0xcb};
