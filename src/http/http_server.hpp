@@ -128,6 +128,9 @@ class HttpServer {
   uint16_t port() const;
   void start();
   void stop();
+  // Shutdown with a grace period: keeps serving (health checks, API, HLS, requests of open WebRTC sessions) but
+  // refuses what would open a new session (POST to a stream route such as WHEP, WebSocket upgrades) with 503.
+  void drain() { draining_ = true; }
   size_t sessions() const;
 
  private:
@@ -144,6 +147,7 @@ class HttpServer {
   HttpPolicy policy_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::shared_ptr<std::atomic<size_t>> sessions_;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace sg::http

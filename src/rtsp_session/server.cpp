@@ -867,14 +867,18 @@ void RtspServer::start() {
   asio::co_spawn(rtcp_socket_->get_executor(), udp_loop(*rtcp_socket_, true), asio::detached);
 }
 
-void RtspServer::stop() {
-  if (stopped_.exchange(true)) return;
+void RtspServer::stop_accepting() {
   if (acceptor_) {
     asio::post(acceptor_->get_executor(), [a = acceptor_.get()] {
       boost::system::error_code ec;
       a->close(ec);
     });
   }
+}
+
+void RtspServer::stop() {
+  if (stopped_.exchange(true)) return;
+  stop_accepting();
   for (auto* s : {rtp_socket_.get(), rtcp_socket_.get()}) {
     if (!s) continue;
     asio::post(s->get_executor(), [s] {
