@@ -203,6 +203,7 @@ App::ReloadOutcome App::reload_now(const std::string& trigger, bool only_if_chan
   out.changes = diff_config(c.running, *next);
   out.stream_errors = apply_stream_changes(*registry_, out.changes, config_.reader_queue);
   c.running.streams = next->streams;
+  bool auth_changed = false;
   for (const auto& key : out.changes.applied) {
     if (auto it = next->setting_texts.find(key); it != next->setting_texts.end())
       c.running.setting_texts[key] = it->second;
@@ -213,7 +214,9 @@ App::ReloadOutcome App::reload_now(const std::string& trigger, bool only_if_chan
       if (log::parse_level(next->log_level, level)) log::set_level(level);
     }
     if (key == "shutdown_grace") c.grace_ms = next->shutdown_grace_ms;
+    auth_changed |= is_auth_setting(key);
   }
+  if (auth_changed) authorizer_->update(next->auth);
   api_->invalidate_list();
   c.reloads_ok.fetch_add(1);
   c.last_ok = true;

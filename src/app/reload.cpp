@@ -4,7 +4,16 @@
 
 namespace sg::app {
 
-bool is_live_setting(std::string_view key) { return key == "log.level" || key == "shutdown_grace"; }
+bool is_live_setting(std::string_view key) {
+  return key == "log.level" || key == "shutdown_grace" || is_auth_setting(key);
+}
+
+bool is_auth_setting(std::string_view key) {
+  // The failed-login limiter keeps its settings (and who is blocked) until a restart.
+  if (key == "auth.max_failures" || key == "auth.block_time") return false;
+  // rtsp.publish_auth / read_auth are the older spelling of internal users.
+  return key.starts_with("auth.") || key == "rtsp.publish_auth" || key == "rtsp.read_auth";
+}
 
 ConfigChanges diff_config(const Config& running, const Config& next) {
   ConfigChanges c;

@@ -23,8 +23,10 @@ struct ConfigChanges {
   std::vector<std::string> restart_required;  // settings that differ but only take effect after a restart
 };
 
-// Settings ("section.key") that take effect without a restart.
+// Settings ("section.key") that take effect without a restart: log.level, shutdown_grace and the auth settings.
 bool is_live_setting(std::string_view key);
+// The settings that make up the authorizer's options (auth_session::Authorizer::update).
+bool is_auth_setting(std::string_view key);
 
 // `running` is the config in force, `next` the new file.
 ConfigChanges diff_config(const Config& running, const Config& next);

@@ -51,6 +51,16 @@ TEST(ConfigDiff, ListenAddressesNeedARestartLogLevelAndGraceApplyAtOnce) {
   EXPECT_EQ(d.applied, (std::vector<std::string>{"log.level", "shutdown_grace"}));
 }
 
+TEST(ConfigDiff, UsersApplyAtOnceLoginLimitsNeedARestart) {
+  auto running = parse("auth: { internal_users: [{ user: any, permissions: [read] }] }\n");
+  auto next = parse(
+      "auth: { internal_users: [{ user: viewer, pass: x, permissions: [read] }], max_failures: 3 }\n"
+      "rtsp: { publish_auth: { user: cam, pass: y } }\n");
+  auto d = diff_config(running, next);
+  EXPECT_EQ(d.applied, (std::vector<std::string>{"auth.internal_users", "rtsp.publish_auth"}));
+  EXPECT_EQ(d.restart_required, std::vector<std::string>{"auth.max_failures"});
+}
+
 TEST(ConfigDiff, UnchangedTextChangesNothing) {
   const std::string yaml = "workers: 2\nhls: { variant: fmp4 }\nstreams:\n  a: { source: publisher }\n";
   auto d = diff_config(parse(yaml), parse(yaml));

@@ -5,6 +5,8 @@
 
 #include <signal.h>
 
+#include <cerrno>
+
 #include <boost/json.hpp>
 #include <filesystem>
 

@@ -280,5 +280,26 @@ TEST(ReloadApi, ListenAddressChangeIsReportedAsNeedingARestart) {
   EXPECT_EQ(http_request(s.http_port, "GET", "/readyz").status, 200);
 }
 
+// New internal users take effect at once: the API that anyone on localhost could use now needs admin's password.
+TEST(ReloadApi, NewUsersApplyWithoutARestart) {
+  Server s(
+      "auth:\n"
+      "  internal_users:\n"
+      "    - { user: any, ips: [127.0.0.1/32], permissions: [api, metrics, read, publish] }\n");
+  ASSERT_TRUE(s.ready) << s.log();
+  EXPECT_EQ(http_request(s.http_port, "GET", "/api/v1/streams").status, 200);
+  std::ofstream(s.config_file) << "auth:\n"
+                                  "  internal_users:\n"
+                                  "    - { user: admin, pass: secret, permissions: [api] }\n";
+  auto r = http_request(s.http_port, "POST", "/api/v1/config/reload");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::serialize(json::parse(r.body).at("applied")), "[\"auth.internal_users\"]");
+  EXPECT_EQ(http_request(s.http_port, "GET", "/api/v1/streams").status, 401);
+  auto authed = http_raw(s.http_port,
+                         "GET /api/v1/streams HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                         "Authorization: Basic YWRtaW46c2VjcmV0\r\n\r\n");  // admin:secret
+  EXPECT_EQ(authed.status, 200) << authed.raw;
+}
+
 }  // namespace
 }  // namespace sg::test
