@@ -191,7 +191,9 @@ TEST_P(Reload, UnchangedStreamKeepsItsReadersWithoutAGapRemovedOnesCloseAddedOne
   auto sent_before = num(get_json(s, "/api/v1/streams/keep"), {"packets_sent"});
 
   int status = reload(kAfter);
-  if (GetParam() == Trigger::Api) EXPECT_EQ(status, 200);
+  if (GetParam() == Trigger::Api) {
+    EXPECT_EQ(status, 200);
+  }
   ASSERT_TRUE(wait_until([&] { return stream_exists(s, "added") && !stream_exists(s, "drop"); }, 10s)) << s.log();
   // This trigger did it (the directory watch also sees the API and SIGHUP tests' writes, but later, and then finds
   // the text it already applied).
@@ -249,7 +251,9 @@ TEST_P(Reload, BrokenConfigIsRefusedWithFileAndLineAndEverythingKeepsRunning) {
     ASSERT_TRUE(wait_until([&] { return stream_has(s, id, "readers", 1); }, 10s)) << id << "\n" << s.log();
 
   int status = reload(kBroken);
-  if (GetParam() == Trigger::Api) EXPECT_EQ(status, 400);
+  if (GetParam() == Trigger::Api) {
+    EXPECT_EQ(status, 400);
+  }
   const std::string where = config_->file() + ":3:";
   ASSERT_TRUE(wait_until([&] { return s.log().find("config reload refused") != std::string::npos; }, 10s))
       << s.log();
