@@ -260,7 +260,7 @@ class Parser {
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
     check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "api", "auth",
-                          "shutdown_grace"});
+                          "limits", "tls", "shutdown_grace"});
     if (auto g = root["shutdown_grace"]) c.shutdown_grace_ms = duration_ms(g, "shutdown_grace", 0, 3600000);
     if (auto a = root["api"]) {
       check_keys(a, "api", {"allow_exec", "allowed_sources"});
@@ -277,8 +277,17 @@ class Parser {
       auth_section(a, c.auth);
       explicit_users = static_cast<bool>(a["internal_users"]);
     }
+    if (auto t = root["tls"]) {
+      check_keys(t, "tls", {"cert", "key", "reload_interval"});
+      if (t["cert"]) c.tls.cert = string(t["cert"], "tls.cert");
+      if (t["key"]) c.tls.key = string(t["key"], "tls.key");
+      if (c.tls.cert.empty() != c.tls.key.empty()) fail(t, "'tls' needs both 'cert' and 'key' (PEM file paths)");
+      if (t["reload_interval"])
+        c.tls.reload_interval_ms = duration_ms(t["reload_interval"], "tls.reload_interval", 0, 86400000);
+    }
     if (auto s = root["server"]) {
-      check_keys(s, "server", {"http", "rtsp", "webrtc_udp", "allowed_hosts", "cors_origins"});
+      check_keys(s, "server", {"http", "rtsp", "webrtc_udp", "https", "rtsps", "allowed_hosts", "cors_origins",
+                               "request_timeout"});
       if (s["allowed_hosts"]) {
         c.http_policy.allowed_hosts = string_list(s["allowed_hosts"], "server.allowed_hosts");
         for (auto& h : c.http_policy.allowed_hosts)
@@ -288,7 +297,15 @@ class Parser {
       if (s["http"]) c.http = endpoint(s["http"], "server.http");
       if (s["rtsp"]) c.rtsp = endpoint(s["rtsp"], "server.rtsp");
       if (s["webrtc_udp"]) c.webrtc_udp = endpoint(s["webrtc_udp"], "server.webrtc_udp");
+      for (auto [key, out] : {std::pair{"https", &c.https}, std::pair{"rtsps", &c.rtsps}}) {
+        if (!s[key]) continue;
+        *out = endpoint(s[key], std::string("server.") + key);
+        if (!c.tls.enabled()) fail(s[key], std::string("'server.") + key + "' needs 'tls.cert' and 'tls.key'");
+      }
+      if (s["request_timeout"])
+        c.request_timeout_ms = duration_ms(s["request_timeout"], "server.request_timeout", 500, 600000);
     }
+    c.rtsp_options.request_timeout_ms = c.request_timeout_ms;
     if (auto w = root["workers"]) c.workers = static_cast<unsigned>(integer(w, "workers", 0, 256));
     if (auto l = root["log"]) {
       check_keys(l, "log", {"level", "format"});
@@ -338,6 +355,10 @@ class Parser {
       }
       if (w["interface_discovery"]) c.webrtc.interface_discovery = boolean(w["interface_discovery"], "webrtc.interface_discovery");
     }
+    if (auto l = root["limits"]) {
+      check_keys(l, "limits", {"max_streams"});
+      if (l["max_streams"]) c.max_streams = static_cast<size_t>(integer(l["max_streams"], "limits.max_streams", 1, 1000000));
+    }
     if (auto streams = root["streams"]) {
       if (streams.IsNull()) return c;
       if (!streams.IsMap()) fail(streams, "'streams' must be a mapping of stream id to settings");
@@ -357,6 +378,8 @@ class Parser {
         if (v["on_demand"]) sc.on_demand = boolean(v["on_demand"], where + ".on_demand");
         if (v["rtsp_transport"]) sc.rtsp_transport = one_of(v["rtsp_transport"], where + ".rtsp_transport", {"auto", "udp", "tcp"});
         c.streams.push_back(std::move(sc));
+        if (c.streams.size() > c.max_streams)
+          fail(it->first, "more streams than limits.max_streams (" + std::to_string(c.max_streams) + ")");
       }
     }
     return c;

@@ -1,6 +1,6 @@
 #pragma once
 // streamgate.yaml -> typed, validated Config. Every error names the file, the line and what is wrong, e.g.
-// "streamgate.yaml:4: unknown key 'htp' in 'server' (expected one of: http, rtsp, webrtc_udp)".
+// "streamgate.yaml:4: unknown key 'htp' in 'server' (expected one of: http, rtsp, webrtc_udp, allowed_hosts, cors_origins, request_timeout)".
 #include <cstdint>
 #include <map>
 #include <string>
@@ -43,6 +43,7 @@ struct RtspConfig {
   int session_timeout_s = 60;
   int source_timeout_s = 10;  // pull: no data for this long = dead source
   bool allow_any_publish = true;  // publishing to an unconfigured path creates it
+  int request_timeout_ms = 10000;  // copied from Config::request_timeout_ms
 };
 
 // HLS egress (src/hls_session). Durations in milliseconds.
@@ -62,6 +63,14 @@ struct WebRtcConfig {
   size_t max_sessions = 2000;
 };
 
+// TLS for HTTPS and RTSPS: PEM files (cert: leaf first, then the chain). Both set = the TLS listeners run.
+struct TlsConfig {
+  std::string cert;
+  std::string key;
+  int reload_interval_ms = 10000;  // the files are re-read when they change; 0 = never
+  bool enabled() const { return !cert.empty() && !key.empty(); }
+};
+
 // What the REST API may do beyond managing streams.
 struct ApiConfig {
   // exec: sources run a command as the server's user: only the config file may define them, unless this is true.
@@ -76,6 +85,11 @@ struct Config {
   Endpoint http{"0.0.0.0", 8080};
   Endpoint rtsp{"0.0.0.0", 8554};
   Endpoint webrtc_udp{"0.0.0.0", 8189};
+  Endpoint https{"0.0.0.0", 8443};  // served when tls.enabled()
+  Endpoint rtsps{"0.0.0.0", 8322};  // likewise
+  TlsConfig tls;
+  int request_timeout_ms = 10000;  // server.request_timeout: a request's first byte to its last (HTTP and RTSP)
+  size_t max_streams = 1000;       // limits.max_streams: API and RTSP publishers cannot create more
   unsigned workers = 0;  // 0 = number of cores
   std::string log_level = "info";
   std::string log_format = "json";

@@ -1,6 +1,8 @@
-// streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--webrtc-udp ADDR] [--workers N]
-//            [--log-level LEVEL] [--log-format json|text] [--version] [--help]
+// streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--https ADDR] [--rtsps ADDR] [--webrtc-udp ADDR]
+//            [--workers N] [--log-level LEVEL] [--log-format json|text] [--version] [--help]
 #include <boost/asio/io_context.hpp>
+#include <sys/resource.h>
+
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
@@ -10,8 +12,10 @@
 
 #include "app/app.hpp"
 #include "app/config.hpp"
+#include "app/heap_trimmer.hpp"
 #include "app/log.hpp"
 #include "auth/policy.hpp"
+#include "rtsp_session/exec_supervisor.hpp"
 
 namespace {
 
@@ -27,6 +31,8 @@ Options:
   --config FILE        YAML config file (default: built-in defaults, no streams)
   --http ADDR          HTTP listen address (API, WHEP, HLS, pages, metrics), default 0.0.0.0:8080
   --rtsp ADDR          RTSP listen address, default 0.0.0.0:8554
+  --https ADDR         HTTPS listen address, default 0.0.0.0:8443 (needs tls.cert and tls.key in the config)
+  --rtsps ADDR         RTSPS listen address, default 0.0.0.0:8322 (likewise)
   --webrtc-udp ADDR    WebRTC UDP address, default 0.0.0.0:8189
   --workers N          worker threads (0 = number of cores)
   --log-level LEVEL    trace | debug | info | warn | error | off
@@ -47,11 +53,26 @@ int usage_error(const std::string& msg) {
   return kExitUsage;
 }
 
+// The common soft limit of 1024 descriptors is far below what a media server holds (a connection, a UDP socket
+// per viewer...); the hard limit is what the administrator allows. Raise the one to the other, as Go programs do.
+void raise_file_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const auto before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) == 0)
+    sg::log::debug("file descriptor limit raised", {{"from", static_cast<uint64_t>(before)},
+                                                    {"to", static_cast<uint64_t>(lim.rlim_cur)}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace sg;
-  std::string config_path, http, rtsp, webrtc, workers, level, format;
+  // Our own binary re-executed between the server and an exec: command (see exec_supervisor.hpp).
+  if (argc >= 2 && std::strcmp(argv[1], rtsp_session::kExecSupervisorFlag) == 0)
+    return rtsp_session::exec_supervisor_main(argc, argv);
+  std::string config_path, http, rtsp, https, rtsps, webrtc, workers, level, format;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -82,6 +103,10 @@ int main(int argc, char** argv) {
       if (!value(http)) return usage_error("--http needs an address");
     } else if (arg == "--rtsp") {
       if (!value(rtsp)) return usage_error("--rtsp needs an address");
+    } else if (arg == "--https") {
+      if (!value(https)) return usage_error("--https needs an address");
+    } else if (arg == "--rtsps") {
+      if (!value(rtsps)) return usage_error("--rtsps needs an address");
     } else if (arg == "--webrtc-udp") {
       if (!value(webrtc)) return usage_error("--webrtc-udp needs an address");
     } else if (arg == "--workers") {
@@ -115,8 +140,12 @@ int main(int argc, char** argv) {
     return true;
   };
   if (!endpoint(http, config.http, "--http") || !endpoint(rtsp, config.rtsp, "--rtsp") ||
-      !endpoint(webrtc, config.webrtc_udp, "--webrtc-udp"))
+      !endpoint(webrtc, config.webrtc_udp, "--webrtc-udp") || !endpoint(https, config.https, "--https") ||
+      !endpoint(rtsps, config.rtsps, "--rtsps"))
     return kExitUsage;
+  if ((!https.empty() || !rtsps.empty()) && !config.tls.enabled())
+    return usage_error(std::string(https.empty() ? "--rtsps" : "--https") +
+                       " needs tls.cert and tls.key in the config");
   if (!workers.empty()) {
     char* end = nullptr;
     long n = std::strtol(workers.c_str(), &end, 10);
@@ -134,6 +163,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   log::init(lvl, config.log_format == "json" ? log::Format::Json : log::Format::Text);
+  raise_file_limit();
 
   app::App server(std::move(config));
   if (auto s = server.start(); !s) {
@@ -144,6 +174,8 @@ int main(int argc, char** argv) {
   boost::asio::signal_set signals(main_context, SIGINT, SIGTERM, SIGHUP);
   boost::asio::steady_timer grace_timer(main_context);
   int received = 0;
+  app::HeapTrimmer trimmer(main_context);
+  trimmer.start();
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](boost::system::error_code ec, int sig) {
       if (ec) return;
@@ -158,12 +190,15 @@ int main(int argc, char** argv) {
         server.drain();
         grace_timer.expires_after(grace);
         grace_timer.async_wait([&](boost::system::error_code tec) {
-          if (!tec) main_context.stop();
+          if (tec) return;
+          trimmer.stop();
+          main_context.stop();
         });
         wait_signal();  // a second SIGTERM / SIGINT ends the grace period
         return;
       }
       if (received == 0) received = sig;
+      trimmer.stop();
       main_context.stop();
     });
   };

@@ -21,8 +21,11 @@
 #include <set>
 
 #include "app/log.hpp"
-#include "base/prometheus.hpp"
 #include "auth/http_credentials.hpp"
+#include "base/prometheus.hpp"
+#include "net/accept_backoff.hpp"
+#include "net/connection.hpp"
+#include "net/tcp_listener.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/transport.hpp"
@@ -36,11 +39,13 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::ip::udp;
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
 constexpr size_t kReadChunk = 8 * 1024;  // grows (up to 256 KiB) only for connections that need it
 constexpr size_t kMaxUnitsPerWrite = 64;
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
 constexpr std::string_view kPublic =
     "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, RECORD, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
@@ -102,15 +107,15 @@ std::optional<Target> parse_target(std::string_view uri) {
 // One RTSP connection: a publisher, a reader, or a client still asking questions.
 class ServerSession : public std::enable_shared_from_this<ServerSession> {
  public:
-  ServerSession(RtspServer& server, tcp::socket socket, size_t worker)
+  ServerSession(RtspServer& server, net::Connection conn, size_t worker)
       : server_(server),
-        socket_(std::move(socket)),
+        conn_(std::move(conn)),
         worker_(worker),
         id_(random_hex(8)),
         nonce_(random_hex(16)),
-        watchdog_(socket_.get_executor()) {
+        watchdog_(conn_.get_executor()) {
     boost::system::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
+    auto ep = conn_.socket().remote_endpoint(ec);
     if (!ec) {
       remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
       remote_address_ = ep.address();
@@ -121,7 +126,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   asio::awaitable<void> run();
   // From any thread: ends the session (kicked publisher, server stop).
   void kick() {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+    asio::post(conn_.get_executor(), [self = shared_from_this()] { self->close(); });
   }
   // From the UDP receive thread.
   void on_udp(size_t track, bool rtcp, Bytes packet) {
@@ -147,9 +152,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   }
   void close() {
     closed_ = true;
-    boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    conn_.close();
     watchdog_.cancel();
     if (reader_) reader_->close();
   }
@@ -174,7 +177,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   rtsp::Response record(const rtsp::Request& req);
 
   RtspServer& server_;
-  tcp::socket socket_;
+  net::Connection conn_;  // plain TCP or TLS (RTSPS)
   size_t worker_;
   std::string id_;
   std::string nonce_;
@@ -182,6 +185,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   asio::ip::address remote_address_;
   asio::steady_timer watchdog_;
   std::atomic<int64_t> last_activity_{0};
+  Clock::time_point request_started_{};  // first byte of the message being received; {} between messages
   bool closed_ = false;
 
   Mode mode_ = Mode::None;
@@ -217,25 +221,40 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
 asio::awaitable<void> ServerSession::run() {
   server_.session_started();
   log::debug("RTSP connection", {{"session", id_}, {"remote", remote_}});
-  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
-  ByteVector buf(kReadChunk);
+  asio::co_spawn(conn_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
+  if (auto ec = co_await conn_.handshake(kTlsHandshakeTimeout)) {
+    log::debug("RTSPS handshake failed", {{"session", id_}, {"remote", remote_}, {"error", ec.message()}});
+    closed_ = true;
+  }
+  // The read buffer exists only while the connection has something to read: an idle connection holds none (and a
+  // burst of idle connections leaves no buffers behind to fragment the heap).
+  ByteVector buf;
   size_t used = 0;
   while (!closed_) {
+    // (TLS keeps its buffer: records already read may hold the next request while the socket has nothing.)
+    if (used == 0 && !buf.empty() && mode_ == Mode::None && !conn_.secure()) ByteVector().swap(buf);
+    if (buf.empty()) {
+      if (auto wec = co_await conn_.wait_readable()) break;
+      buf.resize(kReadChunk);
+    }
     if (used == buf.size()) {
       // parse_next bounds a message (16 KiB header + 64 KiB body) and a frame (64 KiB), so this never grows far.
       if (buf.size() >= 256 * 1024) break;
       buf.resize(buf.size() * 2);
     }
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf.data() + used, buf.size() - used),
-                                                     asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await conn_.read_some(asio::buffer(buf.data() + used, buf.size() - used));
     if (ec) break;
     used += n;
-    touch();
+    // A request (or interleaved frame) runs from its first byte, empty lines included, to its end: bytes that
+    // complete nothing (a CRLF or a header byte per second) neither count as activity nor extend the deadline.
+    if (request_started_ == Clock::time_point{}) request_started_ = Clock::now();
     size_t off = 0;
     while (off < used && !closed_) {
       auto r = rtsp::parse_next(Bytes(buf.data() + off, used - off));
       off += r.consumed;
       if (r.need_more()) break;
+      touch();
+      request_started_ = off < used ? Clock::now() : Clock::time_point{};
       if (auto* il = r.interleaved()) {
         on_interleaved(il->channel, il->payload);
         continue;
@@ -263,7 +282,7 @@ asio::awaitable<void> ServerSession::run() {
   close();
   // Let the sender finish with the socket closed before tearing down.
   while (!sender_done_) {
-    asio::steady_timer t(socket_.get_executor(), 5ms);
+    asio::steady_timer t(conn_.get_executor(), 5ms);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   cleanup();
@@ -288,10 +307,24 @@ void ServerSession::cleanup() {
 asio::awaitable<void> ServerSession::watchdog() {
   auto self = shared_from_this();
   const auto timeout = std::chrono::seconds(server_.config().session_timeout_s);
+  const auto request_timeout = std::chrono::milliseconds(server_.config().request_timeout_ms);
+  const auto opened = Clock::now();
   while (!closed_) {
-    watchdog_.expires_after(std::min<std::chrono::steady_clock::duration>(timeout / 4, 5s));
+    watchdog_.expires_after(std::min<Clock::duration>({timeout / 4, request_timeout / 4, 5s}));
     co_await watchdog_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (closed_) break;
+    const auto now = Clock::now();
+    if (request_started_ != Clock::time_point{} && now - request_started_ > request_timeout) {
+      log::info("RTSP request not completed in time: closing", {{"session", id_}, {"remote", remote_}});
+      close();
+      break;
+    }
+    // Questions alone (OPTIONS, DESCRIBE...) do not keep a connection open: it must start a session in time.
+    if (!session_started_ && now - opened > timeout) {
+      log::info("RTSP connection without a session timed out", {{"session", id_}, {"remote", remote_}});
+      close();
+      break;
+    }
     // A TCP reader is kept alive by its connection; everyone else must show activity (requests, RTCP, media).
     if (mode_ == Mode::Play && !setups_.empty() && setups_[0].tcp && playing_) continue;
     auto last = std::chrono::steady_clock::time_point(
@@ -312,7 +345,7 @@ asio::awaitable<void> ServerSession::send(rtsp::Response& res) {
     if (reader_) reader_->wake();
     co_return;
   }
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+  auto [ec, n] = co_await conn_.write(asio::buffer(text));
   if (ec) close();
 }
 
@@ -347,7 +380,7 @@ asio::awaitable<std::optional<rtsp::Response>> ServerSession::authorize(const rt
   auth::AccessRequest ar;
   ar.action = *action;
   ar.path = path;
-  ar.protocol = "rtsp";
+  ar.protocol = conn_.secure() ? "rtsps" : "rtsp";
   ar.id = id_;
   if (auto ip = auth::IpAddress::parse(remote_address_.to_string())) ar.ip = *ip;
   if (auto q = req.uri.find('?'); q != std::string::npos) ar.query = req.uri.substr(q + 1);
@@ -443,7 +476,7 @@ asio::awaitable<void> ServerSession::handle(rtsp::Request& req) {
   if (req.method_id() == M::Play && res.status == 200 && !playing_ && reader_) {
     playing_ = true;
     sender_done_ = false;
-    asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->sender(); }, asio::detached);
+    asio::co_spawn(conn_.get_executor(), [self = shared_from_this()] { return self->sender(); }, asio::detached);
   }
 }
 
@@ -463,7 +496,7 @@ asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req
   if (tracks->empty() && !stream->started()) stream->start();  // on-demand source: start it for this reader
   // Wait a little for a starting source to learn its tracks.
   for (int i = 0; i < 100 && tracks->empty() && !closed_; ++i) {
-    asio::steady_timer t(socket_.get_executor(), 100ms);
+    asio::steady_timer t(conn_.get_executor(), 100ms);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     tracks = stream->tracks();
   }
@@ -473,9 +506,8 @@ asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req
   std::string base = req.uri.substr(0, req.uri.find('?'));  // a ?jwt= token is not part of the track URLs
   if (!base.ends_with('/')) base += '/';
   res.headers.set("Content-Base", base);
-  res.body = sdp_from_tracks(*tracks, target->path,
-                             socket_.local_endpoint().address().is_v4() ? socket_.local_endpoint().address().to_string()
-                                                                       : "127.0.0.1");
+  auto local = conn_.socket().local_endpoint().address();
+  res.body = sdp_from_tracks(*tracks, target->path, local.is_v4() ? local.to_string() : "127.0.0.1");
   co_return res;
 }
 
@@ -513,6 +545,7 @@ rtsp::Response ServerSession::announce(const rtsp::Request& req) {
     auto made = server_.registry().create(target->path, std::move(opts));
     if (!made) {
       stream = server_.registry().find(target->path);  // created concurrently
+      if (!stream && server_.registry().full()) return rtsp::Response::to(req, 453);  // limits.max_streams
       if (!stream) return rtsp::Response::to(req, 400);
     } else {
       stream = *made;
@@ -615,6 +648,7 @@ rtsp::Response ServerSession::setup(const rtsp::Request& req) {
   const rtsp::TransportSpec* spec = nullptr;
   for (const auto& s : *specs) {
     if (s.multicast) continue;
+    if (conn_.secure() && !s.is_tcp()) continue;  // RTSPS: media stays inside the TLS connection (461 otherwise)
     if (s.is_tcp() || s.client_port) {
       spec = &s;
       break;
@@ -750,7 +784,7 @@ asio::awaitable<void> ServerSession::sender() {
       }
     }
     if (buffers_.empty()) continue;
-    auto [ec, n] = co_await asio::async_write(socket_, buffers_, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await conn_.write(buffers_);
     if (ec) {
       close();
       break;
@@ -762,7 +796,7 @@ asio::awaitable<void> ServerSession::sender() {
     std::vector<std::string> responses;
     responses.swap(pending_responses_);
     for (auto& r : responses) {
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(r), asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] = co_await conn_.write(asio::buffer(r));
       if (ec) break;
     }
   }
@@ -861,15 +895,26 @@ Status RtspServer::listen(const std::string& host, uint16_t port) {
 int RtspServer::rtp_fd() const { return rtp_socket_->native_handle(); }
 int RtspServer::rtcp_fd() const { return rtcp_socket_->native_handle(); }
 
+Status RtspServer::listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls) {
+  auto a = net::listen_tcp(pool_.context(0), host, port, "RTSPS");
+  if (!a) return make_error(a.error());
+  tls_acceptor_ = std::move(*a);
+  tls_port_ = tls_acceptor_->local_endpoint().port();
+  tls_ = &tls;
+  return Ok{};
+}
+
 void RtspServer::start() {
-  asio::co_spawn(acceptor_->get_executor(), accept_loop(), asio::detached);
+  asio::co_spawn(acceptor_->get_executor(), accept_loop(*acceptor_, nullptr), asio::detached);
+  if (tls_acceptor_) asio::co_spawn(tls_acceptor_->get_executor(), accept_loop(*tls_acceptor_, tls_), asio::detached);
   asio::co_spawn(rtp_socket_->get_executor(), udp_loop(*rtp_socket_, false), asio::detached);
   asio::co_spawn(rtcp_socket_->get_executor(), udp_loop(*rtcp_socket_, true), asio::detached);
 }
 
 void RtspServer::stop_accepting() {
-  if (acceptor_) {
-    asio::post(acceptor_->get_executor(), [a = acceptor_.get()] {
+  for (auto* a : {acceptor_.get(), tls_acceptor_.get()}) {
+    if (!a) continue;
+    asio::post(a->get_executor(), [a] {
       boost::system::error_code ec;
       a->close(ec);
     });
@@ -895,18 +940,20 @@ void RtspServer::stop() {
   for (auto& s : live) s->kick();
 }
 
-asio::awaitable<void> RtspServer::accept_loop() {
+asio::awaitable<void> RtspServer::accept_loop(tcp::acceptor& acceptor, net::TlsContext* tls) {
+  net::AcceptBackoff backoff(tls ? "RTSPS" : "RTSP");
   for (;;) {
     size_t worker = pool_.next();
-    auto [ec, socket] =
-        co_await acceptor_->async_accept(pool_.context(worker), asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+    auto [ec, socket] = co_await acceptor.async_accept(pool_.context(worker), asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
-      log::warn("RTSP accept failed", {{"error", ec.message()}});
+      co_await backoff.failed(ec);
       continue;
     }
+    backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
-    auto session = std::make_shared<ServerSession>(*this, std::move(socket), worker);
+    auto session = std::make_shared<ServerSession>(
+        *this, tls ? net::Connection(std::move(socket), tls->current()) : net::Connection(std::move(socket)), worker);
     {
       std::lock_guard lk(sessions_mu_);
       live_[session.get()] = session;
