@@ -180,6 +180,9 @@ std::string render_metrics(ApiContext& ctx) {
        [](const media::StreamStats& s) { return s.units_dropped; }},
       {"streamgate_stream_source_reconnects_total", "counter", "Times the source was reconnected.",
        [](const media::StreamStats& s) { return s.reconnects; }},
+      {"streamgate_stream_publisher_timeouts_total", "counter",
+       "Publishers dropped for sending no packet for publisher_timeout.",
+       [](const media::StreamStats& s) { return s.publisher_timeouts; }},
   };
   for (const auto& f : kFamilies) {
     write_metric_header(out, f.name, f.type, f.help);

@@ -47,6 +47,7 @@ App::App(Config config) : config_(std::move(config)) {
   registry_ = std::make_unique<media::StreamRegistry>(
       *pool_, make_source_factory(config_, *pool_, [this] { return ext_ && ext_->rtsp ? ext_->rtsp->port() : config_.rtsp.port; }));
   registry_->set_max_streams(config_.max_streams);
+  registry_->set_publisher_timeout(std::chrono::milliseconds(config_.publisher_timeout_ms));
   api_ = std::make_unique<api::ApiContext>(*registry_);
   api_->reader_queue = config_.reader_queue;
   api_->allow_exec = config_.api.allow_exec;

@@ -260,7 +260,7 @@ class Parser {
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
     check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "api", "auth",
-                          "limits", "tls", "shutdown_grace"});
+                          "limits", "tls", "shutdown_grace", "reader_timeout", "publisher_timeout"});
     if (auto g = root["shutdown_grace"]) c.shutdown_grace_ms = duration_ms(g, "shutdown_grace", 0, 3600000);
     if (auto a = root["api"]) {
       check_keys(a, "api", {"allow_exec", "allowed_sources"});
@@ -313,6 +313,9 @@ class Parser {
       if (l["format"]) c.log_format = one_of(l["format"], "log.format", {"json", "text"});
     }
     if (auto q = root["reader_queue"]) c.reader_queue = static_cast<size_t>(integer(q, "reader_queue", 8, 1 << 20));
+    if (auto t = root["reader_timeout"]) c.reader_timeout_ms = duration_ms(t, "reader_timeout", 500, 3600000);
+    if (auto t = root["publisher_timeout"]) c.publisher_timeout_ms = duration_ms(t, "publisher_timeout", 500, 3600000);
+    c.rtsp_options.reader_timeout_ms = c.reader_timeout_ms;
     if (auto r = root["rtsp"]) {
       check_keys(r, "rtsp", {"publish_conflict", "publish_auth", "read_auth", "auth_method", "session_timeout",
                              "source_timeout", "allow_any_publish"});

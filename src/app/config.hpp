@@ -44,6 +44,7 @@ struct RtspConfig {
   int source_timeout_s = 10;  // pull: no data for this long = dead source
   bool allow_any_publish = true;  // publishing to an unconfigured path creates it
   int request_timeout_ms = 10000;  // copied from Config::request_timeout_ms
+  int reader_timeout_ms = 10000;   // copied from Config::reader_timeout_ms
 };
 
 // HLS egress (src/hls_session). Durations in milliseconds.
@@ -94,6 +95,10 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "json";
   size_t reader_queue = 512;
+  // reader_timeout: a TCP reader whose connection accepts no byte for this long (it stopped reading) is closed.
+  int reader_timeout_ms = 10000;
+  // publisher_timeout: a publisher that sends no packet for this long is gone (media::StreamOptions).
+  int publisher_timeout_ms = 10000;
   RtspConfig rtsp_options;
   HlsConfig hls;
   WebRtcConfig webrtc;

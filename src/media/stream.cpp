@@ -1,6 +1,18 @@
 #include "media/stream.hpp"
 
+// GCC 12 reports -Wmismatched-new-delete for Asio's coroutine frames (its own operator new/delete pair) at -O2: a
+// false positive (see src/rtsp_session/server.cpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "app/log.hpp"
 #include "net/worker_pool.hpp"
@@ -13,6 +25,17 @@ namespace {
 // A GOP larger than this is not cached (new readers then wait for the next keyframe); it bounds memory per stream.
 constexpr size_t kMaxGopUnits = 4096;
 constexpr size_t kMaxGopBytes = 64 * 1024 * 1024;
+
+// "10 s", "1.5 s": how long a publisher was silent, for last_error.
+std::string seconds_text(std::chrono::milliseconds d) {
+  std::string s = std::to_string(d.count() / 1000);
+  if (d.count() % 1000 != 0) {
+    std::string frac = std::to_string(1000 + d.count() % 1000).substr(1);
+    while (frac.back() == '0') frac.pop_back();
+    s += "." + frac;
+  }
+  return s + " s";
+}
 }  // namespace
 
 std::string_view to_string(StreamState state) {
@@ -142,13 +165,81 @@ void Stream::deliver(size_t worker, const UnitPtr& unit) {
 }
 
 void Stream::set_state(StreamState state, std::string error) {
-  std::lock_guard lk(mu_);
-  if (state == StreamState::Ready && state_ != StreamState::Ready) {
-    ready_since_ = std::chrono::steady_clock::now();
-    last_error_.clear();  // recovered: the API shows last_error null again
+  uint64_t watch_epoch = 0;
+  {
+    std::lock_guard lk(mu_);
+    if (state == StreamState::Ready && state_ != StreamState::Ready) {
+      ready_since_ = std::chrono::steady_clock::now();
+      last_error_.clear();  // recovered: the API shows last_error null again
+    }
+    state_ = state;
+    if (!error.empty()) last_error_ = std::move(error);
+    // A publisher made the stream ready: from now on it must keep sending.
+    if (state == StreamState::Ready && !publisher_.empty() && options_.publisher_timeout.count() > 0 &&
+        watched_epoch_ != publisher_epoch_) {
+      watched_epoch_ = publisher_epoch_;
+      watch_epoch = publisher_epoch_;
+    }
   }
-  state_ = state;
-  if (!error.empty()) last_error_ = std::move(error);
+  if (watch_epoch != 0 && !pool_.stopped())
+    asio::co_spawn(pool_.context(0), watch_publisher(weak_from_this(), watch_epoch, options_.publisher_timeout),
+                   asio::detached);
+}
+
+asio::awaitable<void> Stream::watch_publisher(std::weak_ptr<Stream> weak, uint64_t epoch,
+                                              std::chrono::milliseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  // Sampling the packet counter costs the data path nothing; a silence is seen at most one step late.
+  const auto step = std::clamp<Clock::duration>(timeout / 8, std::chrono::milliseconds(50), std::chrono::seconds(1));
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  uint64_t seen = 0;
+  if (auto self = weak.lock()) seen = self->packets_in_.load(std::memory_order_relaxed);
+  auto progress_at = Clock::now();
+  for (;;) {
+    timer.expires_after(step);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto self = weak.lock();
+    if (!self) co_return;
+    bool current;
+    {
+      std::lock_guard lk(self->mu_);
+      current = self->publisher_epoch_ == epoch && !self->publisher_.empty();
+    }
+    if (!current) co_return;  // the publisher left, was replaced or the stream stopped
+    const auto now = Clock::now();
+    const uint64_t packets = self->packets_in_.load(std::memory_order_relaxed);
+    if (packets != seen) {
+      seen = packets;
+      progress_at = now;
+    } else if (now - progress_at >= timeout) {
+      self->publisher_timed_out(epoch);
+      co_return;
+    }
+  }
+}
+
+void Stream::publisher_timed_out(uint64_t epoch) {
+  std::string session;
+  std::function<void()> kick;
+  {
+    std::lock_guard lk(mu_);
+    if (publisher_epoch_ != epoch || publisher_.empty()) return;
+    session = std::move(publisher_);
+    publisher_.clear();
+    kick = std::move(kick_publisher_);
+    kick_publisher_ = nullptr;
+    state_ = StreamState::Idle;
+    last_error_ = "publisher sent no data for " + seconds_text(options_.publisher_timeout);
+    // Its last GOP is stale: a reader arriving now must not start on it.
+    gop_.clear();
+    gop_bytes_ = 0;
+  }
+  publisher_timeouts_.fetch_add(1, std::memory_order_relaxed);
+  log::warn("publisher sent no data: stream no longer ready, publisher and readers closed",
+            {{"stream", id_}, {"session", session}, {"timeout_ms", options_.publisher_timeout.count()},
+             {"readers", readers()}});
+  if (kick) kick();
+  close_readers();
 }
 
 void Stream::add_received(uint64_t bytes, uint64_t packets) {
@@ -168,6 +259,7 @@ bool Stream::acquire_publisher(const std::string& session, bool replace, std::fu
     }
     publisher_ = session;
     kick_publisher_ = std::move(kick);
+    ++publisher_epoch_;
     started_ = true;
   }
   if (old_kick) old_kick();
@@ -322,6 +414,7 @@ StreamStats Stream::stats() const {
   s.packets_in = packets_in_.load(std::memory_order_relaxed);
   s.units_in = units_in_.load(std::memory_order_relaxed);
   s.reconnects = reconnects_.load(std::memory_order_relaxed);
+  s.publisher_timeouts = publisher_timeouts_.load(std::memory_order_relaxed);
   for (size_t w = 0; w < pool_.size(); ++w) {
     s.readers += slots_[w].count.load(std::memory_order_relaxed);
     s.bytes_out += slots_[w].bytes_out.load(std::memory_order_relaxed);

@@ -5,6 +5,7 @@
 // reader); on that thread the unit is pushed into each local reader's queue. Reader lists are per worker and only
 // touched on their own thread, so no lock is taken per reader per unit.
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
@@ -45,6 +46,9 @@ struct StreamOptions {
   size_t reader_queue = 512;
   std::string rtsp_transport = "auto";  // pull: auto (UDP then TCP), udp, tcp
   std::chrono::milliseconds on_demand_close_after{10000};
+  // A publisher that sends no packet for this long while the stream is ready is gone (it may have vanished
+  // without FIN): see acquire_publisher. Set for every stream by StreamRegistry::set_publisher_timeout; 0 = never.
+  std::chrono::milliseconds publisher_timeout{10000};
 };
 
 struct StreamStats {
@@ -55,6 +59,7 @@ struct StreamStats {
   uint64_t bytes_in = 0, packets_in = 0, units_in = 0;
   uint64_t bytes_out = 0, packets_out = 0, units_dropped = 0;
   uint64_t reconnects = 0;
+  uint64_t publisher_timeouts = 0;  // publishers dropped for sending nothing for options().publisher_timeout
   bool has_publisher = false;
   double uptime_seconds = 0;  // since the stream last became ready; 0 when not ready
 };
@@ -97,8 +102,12 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void add_received(uint64_t bytes, uint64_t packets);
   void count_reconnect();
 
-  // A publisher (RTSP RECORD session) claims the stream. With replace, a current publisher is kicked (its kick
-  // callback runs) and the new one takes over; otherwise a busy stream is refused (false).
+  // A publisher (RTSP RECORD session; any ingest protocol) claims the stream. With replace, a current publisher is
+  // kicked (its kick callback runs) and the new one takes over; otherwise a busy stream is refused (false).
+  // Once the publisher made the stream ready (set_state(Ready)), it must keep sending: with no packet
+  // (add_received) for options().publisher_timeout, the publisher is taken for gone (a peer that vanished without
+  // FIN looks exactly like this to its TCP connection): the stream leaves ready (idle, last_error says why), its
+  // GOP cache is dropped, the publisher is kicked and every reader is closed, so players learn the stream ended.
   bool acquire_publisher(const std::string& session, bool replace, std::function<void()> kick);
   void release_publisher(const std::string& session);
 
@@ -132,6 +141,12 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void deliver(size_t worker, const UnitPtr& unit);
   void close_readers();
   void schedule_on_demand_stop();
+  // Samples packets_in_ while the publisher of `epoch` holds the stream (on worker 0; holds no reference between
+  // samples).
+  static boost::asio::awaitable<void> watch_publisher(std::weak_ptr<Stream> weak, uint64_t epoch,
+                                                      std::chrono::milliseconds timeout);
+  // Drops a publisher that has sent nothing (see acquire_publisher).
+  void publisher_timed_out(uint64_t epoch);
 
   const std::string id_;
   const StreamOptions options_;
@@ -155,9 +170,11 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool started_ = false;
   std::string publisher_;
   std::function<void()> kick_publisher_;
+  uint64_t publisher_epoch_ = 0;  // +1 per acquire_publisher: a watch ends when its publisher's epoch is over
+  uint64_t watched_epoch_ = 0;    // the epoch whose data watch runs (started at set_state(Ready))
   std::unique_ptr<boost::asio::steady_timer> on_demand_timer_;
 
-  std::atomic<uint64_t> bytes_in_{0}, packets_in_{0}, units_in_{0}, reconnects_{0};
+  std::atomic<uint64_t> bytes_in_{0}, packets_in_{0}, units_in_{0}, reconnects_{0}, publisher_timeouts_{0};
   std::atomic<int64_t> external_readers_{0};
 };
 

@@ -42,6 +42,7 @@ Result<std::shared_ptr<Stream>> StreamRegistry::create(const std::string& id, St
     limit_refusals_.fetch_add(1, std::memory_order_relaxed);
     return make_error("stream limit reached: " + std::to_string(max_streams_) + " streams (limits.max_streams)");
   }
+  options.publisher_timeout = publisher_timeout_;
   auto stream = std::make_shared<Stream>(id, std::move(options), pool_, factory_);
   streams_.emplace(id, stream);
   generation_.fetch_add(1, std::memory_order_release);

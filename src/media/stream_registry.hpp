@@ -39,6 +39,9 @@ class StreamRegistry {
   uint64_t limit_refusals() const { return limit_refusals_.load(std::memory_order_relaxed); }
   // Changes whenever a stream is created or removed (cache key for listings).
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Every stream created from now on drops a publisher silent for this long (StreamOptions::publisher_timeout,
+  // config `publisher_timeout`); 0 = never.
+  void set_publisher_timeout(std::chrono::milliseconds timeout) { publisher_timeout_ = timeout; }
 
  private:
   net::WorkerPool& pool_;
@@ -48,6 +51,7 @@ class StreamRegistry {
   std::atomic<uint64_t> generation_{0};
   size_t max_streams_ = 0;
   std::atomic<uint64_t> limit_refusals_{0};
+  std::chrono::milliseconds publisher_timeout_{10000};
 };
 
 }  // namespace sg::media

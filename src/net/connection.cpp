@@ -12,6 +12,19 @@ namespace sg::net {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+namespace {
+// asio::transfer_all that also records the progress of a pending write: asked before each further write_some with
+// the bytes written so far (not after the last one: write() counts that).
+struct CountProgress {
+  uint64_t& total;
+  uint64_t base;
+  size_t operator()(const boost::system::error_code& ec, size_t written) const {
+    total = base + written;
+    return ec ? 0 : asio::detail::default_max_transfer_size;
+  }
+};
+}  // namespace
+
 Connection::Connection(tcp::socket socket) : plain_(std::move(socket)) {}
 
 Connection::Connection(tcp::socket socket, std::shared_ptr<SslContext> context)
@@ -49,19 +62,39 @@ asio::awaitable<Connection::ErrorAndSize> Connection::read_some(asio::mutable_bu
 }
 
 asio::awaitable<Connection::ErrorAndSize> Connection::write(const std::vector<asio::const_buffer>& buffers) {
-  if (!tls_) co_return co_await asio::async_write(*plain_, buffers, asio::as_tuple(asio::use_awaitable));
-  scratch_.resize(asio::buffer_size(buffers));
-  size_t off = 0;
-  for (const auto& b : buffers) {
-    std::memcpy(scratch_.data() + off, b.data(), b.size());
-    off += b.size();
+  const CountProgress progress{written_, written_};
+  ErrorAndSize result;
+  if (!tls_) {
+    result = co_await asio::async_write(*plain_, buffers, progress, asio::as_tuple(asio::use_awaitable));
+  } else {
+    scratch_.resize(asio::buffer_size(buffers));
+    size_t off = 0;
+    for (const auto& b : buffers) {
+      std::memcpy(scratch_.data() + off, b.data(), b.size());
+      off += b.size();
+    }
+    result = co_await asio::async_write(*tls_, asio::buffer(scratch_), progress, asio::as_tuple(asio::use_awaitable));
   }
-  co_return co_await asio::async_write(*tls_, asio::buffer(scratch_), asio::as_tuple(asio::use_awaitable));
+  written_ = progress.base + std::get<1>(result);  // the condition is not asked after the last part
+  co_return result;
 }
 
 asio::awaitable<Connection::ErrorAndSize> Connection::write(asio::const_buffer buffer) {
-  if (tls_) co_return co_await asio::async_write(*tls_, buffer, asio::as_tuple(asio::use_awaitable));
-  co_return co_await asio::async_write(*plain_, buffer, asio::as_tuple(asio::use_awaitable));
+  const CountProgress progress{written_, written_};
+  ErrorAndSize result;
+  if (tls_) {
+    result = co_await asio::async_write(*tls_, buffer, progress, asio::as_tuple(asio::use_awaitable));
+  } else {
+    result = co_await asio::async_write(*plain_, buffer, progress, asio::as_tuple(asio::use_awaitable));
+  }
+  written_ = progress.base + std::get<1>(result);
+  co_return result;
+}
+
+void Connection::abort() {
+  boost::system::error_code ec;
+  socket().set_option(asio::socket_base::linger(true, 0), ec);  // close() then sends RST and drops the queue
+  socket().close(ec);
 }
 
 void Connection::close() {

@@ -42,14 +42,21 @@ class Connection {
   // Writes all of `buffers` (in order).
   boost::asio::awaitable<ErrorAndSize> write(const std::vector<boost::asio::const_buffer>& buffers);
   boost::asio::awaitable<ErrorAndSize> write(boost::asio::const_buffer buffer);
+  // Bytes the kernel has accepted so far (plaintext under TLS), counted as they go, also while a write is pending:
+  // a write that is pending while this stands still means the peer stopped reading.
+  uint64_t bytes_written() const { return written_; }
   // Shuts the TCP connection down both ways and closes it; pending operations end with an error.
   void close();
+  // Closes with a reset: whatever the peer did not read is discarded at once instead of lingering in the kernel
+  // (a peer that stopped reading would pin its send buffer for minutes).
+  void abort();
 
  private:
   std::optional<boost::asio::ip::tcp::socket> plain_;
   std::shared_ptr<SslContext> context_;  // kept while the connection lives (certificate reloads swap the holder's)
   std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
   std::vector<std::byte> scratch_;
+  uint64_t written_ = 0;
 };
 
 }  // namespace sg::net

@@ -40,17 +40,23 @@ void PlayReports::set_track(size_t track, uint32_t ssrc, uint32_t clock_rate) {
   t.clock_rate = clock_rate == 0 ? 90000 : clock_rate;
 }
 
-const std::vector<PlayReports::Report>& PlayReports::build(int64_t now_ns, int64_t now_unix_ns) {
+const std::vector<PlayReports::Report>& PlayReports::build(int64_t now_ns, int64_t now_unix_ns,
+                                                          std::optional<std::string_view> bye_reason) {
   buffer_.clear();
   reports_.clear();
   std::vector<std::pair<size_t, size_t>> spans;  // (offset, size) per report: buffer_ may move while growing
   for (size_t i = 0; i < tracks_.size(); ++i) {
     const auto& t = tracks_[i];
-    if (!t.active || !t.reporter.sent_any()) continue;
+    if (!t.active || (!t.reporter.sent_any() && !bye_reason)) continue;
     const size_t start = buffer_.size();
     buffer_.resize(start + 4);
-    rtp::append_sender_report(buffer_, t.reporter.report(t.ssrc, t.clock_rate, now_ns, now_unix_ns));
+    if (t.reporter.sent_any()) {
+      rtp::append_sender_report(buffer_, t.reporter.report(t.ssrc, t.clock_rate, now_ns, now_unix_ns));
+    } else {
+      rtp::append_receiver_report(buffer_, rtp::ReceiverReport{t.ssrc, {}});
+    }
     rtp::append_sdes_cname(buffer_, t.ssrc, cname_);
+    if (bye_reason) rtp::append_bye(buffer_, std::span<const uint32_t>(&t.ssrc, 1), *bye_reason);
     spans.emplace_back(start, buffer_.size() - start);
     reports_.push_back({i, {}});
   }

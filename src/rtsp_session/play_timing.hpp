@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/bytes.hpp"
@@ -55,8 +56,11 @@ class PlayReports {
   // then every kIntervalNs.
   bool due(int64_t now_ns) const { return first_media_ || now_ns >= next_ns_; }
   // Builds the reports for now (monotonic and Unix time) and schedules the next ones. The spans stay valid until
-  // the next build().
-  const std::vector<Report>& build(int64_t now_ns, int64_t now_unix_ns);
+  // the next build(). With bye_reason (the session's last reports, RFC 3550 6.6), every configured track gets
+  // one, ending in a BYE with that reason: an SR when it sent media, else an empty RR (a compound packet starts
+  // with a report).
+  const std::vector<Report>& build(int64_t now_ns, int64_t now_unix_ns,
+                                   std::optional<std::string_view> bye_reason = std::nullopt);
 
  private:
   std::vector<Track> tracks_;

@@ -166,11 +166,24 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   void touch() {
     last_activity_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   }
-  void close() {
+  // reset: a peer that stopped reading gets a TCP reset, so the unread data it pins in the kernel goes at once.
+  void close(bool reset = false) {
     closed_ = true;
-    conn_.close();
+    if (reset) {
+      conn_.abort();
+    } else {
+      conn_.close();
+    }
     watchdog_.cancel();
     if (reader_) reader_->close();
+  }
+  // Every write to the connection goes through here, so the watchdog knows whether one is pending.
+  template <class Buffers>
+  asio::awaitable<net::Connection::ErrorAndSize> write(const Buffers& buffers) {
+    if (writes_pending_++ == 0) write_started_ = Clock::now();
+    auto result = co_await conn_.write(buffers);
+    --writes_pending_;
+    co_return result;
   }
   log::Fields base_fields() const { return {}; }
 
@@ -178,6 +191,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   asio::awaitable<void> handle(rtsp::Request& req);
   asio::awaitable<void> send(rtsp::Response& res);
   asio::awaitable<void> sender();
+  asio::awaitable<void> send_bye();
   void on_interleaved(uint8_t channel, Bytes payload);
   // Asks the authorization point for the request's action on its path (once per action and path per session): a
   // refusal (401 with challenges, or 403), or nothing when allowed.
@@ -207,6 +221,13 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::atomic<int64_t> last_activity_{0};
   Clock::time_point request_started_{};  // first byte of the message being received; {} between messages
   bool closed_ = false;
+  // Write progress, for the watchdog: a write pending while the kernel accepts nothing means the peer stopped
+  // reading.
+  int writes_pending_ = 0;
+  Clock::time_point write_started_{};  // when the pending writes began
+  Clock::time_point progress_at_{};    // when the watchdog last saw bytes_written() move
+  uint64_t watched_written_ = 0;
+  bool teardown_ = false;  // the client asked to end (no RTCP BYE then)
 
   Mode mode_ = Mode::None;
   bool session_started_ = false;  // a SETUP gave the client our Session id
@@ -329,12 +350,28 @@ asio::awaitable<void> ServerSession::watchdog() {
   auto self = shared_from_this();
   const auto timeout = std::chrono::seconds(server_.config().session_timeout_s);
   const auto request_timeout = std::chrono::milliseconds(server_.config().request_timeout_ms);
+  const auto reader_timeout = std::chrono::milliseconds(server_.config().reader_timeout_ms);
   const auto opened = Clock::now();
   while (!closed_) {
-    watchdog_.expires_after(std::min<Clock::duration>({timeout / 4, request_timeout / 4, 5s}));
+    watchdog_.expires_after(std::min<Clock::duration>({timeout / 4, request_timeout / 4, reader_timeout / 8, 5s}));
     co_await watchdog_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (closed_) break;
     const auto now = Clock::now();
+    // A peer that stopped reading: a write has been pending for reader_timeout without the kernel taking a byte.
+    // Its reader queue drops units meanwhile, but drops are not progress.
+    if (writes_pending_ > 0) {
+      if (const uint64_t written = conn_.bytes_written(); written != watched_written_) {
+        watched_written_ = written;
+        progress_at_ = now;
+      } else if (now - std::max(progress_at_, write_started_) > reader_timeout) {
+        server_.count_stalled_peer();
+        log::warn("RTSP peer stopped reading: closing", {{"session", id_}, {"remote", remote_}, {"stream", path_},
+                                                          {"reader_timeout_ms", reader_timeout.count()},
+                                                          {"dropped", reader_ ? reader_->dropped() : 0}});
+        close(true);
+        break;
+      }
+    }
     if (request_started_ != Clock::time_point{} && now - request_started_ > request_timeout) {
       log::info("RTSP request not completed in time: closing", {{"session", id_}, {"remote", remote_}});
       close();
@@ -366,7 +403,7 @@ asio::awaitable<void> ServerSession::send(rtsp::Response& res) {
     if (reader_) reader_->wake();
     co_return;
   }
-  auto [ec, n] = co_await conn_.write(asio::buffer(text));
+  auto [ec, n] = co_await write(asio::buffer(text));
   if (ec) close();
 }
 
@@ -470,6 +507,7 @@ asio::awaitable<void> ServerSession::handle(rtsp::Request& req) {
       res = rtsp::Response::to(req, 200);
       break;
     case M::Teardown:
+      teardown_ = true;
       res = rtsp::Response::to(req, 200);
       res.headers.set("Server", "streamgate/" SG_VERSION);
       co_await send(res);
@@ -814,7 +852,7 @@ asio::awaitable<void> ServerSession::sender() {
     }
     if (buffers_.empty()) continue;
     add_tcp_reports();
-    auto [ec, n] = co_await conn_.write(buffers_);
+    auto [ec, n] = co_await write(buffers_);
     if (ec) {
       close();
       break;
@@ -826,10 +864,13 @@ asio::awaitable<void> ServerSession::sender() {
     std::vector<std::string> responses;
     responses.swap(pending_responses_);
     for (auto& r : responses) {
-      auto [ec, n] = co_await conn_.write(asio::buffer(r));
+      auto [ec, n] = co_await write(asio::buffer(r));
       if (ec) break;
     }
   }
+  // The stream closed the reader (its publisher timed out, it stopped, its tracks changed): RFC 3550 6.6, a BYE
+  // tells the client its sources are gone (ffmpeg then ends with EOF, GStreamer's rtspsrc with EOS).
+  if (!closed_ && !teardown_) co_await send_bye();
   sender_done_ = true;
   playing_ = false;
   // A reader closed by the stream (stopped, tracks changed) ends the connection: the client must reconnect.
@@ -908,6 +949,27 @@ void ServerSession::add_tcp_reports() {
                                    static_cast<uint16_t>(r.framed.size() - 4));
     buffers_.push_back(asio::buffer(r.framed.data(), r.framed.size()));
   }
+}
+
+asio::awaitable<void> ServerSession::send_bye() {
+  const auto& reports = reports_.build(steady_ns(), unix_ns(), "stream ended");
+  if (reports.empty()) co_return;
+  if (!setups_[0].tcp) {
+    for (const auto& r : reports) {
+      const auto& dest = setups_[r.track].rtcp_dest;
+      auto packet = r.compound();
+      ::sendto(server_.rtcp_fd(), packet.data(), packet.size(), MSG_DONTWAIT, dest.data(),
+               static_cast<socklen_t>(dest.size()));
+    }
+    co_return;
+  }
+  buffers_.clear();
+  for (const auto& r : reports) {
+    rtsp::write_interleaved_header(std::span<std::byte, 4>(r.framed.data(), 4), setups_[r.track].rtcp_channel,
+                                   static_cast<uint16_t>(r.framed.size() - 4));
+    buffers_.push_back(asio::buffer(r.framed.data(), r.framed.size()));
+  }
+  co_await write(buffers_);
 }
 
 // From the server's RTCP port to the client's; a full socket buffer loses the report (the next one follows).
@@ -1090,6 +1152,9 @@ void RtspServer::write_metrics(std::string& out) const {
          "RTP packets not sent to UDP readers (socket buffer full).", udp_send_drops_.load());
   metric("streamgate_rtsp_udp_unknown_total", "counter", "UDP packets from senders without a session.",
          udp_unknown_.load());
+  metric("streamgate_rtsp_stalled_peers_total", "counter",
+         "RTSP connections reset because they accepted no byte for reader_timeout (the peer stopped reading).",
+         stalled_peers_.load());
 }
 
 }  // namespace sg::rtsp_session

@@ -71,6 +71,7 @@ class RtspServer {
   void session_ended() { sessions_.fetch_sub(1); }
   void count_bad_request() { bad_requests_.fetch_add(1, std::memory_order_relaxed); }
   void count_udp_dropped(uint64_t n) { udp_send_drops_.fetch_add(n, std::memory_order_relaxed); }
+  void count_stalled_peer() { stalled_peers_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, net::TlsContext* tls);
@@ -96,7 +97,7 @@ class RtspServer {
   friend class ServerSession;
 
   std::atomic<size_t> sessions_{0};
-  std::atomic<uint64_t> bad_requests_{0}, udp_send_drops_{0}, udp_unknown_{0};
+  std::atomic<uint64_t> bad_requests_{0}, udp_send_drops_{0}, udp_unknown_{0}, stalled_peers_{0};
   std::atomic<bool> stopped_{false};
 };
 

@@ -282,6 +282,23 @@ TEST(Config, RequestTimeoutDefaultsToTenSecondsForHttpAndRtsp) {
             std::string::npos);
 }
 
+TEST(Config, ReaderAndPublisherTimeoutsDefaultToTenSecondsAndTakeDurations) {
+  auto c = parse_config("", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->reader_timeout_ms, 10000);
+  EXPECT_EQ(c->rtsp_options.reader_timeout_ms, 10000);
+  EXPECT_EQ(c->publisher_timeout_ms, 10000);
+  auto d = parse_config("reader_timeout: 2500ms\npublisher_timeout: 3\n", "test.yaml");
+  ASSERT_TRUE(d) << d.error();
+  EXPECT_EQ(d->reader_timeout_ms, 2500);
+  EXPECT_EQ(d->rtsp_options.reader_timeout_ms, 2500);
+  EXPECT_EQ(d->publisher_timeout_ms, 3000);
+  EXPECT_NE(error_of("log: { level: info }\nreader_timeout: 0s\n").find("test.yaml:2: 'reader_timeout' must be between 500ms"),
+            std::string::npos);
+  EXPECT_NE(error_of("publisher_timeout: soon\n").find("test.yaml:1: 'publisher_timeout' must be a duration"),
+            std::string::npos);
+}
+
 TEST(Config, MaxStreamsLimitsConfiguredStreamsToo) {
   auto c = parse_config("", "test.yaml");
   ASSERT_TRUE(c) << c.error();

@@ -4,7 +4,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <functional>
 #include <future>
+#include <thread>
 
 #include "media/stream.hpp"
 #include "media/stream_registry.hpp"
@@ -294,6 +296,113 @@ TEST_F(StreamTest, UnitsOfAReplacedSourceSessionAreDropped) {
   auto units = pop_all(r, 0);
   ASSERT_EQ(units.size(), 2u);
   EXPECT_EQ(units[1]->source, new_source);
+}
+
+// ---- publisher data timeout
+
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  const auto end = SteadyClock::now() + timeout;
+  while (SteadyClock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return cond();
+}
+
+// Feeds the stream a packet every 20 ms for `how_long`, as a live publisher would.
+void keep_sending(Stream& s, std::chrono::milliseconds how_long) {
+  const auto end = SteadyClock::now() + how_long;
+  while (SteadyClock::now() < end) {
+    s.add_received(1200, 1);
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+class PublisherTimeoutTest : public StreamTest {
+ protected:
+  static constexpr auto kTimeout = 300ms;
+  std::shared_ptr<Stream> make_watched_stream() {
+    StreamOptions o;
+    o.source = "publisher";
+    o.reader_queue = 16;
+    o.publisher_timeout = kTimeout;
+    auto s = std::make_shared<Stream>("cam", o, pool, nullptr);
+    s->set_tracks(audio_track());
+    return s;
+  }
+};
+
+TEST_F(PublisherTimeoutTest, SilentPublisherIsDroppedAndItsReadersClosedAfterTheTimeout) {
+  auto s = make_watched_stream();
+  std::atomic<int> kicked{0};
+  ASSERT_TRUE(s->acquire_publisher("p1", false, [&] { ++kicked; }));
+  auto* r = attach(s, 1);
+  s->set_state(StreamState::Ready);
+  keep_sending(*s, 3 * kTimeout);  // sending: ready long past the timeout
+  EXPECT_EQ(s->stats().state, StreamState::Ready);
+  EXPECT_EQ(kicked.load(), 0);
+
+  const auto silent_from = SteadyClock::now();
+  ASSERT_TRUE(wait_for([&] { return s->stats().state != StreamState::Ready; }, 3s));
+  const auto took = SteadyClock::now() - silent_from;
+  EXPECT_GE(took, kTimeout - 25ms);  // the last packet may have come up to 20 ms before
+  EXPECT_LT(took, kTimeout + 400ms);  // one sampling step (50 ms) late at most, plus a busy machine
+  auto st = s->stats();
+  EXPECT_EQ(st.state, StreamState::Idle);
+  EXPECT_EQ(st.last_error, "publisher sent no data for 0.3 s");
+  EXPECT_FALSE(st.has_publisher);
+  EXPECT_EQ(st.publisher_timeouts, 1u);
+  EXPECT_EQ(kicked.load(), 1);
+  drain(pool, 1);
+  EXPECT_TRUE(r->closed());
+  // The slot is free: a new publisher takes over at once, even without publish_conflict: replace.
+  EXPECT_TRUE(s->acquire_publisher("p2", false, [] {}));
+}
+
+TEST_F(PublisherTimeoutTest, PublisherIsNotTimedBeforeItMadeTheStreamReady) {
+  auto s = make_watched_stream();
+  std::atomic<int> kicked{0};
+  ASSERT_TRUE(s->acquire_publisher("p1", false, [&] { ++kicked; }));  // ANNOUNCE, no RECORD yet
+  std::this_thread::sleep_for(3 * kTimeout);
+  EXPECT_EQ(kicked.load(), 0);
+  EXPECT_TRUE(s->stats().has_publisher);
+}
+
+TEST_F(PublisherTimeoutTest, StreamReadyWithoutAPublisherIsNotTimed) {
+  auto s = make_watched_stream();  // a pull source reports ready: its own source_timeout watches it
+  s->set_state(StreamState::Ready);
+  std::this_thread::sleep_for(3 * kTimeout);
+  EXPECT_EQ(s->stats().state, StreamState::Ready);
+  EXPECT_EQ(s->stats().publisher_timeouts, 0u);
+}
+
+TEST_F(PublisherTimeoutTest, WatchOfAPublisherThatLeftNeverDropsItsSuccessor) {
+  auto s = make_watched_stream();
+  ASSERT_TRUE(s->acquire_publisher("p1", false, [] {}));
+  s->set_state(StreamState::Ready);
+  s->release_publisher("p1");
+  std::atomic<int> kicked{0};
+  ASSERT_TRUE(s->acquire_publisher("p2", false, [&] { ++kicked; }));
+  s->set_state(StreamState::Ready);
+  keep_sending(*s, 3 * kTimeout);
+  EXPECT_EQ(kicked.load(), 0);
+  EXPECT_EQ(s->stats().state, StreamState::Ready);
+  ASSERT_TRUE(wait_for([&] { return kicked.load() == 1; }, 3s));  // p2 falls silent: dropped, once
+  std::this_thread::sleep_for(2 * kTimeout);
+  EXPECT_EQ(kicked.load(), 1);
+  EXPECT_EQ(s->stats().publisher_timeouts, 1u);
+}
+
+TEST(StreamRegistryTest, CreatedStreamsTakeTheRegistrysPublisherTimeout) {
+  net::WorkerPool pool(1);
+  StreamRegistry reg(pool, nullptr);
+  reg.set_publisher_timeout(1500ms);
+  auto s = reg.create("cam", StreamOptions{.source = "publisher"});
+  ASSERT_TRUE(s) << s.error();
+  EXPECT_EQ((*s)->options().publisher_timeout, 1500ms);
 }
 
 TEST(StreamRegistryTest, CreateFindRemove) {

@@ -51,5 +51,27 @@ TEST(PlayReports, EachTrackGetsSrAndCnameWithRoomForAnInterleavedHeader) {
   EXPECT_EQ(std::get<rtp::Sdes>(video->at(1)).chunks.at(0).cname(), "streamgate@s1");  // one CNAME: lip sync
 }
 
+TEST(PlayReports, LastReportsEndEveryTrackWithAByeEvenBeforeItsFirstPacket) {
+  PlayReports r;
+  r.configure(3, "streamgate@s1");
+  r.set_track(0, 0x11, 90000);
+  r.set_track(1, 0x22, 48000);  // set up, never sent anything
+  r.on_packet(0, 90000, 10 * kSecond, 1000);
+  const auto& reports = r.build(11 * kSecond, 1'700'000'000 * kSecond, "stream ended");
+  ASSERT_EQ(reports.size(), 2u);  // track 2 was not set up
+  auto video = rtp::parse_rtcp(reports[0].compound());
+  ASSERT_TRUE(video.ok()) << video.error();
+  ASSERT_EQ(video->size(), 3u);
+  EXPECT_EQ(std::get<rtp::SenderReport>(video->at(0)).ssrc, 0x11u);
+  const auto& bye = std::get<rtp::Bye>(video->at(2));
+  EXPECT_EQ(bye.ssrcs, std::vector<uint32_t>{0x11u});
+  EXPECT_EQ(bye.reason, "stream ended");
+  auto audio = rtp::parse_rtcp(reports[1].compound());
+  ASSERT_TRUE(audio.ok()) << audio.error();
+  ASSERT_EQ(audio->size(), 3u);
+  EXPECT_EQ(std::get<rtp::ReceiverReport>(audio->at(0)).ssrc, 0x22u);  // a compound packet starts with a report
+  EXPECT_EQ(std::get<rtp::Bye>(audio->at(2)).ssrcs, std::vector<uint32_t>{0x22u});
+}
+
 }  // namespace
 }  // namespace sg::rtsp_session
