@@ -259,8 +259,9 @@ class Parser {
     Config c;
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
-    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "api", "auth",
-                          "limits", "tls", "shutdown_grace", "reader_timeout", "publisher_timeout"});
+    check_keys(root, "",
+               {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "api", "auth", "limits",
+                "tls", "shutdown_grace", "reader_timeout", "publisher_timeout"});
     if (auto g = root["shutdown_grace"]) c.shutdown_grace_ms = duration_ms(g, "shutdown_grace", 0, 3600000);
     if (auto a = root["api"]) {
       check_keys(a, "api", {"allow_exec", "allowed_sources"});

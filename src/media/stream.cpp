@@ -236,7 +236,9 @@ void Stream::publisher_timed_out(uint64_t epoch) {
   }
   publisher_timeouts_.fetch_add(1, std::memory_order_relaxed);
   log::warn("publisher sent no data: stream no longer ready, publisher and readers closed",
-            {{"stream", id_}, {"session", session}, {"timeout_ms", options_.publisher_timeout.count()},
+            {{"stream", id_},
+             {"session", session},
+             {"timeout_ms", options_.publisher_timeout.count()},
              {"readers", readers()}});
   if (kick) kick();
   close_readers();

@@ -41,7 +41,7 @@ void PlayReports::set_track(size_t track, uint32_t ssrc, uint32_t clock_rate) {
 }
 
 const std::vector<PlayReports::Report>& PlayReports::build(int64_t now_ns, int64_t now_unix_ns,
-                                                          std::optional<std::string_view> bye_reason) {
+                                                           std::optional<std::string_view> bye_reason) {
   buffer_.clear();
   reports_.clear();
   std::vector<std::pair<size_t, size_t>> spans;  // (offset, size) per report: buffer_ may move while growing

@@ -365,9 +365,11 @@ asio::awaitable<void> ServerSession::watchdog() {
         progress_at_ = now;
       } else if (now - std::max(progress_at_, write_started_) > reader_timeout) {
         server_.count_stalled_peer();
-        log::warn("RTSP peer stopped reading: closing", {{"session", id_}, {"remote", remote_}, {"stream", path_},
-                                                          {"reader_timeout_ms", reader_timeout.count()},
-                                                          {"dropped", reader_ ? reader_->dropped() : 0}});
+        log::warn("RTSP peer stopped reading: closing", {{"session", id_},
+                                                         {"remote", remote_},
+                                                         {"stream", path_},
+                                                         {"reader_timeout_ms", reader_timeout.count()},
+                                                         {"dropped", reader_ ? reader_->dropped() : 0}});
         close(true);
         break;
       }

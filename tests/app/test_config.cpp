@@ -293,7 +293,8 @@ TEST(Config, ReaderAndPublisherTimeoutsDefaultToTenSecondsAndTakeDurations) {
   EXPECT_EQ(d->reader_timeout_ms, 2500);
   EXPECT_EQ(d->rtsp_options.reader_timeout_ms, 2500);
   EXPECT_EQ(d->publisher_timeout_ms, 3000);
-  EXPECT_NE(error_of("log: { level: info }\nreader_timeout: 0s\n").find("test.yaml:2: 'reader_timeout' must be between 500ms"),
+  EXPECT_NE(error_of("log: { level: info }\nreader_timeout: 0s\n")
+                .find("test.yaml:2: 'reader_timeout' must be between 500ms"),
             std::string::npos);
   EXPECT_NE(error_of("publisher_timeout: soon\n").find("test.yaml:1: 'publisher_timeout' must be a duration"),
             std::string::npos);

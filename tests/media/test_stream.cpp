@@ -348,7 +348,7 @@ TEST_F(PublisherTimeoutTest, SilentPublisherIsDroppedAndItsReadersClosedAfterThe
   const auto silent_from = SteadyClock::now();
   ASSERT_TRUE(wait_for([&] { return s->stats().state != StreamState::Ready; }, 3s));
   const auto took = SteadyClock::now() - silent_from;
-  EXPECT_GE(took, kTimeout - 25ms);  // the last packet may have come up to 20 ms before
+  EXPECT_GE(took, kTimeout - 25ms);   // the last packet may have come up to 20 ms before
   EXPECT_LT(took, kTimeout + 400ms);  // one sampling step (50 ms) late at most, plus a busy machine
   auto st = s->stats();
   EXPECT_EQ(st.state, StreamState::Idle);

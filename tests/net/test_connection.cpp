@@ -64,13 +64,16 @@ class ConnectionTest : public ::testing::Test {
   }
   // Starts writing `data` in one gather write; `done` is set when the write completes.
   void start_write(const std::vector<std::byte>& data) {
-    asio::co_spawn(io, [this, &data]() -> asio::awaitable<void> {
-      std::vector<asio::const_buffer> buffers{asio::buffer(data.data(), data.size() / 2),
-                                              asio::buffer(data.data() + data.size() / 2, data.size() / 2)};
-      auto [ec, n] = co_await conn->write(buffers);
-      result = ec;
-      done = true;
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [this, &data]() -> asio::awaitable<void> {
+          std::vector<asio::const_buffer> buffers{asio::buffer(data.data(), data.size() / 2),
+                                                  asio::buffer(data.data() + data.size() / 2, data.size() / 2)};
+          auto [ec, n] = co_await conn->write(buffers);
+          result = ec;
+          done = true;
+        },
+        asio::detached);
   }
 
   asio::io_context io;

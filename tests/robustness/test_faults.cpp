@@ -30,7 +30,9 @@ std::string bench_tool(const std::string& name) {
   return (std::filesystem::path(SG_BINARY).parent_path() / "bench" / name).string();
 }
 
-double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
 // GET /healthz on a fresh connection, timed. The machine runs other builds: one slow sample is retried once, so a
 // failure means two in a row over budget.
@@ -38,7 +40,8 @@ std::chrono::milliseconds healthz_time(uint16_t port) {
   auto took = std::chrono::milliseconds::max();
   for (int attempt = 0; attempt < 2 && took >= kHealthzBudget; ++attempt) {
     const auto start = Clock::now();
-    const int status = http_raw(port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 2000).status;
+    const int status =
+        http_raw(port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 2000).status;
     if (status == 200) took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
   }
   return took;
@@ -189,7 +192,8 @@ class TcpReader {
         size_t body = 0;
         std::smatch m;
         std::string head = buf_.substr(0, end);
-        if (std::regex_search(head, m, std::regex("Content-Length: *(\\d+)", std::regex::icase))) body = std::stoul(m[1]);
+        if (std::regex_search(head, m, std::regex("Content-Length: *(\\d+)", std::regex::icase)))
+          body = std::stoul(m[1]);
         if (buf_.size() >= end + 4 + body) {
           auto r = buf_.substr(0, end + 4 + body);
           buf_.erase(0, end + 4 + body);
@@ -264,7 +268,8 @@ double max_send_buffer_bytes() {
 }
 
 TEST(StalledReader, TcpReaderThatStopsReadingIsResetWithinReaderTimeoutWhileOthersKeepTheFullRate) {
-  if (!std::filesystem::exists(bench_tool("rtsp_publishers"))) GTEST_SKIP() << bench_tool("rtsp_publishers") << " not built";
+  if (!std::filesystem::exists(bench_tool("rtsp_publishers")))
+    GTEST_SKIP() << bench_tool("rtsp_publishers") << " not built";
   constexpr double kReaderTimeout = 2.0;
   constexpr double kBitrate = 16e6;
   // Small reader queues: the stalled reader starts dropping units soon after its socket buffer is full.
@@ -354,15 +359,15 @@ class VethNamespace {
     host_ip_ = dotted(base + 1);
     ns_ip_ = dotted(base + 2);
     remove();  // a leftover of a killed run with the same pid
-    for (const auto& cmd : std::vector<std::vector<std::string>>{
-             {"ip", "netns", "add", ns_},
-             {"ip", "link", "add", host_if_, "type", "veth", "peer", "name", ns_if_},
-             {"ip", "link", "set", ns_if_, "netns", ns_},
-             {"ip", "addr", "add", host_ip_ + "/30", "dev", host_if_},
-             {"ip", "link", "set", host_if_, "up"},
-             {"ip", "-n", ns_, "addr", "add", ns_ip_ + "/30", "dev", ns_if_},
-             {"ip", "-n", ns_, "link", "set", ns_if_, "up"},
-             {"ip", "-n", ns_, "link", "set", "lo", "up"}}) {
+    for (const auto& cmd :
+         std::vector<std::vector<std::string>>{{"ip", "netns", "add", ns_},
+                                               {"ip", "link", "add", host_if_, "type", "veth", "peer", "name", ns_if_},
+                                               {"ip", "link", "set", ns_if_, "netns", ns_},
+                                               {"ip", "addr", "add", host_ip_ + "/30", "dev", host_if_},
+                                               {"ip", "link", "set", host_if_, "up"},
+                                               {"ip", "-n", ns_, "addr", "add", ns_ip_ + "/30", "dev", ns_if_},
+                                               {"ip", "-n", ns_, "link", "set", ns_if_, "up"},
+                                               {"ip", "-n", ns_, "link", "set", "lo", "up"}}) {
       auto r = run(cmd, 10s, "netns");
       if (r.exit_code != 0) {
         error_ = cmd[0] + " " + cmd[1] + " " + cmd[2] + " " + cmd[3] + ": " + r.output;
@@ -421,9 +426,26 @@ void publisher_cut_off_without_fin(const std::string& transport) {
                    std::string("1000000"), std::string("--fps"), std::string("25")})
       publish.push_back(a);
   } else {
-    for (const char* a : {"ffmpeg", "-hide_banner", "-nostdin", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-                          "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-f", "rtsp",
-                          "-rtsp_transport", "udp"})
+    for (const char* a : {"ffmpeg",
+                          "-hide_banner",
+                          "-nostdin",
+                          "-re",
+                          "-f",
+                          "lavfi",
+                          "-i",
+                          "testsrc=size=320x240:rate=25",
+                          "-c:v",
+                          "libx264",
+                          "-preset",
+                          "ultrafast",
+                          "-tune",
+                          "zerolatency",
+                          "-g",
+                          "25",
+                          "-f",
+                          "rtsp",
+                          "-rtsp_transport",
+                          "udp"})
       publish.push_back(a);
     publish.push_back(from_ns);
   }
@@ -442,7 +464,8 @@ void publisher_cut_off_without_fin(const std::string& transport) {
                  ::testing::TempDir() + "sg_faults_cut_ffmpeg_" + std::to_string(server.http_port) + ".log");
   }
   const size_t expected_readers = have_ffmpeg ? 2 : 1;
-  ASSERT_TRUE(wait_until([&] { return number_of(stream_info(server.http_port, "cut"), "readers") == expected_readers; }, 10s))
+  ASSERT_TRUE(
+      wait_until([&] { return number_of(stream_info(server.http_port, "cut"), "readers") == expected_readers; }, 10s))
       << ffmpeg.log();
   ASSERT_TRUE(wait_until([&] { return raw.bytes_at(Clock::now()) > 10'000; }, 5s));
   std::this_thread::sleep_for(500ms);  // ffmpeg past its probing, playing
