@@ -354,10 +354,14 @@ class VethNamespace {
     ns_ = "sgf" + tag;
     host_if_ = "sgh" + tag;
     ns_if_ = "sgn" + tag;
-    const uint32_t index = (pid * 8 + static_cast<uint32_t>(n)) % 32768;
-    const uint32_t base = (198u << 24 | 18u << 16) + index * 4;
-    host_ip_ = dotted(base + 1);
-    ns_ip_ = dotted(base + 2);
+    // A /30 that no interface uses yet (another test process may have picked one for itself).
+    for (uint32_t attempt = 0; attempt < 64; ++attempt) {
+      const uint32_t index = (pid * 8 + static_cast<uint32_t>(n) + attempt * 4099) % 32768;
+      const uint32_t base = (198u << 24 | 18u << 16) + index * 4;
+      host_ip_ = dotted(base + 1);
+      ns_ip_ = dotted(base + 2);
+      if (run({"ip", "-o", "-4", "addr", "show", "to", dotted(base) + "/30"}, 10s, "netns").output.empty()) break;
+    }
     remove();  // a leftover of a killed run with the same pid
     for (const auto& cmd :
          std::vector<std::vector<std::string>>{{"ip", "netns", "add", ns_},
