@@ -871,7 +871,7 @@ asio::awaitable<void> ServerSession::sender() {
     }
   }
   // The stream closed the reader (its publisher timed out, it stopped, its tracks changed): RFC 3550 6.6, a BYE
-  // tells the client its sources are gone (ffmpeg then ends with EOF, GStreamer's rtspsrc with EOS).
+  // tells the client its sources are gone (ffmpeg ends with EOF once every track had one).
   if (!closed_ && !teardown_) co_await send_bye();
   sender_done_ = true;
   playing_ = false;
