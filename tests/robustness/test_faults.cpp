@@ -418,7 +418,8 @@ void publisher_cut_off_without_fin(const std::string& transport) {
   constexpr double kTimeout = 2.0;
   // RTSP on every address, so that the namespace reaches it over the veth (and readers over loopback).
   const uint16_t rtsp_port = free_port();
-  Server server("publisher_timeout: 2s\nstreams:\n  cut: { source: publisher }\n",
+  Server server("publisher_timeout: 2s\nhls: { segment_duration: 1s, part_duration: 200ms }\n"
+                "streams:\n  cut: { source: publisher }\n",
                 {"--rtsp", "0.0.0.0:" + std::to_string(rtsp_port)});
   ASSERT_TRUE(server.ready) << server.log();
   server.rtsp_port = rtsp_port;
@@ -467,7 +468,9 @@ void publisher_cut_off_without_fin(const std::string& transport) {
                   "copy", "-f", "null", "-"},
                  ::testing::TempDir() + "sg_faults_cut_ffmpeg_" + std::to_string(server.http_port) + ".log");
   }
-  const size_t expected_readers = have_ffmpeg ? 2 : 1;
+  // And an HLS player's view: the playlist exists while the publisher sends (the muxer is a reader too).
+  EXPECT_EQ(http_request(server.http_port, "GET", "/cut/index.m3u8").status, 200);
+  const size_t expected_readers = have_ffmpeg ? 3 : 2;
   ASSERT_TRUE(
       wait_until([&] { return number_of(stream_info(server.http_port, "cut"), "readers") == expected_readers; }, 10s))
       << ffmpeg.log();
@@ -506,6 +509,9 @@ void publisher_cut_off_without_fin(const std::string& transport) {
     EXPECT_EQ(ffmpeg.wait(5s), 0) << ffmpeg.log();
   }
   EXPECT_TRUE(wait_until([&] { return number_of(stream_info(server.http_port, "cut"), "readers") == 0; }, 3s));
+  // HLS: the muxer stopped with the stream; a player asking now gets no playlist (503 after the cold-start wait).
+  const int hls_after = http_request(server.http_port, "GET", "/cut/index.m3u8").status;
+  EXPECT_TRUE(hls_after == 404 || hls_after == 503) << hls_after;
   EXPECT_EQ(count_of(server.log(), "publisher sent no data"), 1u);
   EXPECT_LT(healthz_time(server.http_port), kHealthzBudget);
 }
