@@ -457,15 +457,16 @@ void publisher_cut_off_without_fin(const std::string& transport) {
   Child publisher(publish, ::testing::TempDir() + "sg_faults_cut_pub_" + std::to_string(server.http_port) + ".log");
   ASSERT_TRUE(wait_until([&] { return state_of(server.http_port, "cut") == "ready"; }, 10s)) << publisher.log();
 
-  // Two readers: a raw one that watches for the RTCP BYE, and ffmpeg, which ends with EOF on a BYE for every track.
+  // Two readers: a raw one over TCP that watches for the RTCP BYE, and ffmpeg over the publisher's transport (the BYE
+  // then comes on its RTCP channel or port), which ends with EOF on a BYE for every track.
   TcpReader raw(server.rtsp_port, server.rtsp_url("cut"));
   ASSERT_TRUE(raw.play()) << raw.error();
   raw.start_reading();
   const bool have_ffmpeg = have_program("ffmpeg");
   Child ffmpeg;
   if (have_ffmpeg) {
-    ffmpeg.start({"ffmpeg", "-hide_banner", "-nostdin", "-rtsp_transport", "tcp", "-i", server.rtsp_url("cut"), "-c",
-                  "copy", "-f", "null", "-"},
+    ffmpeg.start({"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "debug", "-rtsp_transport", transport, "-i",
+                  server.rtsp_url("cut"), "-c", "copy", "-f", "null", "-"},
                  ::testing::TempDir() + "sg_faults_cut_ffmpeg_" + std::to_string(server.http_port) + ".log");
   }
   // And an HLS player's view: the playlist exists while the publisher sends (the muxer is a reader too).
@@ -507,6 +508,7 @@ void publisher_cut_off_without_fin(const std::string& transport) {
   EXPECT_LE(seconds_between(*left_at, *raw.closed_at()), 1.0);
   if (have_ffmpeg) {
     EXPECT_EQ(ffmpeg.wait(5s), 0) << ffmpeg.log();
+    EXPECT_NE(ffmpeg.log().find("Received BYE for stream 0"), std::string::npos) << "ffmpeg ended without our BYE";
   }
   EXPECT_TRUE(wait_until([&] { return number_of(stream_info(server.http_port, "cut"), "readers") == 0; }, 3s));
   // HLS: the muxer stopped with the stream; a player asking now gets no playlist (503 after the cold-start wait).
