@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "app/log.hpp"
+#include "rtp/loss_window.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/transport.hpp"
@@ -80,6 +81,7 @@ struct Conn {
   std::array<int, 256> channel_track{};  // interleaved channel -> track (RTP channels only), -1 none
   asio::ip::address server_address;
   std::unique_ptr<Ingest> ingest;
+  std::optional<rtp::LossWindow> loss;  // while playing
 
   bool tcp_mode = false;
   bool playing = false;
@@ -234,6 +236,7 @@ asio::awaitable<Outcome> ClientSource::Runner::attempt() {
     c->close(err);
   }
   conn.reset();
+  if (!stopped()) stream->set_source_transport({});
   co_return Outcome{c->error, c->fallback_tcp, c->got_data};
 }
 
@@ -434,6 +437,8 @@ asio::awaitable<std::string> ClientSource::Runner::handshake(std::shared_ptr<Con
   for (auto& t : tracks) list.push_back(t.track);
   stream->set_tracks(list);
   c.ingest = std::make_unique<Ingest>(stream, list);
+  c.loss.emplace(rtp::LossWindow::Options{opt.loss_threshold, opt.loss_window});
+  stream->set_source_transport(c.tcp_mode ? "tcp" : "udp");
   c.playing = true;
   c.play_time = c.last_packet = c.last_keepalive = Clock::now();
   log::debug("rtsp source playing", {{"stream", stream->id()},
@@ -513,6 +518,24 @@ asio::awaitable<void> ClientSource::Runner::housekeeping(std::shared_ptr<Conn> c
     if (now - c->last_packet > opt.source_timeout) {
       c->close("no data for " + seconds_text(opt.source_timeout));
       co_return;
+    }
+    if (c->ingest && c->loss) {
+      const auto counts = c->ingest->reception();
+      const auto change = c->loss->sample(now, counts.expected, counts.received);
+      auto percent = [&] { return std::to_string(static_cast<int>(c->loss->loss() * 100 + 0.5)) + " %"; };
+      if (change == rtp::LossWindow::Change::Began) {
+        log::warn("rtsp source packet loss", {{"stream", stream->id()},
+                                              {"url", url_text},
+                                              {"transport", c->tcp_mode ? "tcp" : "udp"},
+                                              {"loss", percent()},
+                                              {"window", seconds_text(opt.loss_window)}});
+        if (!c->tcp_mode && opt.transport == "auto") {
+          c->close("packet loss " + percent() + " over " + seconds_text(opt.loss_window) + " over UDP", true);
+          co_return;
+        }
+      } else if (change == rtp::LossWindow::Change::Ended) {
+        log::info("rtsp source packet loss ended", {{"stream", stream->id()}, {"url", url_text}, {"loss", percent()}});
+      }
     }
     if (now - c->last_keepalive > c->keepalive_interval) {
       c->last_keepalive = now;
