@@ -94,6 +94,14 @@ struct Conn {
   bool use_get_parameter = false;
   std::optional<rtsp::ClientAuth> auth;
 
+  std::string play_uri;  // the aggregate control URI (PLAY, TEARDOWN)
+  // Leaving for TCP: a TEARDOWN was sent so the server ends the UDP session before the TCP one begins (cameras
+  // limit sessions, and gst-rtsp-server has crashed on a new PLAY racing the old session's cleanup). Its answer, or
+  // the deadline, closes the connection.
+  uint32_t teardown_cseq = 0;
+  std::string teardown_reason;
+  Clock::time_point teardown_deadline;
+
   bool closed = false;
   bool fallback_tcp = false;
   std::string error;
@@ -427,6 +435,7 @@ asio::awaitable<std::string> ClientSource::Runner::handshake(std::shared_ptr<Con
     rtsp::Request req;
     req.method = "PLAY";
     req.uri = session_control.empty() ? base : rtsp::resolve_control(base, session_control);
+    c.play_uri = req.uri;
     req.headers.set("Range", "npt=0.000-");
     auto r = co_await transact(c, req);
     if (!r) co_return r.error();
@@ -462,7 +471,14 @@ asio::awaitable<void> ClientSource::Runner::control_loop(std::shared_ptr<Conn> c
   for (;;) {
     auto r = co_await read_response(*c);
     if (!r) {
-      c->close(r.error());
+      if (c->teardown_cseq != 0)
+        c->close(c->teardown_reason, true);  // the server may close the connection with the session
+      else
+        c->close(r.error());
+      co_return;
+    }
+    if (c->teardown_cseq != 0 && r->cseq() == c->teardown_cseq) {
+      c->close(c->teardown_reason, true);
       co_return;
     }
     if (r->status == 454) {  // Session Not Found: the server forgot us
@@ -519,6 +535,13 @@ asio::awaitable<void> ClientSource::Runner::housekeeping(std::shared_ptr<Conn> c
       c->close("no data for " + seconds_text(opt.source_timeout));
       co_return;
     }
+    if (c->teardown_cseq != 0) {
+      if (now > c->teardown_deadline) {
+        c->close(c->teardown_reason, true);
+        co_return;
+      }
+      continue;
+    }
     if (c->ingest && c->loss) {
       const auto counts = c->ingest->reception();
       const auto change = c->loss->sample(now, counts.expected, counts.received);
@@ -530,8 +553,21 @@ asio::awaitable<void> ClientSource::Runner::housekeeping(std::shared_ptr<Conn> c
                                               {"loss", percent()},
                                               {"window", seconds_text(opt.loss_window)}});
         if (!c->tcp_mode && opt.transport == "auto") {
-          c->close("packet loss " + percent() + " over " + seconds_text(opt.loss_window) + " over UDP", true);
-          co_return;
+          c->teardown_reason = "packet loss " + percent() + " over " + seconds_text(opt.loss_window) + " over UDP";
+          rtsp::Request req;
+          req.method = "TEARDOWN";
+          req.uri = c->play_uri;
+          prepare(*c, req);
+          c->teardown_cseq = cseq;
+          c->teardown_deadline = now + std::min<std::chrono::milliseconds>(opt.request_timeout, 2s);
+          auto bytes = std::make_shared<std::string>(req.serialize());
+          auto [wec, wn] = co_await asio::async_write(c->sock, asio::buffer(*bytes), use_tuple);
+          if (c->closed) co_return;
+          if (wec) {
+            c->close(c->teardown_reason, true);
+            co_return;
+          }
+          continue;
         }
       } else if (change == rtp::LossWindow::Change::Ended) {
         log::info("rtsp source packet loss ended", {{"stream", stream->id()}, {"url", url_text}, {"loss", percent()}});
