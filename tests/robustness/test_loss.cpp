@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <regex>
@@ -133,14 +134,20 @@ class HealthzWatch {
       : thread_([this, port] {
           while (!stop_) {
             bool fast = false;
+            std::chrono::milliseconds best{2000};
             for (int attempt = 0; attempt < 2 && !fast; ++attempt) {
               const auto start = Clock::now();
               const int status = http_raw(port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
                                           2000).status;
-              fast = status == 200 && Clock::now() - start < kHealthzBudget;
+              const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+              fast = status == 200 && took < kHealthzBudget;
+              if (status == 200) best = std::min(best, took);
             }
             ++samples_;
-            if (!fast) ++slow_;
+            if (!fast) {
+              ++slow_;
+              worst_ms_ = std::max<int>(worst_ms_, static_cast<int>(best.count()));
+            }
             std::this_thread::sleep_for(100ms);
           }
         }) {}
@@ -151,10 +158,11 @@ class HealthzWatch {
   }
   int samples() const { return samples_; }
   int slow() const { return slow_; }
+  int worst_ms() const { return worst_ms_; }  // of the slow samples, the faster of the two tries
 
  private:
   std::atomic<bool> stop_{false};
-  std::atomic<int> samples_{0}, slow_{0};
+  std::atomic<int> samples_{0}, slow_{0}, worst_ms_{0};
   std::thread thread_;
 };
 
@@ -217,17 +225,23 @@ TEST(UpstreamLoss, UdpLossShowsInApiAndMetricsAndAutoMovesToTcp) {
   ASSERT_TRUE(net.ok()) << net.error();
   if (auto e = net.drop_udp(0.3); !e.empty()) GTEST_SKIP() << "iptables statistic match unavailable: " << e;
 
-  Child camera({"ip", "netns", "exec", net.camera_ns(), "env", "GST_RTSP_ADDRESS=" + net.camera_address(),
-                "/usr/bin/python3", kScript, "8554"},
-               ::testing::TempDir() + "sg_loss_gst_" + std::to_string(::getpid()) + ".log");
-  ASSERT_TRUE(wait_until([&] { return camera.log().find("ready") != std::string::npos || !camera.running(); }, 15s) &&
-              camera.running())
-      << camera.log();
+  // One camera per pull: gst-rtsp-server's shared media has broken (503 to every request, or an assertion) when
+  // one client's session ended and it came back over TCP while another client kept playing the same media.
+  auto camera = [&](const std::string& port) {
+    return Child({"ip", "netns", "exec", net.camera_ns(), "env", "GST_RTSP_ADDRESS=" + net.camera_address(),
+                  "/usr/bin/python3", kScript, port},
+                 ::testing::TempDir() + "sg_loss_gst_" + std::to_string(::getpid()) + "_" + port + ".log");
+  };
+  Child auto_camera = camera("8554"), udp_camera = camera("8555");
+  for (auto* c : {&auto_camera, &udp_camera})
+    ASSERT_TRUE(wait_until([&] { return c->log().find("ready") != std::string::npos || !c->running(); }, 15s) &&
+                c->running())
+        << c->log();
 
-  const std::string url = "rtsp://" + net.camera_address() + ":8554/h264";
+  auto url = [&](const std::string& port) { return "rtsp://" + net.camera_address() + ":" + port + "/h264"; };
   Server server("rtsp:\n  loss_threshold: 10\n  loss_window: 2s\nstreams:\n"
-                "  auto_cam: { source: \"" + url + "\", rtsp_transport: auto }\n"
-                "  udp_cam: { source: \"" + url + "\", rtsp_transport: udp }\n");
+                "  auto_cam: { source: \"" + url("8554") + "\", rtsp_transport: auto }\n"
+                "  udp_cam: { source: \"" + url("8555") + "\", rtsp_transport: udp }\n");
   ASSERT_TRUE(server.ready) << server.log();
   HealthzWatch healthz(server.http_port);
 
@@ -241,7 +255,7 @@ TEST(UpstreamLoss, UdpLossShowsInApiAndMetricsAndAutoMovesToTcp) {
         return text_of(info, "source_transport") == "tcp" && text_of(info, "state") == "ready";
       },
       25s);
-  ASSERT_TRUE(moved) << server.log();
+  ASSERT_TRUE(moved) << server.log() << auto_camera.log();
   EXPECT_TRUE(saw_udp) << "auto pulled over UDP first";
   EXPECT_LT(Clock::now() - start, 15s);
   const std::string log = server.log();
@@ -290,7 +304,7 @@ TEST(UpstreamLoss, UdpLossShowsInApiAndMetricsAndAutoMovesToTcp) {
   healthz.finish();
   EXPECT_GT(healthz.samples(), 20);
   EXPECT_EQ(healthz.slow(), 0) << "of " << healthz.samples() << " /healthz samples over " << kHealthzBudget.count()
-                               << " ms twice in a row";
+                               << " ms twice in a row (worst " << healthz.worst_ms() << " ms)";
 }
 
 }  // namespace
