@@ -13,11 +13,11 @@
 namespace sg::rtp {
 
 struct LossCounts {
-  uint64_t expected = 0;    // sequence numbers from the first to the highest (summed over restarts)
-  uint64_t received = 0;    // distinct sequence numbers among them that arrived
-  uint64_t duplicates = 0;  // packets whose sequence number had already arrived
-  uint64_t ignored = 0;     // far-off packets not confirmed by a successor (A.1 "bad_seq")
-  uint64_t restarts = 0;    // sender restarts (A.1 resync)
+  uint64_t expected = 0;      // sequence numbers from the first to the highest (summed over restarts)
+  uint64_t received = 0;      // distinct sequence numbers among them that arrived
+  uint64_t duplicates = 0;    // packets whose sequence number had already arrived
+  uint64_t ignored = 0;       // far-off packets not confirmed by a successor (A.1 "bad_seq")
+  uint64_t restarts = 0;      // sender restarts (A.1 resync)
   uint64_t settled_lost = 0;  // <= lost(); those of lost() that can no longer be filled
   uint64_t lost() const { return expected - received; }
 };

@@ -3,8 +3,7 @@
 namespace sg::rtp {
 
 LossWindow::Change LossWindow::sample(Clock::time_point now, uint64_t expected, uint64_t received) {
-  if (!points_.empty() && (expected < points_.back().expected || received < points_.back().received))
-    points_.clear();
+  if (!points_.empty() && (expected < points_.back().expected || received < points_.back().received)) points_.clear();
   points_.push_back({now, expected, received});
   const auto start = now - options_.window;
   // Keep one point at or before the window's start: the window is measured from it.

@@ -48,8 +48,8 @@ class LossyLink {
     camera_ = "sgloss" + id + "c";
     host_if_ = "sgl" + id + "h";
     // A /29 (two /30 links) that no route or address of the root namespace uses yet.
-    const std::string routes = sh({"ip", "-4", "route", "show", "table", "all"}).output +
-                               sh({"ip", "-4", "addr", "show"}).output;
+    const std::string routes =
+        sh({"ip", "-4", "route", "show", "table", "all"}).output + sh({"ip", "-4", "addr", "show"}).output;
     for (int i = 0; i < 500 && prefix_.empty(); ++i) {
       const int n = ::getpid() + i * 7919;
       std::string p = "10." + std::to_string(200 + n % 50) + "." + std::to_string(n / 50 % 256) + ".";
@@ -137,8 +137,8 @@ class HealthzWatch {
             std::chrono::milliseconds best{2000};
             for (int attempt = 0; attempt < 2 && !fast; ++attempt) {
               const auto start = Clock::now();
-              const int status = http_raw(port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                                          2000).status;
+              const int status =
+                  http_raw(port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 2000).status;
               const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
               fast = status == 200 && took < kHealthzBudget;
               if (status == 200) best = std::min(best, took);
@@ -239,9 +239,10 @@ TEST(UpstreamLoss, UdpLossShowsInApiAndMetricsAndAutoMovesToTcp) {
         << c->log();
 
   auto url = [&](const std::string& port) { return "rtsp://" + net.camera_address() + ":" + port + "/h264"; };
-  Server server("rtsp:\n  loss_threshold: 10\n  loss_window: 2s\nstreams:\n"
-                "  auto_cam: { source: \"" + url("8554") + "\", rtsp_transport: auto }\n"
-                "  udp_cam: { source: \"" + url("8555") + "\", rtsp_transport: udp }\n");
+  std::string yaml = "rtsp:\n  loss_threshold: 10\n  loss_window: 2s\nstreams:\n";
+  yaml += "  auto_cam: { source: \"" + url("8554") + "\", rtsp_transport: auto }\n";
+  yaml += "  udp_cam: { source: \"" + url("8555") + "\", rtsp_transport: udp }\n";
+  Server server(yaml);
   ASSERT_TRUE(server.ready) << server.log();
   HealthzWatch healthz(server.http_port);
 

@@ -122,7 +122,7 @@ TEST(LossCounter, LargeGapWithinDropoutIsLoss) {
 TEST(LossCounter, GapsOlderThanTheWindowStayLost) {
   LossCounter c;
   c.update(0);
-  c.update(2);                            // 1 missing
+  c.update(2);  // 1 missing
   for (uint16_t s = 3; s < 300; ++s) c.update(s);
   EXPECT_EQ(c.update(1), Arrival::Ignored);  // 299 behind: beyond kMaxMisorder
   EXPECT_EQ(c.counts().lost(), 1u);
@@ -142,11 +142,11 @@ TEST(LossCounter, LossSettlesOnceTooFarBehindToBeFilled) {
 TEST(LossCounter, SettledLossCountsBigGapsOnce) {
   LossCounter c;
   c.update(10);
-  c.update(12);                              // 11 missing
-  c.update(12 + 1000);                       // 1012: 999 more missing (13..1011)
+  c.update(12);         // 11 missing
+  c.update(12 + 1000);  // 1012: 999 more missing (13..1011)
   auto n = c.counts();
   EXPECT_EQ(n.lost(), 1000u);
-  EXPECT_EQ(n.settled_lost, 1000u - 127);    // those of 11..1011 more than 127 behind 1012
+  EXPECT_EQ(n.settled_lost, 1000u - 127);  // those of 11..1011 more than 127 behind 1012
   for (uint16_t s = 1013; s < 1200; ++s) c.update(s);
   EXPECT_EQ(c.counts().settled_lost, 1000u);
 }

@@ -16,12 +16,13 @@ using namespace std::chrono_literals;
 // An RTP packet (RFC 3550 5.1): version 2, PCMU (pt 0), 160 bytes of payload (20 ms at 8 kHz).
 ByteVector pcmu_packet(uint16_t seq) {
   ByteVector p(12 + 160, std::byte{0xff});
-  const uint32_t ts = uint32_t{seq} * 160;
-  const uint8_t header[12] = {0x80, 0x00, static_cast<uint8_t>(seq >> 8), static_cast<uint8_t>(seq),
-                              static_cast<uint8_t>(ts >> 24), static_cast<uint8_t>(ts >> 16),
-                              static_cast<uint8_t>(ts >> 8), static_cast<uint8_t>(ts),
-                              0x12, 0x34, 0x56, 0x78};
-  for (size_t i = 0; i < 12; ++i) p[i] = std::byte{header[i]};
+  auto put = [&p](size_t at, uint32_t value, int bytes) {
+    for (int i = 0; i < bytes; ++i) p[at + i] = static_cast<std::byte>(value >> (8 * (bytes - 1 - i)));
+  };
+  put(0, 0x8000, 2);  // V=2, no padding/extension/CSRC, M=0, PT=0
+  put(2, seq, 2);
+  put(4, uint32_t{seq} * 160, 4);  // timestamp
+  put(8, 0x12345678, 4);           // SSRC
   return p;
 }
 
@@ -59,7 +60,7 @@ TEST_F(IngestReception, GapsOverUdpAreLostPerTrack) {
   {
     Ingest in(stream, *stream->tracks());
     for (uint16_t s = 0; s < 1000; ++s) {
-      if (s % 10 != 5) in.on_rtp(0, pcmu_packet(s), true);  // track 0 loses one in ten
+      if (s % 10 != 5) in.on_rtp(0, pcmu_packet(s), true);                // track 0 loses one in ten
       in.on_rtp(1, pcmu_packet(static_cast<uint16_t>(s + 60000)), true);  // track 1 none, across the wrap
     }
   }  // the connection ends: everything it counted is on the stream
