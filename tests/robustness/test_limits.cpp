@@ -8,6 +8,8 @@
 // limits.per_address_exempt emptied, so they need no privileges. /healthz is timed during every attack.
 #include <gtest/gtest.h>
 
+#include <mutex>
+
 #include <atomic>
 #include <boost/json.hpp>
 #include <filesystem>
@@ -458,6 +460,19 @@ TEST(WhepFlood, TwoThousandOffersWithoutIceLeaveAViewerFromAnotherAddressConnect
   // The flood: 2000 offers from 127.0.0.1 on 4 keep-alive connections, as fast as the server answers.
   constexpr int kOffers = 2000, kThreads = 4;
   std::atomic<int> sent{0}, created{0}, too_many{0}, other{0};
+  std::mutex refusal_mu;
+  std::string a_refusal;
+  // /healthz is timed every 50 ms from the flood's start until the viewer is done.
+  std::atomic<bool> sampling{true};
+  std::atomic<int> slow_healthz{0}, healthz_samples{0};
+  std::thread sampler([&] {
+    while (sampling) {
+      auto h = healthz("127.0.0.1", server.http_port);
+      ++healthz_samples;
+      if (h.status != 200 || h.took >= kHealthzBudget) ++slow_healthz;
+      std::this_thread::sleep_for(50ms);
+    }
+  });
   std::vector<std::thread> flood;
   const auto flood_started = Clock::now();
   const std::string offer = whep_offer(server.http_port);
@@ -469,9 +484,15 @@ TEST(WhepFlood, TwoThousandOffersWithoutIceLeaveAViewerFromAnotherAddressConnect
         std::string res = fd >= 0 && send_all(fd, offer) ? read_response(fd, 5s) : "";
         ++sent;
         int status = status_of(res);
-        if (status == 201) ++created;
-        else if (status == 429) ++too_many;
-        else ++other;
+        if (status == 201) {
+          ++created;
+        } else if (status == 429) {
+          ++too_many;
+          std::lock_guard lk(refusal_mu);
+          if (a_refusal.empty()) a_refusal = res;
+        } else {
+          ++other;
+        }
         if (res.empty() || res.find("Connection: close") != std::string::npos) {
           if (fd >= 0) ::close(fd);
           fd = -1;
@@ -480,21 +501,15 @@ TEST(WhepFlood, TwoThousandOffersWithoutIceLeaveAViewerFromAnotherAddressConnect
       if (fd >= 0) ::close(fd);
     });
   // A viewer in the namespace starts once the flood is well under way, and plays while it goes on.
-  ASSERT_TRUE(wait_until([&] { return sent >= 300; }, 20s));
-  const auto viewer_started = Clock::now();
+  EXPECT_TRUE(wait_until([&] { return sent >= 300; }, 20s));  // (no ASSERT: the threads must be joined)
   Child viewer({"ip", "netns", "exec", ns.name(), bench_tool("webrtc_viewers"), "--url",
                 "http://" + ns.host_ip() + ":" + std::to_string(server.http_port) + "/cam/whep", "--viewers", "1",
                 "--duration", "2", "--timeout", "3", "--min-ratio", "0.9", "--json"},
                ::testing::TempDir() + "sg_limits_viewer_" + std::to_string(::getpid()) + ".log");
-  int slow_healthz = 0, healthz_samples = 0;
-  while (sent < kOffers && Clock::now() - viewer_started < 30s) {
-    auto h = healthz("127.0.0.1", server.http_port);
-    ++healthz_samples;
-    if (h.status != 200 || h.took >= kHealthzBudget) ++slow_healthz;
-    std::this_thread::sleep_for(50ms);
-  }
   for (auto& t : flood) t.join();
   const auto flood_ended = Clock::now();
+  // Right after the flood: its 16 pending sessions (and the viewer) at most.
+  EXPECT_LE(metric(server.http_port, "streamgate_webrtc_sessions"), 17);
 
   EXPECT_EQ(sent.load(), kOffers);
   EXPECT_EQ(other.load(), 0) << "answers other than 201 and 429";
@@ -503,10 +518,18 @@ TEST(WhepFlood, TwoThousandOffersWithoutIceLeaveAViewerFromAnotherAddressConnect
   const auto flood_seconds = std::chrono::duration_cast<std::chrono::seconds>(flood_ended - flood_started).count();
   EXPECT_LE(created.load(), 16 * (2 + static_cast<int>(flood_seconds) / 3)) << flood_seconds << " s of flood";
   EXPECT_EQ(created.load() + too_many.load(), kOffers);
-  EXPECT_EQ(slow_healthz, 0) << "of " << healthz_samples << " /healthz samples during the flood";
+  EXPECT_EQ(status_of(a_refusal), 429);
+  EXPECT_NE(body_of(a_refusal).find("{\"error\":\"too many WebRTC sessions setting up from 127.0.0.1"),
+            std::string::npos)
+      << a_refusal;
+  EXPECT_NE(a_refusal.find("Retry-After: 1"), std::string::npos) << a_refusal;
 
   // The viewer got media, and quickly.
   int code = viewer.wait(15s);
+  sampling = false;
+  sampler.join();
+  EXPECT_EQ(slow_healthz.load(), 0) << "of " << healthz_samples.load() << " /healthz samples during the attack";
+  EXPECT_GE(healthz_samples.load(), 5);
   auto result = tool_result(viewer.log());
   EXPECT_EQ(code, 0) << viewer.log();
   EXPECT_EQ(num(result, "ok"), 1) << viewer.log();
@@ -530,6 +553,143 @@ TEST(WhepFlood, TwoThousandOffersWithoutIceLeaveAViewerFromAnotherAddressConnect
   // Refusals are logged per episode, not per offer.
   EXPECT_LE(count_of(log, "too many sessions setting up from one address"), 5u);
   EXPECT_HEALTHZ_FAST("127.0.0.1", server.http_port);
+}
+
+// ---- /ws/{stream}: the JSON WebSocket signaling creates sessions the same way ----
+
+// A WebSocket client of /ws/{stream} from `source`: handshake, masked text frames out, text frames in.
+class WsClient {
+ public:
+  WsClient(const std::string& source, uint16_t port, const std::string& stream) {
+    fd_ = connect_from(source, "127.0.0.1", port);
+    if (fd_ < 0) return;
+    std::string req = "GET /ws/" + stream + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n";
+    if (!send_all(fd_, req)) return;
+    open_ = status_of(read_response(fd_, 3s)) == 101;
+  }
+  ~WsClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool open() const { return open_; }
+
+  bool send_text(const std::string& text) {
+    std::string frame;
+    frame += static_cast<char>(0x81);  // FIN, text
+    const uint8_t mask[4] = {0x12, 0x34, 0x56, 0x78};
+    if (text.size() < 126) {
+      frame += static_cast<char>(0x80 | text.size());
+    } else {
+      frame += static_cast<char>(0x80 | 126);
+      frame += static_cast<char>(text.size() >> 8);
+      frame += static_cast<char>(text.size() & 0xff);
+    }
+    frame.append(reinterpret_cast<const char*>(mask), 4);
+    for (size_t i = 0; i < text.size(); ++i) frame += static_cast<char>(text[i] ^ mask[i % 4]);
+    return send_all(fd_, frame);
+  }
+
+  // The next text message as JSON (null on timeout or close).
+  json::value receive(std::chrono::milliseconds timeout = 5s) {
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+      if (in_.size() >= 2) {
+        size_t len = static_cast<uint8_t>(in_[1]) & 0x7f, head = 2;
+        if (len == 126 && in_.size() >= 4) {
+          len = (static_cast<uint8_t>(in_[2]) << 8) | static_cast<uint8_t>(in_[3]);
+          head = 4;
+        } else if (len == 127 && in_.size() >= 10) {
+          len = 0;
+          for (int i = 2; i < 10; ++i) len = (len << 8) | static_cast<uint8_t>(in_[static_cast<size_t>(i)]);
+          head = 10;
+        }
+        if (len < 126 || head > 2) {
+          if (in_.size() >= head + len) {
+            std::string payload = in_.substr(head, len);
+            bool text = (static_cast<uint8_t>(in_[0]) & 0x0f) == 1;
+            in_.erase(0, head + len);
+            if (!text) continue;  // ping, close...
+            boost::system::error_code ec;
+            auto v = json::parse(payload, ec);
+            return ec ? json::value(nullptr) : v;
+          }
+        }
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return nullptr;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return nullptr;
+      char buf[8192];
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return nullptr;
+      in_.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  // Sends an offer; returns the server's answer or error message.
+  json::value offer() {
+    json::object o;
+    o["type"] = "offer";
+    o["sdp"] = std::string(webrtc::test::kChromeOffer);
+    if (!send_text(json::serialize(o))) return nullptr;
+    for (;;) {
+      auto m = receive();
+      if (!m.is_object()) return m;
+      auto type = m.as_object().if_contains("type");
+      if (type && (*type == "answer" || *type == "error")) return m;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  bool open_ = false;
+  std::string in_;
+};
+
+std::string type_of(const json::value& m) {
+  if (!m.is_object() || !m.as_object().contains("type") || !m.at("type").is_string()) return "?";
+  return std::string(m.at("type").as_string());
+}
+
+TEST(WsSignaling, OffersBeyondThePendingCapPerAddressGet429AndOtherAddressesAnAnswer) {
+  if (!have_program("ffmpeg")) GTEST_SKIP() << "needs ffmpeg";
+  const std::string yaml =
+      "webrtc: { setup_timeout: 2s, max_pending_per_address: 2 }\n"
+      "limits: { per_address_exempt: [] }\n"
+      "streams:\n"
+      "  cam:\n"
+      "    source: >-\n"
+      "      exec:ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=15 -an -c:v libx264\n"
+      "      -preset ultrafast -tune zerolatency -g 15 -pix_fmt yuv420p\n"
+      "      -f rtsp -rtsp_transport tcp rtsp://127.0.0.1:$RTSP_PORT/$STREAM\n";
+  LimitsServer server(yaml);
+  ASSERT_TRUE(server.ready) << server.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto body = body_of(exchange("127.0.0.1", "127.0.0.1", server.http_port, get("/api/v1/streams/cam", server.http_port)));
+        return body.find("\"state\":\"ready\"") != std::string::npos;
+      },
+      20s))
+      << server.log();
+  // One session per WebSocket (a new offer replaces the socket's session): three sockets from one address.
+  WsClient a("127.0.0.1", server.http_port, "cam"), b("127.0.0.1", server.http_port, "cam"),
+      c("127.0.0.1", server.http_port, "cam"), other("127.0.0.3", server.http_port, "cam");
+  ASSERT_TRUE(a.open() && b.open() && c.open() && other.open());
+  EXPECT_EQ(type_of(a.offer()), "answer");
+  EXPECT_EQ(type_of(b.offer()), "answer");
+  const auto refused_at = Clock::now();
+  auto refused = c.offer();
+  ASSERT_EQ(type_of(refused), "error") << json::serialize(refused);
+  EXPECT_EQ(refused.at("status"), 429) << json::serialize(refused);
+  EXPECT_NE(std::string(refused.at("message").as_string()).find("too many WebRTC sessions setting up"), std::string::npos);
+  EXPECT_EQ(type_of(other.offer()), "answer");
+  EXPECT_HEALTHZ_FAST("127.0.0.1", server.http_port);
+  // Within the setup timeout the two pending sessions are gone, and the third socket's offer is answered.
+  json::value later;
+  EXPECT_TRUE(wait_until([&] { return type_of(later = c.offer()) == "answer"; }, 4s)) << json::serialize(later);
+  EXPECT_LT(Clock::now() - refused_at, 2s + 1500ms);
+  EXPECT_GE(metric(server.http_port, "streamgate_webrtc_offers_refused_total{reason=\"pending_per_address\"}"), 1);
 }
 
 }  // namespace
