@@ -264,11 +264,14 @@ TEST(ConnectionLimits, HttpConnectionsInAllAreCappedWith503AndServedAgainWhenSom
   Sockets idle;
   ASSERT_TRUE(open_idle(idle, 30, "127.0.0.1", server.http_port));
   std::string refused;
+  auto took = Clock::duration::max();
   // The accept loop admits them in order, so the next connection is refused, unless an earlier probe's connection
   // was still closing when the idle ones came (then one of those was refused): top up until refused.
   ASSERT_TRUE(wait_until(
       [&] {
+        auto start = Clock::now();
         refused = exchange("127.0.0.3", "127.0.0.1", server.http_port, get("/healthz", server.http_port));
+        took = Clock::now() - start;
         if (status_of(refused) != 503) open_idle(idle, 1, "127.0.0.1", server.http_port);
         return status_of(refused) == 503;
       },
@@ -278,9 +281,7 @@ TEST(ConnectionLimits, HttpConnectionsInAllAreCappedWith503AndServedAgainWhenSom
             std::string::npos)
       << refused;
   // The refusal itself is quick: the server is not stuck, only full.
-  auto start = Clock::now();
-  EXPECT_EQ(status_of(exchange("127.0.0.4", "127.0.0.1", server.http_port, get("/healthz", server.http_port))), 503);
-  EXPECT_LT(Clock::now() - start, kHealthzBudget);
+  EXPECT_LT(took, kHealthzBudget);
   // RTSP has its own limit: unaffected.
   EXPECT_EQ(status_of(exchange("127.0.0.1", "127.0.0.1", server.rtsp_port, options_request(server.rtsp_port, 1))), 200);
   for (int i = 0; i < 5; ++i) {
@@ -290,7 +291,7 @@ TEST(ConnectionLimits, HttpConnectionsInAllAreCappedWith503AndServedAgainWhenSom
   EXPECT_TRUE(wait_until([&] { return healthz("127.0.0.3", server.http_port).status == 200; }, 3s));
   EXPECT_HEALTHZ_FAST("127.0.0.3", server.http_port);
   idle.close_all();
-  EXPECT_GE(metric(server.http_port, "streamgate_connections_refused_total{protocol=\"http\",reason=\"total\"}"), 2);
+  EXPECT_GE(metric(server.http_port, "streamgate_connections_refused_total{protocol=\"http\",reason=\"total\"}"), 1);
   EXPECT_EQ(count_of(server.log(), "http: connection limit reached"), 1u) << server.log();
 }
 
