@@ -26,6 +26,7 @@ struct App::Extensions {
   std::unique_ptr<rtsp_session::RtspServer> rtsp;
   std::unique_ptr<hls_session::HlsManager> hls;
   std::unique_ptr<webrtc::WebRtcServer> webrtc;
+  std::shared_ptr<net::ConnectionLimiter> http_limiter, rtsp_limiter;  // limits.* (held by connections too)
 };
 
 // The control thread: config file watching and reloads run here, so file I/O and YAML parsing never hold up a
@@ -58,6 +59,15 @@ App::App(Config config) : config_(std::move(config)) {
   ext_->rtsp = std::make_unique<rtsp_session::RtspServer>(*pool_, *registry_, config_.rtsp_options, config_.reader_queue,
                                                           *authorizer_);
   api_->metric_writers.push_back([rtsp = ext_->rtsp.get()](std::string& out) { rtsp->write_metrics(out); });
+  const auto& lim = config_.limits;
+  ext_->http_limiter = net::ConnectionLimiter::make(
+      "http", {lim.http_connections, lim.http_connections_per_address, lim.per_address_exempt});
+  ext_->rtsp_limiter = net::ConnectionLimiter::make(
+      "rtsp", {lim.rtsp_connections, lim.rtsp_connections_per_address, lim.per_address_exempt});
+  ext_->rtsp->set_connection_limiter(ext_->rtsp_limiter);
+  api_->metric_writers.push_back([h = ext_->http_limiter, r = ext_->rtsp_limiter](std::string& out) {
+    net::ConnectionLimiter::write_metrics(out, {h.get(), r.get()});
+  });
   api::add_api_routes(router_, *api_);
   control_ = std::make_unique<Control>();
   control_->running = config_;
@@ -76,6 +86,9 @@ App::App(Config config) : config_(std::move(config)) {
       webrtc::make_options(config_.reader_queue, config_.webrtc.additional_hosts, config_.webrtc.interface_discovery);
   webrtc_options.consent_timeout = std::chrono::milliseconds(config_.webrtc.consent_timeout_ms);
   webrtc_options.max_sessions = config_.webrtc.max_sessions;
+  webrtc_options.setup_timeout = std::chrono::milliseconds(config_.webrtc.setup_timeout_ms);
+  webrtc_options.max_pending_per_address = config_.webrtc.max_pending_per_address;
+  webrtc_options.per_address_exempt = config_.limits.per_address_exempt;
   ext_->webrtc = std::make_unique<webrtc::WebRtcServer>(*pool_, *registry_, webrtc_options);
   ext_->webrtc->add_routes(router_);
   api_->metric_writers.push_back([w = ext_->webrtc.get()](std::string& out) { w->write_metrics(out); });
@@ -84,6 +97,7 @@ App::App(Config config) : config_(std::move(config)) {
   api_->metric_writers.push_back([hls = ext_->hls.get()](std::string& out) { hls->write_metrics(out); });
   http_ = std::make_unique<http::HttpServer>(*pool_, router_, authorizer_.get(), config_.http_policy);
   http_->set_request_timeout(std::chrono::milliseconds(config_.request_timeout_ms));
+  http_->set_connection_limiter(ext_->http_limiter);
 }
 
 App::~App() { stop(); }
@@ -283,7 +297,9 @@ boost::asio::awaitable<http::Response> App::reload_request(const http::Request& 
 media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& pool,
                                          std::function<uint16_t()> rtsp_port) {
   const auto source_timeout = std::chrono::seconds(std::max(1, config.rtsp_options.source_timeout_s));
-  return [&pool, source_timeout, rtsp_port = std::move(rtsp_port)](
+  const double loss_threshold = config.rtsp_options.loss_threshold_percent / 100.0;
+  const auto loss_window = std::chrono::milliseconds(config.rtsp_options.loss_window_ms);
+  return [&pool, source_timeout, loss_threshold, loss_window, rtsp_port = std::move(rtsp_port)](
              const std::shared_ptr<media::Stream>& stream) -> std::unique_ptr<media::Source> {
     const auto& source = stream->options().source;
     auto& context = pool.context(pool.next());
@@ -292,6 +308,8 @@ media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& 
       o.url = source;
       o.transport = stream->options().rtsp_transport;
       o.source_timeout = source_timeout;
+      o.loss_threshold = loss_threshold;
+      o.loss_window = loss_window;
       return std::make_unique<rtsp_session::ClientSource>(context, stream, std::move(o));
     }
     if (source.starts_with("exec:")) {

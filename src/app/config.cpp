@@ -319,7 +319,7 @@ class Parser {
     c.rtsp_options.reader_timeout_ms = c.reader_timeout_ms;
     if (auto r = root["rtsp"]) {
       check_keys(r, "rtsp", {"publish_conflict", "publish_auth", "read_auth", "auth_method", "session_timeout",
-                             "source_timeout", "allow_any_publish"});
+                             "source_timeout", "allow_any_publish", "loss_threshold", "loss_window"});
       auto& o = c.rtsp_options;
       if (r["publish_conflict"]) o.publish_conflict = one_of(r["publish_conflict"], "rtsp.publish_conflict", {"refuse", "replace"});
       if (r["publish_auth"]) o.publish_auth = credentials(r["publish_auth"], "rtsp.publish_auth");
@@ -328,6 +328,9 @@ class Parser {
       if (r["session_timeout"]) o.session_timeout_s = static_cast<int>(integer(r["session_timeout"], "rtsp.session_timeout", 5, 3600));
       if (r["source_timeout"]) o.source_timeout_s = static_cast<int>(integer(r["source_timeout"], "rtsp.source_timeout", 1, 3600));
       if (r["allow_any_publish"]) o.allow_any_publish = boolean(r["allow_any_publish"], "rtsp.allow_any_publish");
+      if (r["loss_threshold"])
+        o.loss_threshold_percent = static_cast<int>(integer(r["loss_threshold"], "rtsp.loss_threshold", 0, 100));
+      if (r["loss_window"]) o.loss_window_ms = duration_ms(r["loss_window"], "rtsp.loss_window", 1000, 600000);
     }
     if (!explicit_users) legacy_rtsp_users(c);
     if (auto h = root["hls"]) {
@@ -342,7 +345,13 @@ class Parser {
         fail(h, "'hls.part_duration' must not exceed 'hls.segment_duration'");
     }
     if (auto w = root["webrtc"]) {
-      check_keys(w, "webrtc", {"additional_hosts", "interface_discovery", "consent_timeout", "max_sessions"});
+      check_keys(w, "webrtc", {"additional_hosts", "interface_discovery", "consent_timeout", "max_sessions",
+                               "setup_timeout", "max_pending_per_address"});
+      if (w["setup_timeout"])
+        c.webrtc.setup_timeout_ms = duration_ms(w["setup_timeout"], "webrtc.setup_timeout", 500, 600000);
+      if (w["max_pending_per_address"])
+        c.webrtc.max_pending_per_address =
+            static_cast<size_t>(integer(w["max_pending_per_address"], "webrtc.max_pending_per_address", 1, 100000));
       if (w["consent_timeout"])
         c.webrtc.consent_timeout_ms = duration_ms(w["consent_timeout"], "webrtc.consent_timeout", 1000, 600000);
       if (w["max_sessions"])
@@ -360,8 +369,24 @@ class Parser {
       if (w["interface_discovery"]) c.webrtc.interface_discovery = boolean(w["interface_discovery"], "webrtc.interface_discovery");
     }
     if (auto l = root["limits"]) {
-      check_keys(l, "limits", {"max_streams"});
+      check_keys(l, "limits", {"max_streams", "http_connections", "http_connections_per_address", "rtsp_connections",
+                               "rtsp_connections_per_address", "per_address_exempt"});
       if (l["max_streams"]) c.max_streams = static_cast<size_t>(integer(l["max_streams"], "limits.max_streams", 1, 1000000));
+      auto count = [&](const char* key, size_t& out) {
+        if (l[key]) out = static_cast<size_t>(integer(l[key], std::string("limits.") + key, 1, 10000000));
+      };
+      count("http_connections", c.limits.http_connections);
+      count("http_connections_per_address", c.limits.http_connections_per_address);
+      count("rtsp_connections", c.limits.rtsp_connections);
+      count("rtsp_connections_per_address", c.limits.rtsp_connections_per_address);
+      if (auto ex = l["per_address_exempt"]) {
+        c.limits.per_address_exempt.clear();
+        for (const auto& text : string_list(ex, "limits.per_address_exempt")) {
+          auto r = auth::IpRange::parse(text);
+          if (!r) fail(ex, "'limits.per_address_exempt': " + r.error());
+          c.limits.per_address_exempt.push_back(*r);
+        }
+      }
     }
     if (auto streams = root["streams"]) {
       if (streams.IsNull()) return c;

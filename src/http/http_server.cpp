@@ -1,5 +1,6 @@
 #include "http/http_server.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -198,19 +199,20 @@ HttpServer::HttpServer(net::WorkerPool& pool, const Router& router, auth_session
       router_(router),
       authorizer_(authorizer),
       policy_(std::move(policy)),
-      sessions_(std::make_shared<std::atomic<size_t>>(0)) {}
+      sessions_(std::make_shared<std::atomic<size_t>>(0)),
+      refusing_(std::make_shared<std::atomic<size_t>>(0)) {}
 
 HttpServer::~HttpServer() = default;
 
 Status HttpServer::listen(const std::string& host, uint16_t port) {
-  auto a = net::listen_tcp(pool_.context(0), host, port, "HTTP");
+  auto a = net::listen_tcp(pool_.accept_context(), host, port, "HTTP");
   if (!a) return make_error(a.error());
   acceptor_ = std::move(*a);
   return Ok{};
 }
 
 Status HttpServer::listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls) {
-  auto a = net::listen_tcp(pool_.context(0), host, port, "HTTPS");
+  auto a = net::listen_tcp(pool_.accept_context(), host, port, "HTTPS");
   if (!a) return make_error(a.error());
   tls_acceptor_ = std::move(*a);
   tls_ = &tls;
@@ -237,6 +239,41 @@ void HttpServer::stop() {
   }
 }
 
+namespace {
+
+// Answers a connection refused by the limits with a JSON error, then closes it: reads what the client sent first
+// (closing over unread bytes would reset the connection before the client reads the answer), all within a
+// second or two. Refused connections being answered are capped (kMaxRefusing); beyond that they are just closed.
+constexpr size_t kMaxRefusing = 64;
+
+asio::awaitable<void> refuse(tcp::socket socket, bhttp::status status, std::string message,
+                             std::shared_ptr<std::atomic<size_t>> refusing) {
+  struct Count {
+    std::atomic<size_t>& n;
+    ~Count() { --n; }
+  } count{*refusing};
+  beast::tcp_stream stream(std::move(socket));
+  std::array<char, 4096> buf;
+  stream.expires_after(std::chrono::seconds(1));
+  co_await stream.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+  Request dummy;
+  dummy.version(11);
+  dummy.keep_alive(false);
+  Response res = error_response(status, message, dummy);
+  res.set(bhttp::field::retry_after, "1");
+  stream.expires_after(std::chrono::seconds(1));
+  auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+  if (wec) co_return;
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  for (;;) {  // until the client closes (or a second passes)
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    if (rec) break;
+  }
+}
+
+}  // namespace
+
 asio::awaitable<void> HttpServer::accept_loop(tcp::acceptor& acceptor, net::TlsContext* tls) {
   net::AcceptBackoff backoff(tls ? "HTTPS" : "HTTP");
   for (;;) {
@@ -249,19 +286,45 @@ asio::awaitable<void> HttpServer::accept_loop(tcp::acceptor& acceptor, net::TlsC
     }
     backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
-    auto exec = socket.get_executor();
     Peer peer{socket.remote_endpoint(ec).address(), tls != nullptr};
-    if (tls)
-      asio::co_spawn(exec, tls_session(std::move(socket), tls->current(), peer), asio::detached);
-    else
-      asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket)), peer), asio::detached);
+    net::ConnectionLimiter::Slot slot;
+    if (limiter_) {
+      auto admission = limiter_->admit(peer.address);
+      if (!admission.slot) {
+        // TLS: closed without an answer (a plain-text one would be garbage to the client's TLS layer).
+        if (!tls && refusing_->fetch_add(1) < kMaxRefusing) {
+          bool total = admission.refusal == net::ConnectionLimiter::Refusal::Total;
+          auto status = total ? bhttp::status::service_unavailable : bhttp::status::too_many_requests;
+          std::string why = total ? "too many HTTP connections (limits.http_connections)"
+                                  : "too many HTTP connections from " + peer.address.to_string() +
+                                        " (limits.http_connections_per_address)";
+          asio::post(ctx, [this, socket = std::move(socket), status, why = std::move(why)]() mutable {
+            auto exec = socket.get_executor();
+            asio::co_spawn(exec, refuse(std::move(socket), status, std::move(why), refusing_), asio::detached);
+          });
+        } else if (!tls) {
+          --*refusing_;
+        }
+        continue;  // the socket closes here when not answered
+      }
+      slot = std::move(admission.slot);
+    }
+    // The session is created on its worker, so its memory comes from that worker's arena (net/worker_pool.hpp).
+    net::hand_off(pool_.handoff(), ctx, [this, socket = std::move(socket), peer, slot = std::move(slot),
+                                         tls_ctx = tls ? tls->current() : nullptr]() mutable {
+      auto exec = socket.get_executor();
+      if (tls_ctx)
+        asio::co_spawn(exec, tls_session(std::move(socket), std::move(tls_ctx), peer, std::move(slot)), asio::detached);
+      else
+        asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket)), peer, std::move(slot)), asio::detached);
+    });
   }
 }
 
 // The TLS handshake (bounded), then the same session loop as plain HTTP. The context stays alive with the
 // connection even when a certificate reload replaces it for new ones.
 asio::awaitable<void> HttpServer::tls_session(tcp::socket socket, std::shared_ptr<asio::ssl::context> context,
-                                              Peer peer) {
+                                              Peer peer, net::ConnectionLimiter::Slot slot) {
   TlsStream stream(beast::tcp_stream(std::move(socket)), *context);
   stream.next_layer().expires_after(kTlsHandshakeTimeout);
   auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
@@ -269,7 +332,7 @@ asio::awaitable<void> HttpServer::tls_session(tcp::socket socket, std::shared_pt
     log::debug("HTTPS handshake failed", {{"remote", peer.address.to_string()}, {"error", ec.message()}});
     co_return;
   }
-  co_await session(std::move(stream), peer);
+  co_await session(std::move(stream), peer, std::move(slot));
 }
 
 namespace {
@@ -329,13 +392,11 @@ asio::awaitable<std::optional<Response>> HttpServer::admit(const Request& req, c
   // DNS rebinding: a page on evil.example resolving to our address sends Host: evil.example.
   // Without configured names, a DNS name may still reach the API with credentials (a browser never sends ours to a
   // rebinding page), but not the anonymous access the defaults give to localhost.
+  const auto target = std::string_view(req.target().data(), req.target().size());
+  auto credentials = auth::credentials_from_http(header(req, bhttp::field::authorization), target);
   auto host = host_name(header(req, bhttp::field::host));
   if (!host.empty() && !is_ip_literal_or_localhost(host)) {
-    bool ok = policy_.allowed_hosts.empty()
-                  ? !api_like || !auth::credentials_from_http(header(req, bhttp::field::authorization),
-                                                              {req.target().data(), req.target().size()})
-                                       .empty()
-                  : listed(policy_.allowed_hosts, host);
+    bool ok = policy_.allowed_hosts.empty() ? !api_like || !credentials.empty() : listed(policy_.allowed_hosts, host);
     if (!ok) co_return error_response(bhttp::status::misdirected_request, "host '" + host + "' is not served here", req);
   }
   // CSRF: a browser always sends Origin with a cross-site state-changing request; only listed origins (or our own)
@@ -354,9 +415,8 @@ asio::awaitable<std::optional<Response>> HttpServer::admit(const Request& req, c
   }
   if (access.kind == Access::Kind::Public || !authorizer_) co_return std::nullopt;
 
-  auto target = std::string_view(req.target().data(), req.target().size());
   auth::AccessRequest ar;
-  ar.credentials = auth::credentials_from_http(header(req, bhttp::field::authorization), target);
+  ar.credentials = std::move(credentials);
   if (auto ip = auth::IpAddress::parse(peer.address.to_string())) ar.ip = *ip;
   ar.protocol = access.protocol;
   if (auto q = target.find('?'); q != std::string_view::npos) ar.query = std::string(target.substr(q + 1));
@@ -437,8 +497,9 @@ asio::awaitable<Response> HttpServer::dispatch(Request& req, const Peer& peer) {
   co_return res;
 }
 
+// `slot`: the connection's place in the limits, held (in the coroutine frame) for its life, WebSocket included.
 template <class Stream>
-asio::awaitable<void> HttpServer::session(Stream stream, Peer peer) {
+asio::awaitable<void> HttpServer::session(Stream stream, Peer peer, [[maybe_unused]] net::ConnectionLimiter::Slot slot) {
   struct Count {
     std::shared_ptr<std::atomic<size_t>> n;
     explicit Count(std::shared_ptr<std::atomic<size_t>> c) : n(std::move(c)) { ++*n; }
