@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "app/config_env.hpp"
 #include "app/log.hpp"
 #include "media/stream_registry.hpp"
 
@@ -51,9 +52,13 @@ struct ConfigError {
 
 class Parser {
  public:
-  explicit Parser(std::string file) : file_(std::move(file)) {}
+  Parser(std::string file, std::vector<EnvOverride> overrides)
+      : file_(std::move(file)), overrides_(std::move(overrides)) {}
 
+  // file:line, or the environment variable that set the node (config_env.hpp).
   [[noreturn]] void fail(const YAML::Node& at, const std::string& what) const {
+    for (const auto& o : overrides_)
+      if (o.node.is(at)) throw ConfigError{"environment " + o.variable + ": " + what};
     int line = at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
     throw ConfigError{file_ + ":" + std::to_string(line) + ": " + what};
   }
@@ -68,7 +73,8 @@ class Parser {
       if (!ok) {
         std::string list;
         for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        fail(it->first, "unknown key '" + key + "'" + (where.empty() ? "" : " in '" + where + "'") +
+        // A key an override created has no line: name its variable through the value.
+        fail(it->first.Mark().is_null() ? it->second : it->first, "unknown key '" + key + "'" + (where.empty() ? "" : " in '" + where + "'") +
                             " (expected one of: " + list + ")");
       }
     }
@@ -362,14 +368,17 @@ class Parser {
 
  private:
   std::string file_;
+  std::vector<EnvOverride> overrides_;
 };
 
 }  // namespace
 
-Result<Config> parse_config(std::string_view yaml, const std::string& file) {
+Result<Config> parse_config(std::string_view yaml, const std::string& file, const Environment& env) {
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
-    return Parser(file).parse(root);
+    auto overrides = apply_environment(root, env, file);
+    if (!overrides) return make_error(overrides.error());
+    return Parser(file, std::move(*overrides)).parse(root);
   } catch (const ConfigError& e) {
     return make_error(e.message);
   } catch (const YAML::Exception& e) {
@@ -378,12 +387,12 @@ Result<Config> parse_config(std::string_view yaml, const std::string& file) {
   }
 }
 
-Result<Config> load_config(const std::string& path) {
+Result<Config> load_config(const std::string& path, const Environment& env) {
   std::ifstream in(path);
   if (!in) return make_error(path + ": cannot open config file");
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  return parse_config(ss.str(), path, env);
 }
 
 }  // namespace sg::app
