@@ -1,0 +1,44 @@
+# streamgate container image: `podman build -t streamgate/streamgate:0.1.0 .` (or docker build).
+# The build stage compiles the server alone and packages it as the .deb (Depends computed by dpkg-shlibdeps);
+# the run stage installs that .deb on bookworm-slim, so the image holds what the binary needs and nothing more,
+# plus libavcodec/libswresample (the .deb's Recommends) so AAC cameras still get Opus in browsers.
+# Needs web/node_modules (scripts/setup.sh runs npm install there): hls.js is embedded at build time.
+FROM debian:bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential cmake ninja-build pkg-config file dpkg-dev \
+      libboost1.81-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev \
+      libavcodec-dev libavutil-dev libswresample-dev libopus-dev libsrtp2-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY CMakeLists.txt CMakePresets.json README.md SECURITY.md ./
+COPY cmake cmake
+COPY packaging packaging
+COPY deploy/README.md deploy/README.md
+COPY web web
+COPY src src
+RUN test -f web/node_modules/hls.js/dist/hls.min.js \
+ && cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSG_TESTS=OFF -DSG_BENCH=OFF >/dev/null \
+ && cmake --build /build --target streamgate \
+ && cd /build && cpack -G DEB >/dev/null && mv streamgate_*.deb /streamgate.deb
+
+FROM debian:bookworm-slim
+LABEL org.opencontainers.image.ref.name="streamgate/streamgate" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.title="streamgate" \
+      org.opencontainers.image.description="RTSP / WebRTC / HLS media server"
+COPY --from=build /streamgate.deb /tmp/streamgate.deb
+RUN apt-get update \
+ && apt-get install -y /tmp/streamgate.deb \
+ && rm -rf /var/lib/apt/lists/* /tmp/streamgate.deb \
+ && groupadd --system --gid 10001 streamgate \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin streamgate
+USER 10001:10001
+WORKDIR /tmp
+# HTTP (API, WHEP, HLS, pages, metrics), RTSP, WebRTC media, HTTPS.
+EXPOSE 8080 8554 8189/udp 8443
+# SIGTERM drains sessions and exits 0.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["/usr/bin/streamgate", "--probe", "http://127.0.0.1:8080/healthz"]
+ENTRYPOINT ["/usr/bin/streamgate"]
+CMD ["--config", "/etc/streamgate/streamgate.yaml"]
