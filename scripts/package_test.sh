@@ -218,8 +218,7 @@ if want image; then
   minbase
   # No registry here: the Dockerfile's bases are made from the minbase tree under the names it uses.
   if ! buildah inspect --type image docker.io/library/debian:bookworm >/dev/null 2>&1; then
-    tar -C "$MINBASE" -c . | buildah import - docker.io/library/debian:bookworm >/dev/null 2>&1 ||
-      tar -C "$MINBASE" -c . | podman import - docker.io/library/debian:bookworm >/dev/null
+    tar -C "$MINBASE" -c . | podman import - docker.io/library/debian:bookworm >/dev/null
   fi
   buildah tag docker.io/library/debian:bookworm docker.io/library/debian:bookworm-slim
   start=$(date +%s)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: setup (idempotent), release build + all tests (unit and end-to-end with
-# real ffmpeg / GStreamer / Chromium), the same tests under ASan+UBSan, every libFuzzer target briefly, and a smoke
-# run of the benchmarks. Usage: scripts/test.sh [--quick]   (--quick: release build and tests only)
+# real ffmpeg / GStreamer / Chromium), the packaging checks once (scripts/package_test.sh), the same tests under
+# ASan+UBSan, every libFuzzer target briefly, and a smoke run of the benchmarks. Usage: scripts/test.sh [--quick]   (--quick: release build and tests only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -18,6 +18,9 @@ step "release tests"
 ctest --preset release -j "$jobs" --timeout 300
 
 if [ "${1:-}" = "--quick" ]; then exit 0; fi
+
+step "packaging (install, .deb, Kubernetes manifests, container image)"
+scripts/package_test.sh
 
 step "asan+ubsan build"
 cmake --preset asan >/dev/null
