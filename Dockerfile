@@ -10,16 +10,18 @@ RUN apt-get update \
       libavcodec-dev libavutil-dev libswresample-dev libopus-dev libsrtp2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY CMakeLists.txt CMakePresets.json README.md SECURITY.md ./
+# The sources first and the docs after the compile, so that editing a document does not rebuild the server.
+COPY CMakeLists.txt CMakePresets.json ./
 COPY cmake cmake
-COPY packaging packaging
-COPY deploy/README.md deploy/README.md
 COPY web web
 COPY src src
+COPY packaging packaging
 RUN test -f web/node_modules/hls.js/dist/hls.min.js \
  && cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSG_TESTS=OFF -DSG_BENCH=OFF >/dev/null \
- && cmake --build /build --target streamgate \
- && cd /build && cpack -G DEB >/dev/null && mv streamgate_*.deb /streamgate.deb
+ && cmake --build /build --target streamgate
+COPY README.md SECURITY.md ./
+COPY deploy/README.md deploy/README.md
+RUN cd /build && cpack -G DEB >/dev/null && mv streamgate_*.deb /streamgate.deb
 
 FROM debian:bookworm-slim
 LABEL org.opencontainers.image.ref.name="streamgate/streamgate" \

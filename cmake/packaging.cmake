@@ -10,7 +10,7 @@ install(FILES deploy/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME deploy
 # /etc and /lib/systemd only exist outside the prefix for a system install (prefix /usr): decided at install time,
 # when the prefix is known (cpack installs with /usr, a user with --prefix anything).
 set(SG_PACKAGING_DIR ${PROJECT_SOURCE_DIR}/packaging)
-configure_file(${SG_PACKAGING_DIR}/debian/changelog ${PROJECT_BINARY_DIR}/packaging/changelog.Debian @ONLY)
+configure_file(${SG_PACKAGING_DIR}/debian/changelog ${PROJECT_BINARY_DIR}/packaging/changelog @ONLY)
 install(CODE "
   set(sg_src \"${SG_PACKAGING_DIR}\")
   set(sg_bin \"${PROJECT_BINARY_DIR}/packaging\")
@@ -25,20 +25,20 @@ install(CODE "
        FILES \"\${sg_src}/streamgate.yaml\")
   file(INSTALL DESTINATION \"\${sg_units}\" TYPE FILE PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
        FILES \"\${sg_src}/streamgate.service\")
-  # Debian policy 12.5/12.7: copyright and a compressed changelog beside the docs.
-  execute_process(COMMAND gzip -9n -c \"\${sg_bin}/changelog.Debian\" OUTPUT_FILE \"\${sg_bin}/changelog.Debian.gz\")
+  # Debian policy 12.5/12.7: copyright and a compressed changelog (a native package: changelog.gz) beside the docs.
+  execute_process(COMMAND gzip -9n -c \"\${sg_bin}/changelog\" OUTPUT_FILE \"\${sg_bin}/changelog.gz\")
   file(INSTALL DESTINATION \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DOCDIR}\" TYPE FILE
        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
-       FILES \"\${sg_src}/debian/copyright\" \"\${sg_bin}/changelog.Debian.gz\")
+       FILES \"\${sg_src}/debian/copyright\" \"\${sg_bin}/changelog.gz\")
 ")
 
 set(CPACK_PACKAGE_NAME streamgate)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "streamgate maintainers <streamgate@example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "streaming media server for RTSP, WebRTC and HLS")
-set(CPACK_PACKAGE_DESCRIPTION "Cameras publish or are pulled over RTSP; browsers play over WebRTC (WHEP) and HLS,
-players over RTSP. One self-contained binary with its player pages, a REST API,
-Prometheus metrics and a systemd unit.")
+set(CPACK_PACKAGE_DESCRIPTION "Cameras publish or are pulled over RTSP; browsers play over WebRTC
+(WHEP) and HLS, players over RTSP. One self-contained binary with its
+player pages, a REST API, Prometheus metrics and a systemd unit.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_GENERATOR DEB)
