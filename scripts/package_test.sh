@@ -160,8 +160,8 @@ if want deb; then
   sed "s|/usr/bin/streamgate|$T/debfs/usr/bin/streamgate|g" "$T/debfs/lib/systemd/system/streamgate.service" \
     >"$T/unit/streamgate.service"
   check "the systemd unit passes systemd-analyze verify" systemd-analyze verify "$T/unit/streamgate.service"
-  check "the unit's systemd-analyze security exposure is at most 2.5 (of 10)" \
-    systemd-analyze security --offline=true --threshold=25 "$T/unit/streamgate.service" --no-pager >"$T/security.txt"
+  check "the unit's systemd-analyze security exposure is at most 2.5 (of 10)" bash -c "systemd-analyze security \
+    --offline=true --threshold=25 --no-pager '$T/unit/streamgate.service' >'$T/security.txt' 2>&1"
   tail -1 "$T/security.txt" | sed 's/^/  /'
 
   minbase
@@ -170,8 +170,8 @@ if want deb; then
   prepare_root "$R"
   cp "$DEB" "$R/tmp/"
   chroot "$R" apt-get update -q >"$T/apt.log" 2>&1
-  check "apt installs the .deb into a fresh minbase root" chroot "$R" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -q --no-install-recommends "/tmp/$(basename "$DEB")" >>"$T/apt.log" 2>&1 || tail -20 "$T/apt.log"
+  check "apt installs the .deb into a fresh minbase root" bash -c "chroot '$R' env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends '/tmp/$(basename "$DEB")' >>'$T/apt.log' 2>&1 || { tail -20 '$T/apt.log'; false; }"
   check "dpkg registers the config as a conffile" bash -c \
     "chroot '$R' dpkg-query -W -f='\${Conffiles}' streamgate | grep -q /etc/streamgate/streamgate.yaml"
   check "the installed config passes --check-config" chroot "$R" /usr/bin/streamgate --check-config \
