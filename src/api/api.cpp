@@ -150,6 +150,9 @@ std::string render_metrics(ApiContext& ctx) {
   sample(out, "streamgate_worker_threads", "", ctx.worker_threads);
   write_metric_header(out, "streamgate_streams", "gauge", "Configured streams.");
   sample(out, "streamgate_streams", "", streams.size());
+  write_metric_header(out, "streamgate_stream_limit_refusals_total", "counter",
+                      "Streams not created because limits.max_streams were there.");
+  sample(out, "streamgate_stream_limit_refusals_total", "", ctx.registry.limit_refusals());
 
   std::vector<media::StreamStats> stats;
   stats.reserve(streams.size());
@@ -228,7 +231,8 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     }
     if (ctx.registry.find(id)) return http::error_response(bhttp::conflict, "stream '" + id + "' already exists", req);
     auto created = ctx.registry.create(id, std::move(opts));
-    if (!created) return http::error_response(bhttp::conflict, created.error(), req);
+    if (!created)
+      return http::error_response(ctx.registry.full() ? bhttp::too_many_requests : bhttp::conflict, created.error(), req);
     (*created)->start();
     log::info("stream created", {{"stream", id}, {"source", redact_source((*created)->options().source)}});
     auto res = http::json_response(bhttp::created, stream_json(**created), req);

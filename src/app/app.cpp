@@ -19,6 +19,7 @@ App::App(Config config) : config_(std::move(config)) {
   pool_ = std::make_unique<net::WorkerPool>(config_.workers);
   registry_ = std::make_unique<media::StreamRegistry>(
       *pool_, make_source_factory(config_, *pool_, [this] { return ext_ && ext_->rtsp ? ext_->rtsp->port() : config_.rtsp.port; }));
+  registry_->set_max_streams(config_.max_streams);
   api_ = std::make_unique<api::ApiContext>(*registry_);
   api_->reader_queue = config_.reader_queue;
   api_->allow_exec = config_.api.allow_exec;
@@ -41,6 +42,7 @@ App::App(Config config) : config_(std::move(config)) {
   ext_->hls->add_routes(router_);  // registers a catch-all GET /{stream}/{file}: add other GET routes before it
   api_->metric_writers.push_back([hls = ext_->hls.get()](std::string& out) { hls->write_metrics(out); });
   http_ = std::make_unique<http::HttpServer>(*pool_, router_, authorizer_.get(), config_.http_policy);
+  http_->set_request_timeout(std::chrono::milliseconds(config_.request_timeout_ms));
 }
 
 App::~App() { stop(); }

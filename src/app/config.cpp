@@ -265,7 +265,8 @@ class Parser {
     Config c;
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
-    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "api", "auth"});
+    check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "api", "auth",
+                          "limits"});
     if (auto a = root["api"]) {
       check_keys(a, "api", {"allow_exec", "allowed_sources"});
       if (a["allow_exec"]) c.api.allow_exec = boolean(a["allow_exec"], "api.allow_exec");
@@ -282,7 +283,7 @@ class Parser {
       explicit_users = static_cast<bool>(a["internal_users"]);
     }
     if (auto s = root["server"]) {
-      check_keys(s, "server", {"http", "rtsp", "webrtc_udp", "allowed_hosts", "cors_origins"});
+      check_keys(s, "server", {"http", "rtsp", "webrtc_udp", "allowed_hosts", "cors_origins", "request_timeout"});
       if (s["allowed_hosts"]) {
         c.http_policy.allowed_hosts = string_list(s["allowed_hosts"], "server.allowed_hosts");
         for (auto& h : c.http_policy.allowed_hosts)
@@ -292,7 +293,10 @@ class Parser {
       if (s["http"]) c.http = endpoint(s["http"], "server.http");
       if (s["rtsp"]) c.rtsp = endpoint(s["rtsp"], "server.rtsp");
       if (s["webrtc_udp"]) c.webrtc_udp = endpoint(s["webrtc_udp"], "server.webrtc_udp");
+      if (s["request_timeout"])
+        c.request_timeout_ms = duration_ms(s["request_timeout"], "server.request_timeout", 500, 600000);
     }
+    c.rtsp_options.request_timeout_ms = c.request_timeout_ms;
     if (auto w = root["workers"]) c.workers = static_cast<unsigned>(integer(w, "workers", 0, 256));
     if (auto l = root["log"]) {
       check_keys(l, "log", {"level", "format"});
@@ -342,6 +346,10 @@ class Parser {
       }
       if (w["interface_discovery"]) c.webrtc.interface_discovery = boolean(w["interface_discovery"], "webrtc.interface_discovery");
     }
+    if (auto l = root["limits"]) {
+      check_keys(l, "limits", {"max_streams"});
+      if (l["max_streams"]) c.max_streams = static_cast<size_t>(integer(l["max_streams"], "limits.max_streams", 1, 1000000));
+    }
     if (auto streams = root["streams"]) {
       if (streams.IsNull()) return c;
       if (!streams.IsMap()) fail(streams, "'streams' must be a mapping of stream id to settings");
@@ -361,6 +369,8 @@ class Parser {
         if (v["on_demand"]) sc.on_demand = boolean(v["on_demand"], where + ".on_demand");
         if (v["rtsp_transport"]) sc.rtsp_transport = one_of(v["rtsp_transport"], where + ".rtsp_transport", {"auto", "udp", "tcp"});
         c.streams.push_back(std::move(sc));
+        if (c.streams.size() > c.max_streams)
+          fail(it->first, "more streams than limits.max_streams (" + std::to_string(c.max_streams) + ")");
       }
     }
     return c;

@@ -1,6 +1,6 @@
 #pragma once
 // streamgate.yaml -> typed, validated Config. Every error names the file, the line and what is wrong, e.g.
-// "streamgate.yaml:4: unknown key 'htp' in 'server' (expected one of: http, rtsp, webrtc_udp)".
+// "streamgate.yaml:4: unknown key 'htp' in 'server' (expected one of: http, rtsp, webrtc_udp, allowed_hosts, cors_origins, request_timeout)".
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -42,6 +42,7 @@ struct RtspConfig {
   int session_timeout_s = 60;
   int source_timeout_s = 10;  // pull: no data for this long = dead source
   bool allow_any_publish = true;  // publishing to an unconfigured path creates it
+  int request_timeout_ms = 10000;  // copied from Config::request_timeout_ms
 };
 
 // HLS egress (src/hls_session). Durations in milliseconds.
@@ -75,6 +76,8 @@ struct Config {
   Endpoint http{"0.0.0.0", 8080};
   Endpoint rtsp{"0.0.0.0", 8554};
   Endpoint webrtc_udp{"0.0.0.0", 8189};
+  int request_timeout_ms = 10000;  // server.request_timeout: a request's first byte to its last (HTTP and RTSP)
+  size_t max_streams = 1000;       // limits.max_streams: API and RTSP publishers cannot create more
   unsigned workers = 0;  // 0 = number of cores
   std::string log_level = "info";
   std::string log_format = "json";

@@ -1,6 +1,8 @@
 // streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--webrtc-udp ADDR] [--workers N]
 //            [--log-level LEVEL] [--log-format json|text] [--version] [--help]
 #include <boost/asio/io_context.hpp>
+#include <sys/resource.h>
+
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstring>
@@ -8,9 +10,11 @@
 
 #include "app/app.hpp"
 #include "app/config.hpp"
+#include "app/heap_trimmer.hpp"
 #include "app/log.hpp"
 #include "app/probe.hpp"
 #include "auth/policy.hpp"
+#include "rtsp_session/exec_supervisor.hpp"
 
 namespace {
 
@@ -49,10 +53,25 @@ int usage_error(const std::string& msg) {
   return kExitUsage;
 }
 
+// The common soft limit of 1024 descriptors is far below what a media server holds (a connection, a UDP socket
+// per viewer...); the hard limit is what the administrator allows. Raise the one to the other, as Go programs do.
+void raise_file_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const auto before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) == 0)
+    sg::log::debug("file descriptor limit raised", {{"from", static_cast<uint64_t>(before)},
+                                                    {"to", static_cast<uint64_t>(lim.rlim_cur)}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace sg;
+  // Our own binary re-executed between the server and an exec: command (see exec_supervisor.hpp).
+  if (argc >= 2 && std::strcmp(argv[1], rtsp_session::kExecSupervisorFlag) == 0)
+    return rtsp_session::exec_supervisor_main(argc, argv);
   std::string config_path, http, rtsp, webrtc, workers, level, format;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
@@ -150,6 +169,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   log::init(lvl, config.log_format == "json" ? log::Format::Json : log::Format::Text);
+  raise_file_limit();
 
   app::App server(std::move(config));
   if (auto s = server.start(); !s) {
@@ -159,8 +179,11 @@ int main(int argc, char** argv) {
   boost::asio::io_context main_context(1);
   boost::asio::signal_set signals(main_context, SIGINT, SIGTERM);
   int received = 0;
+  app::HeapTrimmer trimmer(main_context);
+  trimmer.start();
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (!ec) received = sig;
+    trimmer.stop();
   });
   main_context.run();
   log::info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});

@@ -48,6 +48,9 @@ struct IpRange {
 // One permission: an action and the paths it covers: "" = every path, "~regex" = paths matching the regex
 // (ECMAScript, whole-path match), anything else = that exact path. Config and JWT claims use the action names
 // "publish", "read", "playback", "api" (= api_read + api_write), "api_read", "api_write", "metrics".
+// The api and metrics actions have no path: their permissions cover them whatever path is named (as in MediaMTX).
+// Regexes are matched in polynomial time, so back-references are refused, and counted repetitions ({n}) whose
+// bounds multiply to over 1000 are refused too.
 struct Permission {
   std::vector<Action> actions;  // "api" expands to two
   std::string path;
@@ -62,7 +65,8 @@ struct Permission {
 // Debian 12's OpenSSL 3.0 (it arrived in 3.2).
 struct StoredPassword {
   std::string text;
-  static Result<StoredPassword> make(std::string_view text);  // validates the hashed forms
+  // Validates the hashed forms; refuses "argon2:..." (MediaMTX's third form) rather than take it as plain text.
+  static Result<StoredPassword> make(std::string_view text);
   bool is_plain() const;
   // Constant-time comparison for plain passwords.
   bool verify(std::string_view presented) const;

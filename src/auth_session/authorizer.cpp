@@ -27,6 +27,7 @@ int64_t unix_seconds() {
 }
 
 constexpr size_t kMaxCachedAnswers = 10000;
+constexpr int64_t kAllowedTtlMs = 10000;
 
 }  // namespace
 
@@ -40,6 +41,8 @@ struct Authorizer::State {
   std::string jwks_error = "not downloaded yet";
   // Callout answers: key -> (verdict, expiry).
   std::unordered_map<std::string, std::pair<Verdict, int64_t>> answers;
+  // Recently allowed password logins: key -> (user, expiry).
+  std::unordered_map<std::string, std::pair<std::string, int64_t>> allowed;
   log::RateLimit callout_log{std::chrono::seconds(10)};
   log::RateLimit jwks_log{std::chrono::seconds(10)};
 };
@@ -89,7 +92,19 @@ asio::awaitable<Decision> Authorizer::check(auth::AccessRequest request) {
     if (state->limiter.blocked(request.ip, now))
       co_return Decision{Verdict::Forbidden, "", std::string(kBlockedReason)};
   }
+  // A pbkdf2 password costs tens of milliseconds to verify: a player fetching HLS parts several times a second
+  // would pay it per request. Allowed (user, password, address, action, path) tuples are remembered briefly.
+  const bool cacheable = !request.credentials.password.empty() && !request.credentials.digest;
+  const std::string key = cacheable || options_.method == "http" ? answer_key(request) : std::string();
+  if (cacheable) {
+    std::lock_guard lk(state->mu);
+    if (auto it = state->allowed.find(key); it != state->allowed.end()) {
+      if (it->second.second > now) co_return Decision{Verdict::Allow, it->second.first, ""};
+      state->allowed.erase(it);
+    }
+  }
   Decision d = policy_.evaluate(request);
+  const bool internal_allow = d.allowed();  // only these are remembered (the callout has its own cache setting)
   if (!d.allowed() && options_.method == "jwt") {
     std::string token = request.credentials.token;
     if (token.empty()) token = request.credentials.password;  // RTSP clients can only give a JWT as the password
@@ -146,7 +161,6 @@ asio::awaitable<Decision> Authorizer::check(auth::AccessRequest request) {
       }
     }
   } else if (!d.allowed() && options_.method == "http") {
-    auto key = answer_key(request);
     std::optional<Verdict> cached;
     {
       std::lock_guard lk(state->mu);
@@ -188,6 +202,10 @@ asio::awaitable<Decision> Authorizer::check(auth::AccessRequest request) {
                    {"action", auth::to_string(request.action)}, {"path", request.path}, {"reason", d.reason}});
     } else if (d.verdict == Verdict::Allow) {
       state->limiter.record_success(request.ip);
+      if (cacheable && internal_allow) {
+        if (state->allowed.size() >= kMaxCachedAnswers) state->allowed.clear();
+        state->allowed[key] = {d.user, now + kAllowedTtlMs};
+      }
     }
   }
   co_return d;

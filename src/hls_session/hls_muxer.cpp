@@ -6,9 +6,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 
 #include "app/log.hpp"
 
@@ -35,16 +39,48 @@ hls::SharedBytes find_item(const Items& items, uint64_t id) {
   return item.id == id ? item.data : nullptr;
 }
 
-void write_file(const std::filesystem::path& path, const void* data, size_t size) {
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-    if (!f) return;
+// The on-disk copy must never write through a symlink planted in the directory (by whoever else can write there):
+// every file is created fresh (O_CREAT | O_EXCL | O_NOFOLLOW) under a temporary name and renamed over the old one,
+// which replaces a planted link instead of following it; names are plain (no '/'), relative to the opened directory.
+class DirectoryFd {
+ public:
+  explicit DirectoryFd(int fd) : fd_(fd) {}
+  ~DirectoryFd() {
+    if (fd_ >= 0) ::close(fd_);
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
+  DirectoryFd(const DirectoryFd&) = delete;
+  DirectoryFd& operator=(const DirectoryFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+bool plain_name(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos;
+}
+
+bool write_file(int dir, const std::string& name, const void* data, size_t size) {
+  if (!plain_name(name)) return false;
+  const std::string tmp = name + ".tmp";
+  ::unlinkat(dir, tmp.c_str(), 0);
+  int fd = ::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  auto* p = static_cast<const char*>(data);
+  size_t left = size;
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (left > 0 || ::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0) {
+    ::unlinkat(dir, tmp.c_str(), 0);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -255,28 +291,38 @@ void HlsMuxer::fail(std::string error) {
 }
 
 void HlsMuxer::write_directory(const Snapshot& snap) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(options_.directory) / stream_id_;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return;
+  // The configured directory is the administrator's (it may itself be a symlink); below it nothing is followed.
+  DirectoryFd base(::open(options_.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (base.get() < 0 || !plain_name(stream_id_)) return directory_failed("cannot open the HLS directory");
+  if (::mkdirat(base.get(), stream_id_.c_str(), 0755) != 0 && errno != EEXIST)
+    return directory_failed("cannot create the stream's HLS directory");
+  DirectoryFd dir(::openat(base.get(), stream_id_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (dir.get() < 0) return directory_failed("the stream's HLS directory is not a directory (a symlink?): refused");
   const auto& seg = *segmenter_;
   std::vector<std::string> keep;
+  bool ok = true;
   auto put = [&](const std::string& name, const hls::SharedBytes& data) {
     if (!data) return;
     keep.push_back(name);
     if (std::find(written_files_.begin(), written_files_.end(), name) != written_files_.end()) return;
-    write_file(dir / name, data->data(), data->size());
+    ok &= write_file(dir.get(), name, data->data(), data->size());
   };
   put(seg.config().init_uri, snap.init);
   for (const auto& s : snap.segments) put(seg.segment_uri(s.id), s.data);
   for (const auto& p : snap.parts) put(seg.part_uri(p.id), p.data);
   for (const auto& old : written_files_)
-    if (std::find(keep.begin(), keep.end(), old) == keep.end()) fs::remove(dir / old, ec);
+    if (std::find(keep.begin(), keep.end(), old) == keep.end() && plain_name(old)) ::unlinkat(dir.get(), old.c_str(), 0);
   written_files_ = std::move(keep);
-  write_file(dir / "stream.m3u8", snap.media_playlist.data(), snap.media_playlist.size());
+  ok &= write_file(dir.get(), "stream.m3u8", snap.media_playlist.data(), snap.media_playlist.size());
   if (!snap.multivariant_playlist.empty())
-    write_file(dir / "index.m3u8", snap.multivariant_playlist.data(), snap.multivariant_playlist.size());
+    ok &= write_file(dir.get(), "index.m3u8", snap.multivariant_playlist.data(), snap.multivariant_playlist.size());
+  if (!ok) directory_failed("cannot write a file in the stream's HLS directory");
+}
+
+void HlsMuxer::directory_failed(std::string_view what) {
+  if (directory_log_.allow())
+    log::warn(what, {{"stream", stream_id_}, {"directory", options_.directory}, {"error", std::strerror(errno)},
+                     {"suppressed", directory_log_.suppressed()}});
 }
 
 }  // namespace sg::hls_session

@@ -13,8 +13,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "app/log.hpp"
 #include "hls/segmenter.hpp"
 #include "hls_session/sample_builder.hpp"
 #include "media/reader.hpp"
@@ -88,6 +90,7 @@ class HlsMuxer : public std::enable_shared_from_this<HlsMuxer> {
   void fail(std::string error);
   void notify();
   void write_directory(const Snapshot& snap);
+  void directory_failed(std::string_view what);  // logged once per 10 s
 
   std::shared_ptr<media::Stream> stream_;
   const std::string stream_id_;
@@ -104,6 +107,7 @@ class HlsMuxer : public std::enable_shared_from_this<HlsMuxer> {
   std::string last_error_;
   hls::PlaylistPosition last_position_{};
   std::vector<std::string> written_files_;
+  log::RateLimit directory_log_{std::chrono::seconds(10)};
   bool stop_requested_ = false;
 
   std::atomic<int64_t> last_touch_ms_{0};

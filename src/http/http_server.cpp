@@ -11,6 +11,7 @@
 #include "app/log.hpp"
 #include "auth/http_credentials.hpp"
 #include "auth_session/authorizer.hpp"
+#include "net/accept_backoff.hpp"
 #include "net/worker_pool.hpp"
 
 namespace sg::http {
@@ -226,14 +227,16 @@ void HttpServer::stop() {
 }
 
 asio::awaitable<void> HttpServer::accept_loop() {
+  net::AcceptBackoff backoff("HTTP");
   for (;;) {
     auto& ctx = pool_.context(pool_.next());
     auto [ec, socket] = co_await acceptor_->async_accept(ctx, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
     if (ec) {
-      log::warn("HTTP accept failed", {{"error", ec.message()}});
+      co_await backoff.failed(ec);
       continue;
     }
+    backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
     auto exec = socket.get_executor();
     asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket))), asio::detached);
@@ -412,8 +415,20 @@ asio::awaitable<void> HttpServer::session(beast::tcp_stream stream) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(16 * 1024);
     parser.body_limit(kMaxBodyBytes);
-    stream.expires_after(kIdleTimeout);
-    auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    // Idle between requests for up to kIdleTimeout; once the first byte is in, the whole request must arrive
+    // within request_timeout_ (tcp_stream's expiry is one deadline for every read until it is set again).
+    boost::system::error_code rec;
+    if (buffer.size() == 0) {
+      stream.expires_after(kIdleTimeout);
+      auto [iec, in] = co_await stream.async_read_some(buffer.prepare(512), asio::as_tuple(asio::use_awaitable));
+      buffer.commit(in);
+      rec = iec;
+    }
+    if (!rec) {
+      stream.expires_after(request_timeout_);
+      auto [pec, pn] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      rec = pec;
+    }
     if (rec) {
       Request dummy;
       dummy.version(11);

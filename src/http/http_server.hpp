@@ -7,6 +7,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -129,6 +130,8 @@ class HttpServer {
   void start();
   void stop();
   size_t sessions() const;
+  // A request must arrive whole within this from its first byte (slow clients are closed); default 10 s.
+  void set_request_timeout(std::chrono::milliseconds timeout) { request_timeout_ = timeout; }
 
  private:
   boost::asio::awaitable<void> accept_loop();
@@ -144,6 +147,7 @@ class HttpServer {
   HttpPolicy policy_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::shared_ptr<std::atomic<size_t>> sessions_;
+  std::chrono::milliseconds request_timeout_{10000};
 };
 
 }  // namespace sg::http

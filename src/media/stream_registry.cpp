@@ -38,6 +38,10 @@ Result<std::shared_ptr<Stream>> StreamRegistry::create(const std::string& id, St
   if (auto s = validate_source(options.source); !s) return make_error(s.error());
   std::lock_guard lk(mu_);
   if (streams_.contains(id)) return make_error("stream '" + id + "' already exists");
+  if (max_streams_ != 0 && streams_.size() >= max_streams_) {
+    limit_refusals_.fetch_add(1, std::memory_order_relaxed);
+    return make_error("stream limit reached: " + std::to_string(max_streams_) + " streams (limits.max_streams)");
+  }
   auto stream = std::make_shared<Stream>(id, std::move(options), pool_, factory_);
   streams_.emplace(id, stream);
   generation_.fetch_add(1, std::memory_order_release);

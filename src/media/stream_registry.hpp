@@ -22,7 +22,8 @@ class StreamRegistry {
   StreamRegistry(net::WorkerPool& pool, SourceFactory factory);
   ~StreamRegistry();
 
-  // Creates a stream; fails when the id is invalid or taken, or the source is invalid.
+  // Creates a stream; fails when the id is invalid or taken, the source is invalid, or max_streams are there
+  // (counted in limit_refusals()).
   Result<std::shared_ptr<Stream>> create(const std::string& id, StreamOptions options);
   std::shared_ptr<Stream> find(std::string_view id) const;
   // Stops and removes a stream; false when there is none.
@@ -31,6 +32,11 @@ class StreamRegistry {
   std::vector<std::shared_ptr<Stream>> list() const;
   size_t size() const;
   void stop_all();
+  // At most this many streams (0 = no limit); set before the first create.
+  void set_max_streams(size_t n) { max_streams_ = n; }
+  size_t max_streams() const { return max_streams_; }
+  bool full() const { return max_streams_ != 0 && size() >= max_streams_; }
+  uint64_t limit_refusals() const { return limit_refusals_.load(std::memory_order_relaxed); }
   // Changes whenever a stream is created or removed (cache key for listings).
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
@@ -40,6 +46,8 @@ class StreamRegistry {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams_;
   std::atomic<uint64_t> generation_{0};
+  size_t max_streams_ = 0;
+  std::atomic<uint64_t> limit_refusals_{0};
 };
 
 }  // namespace sg::media

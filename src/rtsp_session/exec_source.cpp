@@ -2,8 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "app/log.hpp"
 #include "base/redact.hpp"
 #include "base/result.hpp"
+#include "rtsp_session/exec_supervisor.hpp"
 
 extern char** environ;
 
@@ -35,6 +35,7 @@ namespace {
 
 constexpr auto kPoll = 100ms;
 constexpr auto kStopPoll = 20ms;
+constexpr auto kSupervisorMargin = 1s;  // beyond the kill grace, which the supervisor applies itself
 constexpr auto kHealthyRun = 30s;  // a child that ran this long resets the backoff
 constexpr size_t kMaxLine = 300;
 
@@ -43,8 +44,7 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
     s.replace(pos, from.size(), to);
 }
 
-// A command without shell operators is run with `exec` so the shell is replaced by the program: then the program
-// itself carries PR_SET_PDEATHSIG (a shell's children would not inherit it).
+// A command without shell operators is run with `exec` so the shell is replaced by the program: one process less.
 bool is_simple_command(std::string_view cmd) { return cmd.find_first_of(";&|\n()`") == std::string_view::npos; }
 
 // Exited (zombie, not reaped) or not: waitid with WNOWAIT keeps the zombie, so its process group id cannot be
@@ -55,7 +55,8 @@ bool has_exited(pid_t pid) {
   return info.si_pid == pid;
 }
 
-// Kills whatever is left in the group, then reaps the leader. Returns its wait status.
+// Kills whatever is left in the group (the supervisor and what did not leave its group), then reaps the leader.
+// Only a last resort: the supervisor exits by itself once every descendant is gone. Returns its wait status.
 int kill_group_and_reap(pid_t pid) {
   ::kill(-pid, SIGKILL);
   int status = 0;
@@ -96,8 +97,10 @@ struct ExecSource::Runner : std::enable_shared_from_this<Runner> {
   // (server shutdown): the child must not outlive us.
   ~Runner() {
     if (child > 0) {
-      ::kill(-child, SIGTERM);
+      ::kill(child, SIGTERM);
       for (int i = 0; i < 25 && !has_exited(child); ++i) std::this_thread::sleep_for(20ms);
+      ::kill(child, SIGUSR1);  // the supervisor SIGKILLs every descendant now, then exits
+      for (int i = 0; i < 50 && !has_exited(child); ++i) std::this_thread::sleep_for(20ms);
       kill_group_and_reap(child);
     }
     if (err_fd >= 0) ::close(err_fd);
@@ -125,43 +128,42 @@ struct ExecSource::Runner : std::enable_shared_from_this<Runner> {
     stream->set_state(state, error);
   }
 
+  // The command runs under our exec supervisor (exec_supervisor.hpp), started with posix_spawn: unlike fork in
+  // this multi-threaded server, it runs none of our code in the child, and the child starts with default signal
+  // dispositions and an empty mask (a SIGTERM arriving before the exec cannot reach the server's handlers).
   Result<pid_t> spawn(const std::string& command) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return make_error(std::string("pipe: ") + std::strerror(errno));
-    // Everything the child needs is prepared before fork: after it only async-signal-safe calls are allowed.
     std::string shell_cmd = is_simple_command(command) ? "exec " + command : command;
-    const char* argv[] = {"/bin/sh", "-c", shell_cmd.c_str(), nullptr};
-    const pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      int e = errno;
-      ::close(fds[0]);
-      ::close(fds[1]);
-      return make_error(std::string("fork: ") + std::strerror(e));
-    }
-    if (pid == 0) {
-      ::setpgid(0, 0);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) _exit(127);  // the server died between fork and prctl
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::signal(SIGPIPE, SIG_DFL);
-      int devnull = ::open("/dev/null", O_RDWR);
-      if (devnull >= 0) {
-        ::dup2(devnull, 0);
-        ::dup2(devnull, 1);
-      }
-      ::dup2(fds[1], 2);
-      // No listening socket or other server descriptor may leak into the child.
-      if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
-        for (int fd = 3; fd < 4096; ++fd) ::close(fd);
-      }
-      ::execve("/bin/sh", const_cast<char* const*>(argv), environ);
-      _exit(127);
-    }
-    ::setpgid(pid, pid);  // also in the parent: no window where kill(-pid) misses
+    std::string parent = std::to_string(::getpid());
+    std::string grace = std::to_string(opt.kill_grace.count());
+    const char* argv[] = {"streamgate",    kExecSupervisorFlag, parent.c_str(), grace.c_str(), "--",
+                          "/bin/sh",       "-c",                shell_cmd.c_str(), nullptr};
+    posix_spawn_file_actions_t files;
+    ::posix_spawn_file_actions_init(&files);
+    ::posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+    ::posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0);
+    ::posix_spawn_file_actions_adddup2(&files, fds[1], 2);
+    // No listening socket or other server descriptor may leak into the child (Asio's are not close-on-exec).
+    ::posix_spawn_file_actions_addclosefrom_np(&files, 3);
+    posix_spawnattr_t attr;
+    ::posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    ::posix_spawnattr_setsigmask(&attr, &none);
+    ::posix_spawnattr_setsigdefault(&attr, &all);
+    ::posix_spawnattr_setpgroup(&attr, 0);  // its own process group: the last-resort kill(-pid) reaches the rest
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, "/proc/self/exe", &files, &attr, const_cast<char* const*>(argv), environ);
+    ::posix_spawnattr_destroy(&attr);
+    ::posix_spawn_file_actions_destroy(&files);
     ::close(fds[1]);
+    if (rc != 0) {
+      ::close(fds[0]);
+      return make_error(std::string("posix_spawn: ") + std::strerror(rc));
+    }
     err_fd = fds[0];
     return pid;
   }
@@ -237,9 +239,10 @@ struct ExecSource::Runner : std::enable_shared_from_this<Runner> {
           drain_stderr();
         }
         if (!exited) {
-          // Stopped: stop() sent SIGTERM already (unless it raced with the spawn); escalate after the grace time.
-          ::kill(-child, SIGTERM);
-          const auto kill_at = Clock::now() + opt.kill_grace;
+          // Stopped: stop() sent SIGTERM already (unless it raced with the spawn). The supervisor escalates to
+          // SIGKILL after the grace time and exits when every descendant is gone.
+          ::kill(child, SIGTERM);
+          const auto kill_at = Clock::now() + opt.kill_grace + kSupervisorMargin;
           while (!(exited = has_exited(child)) && Clock::now() < kill_at) co_await pause_for(kStopPoll);
         }
         int status = kill_group_and_reap(child);
@@ -284,7 +287,7 @@ void ExecSource::stop() {
     if (control_->stopped) return;
     control_->stopped = true;
     // At once, from this thread: the worker may be about to stop (server shutdown).
-    if (control_->pid > 0) ::kill(-control_->pid, SIGTERM);
+    if (control_->pid > 0) ::kill(control_->pid, SIGTERM);  // the supervisor passes it to every descendant
   }
   asio::post(context_, [runner = runner_] {
     if (auto r = runner.lock()) r->timer.cancel();

@@ -1,12 +1,15 @@
 #pragma once
 // exec:<command> source: runs a command (typically ffmpeg) that publishes the stream into our own RTSP server.
 //
-// The command runs through /bin/sh -c in its own process group, with $STREAM replaced by the stream id and
-// $RTSP_PORT by the server's RTSP port. The publisher it opens sets the stream's tracks and state; this source only
-// keeps the process alive: state "connecting" while the child starts, "error" (with the exit status and the last
-// stderr line) when it exits, then a restart after a backoff of 1 s doubling to 30 s (back to 1 s after a child
-// that ran for 30 s or more). stop() kills the whole process group (SIGTERM, SIGKILL after 2 s) and reaps the
-// child; the child also gets SIGKILL if the server thread that forked it dies (PR_SET_PDEATHSIG).
+// The command runs through /bin/sh -c under an exec supervisor (exec_supervisor.hpp: our own binary, started with
+// posix_spawn, in its own process group), with $STREAM replaced by the stream id and $RTSP_PORT by the server's
+// RTSP port. The publisher it opens sets the stream's tracks and state; this source only keeps the process alive:
+// state "connecting" while the child starts, "error" (with the exit status and the last stderr line) when it
+// exits, then a restart after a backoff of 1 s doubling to 30 s (back to 1 s after a child that ran for 30 s or
+// more). stop() sends SIGTERM to the supervisor, which passes it to every descendant of the command (also those
+// that left its process group or session), SIGKILLs them after 2 s and exits when none is left; the worker reaps
+// it. The supervisor also does this when the server dies, even by SIGKILL, so no descendant outlives the server
+// and a restart never runs next to a leftover of the previous child.
 //
 // The child's stdout goes to /dev/null. Its stderr is read through a pipe: lines are logged at debug level,
 // rate-limited, and the last line is kept for the error message when the child exits.
@@ -37,8 +40,8 @@ class ExecSource : public media::Source {
   ExecSource(const ExecSource&) = delete;
   ExecSource& operator=(const ExecSource&) = delete;
 
-  // Any thread, idempotent: sends SIGTERM to the child's process group at once; the worker escalates to SIGKILL
-  // after the grace period and reaps it (or the runner's destructor does, if the worker is gone).
+  // Any thread, idempotent: sends SIGTERM to the supervisor at once; it escalates to SIGKILL after the grace period
+  // and the worker reaps it (or the runner's destructor does, if the worker is gone).
   void stop() override;
 
   struct Control;

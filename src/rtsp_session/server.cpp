@@ -23,6 +23,7 @@
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
 #include "auth/http_credentials.hpp"
+#include "net/accept_backoff.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/transport.hpp"
@@ -36,6 +37,7 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::ip::udp;
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -182,6 +184,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   asio::ip::address remote_address_;
   asio::steady_timer watchdog_;
   std::atomic<int64_t> last_activity_{0};
+  Clock::time_point request_started_{};  // first byte of the message being received; {} between messages
   bool closed_ = false;
 
   Mode mode_ = Mode::None;
@@ -218,9 +221,17 @@ asio::awaitable<void> ServerSession::run() {
   server_.session_started();
   log::debug("RTSP connection", {{"session", id_}, {"remote", remote_}});
   asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
-  ByteVector buf(kReadChunk);
+  // The read buffer exists only while the connection has something to read: an idle connection holds none (and a
+  // burst of idle connections leaves no buffers behind to fragment the heap).
+  ByteVector buf;
   size_t used = 0;
   while (!closed_) {
+    if (used == 0 && !buf.empty() && mode_ == Mode::None) ByteVector().swap(buf);
+    if (buf.empty()) {
+      auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+      if (wec) break;
+      buf.resize(kReadChunk);
+    }
     if (used == buf.size()) {
       // parse_next bounds a message (16 KiB header + 64 KiB body) and a frame (64 KiB), so this never grows far.
       if (buf.size() >= 256 * 1024) break;
@@ -230,12 +241,16 @@ asio::awaitable<void> ServerSession::run() {
                                                      asio::as_tuple(asio::use_awaitable));
     if (ec) break;
     used += n;
-    touch();
+    // A request (or interleaved frame) runs from its first byte, empty lines included, to its end: bytes that
+    // complete nothing (a CRLF or a header byte per second) neither count as activity nor extend the deadline.
+    if (request_started_ == Clock::time_point{}) request_started_ = Clock::now();
     size_t off = 0;
     while (off < used && !closed_) {
       auto r = rtsp::parse_next(Bytes(buf.data() + off, used - off));
       off += r.consumed;
       if (r.need_more()) break;
+      touch();
+      request_started_ = off < used ? Clock::now() : Clock::time_point{};
       if (auto* il = r.interleaved()) {
         on_interleaved(il->channel, il->payload);
         continue;
@@ -288,10 +303,24 @@ void ServerSession::cleanup() {
 asio::awaitable<void> ServerSession::watchdog() {
   auto self = shared_from_this();
   const auto timeout = std::chrono::seconds(server_.config().session_timeout_s);
+  const auto request_timeout = std::chrono::milliseconds(server_.config().request_timeout_ms);
+  const auto opened = Clock::now();
   while (!closed_) {
-    watchdog_.expires_after(std::min<std::chrono::steady_clock::duration>(timeout / 4, 5s));
+    watchdog_.expires_after(std::min<Clock::duration>({timeout / 4, request_timeout / 4, 5s}));
     co_await watchdog_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (closed_) break;
+    const auto now = Clock::now();
+    if (request_started_ != Clock::time_point{} && now - request_started_ > request_timeout) {
+      log::info("RTSP request not completed in time: closing", {{"session", id_}, {"remote", remote_}});
+      close();
+      break;
+    }
+    // Questions alone (OPTIONS, DESCRIBE...) do not keep a connection open: it must start a session in time.
+    if (!session_started_ && now - opened > timeout) {
+      log::info("RTSP connection without a session timed out", {{"session", id_}, {"remote", remote_}});
+      close();
+      break;
+    }
     // A TCP reader is kept alive by its connection; everyone else must show activity (requests, RTCP, media).
     if (mode_ == Mode::Play && !setups_.empty() && setups_[0].tcp && playing_) continue;
     auto last = std::chrono::steady_clock::time_point(
@@ -513,6 +542,7 @@ rtsp::Response ServerSession::announce(const rtsp::Request& req) {
     auto made = server_.registry().create(target->path, std::move(opts));
     if (!made) {
       stream = server_.registry().find(target->path);  // created concurrently
+      if (!stream && server_.registry().full()) return rtsp::Response::to(req, 453);  // limits.max_streams
       if (!stream) return rtsp::Response::to(req, 400);
     } else {
       stream = *made;
@@ -892,15 +922,17 @@ void RtspServer::stop() {
 }
 
 asio::awaitable<void> RtspServer::accept_loop() {
+  net::AcceptBackoff backoff("RTSP");
   for (;;) {
     size_t worker = pool_.next();
     auto [ec, socket] =
         co_await acceptor_->async_accept(pool_.context(worker), asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
     if (ec) {
-      log::warn("RTSP accept failed", {{"error", ec.message()}});
+      co_await backoff.failed(ec);
       continue;
     }
+    backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
     auto session = std::make_shared<ServerSession>(*this, std::move(socket), worker);
     {

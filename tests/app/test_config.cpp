@@ -211,6 +211,30 @@ TEST(Config, WebRtcSectionRejectsBadHostsAndKeys) {
   EXPECT_NE(error_of("webrtc:\n  hosts: []\n").find("unknown key 'hosts'"), std::string::npos);
 }
 
+TEST(Config, RequestTimeoutDefaultsToTenSecondsForHttpAndRtsp) {
+  auto c = parse_config("", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->request_timeout_ms, 10000);
+  EXPECT_EQ(c->rtsp_options.request_timeout_ms, 10000);
+  auto d = parse_config("server: { request_timeout: 1500ms }\n", "test.yaml");
+  ASSERT_TRUE(d) << d.error();
+  EXPECT_EQ(d->request_timeout_ms, 1500);
+  EXPECT_EQ(d->rtsp_options.request_timeout_ms, 1500);
+  EXPECT_NE(error_of("server:\n  request_timeout: 1ms\n").find("test.yaml:2: 'server.request_timeout' must be between 500ms"),
+            std::string::npos);
+}
+
+TEST(Config, MaxStreamsLimitsConfiguredStreamsToo) {
+  auto c = parse_config("", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->max_streams, 1000u);
+  EXPECT_NE(error_of("limits: { max_streams: 1 }\nstreams:\n  a: { source: publisher }\n  b: { source: publisher }\n")
+                .find("test.yaml:4: more streams than limits.max_streams (1)"),
+            std::string::npos);
+  EXPECT_NE(error_of("limits: { max_streams: 0 }\n").find("'limits.max_streams' must be between 1"), std::string::npos);
+  EXPECT_NE(error_of("limits: { streams: 3 }\n").find("unknown key 'streams' in 'limits'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sg::app
 

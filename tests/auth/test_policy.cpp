@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -135,6 +137,15 @@ TEST(AuthPermission, BadRegexIsReported) {
   auto p = Permission::make("read", "~cam(");
   ASSERT_FALSE(p);
   EXPECT_NE(p.error().find("bad path regex 'cam('"), std::string::npos) << p.error();
+}
+
+TEST(AuthPermission, RegexEndingInParenthesisIsReportedWithoutReadingPastThePath) {
+  // An exact-size heap buffer: the asan build catches a read one past "~a(" (GCC 12's regex scanner does that).
+  auto buffer = std::make_unique<char[]>(3);
+  std::memcpy(buffer.get(), "~a(", 3);
+  auto p = Permission::make("read", std::string_view(buffer.get(), 3));
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().find("bad path regex 'a('"), std::string::npos) << p.error();
 }
 
 TEST(AuthPermission, RegexWithBackReferenceIsRefused) {

@@ -52,7 +52,8 @@ size_t live_in_group(pid_t pgid) {
   return n;
 }
 
-// The exec child of the server: a direct child that leads its own process group.
+// The exec child of the server: a direct child that leads its own process group (the exec supervisor, whose group
+// also holds the command and its children).
 pid_t exec_child_of(pid_t server) {
   for (const auto& p : processes())
     if (p.ppid == server && p.pgid == p.pid && p.state != 'Z') return p.pid;
@@ -105,13 +106,13 @@ TEST(ExecSource, ChildRunsInItsOwnGroupAndIsRestartedWhenKilled) {
 }
 
 TEST(ExecSource, DeletingTheStreamKillsTheWholeProcessGroup) {
-  // A shell with two background children: all three must go.
+  // A shell with two background children: all three must go, with their supervisor.
   test::Server server(yaml_for("job", "sleep 600 & sleep 600 & wait"));
   ASSERT_TRUE(server.ready) << server.log();
   pid_t pgid = -1;
   ASSERT_TRUE(test::wait_until([&] {
     pgid = exec_child_of(server.child.pid());
-    return pgid > 0 && live_in_group(pgid) == 3;
+    return pgid > 0 && live_in_group(pgid) == 4;
   }, 5s)) << server.log();
 
   EXPECT_EQ(test::http_request(server.http_port, "DELETE", "/api/v1/streams/job").status / 100, 2);
@@ -125,7 +126,7 @@ TEST(ExecSource, ServerShutdownLeavesNoOrphan) {
   pid_t pgid = -1;
   ASSERT_TRUE(test::wait_until([&] {
     pgid = exec_child_of(server.child.pid());
-    return pgid > 0 && live_in_group(pgid) == 3;
+    return pgid > 0 && live_in_group(pgid) == 4;
   }, 5s)) << server.log();
 
   server.child.signal(SIGTERM);  // the server's own group; the exec child is in another one
