@@ -21,7 +21,8 @@ struct Run {
 
 Run run(const std::string& args) {
   Run r;
-  std::string cmd = std::string(SG_BINARY) + " " + args + " 2>&1";
+  std::string cmd = SG_BINARY;  // appended, not +: GCC 12's -Warray-bounds misfires on the temporaries
+  cmd.append(" ").append(args).append(" 2>&1");
   FILE* p = popen(cmd.c_str(), "r");
   char buf[4096];
   size_t n;
