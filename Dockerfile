@@ -31,8 +31,10 @@ LABEL org.opencontainers.image.ref.name="streamgate/streamgate" \
       org.opencontainers.image.title="streamgate" \
       org.opencontainers.image.description="RTSP / WebRTC / HLS media server"
 COPY --from=build /streamgate.deb /tmp/streamgate.deb
+# The .deb's computed Depends plus its Recommends (libavcodec, libswresample), without their own recommends.
 RUN apt-get update \
- && apt-get install -y /tmp/streamgate.deb \
+ && apt-get install -y --no-install-recommends /tmp/streamgate.deb \
+      $(dpkg-deb -f /tmp/streamgate.deb Recommends | tr -d ,) \
  && rm -rf /var/lib/apt/lists/* /tmp/streamgate.deb \
  && groupadd --system --gid 10001 streamgate \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin streamgate
