@@ -1,4 +1,4 @@
-// Fuzzes H.265 bitstream parsing: SPS, sprop-vps/sps/pps, hvcC building.
+// Fuzzes H.265 bitstream parsing: SPS (up to the reorder count), sprop-vps/sps/pps, hvcC building.
 #include <cstddef>
 #include <cstdint>
 
@@ -9,6 +9,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Bytes input(reinterpret_cast<const std::byte*>(data), size);
   auto sps = codec::h265::parse_sps(input);
   if (sps.ok() && (sps->width == 0 || sps->height == 0)) __builtin_trap();
+  if (sps.ok() && sps->max_num_reorder_pics && *sps->max_num_reorder_pics > 15) __builtin_trap();  // < DPB size
   (void)codec::h265::build_hvcc({input}, {input}, {input});
   std::string_view text = as_string_view(input);
   (void)codec::h265::decode_sprop(text, text, text);

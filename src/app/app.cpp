@@ -2,6 +2,7 @@
 
 #include "app/log.hpp"
 #include "hls_session/hls_manager.hpp"
+#include "net/tls_context.hpp"
 #include "rtsp_session/client_source.hpp"
 #include "rtsp_session/exec_source.hpp"
 #include "rtsp_session/server.hpp"
@@ -10,6 +11,7 @@
 namespace sg::app {
 
 struct App::Extensions {
+  std::unique_ptr<net::TlsContext> tls;  // HTTPS and RTSPS certificate (declared first: outlives the servers)
   std::unique_ptr<rtsp_session::RtspServer> rtsp;
   std::unique_ptr<hls_session::HlsManager> hls;
   std::unique_ptr<webrtc::WebRtcServer> webrtc;
@@ -51,6 +53,13 @@ Status App::start() {
   if (auto s = http_->listen(config_.http.host, config_.http.port); !s) return s;
   if (auto s = ext_->rtsp->listen(config_.rtsp.host, config_.rtsp.port); !s) return s;
   if (auto s = ext_->webrtc->listen(config_.webrtc_udp.host, config_.webrtc_udp.port); !s) return s;
+  if (config_.tls.enabled()) {
+    auto tls = net::TlsContext::load(config_.tls.cert, config_.tls.key);
+    if (!tls) return make_error(tls.error());
+    ext_->tls = std::move(*tls);
+    if (auto s = http_->listen_tls(config_.https.host, config_.https.port, *ext_->tls); !s) return s;
+    if (auto s = ext_->rtsp->listen_tls(config_.rtsps.host, config_.rtsps.port, *ext_->tls); !s) return s;
+  }
   for (const auto& sc : config_.streams) {
     media::StreamOptions opts;
     opts.source = sc.source;
@@ -64,15 +73,19 @@ Status App::start() {
   http_->start();
   ext_->rtsp->start();
   ext_->webrtc->start();
+  if (ext_->tls) ext_->tls->watch(std::chrono::milliseconds(config_.tls.reload_interval_ms));
   for (const auto& s : registry_->list()) {
     if (!s->options().on_demand) s->start();
   }
   api_->ready = true;
-  log::info("streamgate ready", {{"http", config_.http.to_string()},
-                                 {"rtsp", config_.rtsp.host + ":" + std::to_string(ext_->rtsp->port())},
-                                 {"workers", pool_->size()},
-                                 {"streams", registry_->size()},
-                                 {"config", config_.file.empty() ? std::string("(defaults)") : config_.file}});
+  log::info("streamgate ready",
+            {{"http", config_.http.to_string()},
+             {"rtsp", config_.rtsp.host + ":" + std::to_string(ext_->rtsp->port())},
+             {"https", ext_->tls ? config_.https.host + ":" + std::to_string(http_->tls_port()) : "off"},
+             {"rtsps", ext_->tls ? config_.rtsps.host + ":" + std::to_string(ext_->rtsp->tls_port()) : "off"},
+             {"workers", pool_->size()},
+             {"streams", registry_->size()},
+             {"config", config_.file.empty() ? std::string("(defaults)") : config_.file}});
   return Ok{};
 }
 
@@ -82,6 +95,7 @@ void App::stop() {
   api_->ready = false;
   http_->stop();
   ext_->rtsp->stop();
+  if (ext_->tls) ext_->tls->stop();
   ext_->webrtc->stop();
   registry_->stop_all();
   pool_->stop();

@@ -266,7 +266,7 @@ class Parser {
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
     check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "api", "auth",
-                          "limits"});
+                          "limits", "tls"});
     if (auto a = root["api"]) {
       check_keys(a, "api", {"allow_exec", "allowed_sources"});
       if (a["allow_exec"]) c.api.allow_exec = boolean(a["allow_exec"], "api.allow_exec");
@@ -282,8 +282,17 @@ class Parser {
       auth_section(a, c.auth);
       explicit_users = static_cast<bool>(a["internal_users"]);
     }
+    if (auto t = root["tls"]) {
+      check_keys(t, "tls", {"cert", "key", "reload_interval"});
+      if (t["cert"]) c.tls.cert = string(t["cert"], "tls.cert");
+      if (t["key"]) c.tls.key = string(t["key"], "tls.key");
+      if (c.tls.cert.empty() != c.tls.key.empty()) fail(t, "'tls' needs both 'cert' and 'key' (PEM file paths)");
+      if (t["reload_interval"])
+        c.tls.reload_interval_ms = duration_ms(t["reload_interval"], "tls.reload_interval", 0, 86400000);
+    }
     if (auto s = root["server"]) {
-      check_keys(s, "server", {"http", "rtsp", "webrtc_udp", "allowed_hosts", "cors_origins", "request_timeout"});
+      check_keys(s, "server", {"http", "rtsp", "webrtc_udp", "https", "rtsps", "allowed_hosts", "cors_origins",
+                               "request_timeout"});
       if (s["allowed_hosts"]) {
         c.http_policy.allowed_hosts = string_list(s["allowed_hosts"], "server.allowed_hosts");
         for (auto& h : c.http_policy.allowed_hosts)
@@ -293,6 +302,11 @@ class Parser {
       if (s["http"]) c.http = endpoint(s["http"], "server.http");
       if (s["rtsp"]) c.rtsp = endpoint(s["rtsp"], "server.rtsp");
       if (s["webrtc_udp"]) c.webrtc_udp = endpoint(s["webrtc_udp"], "server.webrtc_udp");
+      for (auto [key, out] : {std::pair{"https", &c.https}, std::pair{"rtsps", &c.rtsps}}) {
+        if (!s[key]) continue;
+        *out = endpoint(s[key], std::string("server.") + key);
+        if (!c.tls.enabled()) fail(s[key], std::string("'server.") + key + "' needs 'tls.cert' and 'tls.key'");
+      }
       if (s["request_timeout"])
         c.request_timeout_ms = duration_ms(s["request_timeout"], "server.request_timeout", 500, 600000);
     }

@@ -62,6 +62,14 @@ struct WebRtcConfig {
   size_t max_sessions = 2000;
 };
 
+// TLS for HTTPS and RTSPS: PEM files (cert: leaf first, then the chain). Both set = the TLS listeners run.
+struct TlsConfig {
+  std::string cert;
+  std::string key;
+  int reload_interval_ms = 10000;  // the files are re-read when they change; 0 = never
+  bool enabled() const { return !cert.empty() && !key.empty(); }
+};
+
 // What the REST API may do beyond managing streams.
 struct ApiConfig {
   // exec: sources run a command as the server's user: only the config file may define them, unless this is true.
@@ -76,6 +84,9 @@ struct Config {
   Endpoint http{"0.0.0.0", 8080};
   Endpoint rtsp{"0.0.0.0", 8554};
   Endpoint webrtc_udp{"0.0.0.0", 8189};
+  Endpoint https{"0.0.0.0", 8443};  // served when tls.enabled()
+  Endpoint rtsps{"0.0.0.0", 8322};  // likewise
+  TlsConfig tls;
   int request_timeout_ms = 10000;  // server.request_timeout: a request's first byte to its last (HTTP and RTSP)
   size_t max_streams = 1000;       // limits.max_streams: API and RTSP publishers cannot create more
   unsigned workers = 0;  // 0 = number of cores

@@ -1,5 +1,5 @@
-// streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--webrtc-udp ADDR] [--workers N]
-//            [--log-level LEVEL] [--log-format json|text] [--version] [--help]
+// streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--https ADDR] [--rtsps ADDR] [--webrtc-udp ADDR]
+//            [--workers N] [--log-level LEVEL] [--log-format json|text] [--version] [--help]
 #include <boost/asio/io_context.hpp>
 #include <sys/resource.h>
 
@@ -30,6 +30,8 @@ Options:
   --config FILE        YAML config file (default: built-in defaults, no streams)
   --http ADDR          HTTP listen address (API, WHEP, HLS, pages, metrics), default 0.0.0.0:8080
   --rtsp ADDR          RTSP listen address, default 0.0.0.0:8554
+  --https ADDR         HTTPS listen address, default 0.0.0.0:8443 (needs tls.cert and tls.key in the config)
+  --rtsps ADDR         RTSPS listen address, default 0.0.0.0:8322 (likewise)
   --webrtc-udp ADDR    WebRTC UDP address, default 0.0.0.0:8189
   --workers N          worker threads (0 = number of cores)
   --log-level LEVEL    trace | debug | info | warn | error | off
@@ -72,7 +74,7 @@ int main(int argc, char** argv) {
   // Our own binary re-executed between the server and an exec: command (see exec_supervisor.hpp).
   if (argc >= 2 && std::strcmp(argv[1], rtsp_session::kExecSupervisorFlag) == 0)
     return rtsp_session::exec_supervisor_main(argc, argv);
-  std::string config_path, http, rtsp, webrtc, workers, level, format;
+  std::string config_path, http, rtsp, https, rtsps, webrtc, workers, level, format;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -115,6 +117,10 @@ int main(int argc, char** argv) {
       if (!value(http)) return usage_error("--http needs an address");
     } else if (arg == "--rtsp") {
       if (!value(rtsp)) return usage_error("--rtsp needs an address");
+    } else if (arg == "--https") {
+      if (!value(https)) return usage_error("--https needs an address");
+    } else if (arg == "--rtsps") {
+      if (!value(rtsps)) return usage_error("--rtsps needs an address");
     } else if (arg == "--webrtc-udp") {
       if (!value(webrtc)) return usage_error("--webrtc-udp needs an address");
     } else if (arg == "--workers") {
@@ -150,8 +156,12 @@ int main(int argc, char** argv) {
     return true;
   };
   if (!endpoint(http, config.http, "--http") || !endpoint(rtsp, config.rtsp, "--rtsp") ||
-      !endpoint(webrtc, config.webrtc_udp, "--webrtc-udp"))
+      !endpoint(webrtc, config.webrtc_udp, "--webrtc-udp") || !endpoint(https, config.https, "--https") ||
+      !endpoint(rtsps, config.rtsps, "--rtsps"))
     return kExitUsage;
+  if ((!https.empty() || !rtsps.empty()) && !config.tls.enabled())
+    return usage_error(std::string(https.empty() ? "--rtsps" : "--https") +
+                       " needs tls.cert and tls.key in the config");
   if (!workers.empty()) {
     char* end = nullptr;
     long n = std::strtol(workers.c_str(), &end, 10);

@@ -48,6 +48,70 @@ bool skip_scaling_list(BitReader& br, int size) {
   return true;
 }
 
+// ITU-T H.264 E.1.2 hrd_parameters(): only skipped. False when cpb_cnt_minus1 is out of range.
+bool skip_hrd_parameters(BitReader& br) {
+  const uint32_t cpb_cnt_minus1 = br.ue();
+  if (cpb_cnt_minus1 > 31) return false;  // E.2.2
+  br.bits(8);                             // bit_rate_scale, cpb_size_scale
+  for (uint32_t i = 0; i <= cpb_cnt_minus1 && br.ok(); ++i) {
+    br.ue();   // bit_rate_value_minus1
+    br.ue();   // cpb_size_value_minus1
+    br.bit();  // cbr_flag
+  }
+  br.bits(20);  // initial_cpb_removal_delay_length_minus1, cpb_removal_delay_length_minus1,
+                // dpb_output_delay_length_minus1, time_offset_length (5 bits each)
+  return br.ok();
+}
+
+// ITU-T H.264 E.1.1 vui_parameters(): the timing and reordering fields; the rest is skipped. Leaves `s` unchanged
+// when the VUI is truncated or out of range.
+void parse_vui(BitReader& br, Sps& s) {
+  if (br.bit()) {                // aspect_ratio_info_present_flag
+    if (br.bits(8) == 255) {     // aspect_ratio_idc == Extended_SAR
+      br.bits(16);               // sar_width
+      br.bits(16);               // sar_height
+    }
+  }
+  if (br.bit()) br.bit();        // overscan_info_present_flag, overscan_appropriate_flag
+  if (br.bit()) {                // video_signal_type_present_flag
+    br.bits(4);                  // video_format, video_full_range_flag
+    if (br.bit()) br.bits(24);   // colour_description_present_flag: primaries, transfer, matrix
+  }
+  if (br.bit()) {                // chroma_loc_info_present_flag
+    br.ue();
+    br.ue();
+  }
+  uint32_t num_units_in_tick = 0, time_scale = 0;
+  if (br.bit()) {  // timing_info_present_flag
+    num_units_in_tick = br.bits(32);
+    time_scale = br.bits(32);
+    br.bit();  // fixed_frame_rate_flag
+  }
+  const bool nal_hrd = br.bit() != 0;
+  if (nal_hrd && !skip_hrd_parameters(br)) return;
+  const bool vcl_hrd = br.bit() != 0;
+  if (vcl_hrd && !skip_hrd_parameters(br)) return;
+  if (nal_hrd || vcl_hrd) br.bit();  // low_delay_hrd_flag
+  br.bit();                          // pic_struct_present_flag
+  std::optional<uint32_t> reorder;
+  if (br.bit()) {  // bitstream_restriction_flag
+    br.bit();      // motion_vectors_over_pic_boundaries_flag
+    br.ue();       // max_bytes_per_pic_denom
+    br.ue();       // max_bits_per_mb_denom
+    br.ue();       // log2_max_mv_length_horizontal
+    br.ue();       // log2_max_mv_length_vertical
+    const uint32_t max_num_reorder_frames = br.ue();
+    const uint32_t max_dec_frame_buffering = br.ue();
+    // E.2.1: max_num_reorder_frames <= max_dec_frame_buffering <= MaxDpbFrames (at most 16).
+    if (max_dec_frame_buffering > 16 || max_num_reorder_frames > max_dec_frame_buffering) return;
+    reorder = max_num_reorder_frames;
+  }
+  if (!br.ok()) return;
+  s.num_units_in_tick = num_units_in_tick;
+  s.time_scale = time_scale;
+  s.max_num_reorder_frames = reorder;
+}
+
 }  // namespace
 
 std::vector<Bytes> split_annexb(Bytes stream) {
@@ -189,6 +253,7 @@ Result<Sps> parse_sps(Bytes nalu) {
   } else if (poc_type != 2) {
     return make_error(fmt::format("H264 SPS: pic_order_cnt_type {} > 2", poc_type));
   }
+  s.pic_order_cnt_type = poc_type;
   br.ue();   // max_num_ref_frames
   br.bit();  // gaps_in_frame_num_value_allowed_flag
   uint64_t width_mbs = uint64_t{br.ue()} + 1;
@@ -204,6 +269,7 @@ Result<Sps> parse_sps(Bytes nalu) {
     crop_bottom = br.ue();
   }
   if (!br.ok()) return make_error(fmt::format("H264 SPS: truncated ({} bytes)", nalu.size()));
+  if (br.bit() && br.ok()) parse_vui(br, s);  // vui_parameters_present_flag
 
   const uint64_t frame_height_factor = s.frame_mbs_only ? 1 : 2;
   uint64_t width = width_mbs * 16;

@@ -67,9 +67,16 @@ struct Sps {
   bool frame_mbs_only = true;
   uint32_t width = 0;   // after frame cropping
   uint32_t height = 0;  // after frame cropping
+  uint32_t pic_order_cnt_type = 0;  // 2: output order is decoding order (8.2.1.3)
+  // From the VUI (Annex E.1.1) when present and readable; a damaged VUI leaves them unset, it does not fail the SPS.
+  uint32_t num_units_in_tick = 0;  // timing_info: a frame lasts 2 * num_units_in_tick / time_scale seconds (E.2.1)
+  uint32_t time_scale = 0;
+  std::optional<uint32_t> max_num_reorder_frames;  // bitstream_restriction: frames that precede one in decoding
+                                                   // order and follow it in output order, at most
 };
 
-// Parses a sequence parameter set NAL unit (with its 1-byte header), ITU-T H.264 7.3.2.1.1. VUI is not parsed.
+// Parses a sequence parameter set NAL unit (with its 1-byte header), ITU-T H.264 7.3.2.1.1, with the VUI timing and
+// reordering fields.
 Result<Sps> parse_sps(Bytes nalu);
 
 // RFC 6184 8.1: profile-level-id, the hex of the three bytes after the SPS NAL header ("64001f").

@@ -114,6 +114,18 @@ Result<Sps> parse_sps(Bytes nalu) {
   }
   s.width = static_cast<uint32_t>(width - cut_x);
   s.height = static_cast<uint32_t>(height - cut_y);
+  // 7.3.2.2.1: the ordering info for every sub-layer, or only the highest; the highest's values are kept.
+  const uint32_t log2_max_poc_lsb_minus4 = br.ue();
+  const bool all_sub_layers = br.bit() != 0;
+  uint32_t reorder = 0, dec_buffering_minus1 = 0;
+  for (uint32_t i = all_sub_layers ? 0 : sub_layers_minus1; i <= sub_layers_minus1 && br.ok(); ++i) {
+    dec_buffering_minus1 = br.ue();
+    reorder = br.ue();
+    br.ue();  // sps_max_latency_increase_plus1
+  }
+  // 7.4.3.2.1: the POC LSB length is at most 16 bits, the reorder count at most the DPB size (at most 16).
+  if (br.ok() && log2_max_poc_lsb_minus4 <= 12 && dec_buffering_minus1 < 16 && reorder <= dec_buffering_minus1)
+    s.max_num_reorder_pics = reorder;
   return s;
 }
 

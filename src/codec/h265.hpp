@@ -3,6 +3,7 @@
 // parameters (sprop-vps/sps/pps) and the hvcC record (ISO/IEC 14496-15 8.3.3). Annex-B / AVCC framing and RBSP
 // extraction are the same as H.264: use h264::split_annexb, h264::split_avcc, h264::remove_emulation_prevention.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,9 +67,13 @@ struct Sps {
   uint32_t bit_depth_chroma = 8;
   uint32_t width = 0;   // after the conformance window
   uint32_t height = 0;  // after the conformance window
+  // sps_max_num_reorder_pics[HighestTid] (7.4.3.2.1): pictures that precede one in decoding order and follow it in
+  // output order, at most. Unset when the SPS ends before it or the value is out of range.
+  std::optional<uint32_t> max_num_reorder_pics;
 };
 
-// Parses a sequence parameter set NAL unit (with its 2-byte header), ITU-T H.265 7.3.2.2, up to the bit depths.
+// Parses a sequence parameter set NAL unit (with its 2-byte header), ITU-T H.265 7.3.2.2, up to the sub-layer
+// ordering info.
 Result<Sps> parse_sps(Bytes nalu);
 
 struct ParameterSets {

@@ -67,11 +67,19 @@ std::string Segmenter::part_uri(uint64_t part_id) const {
   return config_.part_prefix + std::to_string(part_id) + ".m4s";
 }
 
-void Segmenter::open_segment(int64_t start_us) {
+void Segmenter::open_segment(int64_t start_us, int64_t wall_clock_ms) {
   Segment seg;
   seg.msn = next_msn_;
   seg.start_us = start_us;
-  seg.program_date_time_ms = first_wall_ms_ + (start_us - *first_start_us_) / 1000;
+  seg.program_date_time_ms = wall_anchor_ms_ + (start_us - wall_anchor_us_) / 1000;
+  // RFC 8216 4.3.2.6: the date maps the segment's first sample to wall time. After a gap the timeline skipped
+  // (source reconnect), media time lags the wall clock by the gap: follow the wall clock again.
+  const int64_t wall = std::clamp<int64_t>(wall_clock_ms, 0, kMaxWallClockMs);
+  if (wall - seg.program_date_time_ms > kProgramDateTimeResyncMs) {
+    wall_anchor_ms_ = wall;
+    wall_anchor_us_ = start_us;
+    seg.program_date_time_ms = wall;
+  }
   current_ = std::move(seg);
   part_start_us_ = start_us;
   part_has_main_ = false;
@@ -146,10 +154,11 @@ Status Segmenter::push(size_t track, const mp4::Sample& s, int64_t wall_clock_ms
   const int64_t duration_us = to_us(track, s.duration);
   if (!first_start_us_) {
     first_start_us_ = t;
-    first_wall_ms_ = std::clamp<int64_t>(wall_clock_ms, 0, kMaxWallClockMs);
+    wall_anchor_ms_ = std::clamp<int64_t>(wall_clock_ms, 0, kMaxWallClockMs);
+    wall_anchor_us_ = t;
   }
   if (!current_) {
-    open_segment(t);
+    open_segment(t, wall_clock_ms);
   } else if (is_main) {
     const int64_t age = t - current_->start_us;
     const bool can_cut = s.keyframe || !main_video;
@@ -157,7 +166,7 @@ Status Segmenter::push(size_t track, const mp4::Sample& s, int64_t wall_clock_ms
         age >= seconds_to_us(config_.max_segment_duration)) {
       if (auto st = close_part(t); !st) return st;
       if (auto st = close_segment(t); !st) return st;
-      open_segment(t);
+      open_segment(t, wall_clock_ms);
     } else if (config_.variant == Variant::LowLatency && part_has_main_) {
       const int64_t predicted = duration_us > 0 ? duration_us : last_main_duration_us_;
       if (t - part_start_us_ + predicted > seconds_to_us(config_.part_target) + kPartTolerance) {

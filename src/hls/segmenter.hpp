@@ -66,12 +66,15 @@ struct Segment {
 
 class Segmenter {
  public:
+  static constexpr int64_t kProgramDateTimeResyncMs = 1000;
+
   // Fails on no tracks, a zero timescale, unusable durations in the config, or tracks the variant's muxer rejects.
   static Result<Segmenter> create(std::vector<mp4::TrackInfo> tracks, SegmenterConfig config);
 
   // One sample of track `track`, in decode order (per track dts must increase). `wall_clock_ms` is Unix time in ms
   // at arrival; the first segment's PROGRAM-DATE-TIME is taken from it (clamped to years 1970..9999), later ones
-  // follow media time.
+  // follow media time, except that a segment starting more than kProgramDateTimeResyncMs later on the wall clock
+  // than media time says (the source was away and the timeline skipped the gap) takes the wall clock again.
   // A rejected sample leaves the segmenter unchanged.
   Status push(size_t track, const mp4::Sample& sample, int64_t wall_clock_ms);
   // End of stream: closes the segment being built (its last part lasts until the end of its last main sample)
@@ -96,7 +99,7 @@ class Segmenter {
   Segmenter() = default;
   int64_t to_us(size_t track, int64_t t) const;
   Status add_pending(size_t track, const mp4::Sample& s);
-  void open_segment(int64_t start_us);
+  void open_segment(int64_t start_us, int64_t wall_clock_ms);
   Status close_part(int64_t end_us);
   Status close_segment(int64_t end_us);
 
@@ -113,7 +116,9 @@ class Segmenter {
   uint64_t next_msn_ = 0;
   uint64_t next_part_id_ = 0;
   std::optional<int64_t> first_start_us_;
-  int64_t first_wall_ms_ = 0;
+  // PROGRAM-DATE-TIME = wall_anchor_ms_ + (media time - wall_anchor_us_): set by the first segment, moved by gaps.
+  int64_t wall_anchor_ms_ = 0;
+  int64_t wall_anchor_us_ = 0;
   int64_t max_segment_us_ = 0, max_part_us_ = 0;
   int64_t last_main_duration_us_ = 0;
   std::vector<std::optional<int64_t>> last_dts_;

@@ -210,15 +210,22 @@ asio::awaitable<http::Response> HlsManager::serve_playlist(const http::Request& 
 
 asio::awaitable<http::Response> HlsManager::serve_file(const http::Request& req, const std::string& id,
                                                        const std::string& file) {
-  const bool ts = options_.variant == hls::Variant::MpegTs;
+  // An MPEG-TS configuration serves a stream with H.265 or Opus as fMP4 (SampleBuilder::variant()): both forms of
+  // names are accepted here and the muxer's snapshot says which one exists.
+  const bool ts_configured = options_.variant == hls::Variant::MpegTs;
   const bool ll = options_.variant == hls::Variant::LowLatency;
   enum class What { Init, Segment, Part } what;
   uint64_t n = 0;
-  if (file == "init.mp4" && !ts) {
+  bool ts_name = false;  // seg<N>.ts
+  if (file == "init.mp4") {
     what = What::Init;
-  } else if (auto s = parse_numbered(file, "seg", ts ? ".ts" : ".m4s")) {
+  } else if (auto s = parse_numbered(file, "seg", ".m4s")) {
     what = What::Segment;
     n = *s;
+  } else if (auto t = ts_configured ? parse_numbered(file, "seg", ".ts") : std::nullopt) {
+    what = What::Segment;
+    n = *t;
+    ts_name = true;
   } else if (auto p = ll ? parse_numbered(file, "part", ".m4s") : std::nullopt) {
     what = What::Part;
     n = *p;
@@ -240,6 +247,7 @@ asio::awaitable<http::Response> HlsManager::serve_file(const http::Request& req,
   muxer->touch();
   auto snap = muxer->snapshot();
   auto lookup = [&]() -> hls::SharedBytes {
+    if (ts_name != (snap->variant == hls::Variant::MpegTs)) return nullptr;  // the other variant's name
     switch (what) {
       case What::Init: return snap->init;
       case What::Segment: return snap->segment(n);
@@ -268,7 +276,7 @@ asio::awaitable<http::Response> HlsManager::serve_file(const http::Request& req,
     not_found_.fetch_add(1, std::memory_order_relaxed);
     co_return hls_error(bhttp::status::not_found, "no such HLS file (expired or not yet produced): " + file, req);
   }
-  std::string_view type = what == What::Segment && ts ? "video/mp2t" : "video/mp4";
+  std::string_view type = what == What::Segment && ts_name ? "video/mp2t" : "video/mp4";
   co_return bytes_response(data, type, req);
 }
 

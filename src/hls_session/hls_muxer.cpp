@@ -95,7 +95,11 @@ HlsMuxer::HlsMuxer(std::shared_ptr<media::Stream> stream, size_t worker, asio::i
       worker_(worker),
       context_(context),
       options_(std::move(options)),
-      snapshot_(std::make_shared<Snapshot>()) {
+      snapshot_([this] {
+        auto first = std::make_shared<Snapshot>();
+        first->variant = options_.variant;
+        return first;
+      }()) {
   touch();
 }
 
@@ -198,7 +202,10 @@ void HlsMuxer::handle(const media::Unit& unit) {
   }
   if (!was_ready && builder_->ready()) {
     hls::SegmenterConfig cfg;
-    cfg.variant = options_.variant;
+    cfg.variant = builder_->variant();
+    if (cfg.variant != options_.variant)
+      log::info("HLS: MPEG-TS does not carry this stream's codecs (H.265 / Opus), serving fMP4 segments",
+                {{"stream", stream_id_}});
     cfg.target_duration = options_.segment_duration;
     cfg.part_target = options_.part_duration;
     cfg.window = options_.segment_count;
@@ -211,9 +218,12 @@ void HlsMuxer::handle(const media::Unit& unit) {
     }
     segmenter_.emplace(std::move(*seg));
     last_error_.clear();
-    for (size_t i : builder_->skipped())
-      log::info("HLS: track left out", {{"stream", stream_id_}, {"track", i},
-                                        {"codec", std::string(media::to_string((*tracks)[i].codec))}});
+    for (size_t i : builder_->skipped()) {
+      // A second audio track is routine; a video track that HLS cannot carry is worth a warning.
+      const bool video = (*tracks)[i].kind == media::MediaKind::Video;
+      log::write(video ? log::Level::Warn : log::Level::Info, "HLS: track left out",
+                 {{"stream", stream_id_}, {"track", i}, {"codec", std::string(media::to_string((*tracks)[i].codec))}});
+    }
   }
   if (!segmenter_) return;
   const int64_t now = unix_ms();
@@ -244,6 +254,7 @@ void HlsMuxer::handle(const media::Unit& unit) {
 void HlsMuxer::publish_snapshot() {
   auto snap = std::make_shared<Snapshot>();
   const auto& seg = *segmenter_;
+  snap->variant = seg.config().variant;
   snap->position = seg.position();
   snap->next_part_id = seg.next_part_id();
   snap->media_playlist = seg.media_playlist();

@@ -36,6 +36,8 @@ struct HlsOptions {
 // What viewers see; replaced as a whole, never modified.
 struct Snapshot {
   uint64_t version = 0;
+  // What the segments are made in: the configured variant, or fMP4 for an MPEG-TS stream with H.265 or Opus.
+  hls::Variant variant = hls::Variant::LowLatency;
   bool failed = false;  // the muxer stopped (stream gone, no usable track)
   std::string error;
   bool has_segment = false;  // at least one complete segment

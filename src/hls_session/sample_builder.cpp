@@ -24,7 +24,12 @@ bool out_of_band(media::CodecId codec, uint8_t type) {
   return type == 32 || type == 33 || type == 34 || type == 35;
 }
 
-Result<mp4::TrackInfo> video_info(const media::Track& track, const media::Unit& unit) {
+// Reorder depth assumed when the SPS does not state it and does not rule reordering out: libx264's and most
+// encoders' B-frame setting (2 B-frames, or a B-pyramid) needs 2; deeper streams are detected and adapted to.
+constexpr uint32_t kFallbackReorderDepth = 2;
+
+Result<mp4::TrackInfo> video_info(const media::Track& track, const media::Unit& unit,
+                                  std::optional<codec::DecodingTimeline>& timeline) {
   const bool h264 = track.codec == media::CodecId::H264;
   std::vector<Bytes> vps, sps, pps;
   for (size_t i = 0; i < unit.frames.size(); ++i) {
@@ -55,6 +60,8 @@ Result<mp4::TrackInfo> video_info(const media::Track& track, const media::Unit& 
     if (!parsed) return make_error(parsed.error());
     info.width = static_cast<int>(parsed->width);
     info.height = static_cast<int>(parsed->height);
+    timeline.emplace(codec::reorder_depth(*parsed, kFallbackReorderDepth),
+                     codec::frame_ticks(*parsed, info.timescale).value_or(info.timescale / 30));
   } else {
     auto rec = codec::h265::build_hvcc(vps, sps, pps);
     if (!rec) return make_error(rec.error());
@@ -63,6 +70,7 @@ Result<mp4::TrackInfo> video_info(const media::Track& track, const media::Unit& 
     if (!parsed) return make_error(parsed.error());
     info.width = static_cast<int>(parsed->width);
     info.height = static_cast<int>(parsed->height);
+    timeline.emplace(codec::reorder_depth(*parsed, kFallbackReorderDepth), info.timescale / 30);
   }
   return info;
 }
@@ -139,12 +147,32 @@ bool variant_supports(hls::Variant variant, media::CodecId codec) {
   return false;
 }
 
+hls::Variant served_variant(hls::Variant configured, const std::vector<media::Track>& tracks) {
+  if (configured != hls::Variant::MpegTs) return configured;
+  bool video = false, audio = false;
+  for (const auto& t : tracks) {
+    const bool first_video = !video && is_video(t.codec), first_audio = !audio && is_audio(t.codec);
+    if ((first_video || first_audio) && !variant_supports(hls::Variant::MpegTs, t.codec)) return hls::Variant::Fmp4;
+    video = video || first_video;
+    audio = audio || first_audio;
+  }
+  return configured;
+}
+
+uint64_t SampleBuilder::late_frames() const {
+  uint64_t n = 0;
+  for (const auto& st : states_)
+    if (st.timeline) n += st.timeline->late_frames();
+  return n;
+}
+
 Status SampleBuilder::start(const media::Unit& unit, const std::vector<media::Track>& tracks) {
+  const hls::Variant variant = served_variant(variant_, tracks);
   std::optional<size_t> video, audio;
   for (size_t i = 0; i < tracks.size(); ++i) {
     const auto c = tracks[i].codec;
-    if (!video && is_video(c) && variant_supports(variant_, c)) video = i;
-    if (!audio && is_audio(c) && variant_supports(variant_, c)) audio = i;
+    if (!video && is_video(c) && variant_supports(variant, c)) video = i;
+    if (!audio && is_audio(c) && variant_supports(variant, c)) audio = i;
   }
   if (!video && !audio) return make_error("HLS: the stream has no track this HLS variant can carry");
   const size_t main = video ? *video : *audio;
@@ -157,7 +185,7 @@ Status SampleBuilder::start(const media::Unit& unit, const std::vector<media::Tr
     TrackState st;
     st.stream_index = i;
     st.codec = tracks[i].codec;
-    auto info = i == video ? video_info(tracks[i], unit) : audio_info(tracks[i], st.aac_frame_ticks);
+    auto info = i == video ? video_info(tracks[i], unit, st.timeline) : audio_info(tracks[i], st.aac_frame_ticks);
     if (!info) {
       if (i == main) return make_error(info.error());
       continue;  // an unusable audio track does not stop the video
@@ -171,9 +199,15 @@ Status SampleBuilder::start(const media::Unit& unit, const std::vector<media::Tr
     bool used = std::any_of(states.begin(), states.end(), [&](const TrackState& s) { return s.stream_index == i; });
     if (!used) skipped_.push_back(i);
   }
+  // The frames decoded before the first keyframe is shown need DTS before its PTS (all >= 0).
+  lead_ns_ = 0;
+  for (const auto& st : states)
+    if (st.timeline)
+      lead_ns_ = (st.timeline->lead() * 1'000'000'000 + st.clock_rate - 1) / st.clock_rate;
   infos_ = std::move(infos);
   states_ = std::move(states);
   t0_ns_ = unit.ingest_ns;
+  variant_ = variant;
   ready_ = true;
   return Ok{};
 }
@@ -183,13 +217,19 @@ std::optional<int64_t> SampleBuilder::place(TrackState& st, const media::Unit& u
   const int64_t rate = st.clock_rate;
   if (!st.started) {
     const int64_t since_ns = unit.ingest_ns - t0_ns_;
-    if (since_ns < 0) return std::nullopt;  // older than the timeline's start
-    st.base = ext - since_ns / 1000 * rate / 1000000;
+    if (since_ns < -lead_ns_) return std::nullopt;  // older than the timeline's start
+    // Rounded up, so the first keyframe's PTS is never below its timeline's lead.
+    const int64_t at = since_ns + lead_ns_;
+    st.base = ext - (at / 1'000'000'000 * rate + (at % 1'000'000'000 * rate + 999'999'999) / 1'000'000'000);
     st.started = true;
   }
   int64_t dts = ext - st.base;
-  // A jump of more than 10 s either way (publisher restarted with new RTP offsets): continue where we were.
-  if (st.last_dts >= 0 && (dts - st.last_dts > 10 * rate || st.last_dts - dts > 10 * rate)) {
+  // A new source session (camera reconnect, publisher replaced; the stream keeps RTP time continuous across it,
+  // gap included), or a jump of more than 10 s either way within one: continue where we were. The playlist skips
+  // the gap; the segmenter moves PROGRAM-DATE-TIME to the wall clock instead.
+  const bool new_source = unit.source != st.source;
+  st.source = unit.source;
+  if (st.last_dts >= 0 && (new_source || dts - st.last_dts > 10 * rate || st.last_dts - dts > 10 * rate)) {
     st.base = ext - (st.last_dts + std::max<int64_t>(st.last_duration, 1));
     dts = ext - st.base;
   }
@@ -219,10 +259,11 @@ Status SampleBuilder::add(const media::Unit& unit, const std::vector<media::Trac
       append(s.data, nalu);
     }
     if (s.data.empty()) return Ok{};
-    const int64_t pts = dts;
-    if (st.last_dts >= 0 && dts <= st.last_dts) dts = st.last_dts + 1;
+    const auto times = st.timeline->push(dts);  // the RTP time is the PTS
+    if (times.dts < 0) return Ok{};             // before the timeline's start (e.g. leading pictures)
+    dts = times.dts;
     s.dts = dts;
-    s.cts_offset = static_cast<int32_t>(std::clamp<int64_t>(pts - dts, INT32_MIN, 0));
+    s.cts_offset = static_cast<int32_t>(std::min<int64_t>(times.pts - times.dts, INT32_MAX));
     s.keyframe = unit.keyframe;
     // The real duration is the gap to the next sample (the segmenter fixes it); the previous gap is the guess.
     if (st.last_dts >= 0) st.last_duration = dts - st.last_dts;

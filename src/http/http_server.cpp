@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -12,6 +13,8 @@
 #include "auth/http_credentials.hpp"
 #include "auth_session/authorizer.hpp"
 #include "net/accept_backoff.hpp"
+#include "net/tcp_listener.hpp"
+#include "net/tls_context.hpp"
 #include "net/worker_pool.hpp"
 
 namespace sg::http {
@@ -24,6 +27,7 @@ namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
 
 std::string percent_decode(std::string_view s, bool plus_is_space = false) {
   std::string out;
@@ -199,39 +203,46 @@ HttpServer::HttpServer(net::WorkerPool& pool, const Router& router, auth_session
 HttpServer::~HttpServer() = default;
 
 Status HttpServer::listen(const std::string& host, uint16_t port) {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec) return make_error("HTTP: bad listen address '" + host + "'");
-  acceptor_ = std::make_unique<tcp::acceptor>(pool_.context(0));
-  tcp::endpoint ep(address, port);
-  acceptor_->open(ep.protocol(), ec);
-  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(ep, ec);
-  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return make_error("HTTP: cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  auto a = net::listen_tcp(pool_.context(0), host, port, "HTTP");
+  if (!a) return make_error(a.error());
+  acceptor_ = std::move(*a);
+  return Ok{};
+}
+
+Status HttpServer::listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls) {
+  auto a = net::listen_tcp(pool_.context(0), host, port, "HTTPS");
+  if (!a) return make_error(a.error());
+  tls_acceptor_ = std::move(*a);
+  tls_ = &tls;
   return Ok{};
 }
 
 uint16_t HttpServer::port() const { return acceptor_ ? acceptor_->local_endpoint().port() : 0; }
+uint16_t HttpServer::tls_port() const { return tls_acceptor_ ? tls_acceptor_->local_endpoint().port() : 0; }
 
 size_t HttpServer::sessions() const { return sessions_->load(); }
 
-void HttpServer::start() { asio::co_spawn(acceptor_->get_executor(), accept_loop(), asio::detached); }
-
-void HttpServer::stop() {
-  if (!acceptor_) return;
-  asio::post(acceptor_->get_executor(), [a = acceptor_.get()] {
-    boost::system::error_code ec;
-    a->close(ec);
-  });
+void HttpServer::start() {
+  asio::co_spawn(acceptor_->get_executor(), accept_loop(*acceptor_, nullptr), asio::detached);
+  if (tls_acceptor_) asio::co_spawn(tls_acceptor_->get_executor(), accept_loop(*tls_acceptor_, tls_), asio::detached);
 }
 
-asio::awaitable<void> HttpServer::accept_loop() {
-  net::AcceptBackoff backoff("HTTP");
+void HttpServer::stop() {
+  for (auto* a : {acceptor_.get(), tls_acceptor_.get()}) {
+    if (!a) continue;
+    asio::post(a->get_executor(), [a] {
+      boost::system::error_code ec;
+      a->close(ec);
+    });
+  }
+}
+
+asio::awaitable<void> HttpServer::accept_loop(tcp::acceptor& acceptor, net::TlsContext* tls) {
+  net::AcceptBackoff backoff(tls ? "HTTPS" : "HTTP");
   for (;;) {
     auto& ctx = pool_.context(pool_.next());
-    auto [ec, socket] = co_await acceptor_->async_accept(ctx, asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+    auto [ec, socket] = co_await acceptor.async_accept(ctx, asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       co_await backoff.failed(ec);
       continue;
@@ -239,8 +250,26 @@ asio::awaitable<void> HttpServer::accept_loop() {
     backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
     auto exec = socket.get_executor();
-    asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket))), asio::detached);
+    Peer peer{socket.remote_endpoint(ec).address(), tls != nullptr};
+    if (tls)
+      asio::co_spawn(exec, tls_session(std::move(socket), tls->current(), peer), asio::detached);
+    else
+      asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket)), peer), asio::detached);
   }
+}
+
+// The TLS handshake (bounded), then the same session loop as plain HTTP. The context stays alive with the
+// connection even when a certificate reload replaces it for new ones.
+asio::awaitable<void> HttpServer::tls_session(tcp::socket socket, std::shared_ptr<asio::ssl::context> context,
+                                              Peer peer) {
+  TlsStream stream(beast::tcp_stream(std::move(socket)), *context);
+  stream.next_layer().expires_after(kTlsHandshakeTimeout);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+  if (ec) {
+    log::debug("HTTPS handshake failed", {{"remote", peer.address.to_string()}, {"error", ec.message()}});
+    co_return;
+  }
+  co_await session(std::move(stream), peer);
 }
 
 namespace {
@@ -388,6 +417,7 @@ asio::awaitable<Response> HttpServer::dispatch(Request& req, const Peer& peer) {
     co_return res;
   }
   if (auto refused = co_await admit(req, peer, m)) co_return std::move(*refused);
+  m.params.set_peer(peer);
   std::string failure;
   try {
     Response res = co_await (*m.handler)(req, m.params);
@@ -401,7 +431,8 @@ asio::awaitable<Response> HttpServer::dispatch(Request& req, const Peer& peer) {
   co_return res;
 }
 
-asio::awaitable<void> HttpServer::session(beast::tcp_stream stream) {
+template <class Stream>
+asio::awaitable<void> HttpServer::session(Stream stream, Peer peer) {
   struct Count {
     std::shared_ptr<std::atomic<size_t>> n;
     explicit Count(std::shared_ptr<std::atomic<size_t>> c) : n(std::move(c)) { ++*n; }
@@ -409,8 +440,7 @@ asio::awaitable<void> HttpServer::session(beast::tcp_stream stream) {
   } count(sessions_);
   beast::flat_buffer buffer;
   boost::system::error_code ec;
-  Peer peer;
-  peer.address = stream.socket().remote_endpoint(ec).address();
+  auto& tcp_layer = beast::get_lowest_layer(stream);  // timeouts and shutdown, under TLS or not
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(16 * 1024);
@@ -419,13 +449,13 @@ asio::awaitable<void> HttpServer::session(beast::tcp_stream stream) {
     // within request_timeout_ (tcp_stream's expiry is one deadline for every read until it is set again).
     boost::system::error_code rec;
     if (buffer.size() == 0) {
-      stream.expires_after(kIdleTimeout);
+      tcp_layer.expires_after(kIdleTimeout);
       auto [iec, in] = co_await stream.async_read_some(buffer.prepare(512), asio::as_tuple(asio::use_awaitable));
       buffer.commit(in);
       rec = iec;
     }
     if (!rec) {
-      stream.expires_after(request_timeout_);
+      tcp_layer.expires_after(request_timeout_);
       auto [pec, pn] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
       rec = pec;
     }
@@ -444,7 +474,7 @@ asio::awaitable<void> HttpServer::session(beast::tcp_stream stream) {
         res = error_response(bhttp::status::bad_request, "malformed HTTP request: " + rec.message(), dummy);
       }
       if (res) {
-        stream.expires_after(kWriteTimeout);
+        tcp_layer.expires_after(kWriteTimeout);
         co_await bhttp::async_write(stream, *res, asio::as_tuple(asio::use_awaitable));
       }
       break;
@@ -455,22 +485,26 @@ asio::awaitable<void> HttpServer::session(beast::tcp_stream stream) {
       auto m = router_.match(req.method(), target.substr(0, target.find('?')), true);
       if (m.upgrade) {
         if (auto refused = co_await admit(req, peer, m)) {
-          stream.expires_after(kWriteTimeout);
+          tcp_layer.expires_after(kWriteTimeout);
           co_await bhttp::async_write(stream, *refused, asio::as_tuple(asio::use_awaitable));
           break;
         }
-        stream.expires_never();
-        co_await (*m.upgrade)(std::move(stream), std::move(req), std::move(m.params));
+        tcp_layer.expires_never();
+        m.params.set_peer(peer);
+        if constexpr (std::is_same_v<Stream, TlsStream>)
+          co_await m.upgrade->tls(std::move(stream), std::move(req), std::move(m.params));
+        else
+          co_await m.upgrade->plain(std::move(stream), std::move(req), std::move(m.params));
         co_return;
       }
     }
     Response res = co_await dispatch(req, peer);
     bool keep_alive = res.keep_alive();
-    stream.expires_after(kWriteTimeout);
+    tcp_layer.expires_after(kWriteTimeout);
     auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
     if (wec || !keep_alive) break;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 }  // namespace sg::http

@@ -2,10 +2,12 @@
 // HTTP/1.1 server on Beast: a listener coroutine accepts and hands each connection to a worker thread, where one
 // session coroutine reads a request, dispatches it through the Router and writes the response, in a loop.
 // WebSocket upgrades are handed over with the connection. Errors are JSON: {"error": "..."}.
+// HTTPS: a second listener serves the same Router over TLS (one session loop, a template over the stream type).
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <functional>
@@ -19,6 +21,7 @@
 
 namespace sg::net {
 class WorkerPool;
+class TlsContext;
 }
 namespace sg::auth_session {
 class Authorizer;
@@ -29,15 +32,26 @@ namespace sg::http {
 namespace bhttp = boost::beast::http;
 using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+// The connection a request came on.
+struct Peer {
+  boost::asio::ip::address address;
+  bool secure = false;  // TLS
+};
 
 // Captured {name} segments of a route pattern, percent-decoded.
 class Params {
  public:
   void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
   const std::string& get(std::string_view name) const;
+  // The connection the request came on (set by the server before the handler runs).
+  const Peer& peer() const { return peer_; }
+  void set_peer(const Peer& peer) { peer_ = peer; }
 
  private:
   std::vector<std::pair<std::string, std::string>> items_;
+  Peer peer_;
 };
 
 using Handler = std::function<boost::asio::awaitable<Response>(const Request&, const Params&)>;
@@ -45,9 +59,13 @@ using Handler = std::function<boost::asio::awaitable<Response>(const Request&, c
 // coroutine lambdas (temporaries in co_return expressions destroyed twice), and plain code is easier to test.
 using SyncHandler = std::function<Response(const Request&, const Params&)>;
 Handler sync_handler(SyncHandler handler);
-// Takes over the connection for a WebSocket upgrade request.
-using UpgradeHandler =
-    std::function<boost::asio::awaitable<void>(boost::beast::tcp_stream, Request, Params)>;
+// Takes over the connection for a WebSocket upgrade request: one function per stream type (plain, TLS).
+// Router::add_upgrade makes both from one generic callable.
+struct UpgradeHandler {
+  std::function<boost::asio::awaitable<void>(boost::beast::tcp_stream, Request, Params)> plain;
+  std::function<boost::asio::awaitable<void>(TlsStream, Request, Params)> tls;
+  explicit operator bool() const { return plain && tls; }
+};
 
 constexpr size_t kMaxBodyBytes = 1 << 20;  // 413 beyond this
 
@@ -76,12 +94,6 @@ struct Access {
   static Access metrics() { return {Kind::Metrics, auth::Action::Metrics, "metrics"}; }
 };
 
-// The connection a request came on.
-struct Peer {
-  boost::asio::ip::address address;
-  bool secure = false;  // TLS
-};
-
 // Browser-facing rules (CSRF, CORS, DNS rebinding), from the config.
 struct HttpPolicy {
   // Host names the server answers to (besides IP literals and localhost). Empty: any name for media routes, while
@@ -97,6 +109,12 @@ class Router {
   // matches the rest of the path.
   void add(bhttp::verb method, std::string pattern, Access access, Handler handler);
   void add_upgrade(std::string pattern, Access access, UpgradeHandler handler);
+  // `handler` is callable as (Stream, Request, Params) -> awaitable<void> for both stream types.
+  template <class F>
+    requires(!std::is_same_v<std::decay_t<F>, UpgradeHandler>)
+  void add_upgrade(std::string pattern, Access access, F handler) {
+    add_upgrade(std::move(pattern), std::move(access), UpgradeHandler{handler, handler});
+  }
 
   struct Match {
     const Handler* handler = nullptr;
@@ -126,7 +144,10 @@ class HttpServer {
   ~HttpServer();
 
   Status listen(const std::string& host, uint16_t port);
+  // HTTPS on a second port, certificate from `tls` (which must outlive the server). Before start().
+  Status listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls);
   uint16_t port() const;
+  uint16_t tls_port() const;
   void start();
   void stop();
   size_t sessions() const;
@@ -134,8 +155,11 @@ class HttpServer {
   void set_request_timeout(std::chrono::milliseconds timeout) { request_timeout_ = timeout; }
 
  private:
-  boost::asio::awaitable<void> accept_loop();
-  boost::asio::awaitable<void> session(boost::beast::tcp_stream stream);
+  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, net::TlsContext* tls);
+  boost::asio::awaitable<void> tls_session(boost::asio::ip::tcp::socket socket,
+                                           std::shared_ptr<boost::asio::ssl::context> context, Peer peer);
+  template <class Stream>
+  boost::asio::awaitable<void> session(Stream stream, Peer peer);
   boost::asio::awaitable<Response> dispatch(Request& req, const Peer& peer);
   // Host, CSRF and authorization checks for a matched route: a refusal response, or nothing when allowed.
   void add_cors(Response& res, const Request& req, const Access& access) const;
@@ -146,6 +170,8 @@ class HttpServer {
   auth_session::Authorizer* authorizer_;
   HttpPolicy policy_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> tls_acceptor_;
+  net::TlsContext* tls_ = nullptr;
   std::shared_ptr<std::atomic<size_t>> sessions_;
   std::chrono::milliseconds request_timeout_{10000};
 };

@@ -37,6 +37,8 @@ class Reader {
   size_t pop(std::vector<UnitPtr>& out, size_t max = SIZE_MAX);
   bool closed() const { return closed_; }
   size_t queued() const { return count_; }
+  // The i-th queued unit, oldest first (i < queued()), without taking it.
+  const UnitPtr& peek(size_t i) const { return ring_[(head_ + i) % ring_.size()]; }
 
   // Counters, also summed into the stream's per-worker stats.
   void add_sent(uint64_t bytes, uint64_t packets);

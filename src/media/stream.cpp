@@ -45,6 +45,8 @@ void Stream::set_tracks(std::vector<Track> tracks) {
     if (!changed) return;
     has_video_ = false;
     for (const auto& t : tracks) has_video_ |= t.kind == MediaKind::Video;
+    rebasers_.clear();
+    for (const auto& t : tracks) rebasers_.emplace_back(t.clock_rate);
     tracks_ = std::make_shared<const std::vector<Track>>(std::move(tracks));
     gop_.clear();
     gop_bytes_ = 0;
@@ -68,10 +70,48 @@ std::shared_ptr<const std::vector<Track>> Stream::tracks() const {
   return tracks_;
 }
 
+uint32_t Stream::begin_source() {
+  std::lock_guard lk(mu_);
+  stale_logged_ = false;
+  return ++source_session_;
+}
+
+std::vector<Stream::TrackClock> Stream::track_clocks() const {
+  std::lock_guard lk(mu_);
+  std::vector<TrackClock> out(rebasers_.size());
+  for (size_t i = 0; i < rebasers_.size(); ++i) {
+    const auto& r = rebasers_[i];
+    out[i] = {r.started(), r.clock_rate(), r.last_timestamp(), r.last_arrival_ns()};
+  }
+  return out;
+}
+
 void Stream::publish(std::shared_ptr<Unit> unit) {
   UnitPtr shared;
   {
     std::lock_guard lk(mu_);
+    if (unit->source < source_session_) {
+      // A replaced publisher still sending: its timeline is not the stream's any more.
+      if (!stale_logged_) {
+        stale_logged_ = true;
+        log::debug("units of a replaced source session dropped", {{"stream", id_}, {"source", unit->source}});
+      }
+      return;
+    }
+    if (unit->track < rebasers_.size()) {
+      const uint32_t ts = rebasers_[unit->track].rebase(unit->source, unit->rtp_timestamp, unit->ingest_ns);
+      if (ts != unit->rtp_timestamp) {
+        // Once per unit at ingest, never per reader: the shared packets carry the re-based timestamp.
+        const uint32_t shift = ts - unit->rtp_timestamp;
+        MutableBytes data(unit->data);
+        for (const auto& p : unit->rtp_packets) {
+          if (p.size < 12) continue;
+          auto packet = data.subspan(p.offset, p.size);
+          put32(packet, 4, be32(packet, 4) + shift);
+        }
+        unit->rtp_timestamp = ts;
+      }
+    }
     unit->seq = ++seq_;
     shared = std::move(unit);
     if (has_video_) {

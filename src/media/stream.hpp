@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "media/reader.hpp"
+#include "media/timestamp_rebaser.hpp"
 #include "media/track.hpp"
 #include "media/unit.hpp"
 
@@ -76,8 +77,22 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // Replaces one track's parameters learned in-band (SPS -> width/height) without closing readers: the codec and
   // payload format are unchanged, so what readers negotiated still holds.
   void update_track(size_t index, Track track);
-  // Assigns the unit's seq, updates the GOP cache and fans it out to every reader.
+  // A new source session (a source's connection, a publisher's RECORD) begins: returns the id to stamp on its
+  // units (Unit::source). Its RTP timestamps are re-based to continue each track's timeline after the real gap, and
+  // units of earlier sessions (a replaced publisher still sending) are dropped from now on.
+  uint32_t begin_source();
+  // Assigns the unit's seq, re-bases its RTP timestamps (unit and packets), updates the GOP cache and fans it out
+  // to every reader.
   void publish(std::shared_ptr<Unit> unit);
+  // Per track, the latest RTP timestamp readers got and when it arrived (steady clock ns); valid once a unit of
+  // that track was published. Lets a reader tell the RTP time of an instant (RTSP RTP-Info).
+  struct TrackClock {
+    bool valid = false;
+    uint32_t clock_rate = 90000;
+    uint32_t rtp_timestamp = 0;
+    int64_t ingest_ns = 0;
+  };
+  std::vector<TrackClock> track_clocks() const;
   void set_state(StreamState state, std::string error = {});
   void add_received(uint64_t bytes, uint64_t packets);
   void count_reconnect();
@@ -129,6 +144,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool has_video_ = false;
   std::vector<UnitPtr> gop_;
   size_t gop_bytes_ = 0;
+  std::vector<TimestampRebaser> rebasers_;  // one per track
+  uint32_t source_session_ = 0;             // the current source session (begin_source)
+  bool stale_logged_ = false;               // a stale unit was logged since the session began
   uint64_t seq_ = 0;
   StreamState state_ = StreamState::Idle;
   std::string last_error_;

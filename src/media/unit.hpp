@@ -19,7 +19,8 @@ struct Slice {
 struct Unit {
   uint32_t track = 0;          // index into the stream's tracks
   uint64_t seq = 0;            // stream-wide order, assigned by Stream::publish
-  uint32_t rtp_timestamp = 0;  // as received, in the track's clock rate
+  uint32_t rtp_timestamp = 0;  // in the track's clock rate; continuous across source sessions (Stream::publish)
+  uint32_t source = 0;         // the source session that made it (Stream::begin_source)
   bool video = false;
   bool keyframe = false;       // video: an IDR / IRAP access unit, a reader may start here
   int64_t ingest_ns = 0;       // steady clock when the unit's first byte arrived (latency measurement)

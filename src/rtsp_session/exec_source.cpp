@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -156,7 +157,10 @@ struct ExecSource::Runner : std::enable_shared_from_this<Runner> {
     ::posix_spawnattr_setpgroup(&attr, 0);  // its own process group: the last-resort kill(-pid) reaches the rest
     ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, "/proc/self/exe", &files, &attr, const_cast<char* const*>(argv), environ);
+    // The supervisor is this binary; a test program embedding the server names the real one in SG_EXEC_SUPERVISOR.
+    const char* supervisor = std::getenv("SG_EXEC_SUPERVISOR");
+    if (!supervisor || !*supervisor) supervisor = "/proc/self/exe";
+    int rc = ::posix_spawn(&pid, supervisor, &files, &attr, const_cast<char* const*>(argv), environ);
     ::posix_spawnattr_destroy(&attr);
     ::posix_spawn_file_actions_destroy(&files);
     ::close(fds[1]);

@@ -191,7 +191,7 @@ struct Ingest::TrackState {
 };
 
 Ingest::Ingest(std::shared_ptr<media::Stream> stream, const std::vector<media::Track>& tracks)
-    : stream_(std::move(stream)) {
+    : stream_(std::move(stream)), source_(stream_->begin_source()) {
   for (const auto& t : tracks) {
     auto st = std::make_unique<TrackState>();
     st->track = t;
@@ -322,6 +322,7 @@ void Ingest::publish(size_t track, TrackState& t, codec::AccessUnit* au, ByteVec
   auto unit = std::make_shared<media::Unit>();
   unit->track = static_cast<uint32_t>(track);
   unit->rtp_timestamp = timestamp;
+  unit->source = source_;
   unit->video = t.video;
   unit->keyframe = t.video && au && au->keyframe;
   unit->ingest_ns = now_ns();

@@ -50,6 +50,7 @@ class Ingest {
                std::vector<media::Slice>&& slices, uint32_t timestamp);
 
   std::shared_ptr<media::Stream> stream_;
+  uint32_t source_ = 0;  // this source session (Stream::begin_source): its timestamps are re-based as one
   std::vector<std::unique_ptr<TrackState>> tracks_;
   uint64_t packets_ = 0;
   uint64_t bad_packets_ = 0;

@@ -21,14 +21,18 @@
 #include <set>
 
 #include "app/log.hpp"
-#include "base/prometheus.hpp"
 #include "auth/http_credentials.hpp"
+#include "base/prometheus.hpp"
 #include "net/accept_backoff.hpp"
+#include "net/connection.hpp"
+#include "net/tcp_listener.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
+#include "rtsp/rtp_info.hpp"
 #include "rtsp/transport.hpp"
 #include "rtsp/url.hpp"
 #include "rtsp_session/ingest.hpp"
+#include "rtsp_session/play_timing.hpp"
 #include "sdp/sdp.hpp"
 
 namespace sg::rtsp_session {
@@ -43,6 +47,7 @@ namespace {
 
 constexpr size_t kReadChunk = 8 * 1024;  // grows (up to 256 KiB) only for connections that need it
 constexpr size_t kMaxUnitsPerWrite = 64;
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
 constexpr std::string_view kPublic =
     "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, RECORD, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
@@ -56,6 +61,15 @@ std::string random_hex(size_t bytes) {
     out += kHex[b & 15];
   }
   return out;
+}
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+int64_t unix_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 uint32_t random_u32() {
@@ -104,15 +118,15 @@ std::optional<Target> parse_target(std::string_view uri) {
 // One RTSP connection: a publisher, a reader, or a client still asking questions.
 class ServerSession : public std::enable_shared_from_this<ServerSession> {
  public:
-  ServerSession(RtspServer& server, tcp::socket socket, size_t worker)
+  ServerSession(RtspServer& server, net::Connection conn, size_t worker)
       : server_(server),
-        socket_(std::move(socket)),
+        conn_(std::move(conn)),
         worker_(worker),
         id_(random_hex(8)),
         nonce_(random_hex(16)),
-        watchdog_(socket_.get_executor()) {
+        watchdog_(conn_.get_executor()) {
     boost::system::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
+    auto ep = conn_.socket().remote_endpoint(ec);
     if (!ec) {
       remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
       remote_address_ = ep.address();
@@ -123,7 +137,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   asio::awaitable<void> run();
   // From any thread: ends the session (kicked publisher, server stop).
   void kick() {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+    asio::post(conn_.get_executor(), [self = shared_from_this()] { self->close(); });
   }
   // From the UDP receive thread.
   void on_udp(size_t track, bool rtcp, Bytes packet) {
@@ -142,6 +156,11 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
     udp::endpoint rtp_dest;  // UDP play: where the client receives RTP
     uint32_t ssrc = 0;
     uint16_t seq = 0;
+    // Play timing: RTCP sender reports on the RTCP channel / port, RTP-Info for PLAY.
+    uint8_t rtcp_channel = 1;
+    udp::endpoint rtcp_dest;
+    uint16_t first_seq = 0;
+    std::string url;  // as the client wrote it in SETUP
   };
 
   void touch() {
@@ -149,9 +168,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   }
   void close() {
     closed_ = true;
-    boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    conn_.close();
     watchdog_.cancel();
     if (reader_) reader_->close();
   }
@@ -166,6 +183,10 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   // refusal (401 with challenges, or 403), or nothing when allowed.
   asio::awaitable<std::optional<rtsp::Response>> authorize(const rtsp::Request& req);
   void send_udp(const std::vector<media::UnitPtr>& units, uint64_t& bytes, uint64_t& packets);
+  std::string rtp_info();
+  void start_reports();
+  void add_tcp_reports();
+  void send_udp_reports();
   void cleanup();
 
   rtsp::Response options(const rtsp::Request& req);
@@ -176,7 +197,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   rtsp::Response record(const rtsp::Request& req);
 
   RtspServer& server_;
-  tcp::socket socket_;
+  net::Connection conn_;  // plain TCP or TLS (RTSPS)
   size_t worker_;
   std::string id_;
   std::string nonce_;
@@ -211,6 +232,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::vector<asio::const_buffer> buffers_;
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
+  PlayReports reports_;
 
   log::RateLimit bad_log_;
 };
@@ -220,16 +242,20 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
 asio::awaitable<void> ServerSession::run() {
   server_.session_started();
   log::debug("RTSP connection", {{"session", id_}, {"remote", remote_}});
-  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
+  asio::co_spawn(conn_.get_executor(), [self = shared_from_this()] { return self->watchdog(); }, asio::detached);
+  if (auto ec = co_await conn_.handshake(kTlsHandshakeTimeout)) {
+    log::debug("RTSPS handshake failed", {{"session", id_}, {"remote", remote_}, {"error", ec.message()}});
+    closed_ = true;
+  }
   // The read buffer exists only while the connection has something to read: an idle connection holds none (and a
   // burst of idle connections leaves no buffers behind to fragment the heap).
   ByteVector buf;
   size_t used = 0;
   while (!closed_) {
-    if (used == 0 && !buf.empty() && mode_ == Mode::None) ByteVector().swap(buf);
+    // (TLS keeps its buffer: records already read may hold the next request while the socket has nothing.)
+    if (used == 0 && !buf.empty() && mode_ == Mode::None && !conn_.secure()) ByteVector().swap(buf);
     if (buf.empty()) {
-      auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
-      if (wec) break;
+      if (auto wec = co_await conn_.wait_readable()) break;
       buf.resize(kReadChunk);
     }
     if (used == buf.size()) {
@@ -237,8 +263,7 @@ asio::awaitable<void> ServerSession::run() {
       if (buf.size() >= 256 * 1024) break;
       buf.resize(buf.size() * 2);
     }
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf.data() + used, buf.size() - used),
-                                                     asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await conn_.read_some(asio::buffer(buf.data() + used, buf.size() - used));
     if (ec) break;
     used += n;
     // A request (or interleaved frame) runs from its first byte, empty lines included, to its end: bytes that
@@ -278,7 +303,7 @@ asio::awaitable<void> ServerSession::run() {
   close();
   // Let the sender finish with the socket closed before tearing down.
   while (!sender_done_) {
-    asio::steady_timer t(socket_.get_executor(), 5ms);
+    asio::steady_timer t(conn_.get_executor(), 5ms);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   cleanup();
@@ -341,7 +366,7 @@ asio::awaitable<void> ServerSession::send(rtsp::Response& res) {
     if (reader_) reader_->wake();
     co_return;
   }
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+  auto [ec, n] = co_await conn_.write(asio::buffer(text));
   if (ec) close();
 }
 
@@ -376,7 +401,7 @@ asio::awaitable<std::optional<rtsp::Response>> ServerSession::authorize(const rt
   auth::AccessRequest ar;
   ar.action = *action;
   ar.path = path;
-  ar.protocol = "rtsp";
+  ar.protocol = conn_.secure() ? "rtsps" : "rtsp";
   ar.id = id_;
   if (auto ip = auth::IpAddress::parse(remote_address_.to_string())) ar.ip = *ip;
   if (auto q = req.uri.find('?'); q != std::string::npos) ar.query = req.uri.substr(q + 1);
@@ -472,7 +497,7 @@ asio::awaitable<void> ServerSession::handle(rtsp::Request& req) {
   if (req.method_id() == M::Play && res.status == 200 && !playing_ && reader_) {
     playing_ = true;
     sender_done_ = false;
-    asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->sender(); }, asio::detached);
+    asio::co_spawn(conn_.get_executor(), [self = shared_from_this()] { return self->sender(); }, asio::detached);
   }
 }
 
@@ -492,7 +517,7 @@ asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req
   if (tracks->empty() && !stream->started()) stream->start();  // on-demand source: start it for this reader
   // Wait a little for a starting source to learn its tracks.
   for (int i = 0; i < 100 && tracks->empty() && !closed_; ++i) {
-    asio::steady_timer t(socket_.get_executor(), 100ms);
+    asio::steady_timer t(conn_.get_executor(), 100ms);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     tracks = stream->tracks();
   }
@@ -502,9 +527,8 @@ asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req
   std::string base = req.uri.substr(0, req.uri.find('?'));  // a ?jwt= token is not part of the track URLs
   if (!base.ends_with('/')) base += '/';
   res.headers.set("Content-Base", base);
-  res.body = sdp_from_tracks(*tracks, target->path,
-                             socket_.local_endpoint().address().is_v4() ? socket_.local_endpoint().address().to_string()
-                                                                       : "127.0.0.1");
+  auto local = conn_.socket().local_endpoint().address();
+  res.body = sdp_from_tracks(*tracks, target->path, local.is_v4() ? local.to_string() : "127.0.0.1");
   co_return res;
 }
 
@@ -645,6 +669,7 @@ rtsp::Response ServerSession::setup(const rtsp::Request& req) {
   const rtsp::TransportSpec* spec = nullptr;
   for (const auto& s : *specs) {
     if (s.multicast) continue;
+    if (conn_.secure() && !s.is_tcp()) continue;  // RTSPS: media stays inside the TLS connection (461 otherwise)
     if (s.is_tcp() || s.client_port) {
       spec = &s;
       break;
@@ -658,12 +683,15 @@ rtsp::Response ServerSession::setup(const rtsp::Request& req) {
   ts.tcp = spec->is_tcp();
   ts.ssrc = random_u32();
   ts.seq = static_cast<uint16_t>(random_u32());
+  ts.first_seq = ts.seq;
+  ts.url = req.uri;
   rtsp::TransportSpec reply;
   reply.lower = spec->lower;
   reply.mode = spec->mode;
   if (ts.tcp) {
     uint8_t ch = spec->interleaved ? static_cast<uint8_t>(spec->interleaved->first) : static_cast<uint8_t>(track * 2);
     ts.rtp_channel = ch;
+    ts.rtcp_channel = static_cast<uint8_t>(ch + 1);
     reply.interleaved = rtsp::PortRange{ch, static_cast<uint16_t>(ch + 1)};
   } else {
     if (!remote_address_.is_v4() && !remote_address_.is_v6()) return rtsp::Response::to(req, 461);
@@ -677,6 +705,7 @@ rtsp::Response ServerSession::setup(const rtsp::Request& req) {
     uint16_t rtcp_port = spec->client_port->last != spec->client_port->first ? spec->client_port->last
                                                                               : spec->client_port->first + 1;
     server_.register_udp(udp::endpoint(remote_address_, rtcp_port), {weak, static_cast<size_t>(track), true});
+    ts.rtcp_dest = udp::endpoint(remote_address_, rtcp_port);
     udp_registered_ = true;
   }
   if (mode_ == Mode::Play) reply.ssrc = ts.ssrc;
@@ -701,6 +730,8 @@ rtsp::Response ServerSession::play(const rtsp::Request& req) {
                                     {"transport", setups_[0].tcp ? "tcp" : "udp"}});
   res = rtsp::Response::to(req, 200);
   res.headers.set("Range", "npt=0.000-");
+  if (auto info = rtp_info(); !info.empty()) res.headers.set("RTP-Info", info);
+  start_reports();
   return res;
 }
 
@@ -748,6 +779,7 @@ asio::awaitable<void> ServerSession::sender() {
     uint64_t bytes = 0, packets = 0;
     if (!tcp) {
       send_udp(units_, bytes, packets);
+      send_udp_reports();
       reader_->add_sent(bytes, packets);
       continue;
     }
@@ -773,6 +805,7 @@ asio::awaitable<void> ServerSession::sender() {
         std::memcpy(hdr.data() + 4, pkt.data(), 12);
         put16(MutableBytes(hdr.data() + 4, 12), 2, ts.seq++);
         put32(MutableBytes(hdr.data() + 4, 12), 8, ts.ssrc);
+        reports_.on_packet(u->track, u->rtp_timestamp, u->ingest_ns, pkt.size() - 12);
         buffers_.push_back(asio::buffer(hdr.data(), 16));
         if (pkt.size() > 12) buffers_.push_back(asio::buffer(pkt.data() + 12, pkt.size() - 12));
         bytes += pkt.size() + 4;
@@ -780,7 +813,8 @@ asio::awaitable<void> ServerSession::sender() {
       }
     }
     if (buffers_.empty()) continue;
-    auto [ec, n] = co_await asio::async_write(socket_, buffers_, asio::as_tuple(asio::use_awaitable));
+    add_tcp_reports();
+    auto [ec, n] = co_await conn_.write(buffers_);
     if (ec) {
       close();
       break;
@@ -792,7 +826,7 @@ asio::awaitable<void> ServerSession::sender() {
     std::vector<std::string> responses;
     responses.swap(pending_responses_);
     for (auto& r : responses) {
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(r), asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] = co_await conn_.write(asio::buffer(r));
       if (ec) break;
     }
   }
@@ -822,6 +856,7 @@ void ServerSession::send_udp(const std::vector<media::UnitPtr>& units, uint64_t&
       std::memcpy(hdr.data(), pkt.data(), 12);
       put16(MutableBytes(hdr.data(), 12), 2, ts.seq++);
       put32(MutableBytes(hdr.data(), 12), 8, ts.ssrc);
+      reports_.on_packet(u->track, u->rtp_timestamp, u->ingest_ns, pkt.size() - 12);
       iovs_[2 * m] = {hdr.data(), 12};
       iovs_[2 * m + 1] = {const_cast<std::byte*>(pkt.data() + 12), pkt.size() - 12};
       auto& msg = msgs_[m];
@@ -843,6 +878,48 @@ void ServerSession::send_udp(const std::vector<media::UnitPtr>& units, uint64_t&
   }
   packets += sent;
   if (sent < m) server_.count_udp_dropped(m - sent);
+}
+
+// RFC 2326 12.33: per track set up, the first packet's sequence number and the RTP time play starts at (the
+// GOP cache replay's first unit; see play_start_timestamps). Called right after the reader attached.
+std::string ServerSession::rtp_info() {
+  auto start = play_start_timestamps(*reader_, stream_->track_clocks(), steady_ns());
+  std::vector<rtsp::RtpInfo> info;
+  for (size_t i = 0; i < setups_.size(); ++i) {
+    const auto& ts = setups_[i];
+    if (!ts.active) continue;
+    info.push_back({ts.url, ts.first_seq, i < start.size() ? start[i] : std::nullopt});
+  }
+  return rtsp::format_rtp_info(info);
+}
+
+void ServerSession::start_reports() {
+  reports_.configure(setups_.size(), "streamgate@" + id_);
+  for (size_t i = 0; i < setups_.size() && i < tracks_.size(); ++i)
+    if (setups_[i].active) reports_.set_track(i, setups_[i].ssrc, tracks_[i].clock_rate);
+}
+
+// Sender reports ride in the same gather write as the media, each on its track's RTCP channel.
+void ServerSession::add_tcp_reports() {
+  const int64_t now = steady_ns();
+  if (!reports_.due(now)) return;
+  for (const auto& r : reports_.build(now, unix_ns())) {
+    rtsp::write_interleaved_header(std::span<std::byte, 4>(r.framed.data(), 4), setups_[r.track].rtcp_channel,
+                                   static_cast<uint16_t>(r.framed.size() - 4));
+    buffers_.push_back(asio::buffer(r.framed.data(), r.framed.size()));
+  }
+}
+
+// From the server's RTCP port to the client's; a full socket buffer loses the report (the next one follows).
+void ServerSession::send_udp_reports() {
+  const int64_t now = steady_ns();
+  if (!reports_.due(now)) return;
+  for (const auto& r : reports_.build(now, unix_ns())) {
+    const auto& dest = setups_[r.track].rtcp_dest;
+    auto packet = r.compound();
+    ::sendto(server_.rtcp_fd(), packet.data(), packet.size(), MSG_DONTWAIT, dest.data(),
+             static_cast<socklen_t>(dest.size()));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -891,16 +968,27 @@ Status RtspServer::listen(const std::string& host, uint16_t port) {
 int RtspServer::rtp_fd() const { return rtp_socket_->native_handle(); }
 int RtspServer::rtcp_fd() const { return rtcp_socket_->native_handle(); }
 
+Status RtspServer::listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls) {
+  auto a = net::listen_tcp(pool_.context(0), host, port, "RTSPS");
+  if (!a) return make_error(a.error());
+  tls_acceptor_ = std::move(*a);
+  tls_port_ = tls_acceptor_->local_endpoint().port();
+  tls_ = &tls;
+  return Ok{};
+}
+
 void RtspServer::start() {
-  asio::co_spawn(acceptor_->get_executor(), accept_loop(), asio::detached);
+  asio::co_spawn(acceptor_->get_executor(), accept_loop(*acceptor_, nullptr), asio::detached);
+  if (tls_acceptor_) asio::co_spawn(tls_acceptor_->get_executor(), accept_loop(*tls_acceptor_, tls_), asio::detached);
   asio::co_spawn(rtp_socket_->get_executor(), udp_loop(*rtp_socket_, false), asio::detached);
   asio::co_spawn(rtcp_socket_->get_executor(), udp_loop(*rtcp_socket_, true), asio::detached);
 }
 
 void RtspServer::stop() {
   if (stopped_.exchange(true)) return;
-  if (acceptor_) {
-    asio::post(acceptor_->get_executor(), [a = acceptor_.get()] {
+  for (auto* a : {acceptor_.get(), tls_acceptor_.get()}) {
+    if (!a) continue;
+    asio::post(a->get_executor(), [a] {
       boost::system::error_code ec;
       a->close(ec);
     });
@@ -921,20 +1009,20 @@ void RtspServer::stop() {
   for (auto& s : live) s->kick();
 }
 
-asio::awaitable<void> RtspServer::accept_loop() {
-  net::AcceptBackoff backoff("RTSP");
+asio::awaitable<void> RtspServer::accept_loop(tcp::acceptor& acceptor, net::TlsContext* tls) {
+  net::AcceptBackoff backoff(tls ? "RTSPS" : "RTSP");
   for (;;) {
     size_t worker = pool_.next();
-    auto [ec, socket] =
-        co_await acceptor_->async_accept(pool_.context(worker), asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+    auto [ec, socket] = co_await acceptor.async_accept(pool_.context(worker), asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       co_await backoff.failed(ec);
       continue;
     }
     backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
-    auto session = std::make_shared<ServerSession>(*this, std::move(socket), worker);
+    auto session = std::make_shared<ServerSession>(
+        *this, tls ? net::Connection(std::move(socket), tls->current()) : net::Connection(std::move(socket)), worker);
     {
       std::lock_guard lk(sessions_mu_);
       live_[session.get()] = session;

@@ -3,6 +3,7 @@
 // TCP (interleaved) and UDP. One coroutine per connection on one worker thread; readers take units from the
 // stream's fan-out and send every packet of a unit in one gather write (TCP) or one sendmmsg (UDP), with small
 // per-reader headers (interleaved header + rewritten RTP fixed header) in front of the shared payload.
+// RTSPS: the same sessions over TLS (net::Connection), TCP-interleaved only.
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -17,6 +18,10 @@
 #include "media/stream_registry.hpp"
 #include "net/worker_pool.hpp"
 
+namespace sg::net {
+class TlsContext;
+}
+
 namespace sg::rtsp_session {
 
 class ServerSession;
@@ -30,11 +35,15 @@ class RtspServer {
 
   // Binds the TCP port and the UDP RTP/RTCP pair.
   Status listen(const std::string& host, uint16_t port);
+  // RTSPS: a second TCP listener whose connections speak TLS (certificate from `tls`, which must outlive the
+  // server); media goes TCP-interleaved inside the TLS connection. Call after listen(), before start().
+  Status listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls);
   void start();
   // Stops accepting and closes every session.
   void stop();
 
   uint16_t port() const { return port_; }
+  uint16_t tls_port() const { return tls_port_; }
   uint16_t udp_rtp_port() const { return rtp_port_; }
   uint16_t udp_rtcp_port() const { return rtp_port_ + 1; }
   size_t sessions() const { return sessions_.load(); }
@@ -62,7 +71,7 @@ class RtspServer {
   void count_udp_dropped(uint64_t n) { udp_send_drops_.fetch_add(n, std::memory_order_relaxed); }
 
  private:
-  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, net::TlsContext* tls);
   boost::asio::awaitable<void> udp_loop(boost::asio::ip::udp::socket& socket, bool rtcp);
 
   net::WorkerPool& pool_;
@@ -71,6 +80,9 @@ class RtspServer {
   const size_t reader_queue_;
   auth_session::Authorizer& authorizer_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> tls_acceptor_;  // RTSPS
+  net::TlsContext* tls_ = nullptr;
+  uint16_t tls_port_ = 0;
   std::unique_ptr<boost::asio::ip::udp::socket> rtp_socket_, rtcp_socket_;
   uint16_t port_ = 0, rtp_port_ = 0;
 

@@ -3,6 +3,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
@@ -134,9 +135,11 @@ void WebRtcServer::add_routes(http::Router& router) {
                cors(res);
                co_return res;
              });
-  router.add_upgrade("/ws/{stream}", http::Access::stream(auth::Action::Read, "webrtc"), [this](beast::tcp_stream stream, Request req, http::Params p) -> awaitable<void> {
-    stream.expires_never();
-    beast::websocket::stream<beast::tcp_stream> ws(std::move(stream));
+  // Generic over the connection: beast::tcp_stream (http) or http::TlsStream (https).
+  router.add_upgrade("/ws/{stream}", http::Access::stream(auth::Action::Read, "webrtc"),
+                     [this](auto stream, Request req, http::Params p) -> awaitable<void> {
+    beast::get_lowest_layer(stream).expires_never();
+    beast::websocket::stream<decltype(stream)> ws(std::move(stream));
     // Beast pings after 15 s of silence and closes when nothing arrives for 15 s more.
     ws.set_option(beast::websocket::stream_base::timeout{std::chrono::seconds(10), std::chrono::seconds(30), true});
     ws.read_message_max(256 * 1024);

@@ -85,6 +85,7 @@ TEST(ApiSecurity, ExecSourceThroughTheApiIsRefusedWith403AndNothingRuns) {
 TEST(ApiSecurity, ExecSourceThroughTheApiRunsOnlyWhenTheConfigAllowsIt) {
   std::string marker = ::testing::TempDir() + "sg_allowed_" + std::to_string(::getpid());
   std::filesystem::remove(marker);
+  ::setenv("SG_EXEC_SUPERVISOR", SG_BINARY, 1);  // this test program embeds the server: exec needs the real binary
   Running s("api: { allow_exec: true }\n");
   auto r = http_request(s.port, "POST", "/api/v1/streams",
                         R"({"id":"x","source":"exec:touch )" + marker + R"("})");

@@ -71,6 +71,22 @@ TEST(Binary, ConfigTypoFailsAtStartWithFileLineAndKey) {
   EXPECT_NE(r.output.find(path + ":3: unknown key 'workerz'"), std::string::npos) << r.output;
 }
 
+TEST(Binary, HttpsFlagWithoutTlsFilesIsUsageError) {
+  auto r = run("--https 127.0.0.1:0 --http 127.0.0.1:0 --rtsp 127.0.0.1:0 --webrtc-udp 127.0.0.1:0");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--https needs tls.cert and tls.key"), std::string::npos) << r.output;
+}
+
+TEST(Binary, MissingTlsCertificateFailsAtStartNamingTheFile) {
+  std::string path = ::testing::TempDir() + "sg_tls_missing.yaml";
+  std::ofstream(path) << "tls:\n  cert: /nonexistent/sg/cert.pem\n  key: /nonexistent/sg/key.pem\n";
+  auto r =
+      run("--config " + path +
+          " --http 127.0.0.1:0 --rtsp 127.0.0.1:0 --webrtc-udp 127.0.0.1:0 --https 127.0.0.1:0 --rtsps 127.0.0.1:0");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("cannot read '/nonexistent/sg/cert.pem'"), std::string::npos) << r.output;
+}
+
 TEST(Binary, BusyPortIsRuntimeError) {
   // Bind a port, then ask the server to use it.
   int fd = socket(AF_INET, SOCK_STREAM, 0);

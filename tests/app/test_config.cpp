@@ -211,6 +211,64 @@ TEST(Config, WebRtcSectionRejectsBadHostsAndKeys) {
   EXPECT_NE(error_of("webrtc:\n  hosts: []\n").find("unknown key 'hosts'"), std::string::npos);
 }
 
+TEST(Config, TlsIsOffByDefault) {
+  auto c = parse_config("", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_FALSE(c->tls.enabled());
+  EXPECT_EQ(c->https.port, 8443);
+  EXPECT_EQ(c->rtsps.port, 8322);
+  EXPECT_EQ(c->tls.reload_interval_ms, 10000);
+}
+
+TEST(Config, TlsSectionSetsFilesListenersAndReloadInterval) {
+  auto c = parse_config(R"(
+server:
+  https: 127.0.0.1:9443
+  rtsps: "[::1]:9322"
+tls:
+  cert: /etc/streamgate/cert.pem
+  key: /etc/streamgate/key.pem
+  reload_interval: 500ms
+)",
+                        "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_TRUE(c->tls.enabled());
+  EXPECT_EQ(c->tls.cert, "/etc/streamgate/cert.pem");
+  EXPECT_EQ(c->tls.key, "/etc/streamgate/key.pem");
+  EXPECT_EQ(c->tls.reload_interval_ms, 500);
+  EXPECT_EQ(c->https.host, "127.0.0.1");
+  EXPECT_EQ(c->https.port, 9443);
+  EXPECT_EQ(c->rtsps.host, "::1");
+  EXPECT_EQ(c->rtsps.port, 9322);
+}
+
+TEST(Config, TlsReloadIntervalZeroDisablesReload) {
+  auto c = parse_config("tls: { cert: c.pem, key: k.pem, reload_interval: 0 }\n", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->tls.reload_interval_ms, 0);
+}
+
+TEST(Config, TlsErrorsNameFileLineAndKey) {
+  EXPECT_NE(error_of("tls:\n  cert: c.pem\n").find("test.yaml:2: 'tls' needs both 'cert' and 'key'"), std::string::npos)
+      << error_of("tls:\n  cert: c.pem\n");
+  EXPECT_NE(error_of("tls:\n  key: k.pem\n").find("needs both 'cert' and 'key'"), std::string::npos);
+  EXPECT_NE(
+      error_of("tls:\n  cert: c.pem\n  key: k.pem\n  chain: x.pem\n").find("test.yaml:4: unknown key 'chain' in 'tls'"),
+      std::string::npos);
+  EXPECT_NE(error_of("tls: { cert: c.pem, key: k.pem, reload_interval: soon }\n")
+                .find("'tls.reload_interval' must be a duration"),
+            std::string::npos);
+  EXPECT_NE(error_of("tls: { cert: [a], key: k.pem }\n").find("'tls.cert' must be a string"), std::string::npos);
+  EXPECT_NE(
+      error_of("server:\n  https: 0.0.0.0:8443\n").find("test.yaml:2: 'server.https' needs 'tls.cert' and 'tls.key'"),
+      std::string::npos)
+      << error_of("server:\n  https: 0.0.0.0:8443\n");
+  EXPECT_NE(error_of("server:\n  rtsps: 0.0.0.0:8322\n").find("'server.rtsps' needs 'tls.cert'"), std::string::npos);
+  EXPECT_NE(error_of("tls: { cert: c.pem, key: k.pem }\nserver:\n  https: 0.0.0.0:99999\n")
+                .find("test.yaml:3: 'server.https': bad port"),
+            std::string::npos);
+}
+
 TEST(Config, RequestTimeoutDefaultsToTenSecondsForHttpAndRtsp) {
   auto c = parse_config("", "test.yaml");
   ASSERT_TRUE(c) << c.error();

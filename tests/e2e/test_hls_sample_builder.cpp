@@ -115,7 +115,8 @@ TEST(SampleBuilder, PlacesTracksByArrivalAndUnwrapsRtpTime) {
   EXPECT_EQ(out[4].sample.duration, 1024u);
 }
 
-TEST(SampleBuilder, BackwardsVideoTimeKeepsDtsIncreasing) {
+TEST(SampleBuilder, BFrameBeyondTheDeclaredReorderingIsShownAtItsDecodingTime) {
+  // The Baseline SPS rules B-frames out; a frame presented before the previous one cannot keep PTS < DTS.
   SampleBuilder sb(hls::Variant::Fmp4);
   auto tracks = h264_aac_tracks();
   std::vector<SampleBuilder::Output> out;
@@ -124,23 +125,94 @@ TEST(SampleBuilder, BackwardsVideoTimeKeepsDtsIncreasing) {
   ASSERT_TRUE(sb.add(video_unit(90000 + 3000, 3, false), tracks, out));  // a B-frame: PTS before the last one
   ASSERT_EQ(out.size(), 3u);
   EXPECT_GT(out[2].sample.dts, out[1].sample.dts);
-  EXPECT_EQ(out[2].sample.dts + out[2].sample.cts_offset, 3000);
+  EXPECT_GE(out[2].sample.cts_offset, 0);
+  EXPECT_EQ(sb.late_frames(), 1u);
 }
 
-TEST(SampleBuilder, MpegTsRefusesH265AndOpusStreams) {
-  media::Track v;
-  v.codec = media::CodecId::H265;
-  media::Track a;
-  a.kind = media::MediaKind::Audio;
-  a.codec = media::CodecId::Opus;
-  a.clock_rate = 48000;
+TEST(SampleBuilder, NewSourceSessionContinuesTheTimelineWithoutTheGap) {
+  SampleBuilder sb(hls::Variant::Fmp4);
+  auto tracks = h264_aac_tracks();
+  std::vector<SampleBuilder::Output> out;
+  auto first = video_unit(90000, 1'000'000'000, true);
+  first.source = 1;
+  auto second = video_unit(90000 + 3600, 1'040'000'000, false);
+  second.source = 1;
+  // The camera came back 3 s later: the stream kept RTP time continuous, gap included.
+  auto after = video_unit(90000 + 3600 + 270000, 4'040'000'000, true);
+  after.source = 2;
+  ASSERT_TRUE(sb.add(first, tracks, out));
+  ASSERT_TRUE(sb.add(second, tracks, out));
+  ASSERT_TRUE(sb.add(after, tracks, out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2].sample.dts, 3600 + 3600);  // one frame after the last, not 3 s later
+}
+
+// libx264 -x264-params bframes=2:b-pyramid=normal at 25 fps (Main profile, VUI max_num_reorder_frames 2).
+constexpr uint8_t kX264BFramesSps[] = {0x67, 0x4d, 0x40, 0x0b, 0xec, 0xa1, 0x46, 0xfc, 0x98, 0x08, 0x80, 0x00,
+                                       0x00, 0x03, 0x00, 0x80, 0x00, 0x00, 0x19, 0x07, 0x8a, 0x14, 0xcb};
+
+TEST(SampleBuilder, BFramesGetDecodingTimesFromTheSpsReorderDepth) {
+  SampleBuilder sb(hls::Variant::MpegTs);
+  auto tracks = h264_aac_tracks();
+  std::vector<SampleBuilder::Output> out;
+  // The decoding-order PTS libx264 produced (see tests/codec/test_decoding_time.cpp), from an RTP base of 1000.
+  const int64_t pts[] = {0, 10800, 3600, 7200, 21600, 14400, 18000, 32400, 25200, 28800};
+  for (size_t i = 0; i < std::size(pts); ++i) {
+    media::Unit u = video_unit(static_cast<uint32_t>(1000 + pts[i]), 1'000'000'000 + static_cast<int64_t>(i) * 40'000'000,
+                               i == 0);
+    if (i == 0) {
+      u = media::Unit{};
+      u.track = 0;
+      u.video = true;
+      u.keyframe = true;
+      u.rtp_timestamp = 1000;
+      u.ingest_ns = 1'000'000'000;
+      u.add_frame(b(kX264BFramesSps));
+      u.add_frame(b(data::kH264Pps));
+      u.add_frame(b(data::kH264Idr));
+    }
+    ASSERT_TRUE(sb.add(u, tracks, out));
+  }
+  // Audio arriving with the keyframe sits at the keyframe's presentation time, two frames (80 ms) in.
+  ASSERT_TRUE(sb.add(audio_unit(5000, 1'000'000'000, 1), tracks, out));
+  ASSERT_EQ(out.size(), std::size(pts) + 1);
+  EXPECT_EQ(sb.variant(), hls::Variant::MpegTs);
+  for (size_t i = 0; i < std::size(pts); ++i) {
+    const auto& s = out[i].sample;
+    EXPECT_EQ(s.dts, 3600 * static_cast<int64_t>(i)) << "frame " << i;
+    EXPECT_EQ(s.dts + s.cts_offset, 7200 + pts[i]) << "frame " << i;
+  }
+  EXPECT_EQ(out.back().track, 1u);
+  EXPECT_EQ(out.back().sample.dts, 44100 * 80 / 1000);
+  EXPECT_EQ(sb.late_frames(), 0u);
+}
+
+TEST(SampleBuilder, MpegTsServesH265OrOpusStreamsAsFmp4) {
+  auto track = [](media::CodecId c, media::MediaKind k) {
+    media::Track t;
+    t.codec = c;
+    t.kind = k;
+    return t;
+  };
+  const auto h264 = track(media::CodecId::H264, media::MediaKind::Video);
+  const auto h265 = track(media::CodecId::H265, media::MediaKind::Video);
+  const auto aac = track(media::CodecId::AAC, media::MediaKind::Audio);
+  const auto opus = track(media::CodecId::Opus, media::MediaKind::Audio);
+  EXPECT_EQ(served_variant(hls::Variant::MpegTs, {h264, aac}), hls::Variant::MpegTs);
+  EXPECT_EQ(served_variant(hls::Variant::MpegTs, {h265, aac}), hls::Variant::Fmp4);
+  EXPECT_EQ(served_variant(hls::Variant::MpegTs, {h265, opus}), hls::Variant::Fmp4);
+  EXPECT_EQ(served_variant(hls::Variant::MpegTs, {h264, opus}), hls::Variant::Fmp4);
+  EXPECT_EQ(served_variant(hls::Variant::MpegTs, {h264, aac, opus}), hls::Variant::MpegTs);  // the 2nd audio is left out
+  EXPECT_EQ(served_variant(hls::Variant::LowLatency, {h265, opus}), hls::Variant::LowLatency);
+
+  // The builder starts on an H.265 keyframe with every track kept.
   SampleBuilder sb(hls::Variant::MpegTs);
   std::vector<SampleBuilder::Output> out;
   media::Unit u;
   u.keyframe = true;
-  auto s = sb.add(u, {v, a}, out);
-  ASSERT_FALSE(s);
-  EXPECT_NE(s.error().find("no track"), std::string::npos);
+  auto s = sb.add(u, {h265, opus}, out);
+  ASSERT_FALSE(s);  // no parameter sets in this unit, but not "no track this variant can carry"
+  EXPECT_EQ(s.error().find("no track"), std::string::npos) << s.error();
   EXPECT_TRUE(variant_supports(hls::Variant::Fmp4, media::CodecId::H265));
   EXPECT_TRUE(variant_supports(hls::Variant::LowLatency, media::CodecId::Opus));
   EXPECT_FALSE(variant_supports(hls::Variant::MpegTs, media::CodecId::PCMU));

@@ -47,6 +47,7 @@ struct Feeder {
   bool with_audio = true;
   bool with_video = true;
   int64_t video_frames = 0, audio_frames = 0;
+  int64_t wall_offset_ms = 0;  // how far the wall clock is ahead of media time (a gap the timeline skipped)
 
   void run(double seconds) {
     const int64_t now_us =
@@ -59,11 +60,11 @@ struct Feeder {
       if (v_us <= a_us) {
         const bool key = video_frames % gop == 0;
         Sample s{video_frames * ticks_per_frame, 0, static_cast<uint32_t>(ticks_per_frame), key, frame(key)};
-        ASSERT_TRUE(seg.push(0, s, kWall + v_us / 1000).ok());
+        ASSERT_TRUE(seg.push(0, s, kWall + wall_offset_ms + v_us / 1000).ok());
         ++video_frames;
       } else {
         Sample s{audio_frames * 1024, 0, 1024, true, ByteVector(20, std::byte{0x21})};
-        ASSERT_TRUE(seg.push(with_video ? 1 : 0, s, kWall + a_us / 1000).ok());
+        ASSERT_TRUE(seg.push(with_video ? 1 : 0, s, kWall + wall_offset_ms + a_us / 1000).ok());
         ++audio_frames;
       }
     }
@@ -207,6 +208,23 @@ TEST(Segmenter, ProgramDateTimeFollowsMediaTimeFromTheFirstWallClock) {
   ASSERT_EQ(c.segments.size(), 2u);
   EXPECT_EQ(c.segments[0].program_date_time, "2025-11-25T02:31:46.000Z");
   EXPECT_EQ(c.segments[1].program_date_time, "2025-11-25T02:31:48.000Z");
+}
+
+TEST(Segmenter, ProgramDateTimeFollowsTheWallClockAcrossAGapTheTimelineSkipped) {
+  Segmenter seg = make(Variant::MpegTs, {video(), audio()});
+  Feeder f{seg};
+  f.run(4.5);
+  f.wall_offset_ms = 7000;  // the source was away 7 s; media time went on where it was
+  f.run(4.5);
+  f.wall_offset_ms = 7400;  // arrival jitter below the resync threshold changes nothing
+  f.run(3.5);
+  auto c = test::check_media_playlist(seg.media_playlist());
+  EXPECT_TRUE(c.problems.empty()) << problems(seg.media_playlist());
+  ASSERT_EQ(c.segments.size(), 6u);
+  EXPECT_EQ(c.segments[2].program_date_time, "2025-11-25T02:31:50.000Z");  // opened before the gap
+  EXPECT_EQ(c.segments[3].program_date_time, "2025-11-25T02:31:59.000Z");  // 6 s of media + 7 s away
+  EXPECT_EQ(c.segments[4].program_date_time, "2025-11-25T02:32:01.000Z");
+  EXPECT_EQ(c.segments[5].program_date_time, "2025-11-25T02:32:03.000Z");
 }
 
 TEST(Segmenter, RejectsBadSamplesWithoutChangingState) {

@@ -239,6 +239,63 @@ TEST_F(StreamTest, ReaderWaitWakesOnPublish) {
   EXPECT_TRUE(fut.get());
 }
 
+std::shared_ptr<Unit> timed_unit(uint32_t source, uint32_t timestamp, int64_t ingest_ns) {
+  auto u = std::make_shared<Unit>();
+  u->track = 0;
+  u->source = source;
+  u->rtp_timestamp = timestamp;
+  u->ingest_ns = ingest_ns;
+  ByteVector packet(20, std::byte{0});
+  packet[0] = std::byte{0x80};
+  put32(packet, 4, timestamp);
+  u->add_rtp_packet(packet);
+  u->add_rtp_packet(packet);
+  return u;
+}
+
+std::vector<Track> audio_track() {
+  Track a;
+  a.kind = MediaKind::Audio;
+  a.codec = CodecId::Opus;
+  a.clock_rate = 48000;
+  return {a};  // no keyframes to wait for
+}
+
+TEST_F(StreamTest, NewSourceSessionContinuesTheTimestampsOfUnitAndPackets) {
+  auto s = make_stream(64, audio_track());
+  auto* r = attach(s, 0);
+  const uint32_t first = s->begin_source();
+  s->publish(timed_unit(first, 1000, 1'000'000'000));
+  const uint32_t second = s->begin_source();
+  s->publish(timed_unit(second, 0xdead0000u, 3'000'000'000));  // 2 s later, a new random base
+  drain(pool, 0);
+  auto units = pop_all(r, 0);
+  ASSERT_EQ(units.size(), 2u);
+  EXPECT_EQ(units[0]->rtp_timestamp, 1000u);
+  EXPECT_EQ(units[1]->rtp_timestamp, 1000u + 2 * 48000u);
+  for (size_t i = 0; i < units[1]->rtp_packets.size(); ++i) EXPECT_EQ(be32(units[1]->rtp_packet(i), 4), 97000u);
+  auto clocks = s->track_clocks();
+  ASSERT_EQ(clocks.size(), 1u);
+  EXPECT_TRUE(clocks[0].valid);
+  EXPECT_EQ(clocks[0].clock_rate, 48000u);
+  EXPECT_EQ(clocks[0].rtp_timestamp, 97000u);
+  EXPECT_EQ(clocks[0].ingest_ns, 3'000'000'000);
+}
+
+TEST_F(StreamTest, UnitsOfAReplacedSourceSessionAreDropped) {
+  auto s = make_stream(64, audio_track());
+  auto* r = attach(s, 0);
+  const uint32_t old_source = s->begin_source();
+  s->publish(timed_unit(old_source, 1000, 1'000'000'000));
+  const uint32_t new_source = s->begin_source();
+  s->publish(timed_unit(new_source, 5000, 1'100'000'000));
+  s->publish(timed_unit(old_source, 1960, 1'120'000'000));  // the kicked publisher was still sending
+  drain(pool, 0);
+  auto units = pop_all(r, 0);
+  ASSERT_EQ(units.size(), 2u);
+  EXPECT_EQ(units[1]->source, new_source);
+}
+
 TEST(StreamRegistryTest, CreateFindRemove) {
   net::WorkerPool pool(1);
   StreamRegistry reg(pool, nullptr);
