@@ -3,12 +3,16 @@
 # the run stage installs that .deb on bookworm-slim, so the image holds what the binary needs and nothing more,
 # plus libavcodec/libswresample (the .deb's Recommends) so AAC cameras still get Opus in browsers.
 # Needs web/node_modules (scripts/setup.sh runs npm install there): hls.js is embedded at build time.
-FROM debian:bookworm AS build
+# The toolchain and libraries alone in their own stage: `--target toolchain` fetches them (network and disk, no
+# compile) ahead of the build, which then starts from that cached layer (scripts/test.sh does so while it compiles).
+FROM debian:bookworm AS toolchain
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake ninja-build pkg-config file dpkg-dev \
       libboost1.81-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev \
       libavcodec-dev libavutil-dev libswresample-dev libopus-dev libsrtp2-dev \
  && rm -rf /var/lib/apt/lists/*
+
+FROM toolchain AS build
 WORKDIR /src
 # The sources first and the docs after the compile, so that editing a document does not rebuild the server.
 # The release preset's -O2 without -g: the package strips the binary, and debug info doubles the compile time.

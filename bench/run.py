@@ -33,7 +33,7 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 def http_get(port, path, timeout=2.0):
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as c:
-        c.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        c.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
         data = b""
         while True:
             chunk = c.recv(65536)

@@ -13,7 +13,12 @@
 #   4. image:    buildah builds the Dockerfile (FROM debian:bookworm / bookworm-slim made locally from the cached
 #                minbase tree); the image's metadata (user, ports, healthcheck, stop signal); its filesystem runs
 #                the server as the image's user (chroot) and Chromium plays a stream published into it.
-# Usage: scripts/package_test.sh [install|deb|k8s|image ...]   (default: all). Needs root (chroot, mounts).
+#   prepare:     only the slow, mostly I/O-bound groundwork of deb and image, no checks: the minbase tree, the
+#                base images made from it, and the image's toolchain stage (apt downloads, no compile).
+#                scripts/test.sh runs it in the background while it compiles; deb and image do it themselves
+#                when it has not run.
+# Usage: scripts/package_test.sh [prepare|install|deb|k8s|image ...]   (default: install deb k8s image). Needs
+# root (chroot, mounts). Each section prints its wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -63,14 +68,57 @@ mirror() {  # the Debian mirror this machine's apt uses
   { sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null
     awk '$1 == "deb" && $3 == "bookworm" {print $2}' /etc/apt/sources.list 2>/dev/null; } | head -1
 }
-minbase() {  # a bookworm minbase tree, made once and cached under build/
+minbase() {  # a bookworm minbase tree, made once and cached under build/ (the .deb's root and the image bases)
   if [ ! -d "$MINBASE" ]; then
     echo "debootstrap --variant=minbase bookworm (cached in $MINBASE)"
+    mkdir -p "$CACHE"
     rm -rf "$MINBASE.tmp"
-    debootstrap --variant=minbase bookworm "$MINBASE.tmp" "$(mirror)" >"$CACHE/debootstrap.log" 2>&1
+    debootstrap --variant=minbase bookworm "$MINBASE.tmp" "$(mirror)" >"$CACHE/debootstrap.log" 2>&1 ||
+      { tail -20 "$CACHE/debootstrap.log"; return 1; }
     mv "$MINBASE.tmp" "$MINBASE"
   fi
 }
+# No registry here: the Dockerfile's bases are imported from the minbase tree under the names it uses, made like
+# Debian's official images: no apt lists or caches, and -slim without documentation, manuals and translations
+# (files left out, and a dpkg config that keeps packages installed later from adding them), so the image size
+# measured here is the one a user building on the real bookworm-slim gets.
+BASE_LABEL=streamgate.base=minbase-1
+base_images() {
+  minbase
+  local have
+  have=$(podman image inspect --format '{{index .Labels "streamgate.base"}}' docker.io/library/debian:bookworm-slim \
+    2>/dev/null || true)
+  [ "$have" = "${BASE_LABEL#*=}" ] && return 0
+  local extra=$T/slim_extra
+  mkdir -p "$extra/etc/dpkg/dpkg.cfg.d"
+  chmod 755 "$extra" "$extra/etc" "$extra/etc/dpkg" "$extra/etc/dpkg/dpkg.cfg.d"
+  cat >"$extra/etc/dpkg/dpkg.cfg.d/slim" <<'EOF2'
+# Like debian:*-slim: no documentation (but the copyright files), manuals or translations.
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/locale/*
+EOF2
+  local lean=(--exclude='./var/lib/apt/lists/*' --exclude='./var/cache/apt/*.bin'
+    --exclude='./var/cache/apt/archives/*.deb' --exclude='./var/cache/debconf/*-old' --exclude='./var/log/*')
+  tar -C "$MINBASE" -c "${lean[@]}" . |
+    podman import --change "LABEL $BASE_LABEL" - docker.io/library/debian:bookworm >/dev/null
+  (cd "$MINBASE" && find ./usr/share/doc -mindepth 2 ! -type d ! -name copyright) >"$T/slim_doc_excludes"
+  tar -c -C "$MINBASE" "${lean[@]}" --exclude='./usr/share/man/*' --exclude='./usr/share/info/*' \
+    --exclude='./usr/share/locale/*' --exclude='./usr/share/groff/*' --exclude='./usr/share/lintian/*' \
+    -X "$T/slim_doc_excludes" . -C "$extra" ./etc/dpkg/dpkg.cfg.d/slim |
+    podman import --change "LABEL $BASE_LABEL" - docker.io/library/debian:bookworm-slim >/dev/null
+}
+# The build stage's toolchain (apt in the image, I/O-bound), cached as a layer the full build starts from.
+toolchain_layer() {
+  buildah build --isolation chroot --network host --pull=never --layers --force-rm --format docker --target toolchain \
+    -t streamgate/toolchain:bookworm . >"$1" 2>&1 || { tail -30 "$1"; return 1; }
+}
+section_start() { SECTION_T0=$SECONDS; step "$*"; }
+section_end() { echo "  section $1 took $((SECONDS - SECTION_T0)) s"; }
 # A chroot ready to run programs: /proc, /dev, resolv.conf.
 prepare_root() {
   mount -t proc proc "$1/proc" && MOUNTS+=("$1/proc")
@@ -99,10 +147,19 @@ plays() {
   [[ $w == *'"ok":true'* && $h == *'"playing":true'* ]]
 }
 
+if want prepare; then
+  section_start "prepare: minbase tree, base images, the image's toolchain stage"
+  base_images
+  mkdir -p "$CACHE"
+  toolchain_layer "$CACHE/toolchain_build.log"
+  section_end prepare
+  [ "${#SECTIONS[@]}" = 1 ] && exit 0
+fi
+
 cmake --build "$BUILD" --target streamgate >/dev/null
 
 if want install; then
-  step "install layout and the self-contained binary"
+  section_start "install layout and the self-contained binary"
   P=$T/prefix
   cmake --install "$BUILD" --prefix "$P" >/dev/null
   check "install lays out bin/, etc/streamgate/, share/doc/" test -x "$P/bin/streamgate" -a \
@@ -137,10 +194,11 @@ EOF
     web/node_modules/hls.js/dist/hls.min.js
   check "Chromium plays the stream from the installed binary (WebRTC and HLS)" plays "http://127.0.0.1:$HTTP" cam
   stop_pid "$SERVER"
+  section_end install
 fi
 
 if want deb; then
-  step "Debian package"
+  section_start "Debian package"
   mkdir -p "$T/deb"
   (cd "$BUILD" && cpack -G DEB -B "$T/deb" >"$T/cpack.log" 2>&1) || { cat "$T/cpack.log"; false; }
   DEB=$T/deb/streamgate_${VERSION}_amd64.deb
@@ -187,10 +245,11 @@ if want deb; then
   check "the installed binary serves the embedded player" bash -c \
     "curl -fsS 'http://127.0.0.1:$HTTP/' | cmp -s - web/player/streams.html"
   stop_pid "$SERVER"
+  section_end deb
 fi
 
 if want k8s; then
-  step "Kubernetes manifests"
+  section_start "Kubernetes manifests"
   if [ ! -d tests/deploy/node_modules/kubernetes-models ]; then
     (cd tests/deploy && npm install --no-audit --no-fund --loglevel=error)
   fi
@@ -217,19 +276,15 @@ EOF
       "$BUILD/streamgate" --probe "http://127.0.0.1:$HTTP$probe"
   done <"$T/k8s.probes"
   stop_pid "$SERVER"
+  section_end k8s
 fi
 
 if want image; then
-  step "container image"
-  minbase
-  # No registry here: the Dockerfile's bases are made from the minbase tree under the names it uses.
-  if ! buildah inspect --type image docker.io/library/debian:bookworm >/dev/null 2>&1; then
-    tar -C "$MINBASE" -c . | podman import - docker.io/library/debian:bookworm >/dev/null
-  fi
-  buildah tag docker.io/library/debian:bookworm docker.io/library/debian:bookworm-slim
+  section_start "container image"
+  base_images
   start=$(date +%s)
   # chroot isolation: this sandbox refuses the OCI runtime's setrlimit calls; --layers caches the apt steps.
-  check "buildah builds the Dockerfile" bash -c "buildah build --isolation chroot --network host --pull=never \
+  check "buildah builds the Dockerfile" bash -c "buildah build --isolation chroot --network host --pull=never --force-rm \
     --layers --format docker -t '$IMAGE' . >'$T/image_build.log' 2>&1 || { tail -30 '$T/image_build.log'; false; }"
   echo "  image build took $(($(date +%s) - start)) s"
   podman image inspect --format '  image size: {{.Size}} bytes' "$IMAGE" || true
@@ -263,6 +318,7 @@ if want image; then
   check "a stream published into it becomes ready" publish "$RTSP" cam "$HTTP"
   check "Chromium plays the stream from the image's server (WebRTC and HLS)" plays "http://127.0.0.1:$HTTP" cam
   stop_pid "$SERVER"
+  section_end image
 fi
 
 echo

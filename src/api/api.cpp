@@ -283,6 +283,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
   }));
 
   router.add(verb::get, "/readyz", http::Access::open(), http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
+    if (ctx.draining.load()) return http::json_response(bhttp::service_unavailable, json::object{{"status", "draining"}}, req);
     if (!ctx.ready.load()) return http::json_response(bhttp::service_unavailable, json::object{{"status", "starting"}}, req);
     return http::json_response(bhttp::ok, json::object{{"status", "ready"}}, req);
   }));

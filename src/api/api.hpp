@@ -19,6 +19,7 @@ struct ApiContext {
   size_t worker_threads = 1;
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   std::atomic<bool> ready{false};  // listeners bound, config loaded
+  std::atomic<bool> draining{false};  // SIGTERM with a grace period: /readyz says 503 while sessions finish
   // Sources the API may create: exec: only when the config allows it; others must match one pattern when any are
   // given (auth::Permission path syntax: exact or "~regex").
   bool allow_exec = false;

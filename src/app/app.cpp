@@ -1,6 +1,17 @@
 #include "app/app.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "app/config_watcher.hpp"
 #include "app/log.hpp"
+#include "base/prometheus.hpp"
 #include "hls_session/hls_manager.hpp"
 #include "net/tls_context.hpp"
 #include "rtsp_session/client_source.hpp"
@@ -15,6 +26,20 @@ struct App::Extensions {
   std::unique_ptr<rtsp_session::RtspServer> rtsp;
   std::unique_ptr<hls_session::HlsManager> hls;
   std::unique_ptr<webrtc::WebRtcServer> webrtc;
+};
+
+// The control thread: config file watching and reloads run here, so file I/O and YAML parsing never hold up a
+// worker thread's sessions.
+struct App::Control {
+  boost::asio::io_context context{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{context.get_executor()};
+  std::thread thread;
+  std::unique_ptr<ConfigWatcher> watcher;
+  Config running;         // the config in force (control thread only)
+  std::string last_text;  // the file's text when last read (control thread only)
+  std::atomic<int64_t> grace_ms{0};
+  std::atomic<uint64_t> reloads_ok{0}, reloads_failed{0};
+  std::atomic<bool> last_ok{true};
 };
 
 App::App(Config config) : config_(std::move(config)) {
@@ -33,6 +58,19 @@ App::App(Config config) : config_(std::move(config)) {
                                                           *authorizer_);
   api_->metric_writers.push_back([rtsp = ext_->rtsp.get()](std::string& out) { rtsp->write_metrics(out); });
   api::add_api_routes(router_, *api_);
+  control_ = std::make_unique<Control>();
+  control_->running = config_;
+  control_->grace_ms = config_.shutdown_grace_ms;
+  router_.add(boost::beast::http::verb::post, "/api/v1/config/reload", http::Access::api(),
+              [this](const http::Request& req, const http::Params&) { return reload_request(req); });
+  api_->metric_writers.push_back([c = control_.get()](std::string& out) {
+    write_metric_header(out, "streamgate_config_reloads_total", "counter", "Config reloads by result");
+    out += "streamgate_config_reloads_total{result=\"success\"} " + std::to_string(c->reloads_ok.load()) + "\n";
+    out += "streamgate_config_reloads_total{result=\"failure\"} " + std::to_string(c->reloads_failed.load()) + "\n";
+    write_metric_header(out, "streamgate_config_last_reload_successful", "gauge",
+                        "1 when the last config reload was applied, 0 when it was refused");
+    out += std::string("streamgate_config_last_reload_successful ") + (c->last_ok.load() ? "1" : "0") + "\n";
+  });
   auto webrtc_options =
       webrtc::make_options(config_.reader_queue, config_.webrtc.additional_hosts, config_.webrtc.interface_discovery);
   webrtc_options.consent_timeout = std::chrono::milliseconds(config_.webrtc.consent_timeout_ms);
@@ -61,12 +99,7 @@ Status App::start() {
     if (auto s = ext_->rtsp->listen_tls(config_.rtsps.host, config_.rtsps.port, *ext_->tls); !s) return s;
   }
   for (const auto& sc : config_.streams) {
-    media::StreamOptions opts;
-    opts.source = sc.source;
-    opts.on_demand = sc.on_demand;
-    opts.reader_queue = config_.reader_queue;
-    opts.rtsp_transport = sc.rtsp_transport;
-    auto created = registry_->create(sc.id, std::move(opts));
+    auto created = registry_->create(sc.id, stream_options(sc, config_.reader_queue));
     if (!created) return make_error(created.error());
   }
   pool_->start();
@@ -76,6 +109,15 @@ Status App::start() {
   if (ext_->tls) ext_->tls->watch(std::chrono::milliseconds(config_.tls.reload_interval_ms));
   for (const auto& s : registry_->list()) {
     if (!s->options().on_demand) s->start();
+  }
+  control_->thread = std::thread([c = control_.get()] { c->context.run(); });
+  if (!config_.file.empty()) {
+    boost::asio::post(control_->context, [this] {
+      control_->watcher = std::make_unique<ConfigWatcher>(control_->context, config_.file,
+                                                          [this] { reload_now("file change", true); });
+      if (auto s = control_->watcher->start(); !s)
+        log::warn("config file changes are not watched (SIGHUP and the API still reload)", {{"error", s.error()}});
+    });
   }
   api_->ready = true;
   log::info("streamgate ready",
@@ -92,6 +134,13 @@ Status App::start() {
 void App::stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (control_->thread.joinable()) {
+    boost::asio::post(control_->context, [c = control_.get()] {
+      if (c->watcher) c->watcher->stop();
+      c->guard.reset();
+    });
+    control_->thread.join();  // a reload under way finishes first
+  }
   api_->ready = false;
   http_->stop();
   ext_->rtsp->stop();
@@ -103,6 +152,131 @@ void App::stop() {
   // then destroys the contexts (and suspended coroutines) when the App goes.
   ext_.reset();
   http_.reset();
+}
+
+void App::reload(std::string trigger) {
+  boost::asio::post(control_->context, [this, trigger = std::move(trigger)] { reload_now(trigger, false); });
+}
+
+std::chrono::milliseconds App::shutdown_grace() const { return std::chrono::milliseconds(control_->grace_ms.load()); }
+
+void App::drain() {
+  api_->draining = true;
+  http_->drain();
+  ext_->rtsp->stop_accepting();
+  log::info("draining: /readyz is 503, new sessions are refused, open ones are served until the grace period ends",
+            {{"grace_ms", static_cast<int64_t>(control_->grace_ms.load())},
+             {"rtsp_sessions", ext_->rtsp->sessions()},
+             {"webrtc_sessions", ext_->webrtc->sessions()}});
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+std::vector<std::string> ids(const std::vector<StreamConfig>& streams) {
+  std::vector<std::string> out;
+  for (const auto& s : streams) out.push_back(s.id);
+  return out;
+}
+
+boost::json::array json_list(const std::vector<std::string>& items) {
+  boost::json::array a;
+  for (const auto& i : items) a.emplace_back(i);
+  return a;
+}
+
+}  // namespace
+
+App::ReloadOutcome App::reload_now(const std::string& trigger, bool only_if_changed) {
+  auto& c = *control_;
+  ReloadOutcome out;
+  std::ifstream in(config_.file);
+  std::string text;
+  if (in) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  if (only_if_changed && in && text == c.last_text) {
+    out.ok = out.skipped = true;
+    return out;
+  }
+  c.last_text = text;
+  auto next = in ? parse_config(text, config_.file, process_environment()) : Result<Config>(make_error(config_.file + ": cannot open config file"));
+  if (!next) {
+    out.error = next.error();
+    c.reloads_failed.fetch_add(1);
+    c.last_ok = false;
+    log::error("config reload refused: the running config stays", {{"trigger", trigger}, {"error", out.error}});
+    return out;
+  }
+  out.ok = true;
+  out.changes = diff_config(c.running, *next);
+  out.stream_errors = apply_stream_changes(*registry_, out.changes, config_.reader_queue);
+  c.running.streams = next->streams;
+  bool auth_changed = false;
+  for (const auto& key : out.changes.applied) {
+    if (auto it = next->setting_texts.find(key); it != next->setting_texts.end())
+      c.running.setting_texts[key] = it->second;
+    else
+      c.running.setting_texts.erase(key);
+    if (key == "log.level") {
+      log::Level level;
+      if (log::parse_level(next->log_level, level)) log::set_level(level);
+    }
+    if (key == "shutdown_grace") c.grace_ms = next->shutdown_grace_ms;
+    auth_changed |= is_auth_setting(key);
+  }
+  if (auth_changed) authorizer_->update(next->auth);
+  api_->invalidate_list();
+  c.reloads_ok.fetch_add(1);
+  c.last_ok = true;
+  const auto& ch = out.changes;
+  log::info("config reloaded", {{"trigger", trigger},
+                                {"added", join(ids(ch.added))},
+                                {"removed", join(ch.removed)},
+                                {"restarted", join(ids(ch.changed))},
+                                {"unchanged", join(ch.unchanged)},
+                                {"applied", join(ch.applied)}});
+  for (const auto& e : out.stream_errors) log::error("config reload: stream not created", {{"error", e}});
+  if (!ch.restart_required.empty())
+    log::warn("config changes that need a restart (the running values stay until then)",
+              {{"settings", join(ch.restart_required)}});
+  return out;
+}
+
+boost::asio::awaitable<App::ReloadOutcome> App::reload_on_control(std::string trigger) {
+  ReloadOutcome out = reload_now(trigger, false);
+  co_return out;
+}
+
+boost::asio::awaitable<http::Response> App::reload_request(const http::Request& req) {
+  namespace bhttp = boost::beast::http;
+  if (config_.file.empty()) {
+    http::Response res = http::error_response(bhttp::status::conflict, "started without --config: no file to reload", req);
+    co_return res;
+  }
+  ReloadOutcome out =
+      co_await boost::asio::co_spawn(control_->context, reload_on_control("api"), boost::asio::use_awaitable);
+  if (!out.ok) {
+    http::Response res = http::error_response(bhttp::status::bad_request, out.error, req);
+    co_return res;
+  }
+  const auto& ch = out.changes;
+  boost::json::object body{{"added", json_list(ids(ch.added))},
+                           {"removed", json_list(ch.removed)},
+                           {"restarted", json_list(ids(ch.changed))},
+                           {"unchanged", json_list(ch.unchanged)},
+                           {"applied", json_list(ch.applied)},
+                           {"restart_required", json_list(ch.restart_required)},
+                           {"stream_errors", json_list(out.stream_errors)}};
+  http::Response res = http::json_response(bhttp::status::ok, body, req);
+  co_return res;
 }
 
 media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& pool,

@@ -1,10 +1,14 @@
 #pragma once
-// The server: worker pool, stream registry, listeners (HTTP, RTSP), and orderly shutdown.
+// The server: worker pool, stream registry, listeners (HTTP, RTSP), live config reload, draining and orderly
+// shutdown.
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 
 #include "api/api.hpp"
 #include "app/config.hpp"
+#include "app/reload.hpp"
 #include "http/http_server.hpp"
 #include "media/stream_registry.hpp"
 #include "net/worker_pool.hpp"
@@ -21,6 +25,15 @@ class App {
   // Stops accepting, stops sources and sessions, joins the workers. Idempotent.
   void stop();
 
+  // Re-reads the config file and applies it (src/app/reload.hpp). The file is read and the changes applied on the
+  // control thread, never on a worker; this only posts there. Any thread.
+  void reload(std::string trigger);
+  // SIGTERM with a grace period: /readyz turns 503, new RTSP connections and new WebRTC sessions are refused;
+  // sessions already open keep being served until stop(). Any thread.
+  void drain();
+  // shutdown_grace of the config in force (a reload may change it).
+  std::chrono::milliseconds shutdown_grace() const;
+
   const Config& config() const { return config_; }
   media::StreamRegistry& registry() { return *registry_; }
   uint16_t http_port() const { return http_ ? http_->port() : 0; }
@@ -35,6 +48,20 @@ class App {
   std::unique_ptr<http::HttpServer> http_;
   struct Extensions;
   std::unique_ptr<Extensions> ext_;  // protocol servers (RTSP, WebRTC...) added by later layers
+  struct Control;
+  std::unique_ptr<Control> control_;  // the control thread: config watcher and reloads
+  // On the control thread: reads, parses and applies the config file. With `only_if_changed`, a file whose text
+  // is the one seen last time is ignored (inotify also reports writes that change nothing).
+  struct ReloadOutcome {
+    bool ok = false;
+    bool skipped = false;
+    std::string error;
+    ConfigChanges changes;
+    std::vector<std::string> stream_errors;
+  };
+  ReloadOutcome reload_now(const std::string& trigger, bool only_if_changed);
+  boost::asio::awaitable<ReloadOutcome> reload_on_control(std::string trigger);
+  boost::asio::awaitable<http::Response> reload_request(const http::Request& req);
   bool stopped_ = false;
 };
 

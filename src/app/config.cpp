@@ -266,7 +266,8 @@ class Parser {
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
     check_keys(root, "", {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "api", "auth",
-                          "limits", "tls"});
+                          "limits", "tls", "shutdown_grace"});
+    if (auto g = root["shutdown_grace"]) c.shutdown_grace_ms = duration_ms(g, "shutdown_grace", 0, 3600000);
     if (auto a = root["api"]) {
       check_keys(a, "api", {"allow_exec", "allowed_sources"});
       if (a["allow_exec"]) c.api.allow_exec = boolean(a["allow_exec"], "api.allow_exec");
@@ -395,6 +396,23 @@ class Parser {
   std::vector<EnvOverride> overrides_;
 };
 
+// "section.key" (or "key" for a top-level scalar) -> the setting's YAML text, for every setting but the streams.
+std::map<std::string, std::string> setting_texts(const YAML::Node& root) {
+  std::map<std::string, std::string> out;
+  if (!root.IsMap()) return out;
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    auto key = it->first.as<std::string>();
+    if (key == "streams") continue;
+    const YAML::Node v = it->second;
+    if (!v.IsMap()) {
+      out[key] = YAML::Dump(v);
+      continue;
+    }
+    for (auto c = v.begin(); c != v.end(); ++c) out[key + "." + c->first.as<std::string>()] = YAML::Dump(c->second);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<Config> parse_config(std::string_view yaml, const std::string& file, const Environment& env) {
@@ -402,7 +420,10 @@ Result<Config> parse_config(std::string_view yaml, const std::string& file, cons
     YAML::Node root = YAML::Load(std::string(yaml));
     auto overrides = apply_environment(root, env, file);
     if (!overrides) return make_error(overrides.error());
-    return Parser(file, std::move(*overrides)).parse(root);
+    Config config = Parser(file, std::move(*overrides)).parse(root);
+    // After the environment is applied, so a changed variable counts as a changed setting on reload.
+    config.setting_texts = setting_texts(root);
+    return config;
   } catch (const ConfigError& e) {
     return make_error(e.message);
   } catch (const YAML::Exception& e) {

@@ -2,6 +2,7 @@
 // streamgate.yaml -> typed, validated Config. Every error names the file, the line and what is wrong, e.g.
 // "streamgate.yaml:4: unknown key 'htp' in 'server' (expected one of: http, rtsp, webrtc_udp, allowed_hosts, cors_origins, request_timeout)".
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,7 @@ struct StreamConfig {
   std::string source;
   bool on_demand = false;
   std::string rtsp_transport = "auto";  // auto | udp | tcp
+  bool operator==(const StreamConfig&) const = default;
 };
 
 struct RtspConfig {
@@ -100,6 +102,12 @@ struct Config {
   http::HttpPolicy http_policy;
   auth_session::AuthOptions auth;
   std::vector<StreamConfig> streams;
+  // SIGTERM: /readyz turns 503 and new sessions are refused at once; existing ones are served this long, then
+  // closed. 0 = close at once.
+  int shutdown_grace_ms = 0;
+  // Every setting outside `streams` as written in the file ("server.http" -> its YAML text), so a reload can tell
+  // which ones changed (src/app/reload.hpp).
+  std::map<std::string, std::string> setting_texts;
 };
 
 // Parses YAML text; `file` is used in error messages. `env` feeds ${VAR} and the STREAMGATE_* key overrides

@@ -120,6 +120,7 @@ Result<std::vector<EnvOverride>> apply_environment(YAML::Node& root, const Envir
         return Error{"environment " + variable + ": " + e.msg};
       }
       if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+      if (!root.IsMap()) return Error{"environment " + variable + ": the config file is not a mapping of keys"};
       YAML::Node at = root;
       for (size_t i = 0; i + 1 < path.size(); ++i) {
         if (!at.IsMap()) return Error{"environment " + variable + ": '" + path[i - 1] + "' is not a mapping"};

@@ -4,8 +4,10 @@
 #include <sys/resource.h>
 
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 
 #include "app/app.hpp"
@@ -44,7 +46,9 @@ Options:
   --help               print this help and exit
 
 Exit codes: 0 clean shutdown, 1 runtime error (e.g. cannot bind), 2 bad usage or bad config.
-Signals: SIGTERM / SIGINT stop accepting, close sessions and exit 0.
+Signals: SIGTERM / SIGINT stop accepting, close sessions and exit 0; with shutdown_grace in the config, /readyz
+turns 503 and new sessions are refused at once while open ones are served for that long (a second signal ends
+it). SIGHUP re-reads the config file (so does a change of the file, and POST /api/v1/config/reload).
 Environment: ${VAR} and ${VAR:-default} in config values; STREAMGATE_<SECTION>__<KEY>=value overrides one key
 (e.g. STREAMGATE_LOG__LEVEL=debug); SG_WEB_DIR serves pages from a folder laid out like web/ instead of the
 copies embedded in the binary.
@@ -187,14 +191,38 @@ int main(int argc, char** argv) {
     return kExitRuntime;
   }
   boost::asio::io_context main_context(1);
-  boost::asio::signal_set signals(main_context, SIGINT, SIGTERM);
+  boost::asio::signal_set signals(main_context, SIGINT, SIGTERM, SIGHUP);
+  boost::asio::steady_timer grace_timer(main_context);
   int received = 0;
   app::HeapTrimmer trimmer(main_context);
   trimmer.start();
-  signals.async_wait([&](boost::system::error_code ec, int sig) {
-    if (!ec) received = sig;
-    trimmer.stop();
-  });
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        server.reload("SIGHUP");
+        wait_signal();
+        return;
+      }
+      auto grace = server.shutdown_grace();
+      if (received == 0 && grace.count() > 0) {
+        received = sig;
+        server.drain();
+        grace_timer.expires_after(grace);
+        grace_timer.async_wait([&](boost::system::error_code tec) {
+          if (tec) return;
+          trimmer.stop();
+          main_context.stop();
+        });
+        wait_signal();  // a second SIGTERM / SIGINT ends the grace period
+        return;
+      }
+      if (received == 0) received = sig;
+      trimmer.stop();
+      main_context.stop();
+    });
+  };
+  wait_signal();
   main_context.run();
   log::info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.stop();

@@ -47,16 +47,39 @@ struct Authorizer::State {
   log::RateLimit jwks_log{std::chrono::seconds(10)};
 };
 
+Authorizer::Settings::Settings(AuthOptions o) : options(std::move(o)), policy(options.users) {
+  needs_plain = options.method != "internal";
+  for (const auto& u : options.users)
+    if (u.user != "any" && !u.pass.is_plain()) needs_plain = true;
+}
+
 Authorizer::Authorizer(asio::io_context&, AuthOptions options)
-    : state_(std::make_shared<State>()), options_(std::move(options)), policy_(options_.users) {
+    : state_(std::make_shared<State>()), settings_(std::make_shared<const Settings>(std::move(options))) {
+  const auto& o = settings_->options;
   auth::FailedLoginLimiter::Config lo;
-  lo.max_failures = options_.max_failures;
-  lo.window_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.failure_window).count();
-  lo.block_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.block_time).count();
+  lo.max_failures = o.max_failures;
+  lo.window_ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.failure_window).count();
+  lo.block_ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.block_time).count();
   state_->limiter = auth::FailedLoginLimiter(lo);
-  needs_plain_ = options_.method != "internal";
-  for (const auto& u : options_.users)
-    if (u.user != "any" && !u.pass.is_plain()) needs_plain_ = true;
+}
+
+std::shared_ptr<const Authorizer::Settings> Authorizer::settings() const {
+  std::lock_guard lk(settings_mu_);
+  return settings_;
+}
+
+void Authorizer::update(AuthOptions options) {
+  auto fresh = std::make_shared<const Settings>(std::move(options));
+  {
+    std::lock_guard lk(settings_mu_);
+    settings_ = std::move(fresh);
+  }
+  std::lock_guard lk(state_->mu);
+  state_->answers.clear();
+  state_->allowed.clear();
+  state_->jwks.reset();
+  state_->jwks_fetched_ms = state_->jwks_attempt_ms = 0;
+  state_->jwks_error = "not downloaded yet";
 }
 
 Authorizer::~Authorizer() = default;
@@ -65,7 +88,7 @@ void Authorizer::start() {}
 void Authorizer::stop() {}
 
 bool Authorizer::allows_anonymous(auth::Action action, std::string_view path, const auth::IpAddress& ip) const {
-  return policy_.allows_anonymous(action, path, ip);
+  return settings()->policy.allows_anonymous(action, path, ip);
 }
 
 namespace {
@@ -86,6 +109,8 @@ std::string answer_key(const auth::AccessRequest& r) {
 
 asio::awaitable<Decision> Authorizer::check(auth::AccessRequest request) {
   auto state = state_;
+  const auto settings = this->settings();
+  const AuthOptions& opts = settings->options;
   const int64_t now = steady_ms();
   {
     std::lock_guard lk(state->mu);
@@ -95,7 +120,7 @@ asio::awaitable<Decision> Authorizer::check(auth::AccessRequest request) {
   // A pbkdf2 password costs tens of milliseconds to verify: a player fetching HLS parts several times a second
   // would pay it per request. Allowed (user, password, address, action, path) tuples are remembered briefly.
   const bool cacheable = !request.credentials.password.empty() && !request.credentials.digest;
-  const std::string key = cacheable || options_.method == "http" ? answer_key(request) : std::string();
+  const std::string key = cacheable || opts.method == "http" ? answer_key(request) : std::string();
   if (cacheable) {
     std::lock_guard lk(state->mu);
     if (auto it = state->allowed.find(key); it != state->allowed.end()) {
@@ -103,9 +128,9 @@ asio::awaitable<Decision> Authorizer::check(auth::AccessRequest request) {
       state->allowed.erase(it);
     }
   }
-  Decision d = policy_.evaluate(request);
+  Decision d = settings->policy.evaluate(request);
   const bool internal_allow = d.allowed();  // only these are remembered (the callout has its own cache setting)
-  if (!d.allowed() && options_.method == "jwt") {
+  if (!d.allowed() && opts.method == "jwt") {
     std::string token = request.credentials.token;
     if (token.empty()) token = request.credentials.password;  // RTSP clients can only give a JWT as the password
     if (!token.empty()) {
@@ -114,14 +139,14 @@ asio::awaitable<Decision> Authorizer::check(auth::AccessRequest request) {
       {
         std::lock_guard lk(state->mu);
         jwks = state->jwks;
-        bool stale = !jwks || now - state->jwks_fetched_ms >= options_.jwt_refresh.count();
+        bool stale = !jwks || now - state->jwks_fetched_ms >= opts.jwt_refresh.count();
         if (stale && now - state->jwks_attempt_ms >= 1000) {
           state->jwks_attempt_ms = now;
           fetch = true;
         }
       }
       if (fetch) {
-        auto reply = co_await http::fetch("GET", options_.jwt_jwks, "", "", std::chrono::milliseconds(3000));
+        auto reply = co_await http::fetch("GET", opts.jwt_jwks, "", "", std::chrono::milliseconds(3000));
         std::string error;
         if (!reply) {
           error = reply.error();
@@ -147,7 +172,7 @@ asio::awaitable<Decision> Authorizer::check(auth::AccessRequest request) {
       if (!jwks) {
         std::lock_guard lk(state->mu);
         d = Decision{Verdict::Unauthenticated, "", "no JWKS: " + state->jwks_error};
-      } else if (auto claims = auth::verify_jwt(token, *jwks, options_.jwt_claim_key, unix_seconds()); !claims) {
+      } else if (auto claims = auth::verify_jwt(token, *jwks, opts.jwt_claim_key, unix_seconds()); !claims) {
         d = Decision{Verdict::Unauthenticated, "", "invalid token: " + claims.error()};
       } else {
         bool ok = false;
@@ -160,7 +185,7 @@ asio::awaitable<Decision> Authorizer::check(auth::AccessRequest request) {
         }
       }
     }
-  } else if (!d.allowed() && options_.method == "http") {
+  } else if (!d.allowed() && opts.method == "http") {
     std::optional<Verdict> cached;
     {
       std::lock_guard lk(state->mu);
@@ -172,8 +197,8 @@ asio::awaitable<Decision> Authorizer::check(auth::AccessRequest request) {
     if (cached) {
       d = Decision{*cached, request.credentials.user, *cached == Verdict::Allow ? "" : "refused by the auth service (cached)"};
     } else {
-      auto reply = co_await http::fetch("POST", options_.http_address, auth::callout_body(request), "application/json",
-                                        options_.http_timeout);
+      auto reply = co_await http::fetch("POST", opts.http_address, auth::callout_body(request), "application/json",
+                                        opts.http_timeout);
       if (!reply) {
         std::lock_guard lk(state->mu);
         if (state->callout_log.allow()) log::warn("auth service unreachable: denying", {{"error", reply.error()}});
@@ -184,10 +209,10 @@ asio::awaitable<Decision> Authorizer::check(auth::AccessRequest request) {
                                              : Verdict::Unauthenticated;
         d = Decision{v, request.credentials.user,
                      v == Verdict::Allow ? "" : "refused by the auth service (" + std::to_string(reply->status) + ")"};
-        if (options_.http_cache.count() > 0) {
+        if (opts.http_cache.count() > 0) {
           std::lock_guard lk(state->mu);
           if (state->answers.size() >= kMaxCachedAnswers) state->answers.clear();
-          state->answers[key] = {v, now + options_.http_cache.count()};
+          state->answers[key] = {v, now + opts.http_cache.count()};
         }
       }
     }

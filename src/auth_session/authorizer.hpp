@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "auth/policy.hpp"
@@ -53,17 +54,29 @@ class Authorizer {
   bool allows_anonymous(auth::Action action, std::string_view path, const auth::IpAddress& ip) const;
   // Whether a protocol with a choice (RTSP) must accept Basic credentials: the callout and JWT need the password or
   // token itself, and hashed internal passwords cannot verify a Digest.
-  bool needs_plain_credentials() const { return needs_plain_; }
-  const std::string& method() const { return options_.method; }
+  bool needs_plain_credentials() const { return settings()->needs_plain; }
+  std::string method() const { return settings()->options.method; }
+
+  // Replaces users, method, callout and JWT settings (config reload). Decisions under way finish with the old ones;
+  // cached callout answers and the downloaded JWKS are dropped. Failed-login limits keep their settings and state.
+  // Any thread.
+  void update(AuthOptions options);
 
   struct Counters;
 
  private:
   struct State;
+  struct Settings {
+    explicit Settings(AuthOptions o);
+    AuthOptions options;
+    auth::InternalPolicy policy;
+    bool needs_plain = false;
+  };
+  std::shared_ptr<const Settings> settings() const;
+
   std::shared_ptr<State> state_;
-  AuthOptions options_;
-  auth::InternalPolicy policy_;
-  bool needs_plain_ = false;
+  mutable std::mutex settings_mu_;
+  std::shared_ptr<const Settings> settings_;  // replaced whole by update(); readers keep the one they took
 };
 
 }  // namespace sg::auth_session

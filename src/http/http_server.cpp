@@ -320,6 +320,12 @@ asio::awaitable<std::optional<Response>> HttpServer::admit(const Request& req, c
                                                            const Router::Match& m) {
   const Access& access = m.access ? *m.access : Access{};
   const bool api_like = access.kind == Access::Kind::Api || access.kind == Access::Kind::Metrics;
+  if (draining_.load(std::memory_order_relaxed) && access.kind == Access::Kind::Stream &&
+      (m.upgrade || req.method() == bhttp::verb::post)) {
+    Response res = error_response(bhttp::status::service_unavailable, "server is shutting down", req);
+    res.set(bhttp::field::retry_after, "1");
+    co_return res;
+  }
   // DNS rebinding: a page on evil.example resolving to our address sends Host: evil.example.
   // Without configured names, a DNS name may still reach the API with credentials (a browser never sends ours to a
   // rebinding page), but not the anonymous access the defaults give to localhost.

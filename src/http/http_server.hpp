@@ -150,6 +150,9 @@ class HttpServer {
   uint16_t tls_port() const;
   void start();
   void stop();
+  // Shutdown with a grace period: keeps serving (health checks, API, HLS, requests of open WebRTC sessions) but
+  // refuses what would open a new session (POST to a stream route such as WHEP, WebSocket upgrades) with 503.
+  void drain() { draining_ = true; }
   size_t sessions() const;
   // A request must arrive whole within this from its first byte (slow clients are closed); default 10 s.
   void set_request_timeout(std::chrono::milliseconds timeout) { request_timeout_ = timeout; }
@@ -174,6 +177,7 @@ class HttpServer {
   net::TlsContext* tls_ = nullptr;
   std::shared_ptr<std::atomic<size_t>> sessions_;
   std::chrono::milliseconds request_timeout_{10000};
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace sg::http

@@ -984,8 +984,7 @@ void RtspServer::start() {
   asio::co_spawn(rtcp_socket_->get_executor(), udp_loop(*rtcp_socket_, true), asio::detached);
 }
 
-void RtspServer::stop() {
-  if (stopped_.exchange(true)) return;
+void RtspServer::stop_accepting() {
   for (auto* a : {acceptor_.get(), tls_acceptor_.get()}) {
     if (!a) continue;
     asio::post(a->get_executor(), [a] {
@@ -993,6 +992,11 @@ void RtspServer::stop() {
       a->close(ec);
     });
   }
+}
+
+void RtspServer::stop() {
+  if (stopped_.exchange(true)) return;
+  stop_accepting();
   for (auto* s : {rtp_socket_.get(), rtcp_socket_.get()}) {
     if (!s) continue;
     asio::post(s->get_executor(), [s] {

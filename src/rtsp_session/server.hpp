@@ -41,6 +41,8 @@ class RtspServer {
   void start();
   // Stops accepting and closes every session.
   void stop();
+  // Closes the listening socket only (new connections are refused); open sessions go on. Any thread.
+  void stop_accepting();
 
   uint16_t port() const { return port_; }
   uint16_t tls_port() const { return tls_port_; }

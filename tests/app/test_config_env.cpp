@@ -87,5 +87,23 @@ TEST(ConfigEnv, BadOverrideNamesTheVariable) {
   EXPECT_NE(s.error().find("STREAMGATE_WORKERS__X"), std::string::npos) << s.error();
 }
 
+TEST(ConfigEnv, OverrideIntoAFileThatIsNotAMappingIsAnError) {
+  auto c = parse_config("- a\n- b\n", "list.yaml", {{"STREAMGATE_WORKERS", "2"}});
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().rfind("environment STREAMGATE_WORKERS: the config file is not a mapping", 0), 0u) << c.error();
+}
+
+// Reload compares setting texts: they must be the values after the environment, or an unchanged file whose values
+// come from variables would read as changed (or as missing) on every reload.
+TEST(ConfigEnv, SettingTextsAreTheValuesAfterTheEnvironment) {
+  auto c = parse_config("log: { level: '${LEVEL}' }\n", "f.yaml",
+                        {{"LEVEL", "debug"}, {"STREAMGATE_WORKERS", "2"}});
+  ASSERT_TRUE(c) << c.error();
+  ASSERT_TRUE(c->setting_texts.contains("log.level"));
+  EXPECT_EQ(c->setting_texts.at("log.level"), "debug");
+  ASSERT_TRUE(c->setting_texts.contains("workers"));
+  EXPECT_EQ(c->setting_texts.at("workers"), "2");
+}
+
 }  // namespace
 }  // namespace sg::app
