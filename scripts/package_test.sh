@@ -9,7 +9,8 @@
 #                build/cache) it keeps its config as a conffile, and the installed binary starts there as an
 #                unprivileged user and answers /healthz; the systemd unit passes `systemd-analyze verify`.
 #   3. k8s:      tests/deploy/check_k8s.mjs renders deploy/kubernetes and checks it (schemas + mechanical checks);
-#                the ConfigMap passes --check-config; the probe paths answer 200 on a server run with it.
+#                the ConfigMap passes --check-config; the probe paths answer 200 on a server run with it, and
+#                SIGTERM turns /readyz to 503 while /healthz stays 200 (the ConfigMap's shutdown_grace).
 #   4. image:    buildah builds the Dockerfile (FROM debian:bookworm / bookworm-slim made locally from the cached
 #                minbase tree); the image's metadata (user, ports, healthcheck, stop signal); its filesystem runs
 #                the server as the image's user (chroot) and Chromium plays a stream published into it.
@@ -275,6 +276,18 @@ EOF
     check "probe path $probe answers 200 on a server run with the ConfigMap" \
       "$BUILD/streamgate" --probe "http://127.0.0.1:$HTTP$probe"
   done <"$T/k8s.probes"
+  # Rolling updates: with the ConfigMap's shutdown_grace, SIGTERM turns /readyz to 503 at once while /healthz stays
+  # 200 (the pod leaves the Services, is not restarted); a second signal ends the grace period early.
+  kill -TERM "$SERVER"
+  drains() {
+    for _ in $(seq 50); do
+      [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$HTTP/readyz")" = 503 ] && break
+      sleep 0.1
+    done
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$HTTP/readyz")" = 503 ] &&
+      [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$HTTP/healthz")" = 200 ]
+  }
+  check "SIGTERM drains: /readyz 503, /healthz 200 (the ConfigMap's shutdown_grace)" drains
   stop_pid "$SERVER"
   section_end k8s
 fi

@@ -130,6 +130,12 @@ const portOf = (addr) => Number(String(addr).split(":").pop());
 check(portOf(cfg.server.http) === ports.http.containerPort, "server.http is the http containerPort");
 check(portOf(cfg.server.rtsp) === ports.rtsp.containerPort, "server.rtsp is the rtsp containerPort");
 check(portOf(cfg.server.webrtc_udp) === ports.webrtc.containerPort, "server.webrtc_udp is the webrtc containerPort");
+// Draining: preStop, then shutdown_grace, then up to 2 s to close must fit in the termination grace period.
+const seconds = (d) => { const m = String(d ?? "0").match(/^(\d+)(ms|s|m)?$/); return m ? Number(m[1]) / ({ ms: 1000, s: 1, m: 1 / 60 }[m[2] ?? "s"]) : NaN; };
+const preStopSleep = Number(c.lifecycle?.preStop?.exec?.command?.[0] === "sleep" ? c.lifecycle.preStop.exec.command[1] : 0);
+check(seconds(cfg.shutdown_grace) > 0, "shutdown_grace drains sessions on SIGTERM");
+check(preStopSleep + seconds(cfg.shutdown_grace) + 2 <= pod.terminationGracePeriodSeconds,
+      `preStop ${preStopSleep} s + shutdown_grace ${cfg.shutdown_grace} + 2 s fit in terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds}`);
 
 console.error(`k8s checks: ${passes} passed, ${failures} failed (${docs.length} objects)`);
 console.log(JSON.stringify({ config, env: Object.fromEntries(Object.keys(env).map((k) => [k, "10.0.0.7"])), probes }));
