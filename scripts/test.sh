@@ -33,6 +33,7 @@ if [ "${1:-}" = "--quick" ]; then exit 0; fi
 
 step "packaging (install, .deb, Kubernetes manifests, container image)"
 wait "$prepare_pid" || { cat build/package_prepare.log; echo "packaging groundwork failed"; exit 1; }
+trap - EXIT
 tail -1 build/package_prepare.log
 scripts/package_test.sh
 
