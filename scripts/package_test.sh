@@ -297,10 +297,18 @@ if want image; then
   base_images
   start=$(date +%s)
   # chroot isolation: this sandbox refuses the OCI runtime's setrlimit calls; --layers caches the apt steps.
-  check "buildah builds the Dockerfile" bash -c "buildah build --isolation chroot --network host --pull=never --force-rm \
-    --layers --format docker -t '$IMAGE' . >'$T/image_build.log' 2>&1 || { tail -30 '$T/image_build.log'; false; }"
-  echo "  image build took $(($(date +%s) - start)) s"
+  # Each line of the build log stamped with the seconds since the build started: the steps' times are printed.
+  image_build() {
+    set -o pipefail
+    buildah build --isolation chroot --network host --pull=never --force-rm --layers --format docker -t "$IMAGE" . 2>&1 |
+      while IFS= read -r line; do printf '%5d %s\n' "$(($(date +%s) - start))" "$line"; done >"$T/image_build.log" ||
+      { tail -30 "$T/image_build.log"; return 1; }
+  }
+  check "buildah builds the Dockerfile" image_build
+  echo "  image build took $(($(date +%s) - start)) s; its steps started at (s):"
+  grep -E '^ *[0-9]+ \[[0-9]/[0-9]\] STEP .*(RUN|FROM)' "$T/image_build.log" | cut -c1-110 | sed 's/^/  /'
   podman image inspect --format '  image size: {{.Size}} bytes' "$IMAGE" || true
+  podman history --format '  layer {{.Size}}: {{.CreatedBy}}' "$IMAGE" | grep -v ' 0 B:' | cut -c1-90 || true
   cfg=$(buildah inspect --type image "$IMAGE" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["Docker"]["config"], separators=(",", ":")))')
   echo "  config: $cfg"
   check "image runs as user 10001" bash -c "[[ '$cfg' == *'\"User\":\"10001:10001\"'* ]]"
