@@ -27,13 +27,17 @@ namespace {
 json::object stream_json(const media::Stream& s) {
   auto st = s.stats();
   json::array tracks;
-  for (const auto& t : *st.tracks) {
+  for (size_t i = 0; i < st.tracks->size(); ++i) {
+    const auto& t = (*st.tracks)[i];
     json::object o{{"kind", media::to_string(t.kind)}, {"codec", media::to_string(t.codec)}, {"clock_rate", t.clock_rate}};
     if (t.kind == media::MediaKind::Video && t.width > 0) {
       o["width"] = t.width;
       o["height"] = t.height;
     }
     if (t.kind == media::MediaKind::Audio && t.channels > 0) o["channels"] = t.channels;
+    const media::TrackReception r = i < st.reception.size() ? st.reception[i] : media::TrackReception{};
+    o["rtp_packets_received"] = r.received;
+    o["rtp_packets_lost"] = r.lost;
     tracks.push_back(std::move(o));
   }
   json::object o{
@@ -52,6 +56,7 @@ json::object stream_json(const media::Stream& s) {
       {"uptime_seconds", static_cast<uint64_t>(st.uptime_seconds)},
   };
   o["last_error"] = st.last_error.empty() ? json::value(nullptr) : json::value(st.last_error);
+  o["source_transport"] = st.source_transport.empty() ? json::value(nullptr) : json::value(st.source_transport);
   return o;
 }
 
@@ -113,6 +118,17 @@ void sample(std::string& out, std::string_view name, std::string_view stream, T 
   } else {
     out += std::to_string(value);
   }
+  out += '\n';
+}
+
+void track_sample(std::string& out, std::string_view name, std::string_view stream, size_t track, uint64_t value) {
+  out += name;
+  out += "{stream=\"";
+  label_value(out, stream);
+  out += "\",track=\"";
+  out += std::to_string(track);
+  out += "\"} ";
+  out += std::to_string(value);
   out += '\n';
 }
 
@@ -185,6 +201,18 @@ std::string render_metrics(ApiContext& ctx) {
     write_metric_header(out, f.name, f.type, f.help);
     for (size_t i = 0; i < streams.size(); ++i) sample(out, f.name, streams[i]->id(), f.get(stats[i]));
   }
+  // Per source track, from RTP sequence numbers (label `track`: its index in the stream's track list).
+  write_metric_header(out, "streamgate_stream_rtp_packets_received_total", "counter",
+                      "Distinct RTP packets received from the source, per track.");
+  for (size_t i = 0; i < streams.size(); ++i)
+    for (size_t t = 0; t < stats[i].reception.size(); ++t)
+      track_sample(out, "streamgate_stream_rtp_packets_received_total", streams[i]->id(), t,
+                   stats[i].reception[t].received);
+  write_metric_header(out, "streamgate_stream_rtp_packets_lost_total", "counter",
+                      "RTP packets of the source that never arrived (sequence-number gaps), per track.");
+  for (size_t i = 0; i < streams.size(); ++i)
+    for (size_t t = 0; t < stats[i].reception.size(); ++t)
+      track_sample(out, "streamgate_stream_rtp_packets_lost_total", streams[i]->id(), t, stats[i].reception[t].lost);
   for (const auto& w : ctx.metric_writers) w(out);
   return out;
 }

@@ -282,7 +282,9 @@ boost::asio::awaitable<http::Response> App::reload_request(const http::Request& 
 media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& pool,
                                          std::function<uint16_t()> rtsp_port) {
   const auto source_timeout = std::chrono::seconds(std::max(1, config.rtsp_options.source_timeout_s));
-  return [&pool, source_timeout, rtsp_port = std::move(rtsp_port)](
+  const double loss_threshold = config.rtsp_options.loss_threshold_percent / 100.0;
+  const auto loss_window = std::chrono::milliseconds(config.rtsp_options.loss_window_ms);
+  return [&pool, source_timeout, loss_threshold, loss_window, rtsp_port = std::move(rtsp_port)](
              const std::shared_ptr<media::Stream>& stream) -> std::unique_ptr<media::Source> {
     const auto& source = stream->options().source;
     auto& context = pool.context(pool.next());
@@ -291,6 +293,8 @@ media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& 
       o.url = source;
       o.transport = stream->options().rtsp_transport;
       o.source_timeout = source_timeout;
+      o.loss_threshold = loss_threshold;
+      o.loss_window = loss_window;
       return std::make_unique<rtsp_session::ClientSource>(context, stream, std::move(o));
     }
     if (source.starts_with("exec:")) {

@@ -321,7 +321,7 @@ class Parser {
     if (auto q = root["reader_queue"]) c.reader_queue = static_cast<size_t>(integer(q, "reader_queue", 8, 1 << 20));
     if (auto r = root["rtsp"]) {
       check_keys(r, "rtsp", {"publish_conflict", "publish_auth", "read_auth", "auth_method", "session_timeout",
-                             "source_timeout", "allow_any_publish"});
+                             "source_timeout", "allow_any_publish", "loss_threshold", "loss_window"});
       auto& o = c.rtsp_options;
       if (r["publish_conflict"]) o.publish_conflict = one_of(r["publish_conflict"], "rtsp.publish_conflict", {"refuse", "replace"});
       if (r["publish_auth"]) o.publish_auth = credentials(r["publish_auth"], "rtsp.publish_auth");
@@ -330,6 +330,9 @@ class Parser {
       if (r["session_timeout"]) o.session_timeout_s = static_cast<int>(integer(r["session_timeout"], "rtsp.session_timeout", 5, 3600));
       if (r["source_timeout"]) o.source_timeout_s = static_cast<int>(integer(r["source_timeout"], "rtsp.source_timeout", 1, 3600));
       if (r["allow_any_publish"]) o.allow_any_publish = boolean(r["allow_any_publish"], "rtsp.allow_any_publish");
+      if (r["loss_threshold"])
+        o.loss_threshold_percent = static_cast<int>(integer(r["loss_threshold"], "rtsp.loss_threshold", 0, 100));
+      if (r["loss_window"]) o.loss_window_ms = duration_ms(r["loss_window"], "rtsp.loss_window", 1000, 600000);
     }
     if (!explicit_users) legacy_rtsp_users(c);
     if (auto h = root["hls"]) {

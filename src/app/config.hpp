@@ -43,6 +43,10 @@ struct RtspConfig {
   std::string auth_method = "digest";  // digest | basic
   int session_timeout_s = 60;
   int source_timeout_s = 10;  // pull: no data for this long = dead source
+  // pull: RTP loss (by sequence number) over loss_window_ms at or above loss_threshold_percent is an episode
+  // (logged once; an `auto` pull over UDP reconnects over TCP). 0 = no episodes.
+  int loss_threshold_percent = 10;
+  int loss_window_ms = 10000;
   bool allow_any_publish = true;  // publishing to an unconfigured path creates it
   int request_timeout_ms = 10000;  // copied from Config::request_timeout_ms
 };

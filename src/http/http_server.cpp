@@ -203,14 +203,14 @@ HttpServer::HttpServer(net::WorkerPool& pool, const Router& router, auth_session
 HttpServer::~HttpServer() = default;
 
 Status HttpServer::listen(const std::string& host, uint16_t port) {
-  auto a = net::listen_tcp(pool_.context(0), host, port, "HTTP");
+  auto a = net::listen_tcp(pool_.accept_context(), host, port, "HTTP");
   if (!a) return make_error(a.error());
   acceptor_ = std::move(*a);
   return Ok{};
 }
 
 Status HttpServer::listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls) {
-  auto a = net::listen_tcp(pool_.context(0), host, port, "HTTPS");
+  auto a = net::listen_tcp(pool_.accept_context(), host, port, "HTTPS");
   if (!a) return make_error(a.error());
   tls_acceptor_ = std::move(*a);
   tls_ = &tls;
@@ -249,12 +249,15 @@ asio::awaitable<void> HttpServer::accept_loop(tcp::acceptor& acceptor, net::TlsC
     }
     backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
-    auto exec = socket.get_executor();
     Peer peer{socket.remote_endpoint(ec).address(), tls != nullptr};
-    if (tls)
-      asio::co_spawn(exec, tls_session(std::move(socket), tls->current(), peer), asio::detached);
-    else
-      asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket)), peer), asio::detached);
+    // The session is created on its worker, so its memory comes from that worker's arena (net/worker_pool.hpp).
+    net::hand_off(pool_.handoff(), ctx, [this, socket = std::move(socket), peer, tls_ctx = tls ? tls->current() : nullptr]() mutable {
+      auto exec = socket.get_executor();
+      if (tls_ctx)
+        asio::co_spawn(exec, tls_session(std::move(socket), std::move(tls_ctx), peer), asio::detached);
+      else
+        asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket)), peer), asio::detached);
+    });
   }
 }
 
@@ -329,13 +332,11 @@ asio::awaitable<std::optional<Response>> HttpServer::admit(const Request& req, c
   // DNS rebinding: a page on evil.example resolving to our address sends Host: evil.example.
   // Without configured names, a DNS name may still reach the API with credentials (a browser never sends ours to a
   // rebinding page), but not the anonymous access the defaults give to localhost.
+  const auto target = std::string_view(req.target().data(), req.target().size());
+  auto credentials = auth::credentials_from_http(header(req, bhttp::field::authorization), target);
   auto host = host_name(header(req, bhttp::field::host));
   if (!host.empty() && !is_ip_literal_or_localhost(host)) {
-    bool ok = policy_.allowed_hosts.empty()
-                  ? !api_like || !auth::credentials_from_http(header(req, bhttp::field::authorization),
-                                                              {req.target().data(), req.target().size()})
-                                       .empty()
-                  : listed(policy_.allowed_hosts, host);
+    bool ok = policy_.allowed_hosts.empty() ? !api_like || !credentials.empty() : listed(policy_.allowed_hosts, host);
     if (!ok) co_return error_response(bhttp::status::misdirected_request, "host '" + host + "' is not served here", req);
   }
   // CSRF: a browser always sends Origin with a cross-site state-changing request; only listed origins (or our own)
@@ -354,9 +355,8 @@ asio::awaitable<std::optional<Response>> HttpServer::admit(const Request& req, c
   }
   if (access.kind == Access::Kind::Public || !authorizer_) co_return std::nullopt;
 
-  auto target = std::string_view(req.target().data(), req.target().size());
   auth::AccessRequest ar;
-  ar.credentials = auth::credentials_from_http(header(req, bhttp::field::authorization), target);
+  ar.credentials = std::move(credentials);
   if (auto ip = auth::IpAddress::parse(peer.address.to_string())) ar.ip = *ip;
   ar.protocol = access.protocol;
   if (auto q = target.find('?'); q != std::string_view::npos) ar.query = std::string(target.substr(q + 1));

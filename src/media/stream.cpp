@@ -50,6 +50,7 @@ void Stream::set_tracks(std::vector<Track> tracks) {
     tracks_ = std::make_shared<const std::vector<Track>>(std::move(tracks));
     gop_.clear();
     gop_bytes_ = 0;
+    reception_.assign(tracks_->size(), {});
   }
   if (readers() > 0) {
     log::info("tracks changed, closing readers", {{"stream", id_}});
@@ -157,6 +158,19 @@ void Stream::add_received(uint64_t bytes, uint64_t packets) {
 }
 
 void Stream::count_reconnect() { reconnects_.fetch_add(1, std::memory_order_relaxed); }
+
+void Stream::add_reception(size_t track, uint64_t received, uint64_t lost) {
+  std::lock_guard lk(mu_);
+  if (reception_.size() < tracks_->size()) reception_.resize(tracks_->size());
+  if (track >= reception_.size()) return;
+  reception_[track].received += received;
+  reception_[track].lost += lost;
+}
+
+void Stream::set_source_transport(std::string transport) {
+  std::lock_guard lk(mu_);
+  source_transport_ = std::move(transport);
+}
 
 bool Stream::acquire_publisher(const std::string& session, bool replace, std::function<void()> kick) {
   std::function<void()> old_kick;
@@ -315,6 +329,8 @@ StreamStats Stream::stats() const {
     s.last_error = last_error_;
     s.tracks = tracks_;
     s.has_publisher = !publisher_.empty();
+    s.source_transport = source_transport_;
+    s.reception = reception_;
     if (state_ == StreamState::Ready)
       s.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - ready_since_).count();
   }

@@ -47,6 +47,13 @@ struct StreamOptions {
   std::chrono::milliseconds on_demand_close_after{10000};
 };
 
+// RTP packets of one track from the source, counted from sequence numbers (rtp::LossCounter) and summed over the
+// source's connections: received = distinct packets, lost = sequence numbers that never arrived.
+struct TrackReception {
+  uint64_t received = 0;
+  uint64_t lost = 0;
+};
+
 struct StreamStats {
   StreamState state = StreamState::Idle;
   std::string last_error;
@@ -55,6 +62,8 @@ struct StreamStats {
   uint64_t bytes_in = 0, packets_in = 0, units_in = 0;
   uint64_t bytes_out = 0, packets_out = 0, units_dropped = 0;
   uint64_t reconnects = 0;
+  std::vector<TrackReception> reception;  // per track, in the order of `tracks`
+  std::string source_transport;           // the pull source's current RTP transport ("udp", "tcp"); "" if none
   bool has_publisher = false;
   double uptime_seconds = 0;  // since the stream last became ready; 0 when not ready
 };
@@ -96,6 +105,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void set_state(StreamState state, std::string error = {});
   void add_received(uint64_t bytes, uint64_t packets);
   void count_reconnect();
+  // Adds to the reception counts of `track` (a source connection's counts since its previous call). Kept while the
+  // tracks stay the same; set_tracks() with other tracks resets them.
+  void add_reception(size_t track, uint64_t received, uint64_t lost);
+  void set_source_transport(std::string transport);
 
   // A publisher (RTSP RECORD session) claims the stream. With replace, a current publisher is kicked (its kick
   // callback runs) and the new one takes over; otherwise a busy stream is refused (false).
@@ -150,6 +163,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   uint64_t seq_ = 0;
   StreamState state_ = StreamState::Idle;
   std::string last_error_;
+  std::vector<TrackReception> reception_;  // per track
+  std::string source_transport_;
   std::chrono::steady_clock::time_point ready_since_{};
   std::unique_ptr<Source> source_;
   bool started_ = false;

@@ -10,16 +10,18 @@ namespace {
 thread_local int tls_worker_index = -1;
 }
 
+std::unique_ptr<WorkerPool::Worker> WorkerPool::make_worker() {
+  auto w = std::make_unique<Worker>();
+  // concurrency hint 1: each context is run by exactly one thread, so Asio can skip internal locking.
+  w->context = std::make_unique<boost::asio::io_context>(1);
+  w->guard = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+      w->context->get_executor());
+  return w;
+}
+
 WorkerPool::WorkerPool(size_t threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  for (size_t i = 0; i < threads; ++i) {
-    auto w = std::make_unique<Worker>();
-    // concurrency hint 1: each context is run by exactly one thread, so Asio can skip internal locking.
-    w->context = std::make_unique<boost::asio::io_context>(1);
-    w->guard = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
-        w->context->get_executor());
-    workers_.push_back(std::move(w));
-  }
+  for (size_t i = 0; i < threads; ++i) workers_.push_back(make_worker());
 }
 
 WorkerPool::~WorkerPool() {
@@ -27,6 +29,7 @@ WorkerPool::~WorkerPool() {
   // Destroys the contexts (and with them the coroutines still suspended in them) one by one while the pool itself
   // is still intact. Sockets and timers owned by servers must be gone by now (App destroys its servers after
   // stop() and before the pool), or they would outlive the context they are registered with.
+  acceptor_->context.reset();  // listening sockets first: nothing is accepted onto a worker being destroyed
   for (auto& w : workers_) w->context.reset();
 }
 
@@ -42,10 +45,17 @@ void WorkerPool::start() {
       w->context->run();
     });
   }
+  acceptor_->thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sg-accept");
+    acceptor_->context->run();
+  });
 }
 
 void WorkerPool::stop() {
   if (stopped_.exchange(true)) return;
+  acceptor_->guard.reset();
+  acceptor_->context->stop();
+  if (acceptor_->thread.joinable()) acceptor_->thread.join();
   for (auto& w : workers_) {
     w->guard.reset();
     w->context->stop();

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "app/log.hpp"
+#include "rtp/loss_window.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/transport.hpp"
@@ -80,6 +81,7 @@ struct Conn {
   std::array<int, 256> channel_track{};  // interleaved channel -> track (RTP channels only), -1 none
   asio::ip::address server_address;
   std::unique_ptr<Ingest> ingest;
+  std::optional<rtp::LossWindow> loss;  // while playing
 
   bool tcp_mode = false;
   bool playing = false;
@@ -91,6 +93,14 @@ struct Conn {
   std::chrono::milliseconds keepalive_interval{30000};
   bool use_get_parameter = false;
   std::optional<rtsp::ClientAuth> auth;
+
+  std::string play_uri;  // the aggregate control URI (PLAY, TEARDOWN)
+  // Leaving for TCP: a TEARDOWN was sent so the server ends the UDP session before the TCP one begins (cameras
+  // limit sessions, and gst-rtsp-server has crashed on a new PLAY racing the old session's cleanup). Its answer, or
+  // the deadline, closes the connection.
+  uint32_t teardown_cseq = 0;
+  std::string teardown_reason;
+  Clock::time_point teardown_deadline;
 
   bool closed = false;
   bool fallback_tcp = false;
@@ -234,6 +244,7 @@ asio::awaitable<Outcome> ClientSource::Runner::attempt() {
     c->close(err);
   }
   conn.reset();
+  if (!stopped()) stream->set_source_transport({});
   co_return Outcome{c->error, c->fallback_tcp, c->got_data};
 }
 
@@ -424,6 +435,7 @@ asio::awaitable<std::string> ClientSource::Runner::handshake(std::shared_ptr<Con
     rtsp::Request req;
     req.method = "PLAY";
     req.uri = session_control.empty() ? base : rtsp::resolve_control(base, session_control);
+    c.play_uri = req.uri;
     req.headers.set("Range", "npt=0.000-");
     auto r = co_await transact(c, req);
     if (!r) co_return r.error();
@@ -434,6 +446,8 @@ asio::awaitable<std::string> ClientSource::Runner::handshake(std::shared_ptr<Con
   for (auto& t : tracks) list.push_back(t.track);
   stream->set_tracks(list);
   c.ingest = std::make_unique<Ingest>(stream, list);
+  c.loss.emplace(rtp::LossWindow::Options{opt.loss_threshold, opt.loss_window});
+  stream->set_source_transport(c.tcp_mode ? "tcp" : "udp");
   c.playing = true;
   c.play_time = c.last_packet = c.last_keepalive = Clock::now();
   log::debug("rtsp source playing", {{"stream", stream->id()},
@@ -457,7 +471,14 @@ asio::awaitable<void> ClientSource::Runner::control_loop(std::shared_ptr<Conn> c
   for (;;) {
     auto r = co_await read_response(*c);
     if (!r) {
-      c->close(r.error());
+      if (c->teardown_cseq != 0)
+        c->close(c->teardown_reason, true);  // the server may close the connection with the session
+      else
+        c->close(r.error());
+      co_return;
+    }
+    if (c->teardown_cseq != 0 && r->cseq() == c->teardown_cseq) {
+      c->close(c->teardown_reason, true);
       co_return;
     }
     if (r->status == 454) {  // Session Not Found: the server forgot us
@@ -513,6 +534,44 @@ asio::awaitable<void> ClientSource::Runner::housekeeping(std::shared_ptr<Conn> c
     if (now - c->last_packet > opt.source_timeout) {
       c->close("no data for " + seconds_text(opt.source_timeout));
       co_return;
+    }
+    if (c->teardown_cseq != 0) {
+      if (now > c->teardown_deadline) {
+        c->close(c->teardown_reason, true);
+        co_return;
+      }
+      continue;
+    }
+    if (c->ingest && c->loss) {
+      const auto counts = c->ingest->reception();
+      const auto change = c->loss->sample(now, counts.expected, counts.received);
+      auto percent = [&] { return std::to_string(static_cast<int>(c->loss->loss() * 100 + 0.5)) + " %"; };
+      if (change == rtp::LossWindow::Change::Began) {
+        log::warn("rtsp source packet loss", {{"stream", stream->id()},
+                                              {"url", url_text},
+                                              {"transport", c->tcp_mode ? "tcp" : "udp"},
+                                              {"loss", percent()},
+                                              {"window", seconds_text(opt.loss_window)}});
+        if (!c->tcp_mode && opt.transport == "auto") {
+          c->teardown_reason = "packet loss " + percent() + " over " + seconds_text(opt.loss_window) + " over UDP";
+          rtsp::Request req;
+          req.method = "TEARDOWN";
+          req.uri = c->play_uri;
+          prepare(*c, req);
+          c->teardown_cseq = cseq;
+          c->teardown_deadline = now + std::min<std::chrono::milliseconds>(opt.request_timeout, 2s);
+          auto bytes = std::make_shared<std::string>(req.serialize());
+          auto [wec, wn] = co_await asio::async_write(c->sock, asio::buffer(*bytes), use_tuple);
+          if (c->closed) co_return;
+          if (wec) {
+            c->close(c->teardown_reason, true);
+            co_return;
+          }
+          continue;
+        }
+      } else if (change == rtp::LossWindow::Change::Ended) {
+        log::info("rtsp source packet loss ended", {{"stream", stream->id()}, {"url", url_text}, {"loss", percent()}});
+      }
     }
     if (now - c->last_keepalive > c->keepalive_interval) {
       c->last_keepalive = now;

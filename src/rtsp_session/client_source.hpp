@@ -3,10 +3,11 @@
 //
 // One coroutine on one worker's io_context runs connect -> OPTIONS -> DESCRIBE -> SETUP (each track) -> PLAY, then
 // feeds every received RTP packet to an Ingest. Transport: "tcp" (interleaved channels 2i/2i+1), "udp" (an RTP and
-// RTCP socket pair per track) or "auto" (UDP first; TCP when SETUP over UDP is refused with 461 or no UDP packet
-// arrives within `udp_probe` after PLAY; TCP then sticks for the life of the source). Keep-alive with GET_PARAMETER
-// (when the server lists it in Public) or OPTIONS at half the session timeout. A source that sends nothing for
-// `source_timeout` is dead. Every failure sets the stream to error with a reason and retries with exponential
+// RTCP socket pair per track) or "auto" (UDP first; TCP when SETUP over UDP is refused with 461, no UDP packet
+// arrives within `udp_probe` after PLAY, or packet loss over the last `loss_window` reaches `loss_threshold`; TCP
+// then sticks for the life of the source; leaving for loss, the UDP session is ended with TEARDOWN first). Loss
+// episodes are logged once each, whatever the transport. Keep-alive with GET_PARAMETER (when the server lists it in
+// Public) or OPTIONS at half the session timeout. A source that sends nothing for `source_timeout` is dead. Every failure sets the stream to error with a reason and retries with exponential
 // backoff (1 s doubling to 30 s, back to 1 s once a connection delivered data).
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -25,6 +26,10 @@ struct ClientOptions {
   std::chrono::milliseconds request_timeout{10000};  // connect and each request/response
   std::chrono::milliseconds backoff_initial{1000};
   std::chrono::milliseconds backoff_max{30000};
+  // Loss of RTP packets (by sequence number, all tracks) over `loss_window` at or above this fraction is an
+  // episode: logged, and with transport "auto" over UDP the source reconnects over TCP. 0 = no episodes.
+  double loss_threshold = 0.10;
+  std::chrono::milliseconds loss_window{10000};
 };
 
 class ClientSource : public media::Source {

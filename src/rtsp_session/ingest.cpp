@@ -185,6 +185,8 @@ struct Ingest::TrackState {
   std::vector<media::Slice> pending_slices;
   uint32_t pending_ts = 0;
   rtp::ReorderBuffer<ByteVector> reorder{32};
+  rtp::LossCounter loss;
+  rtp::LossCounts reported;  // what the stream was told so far
   std::vector<codec::AccessUnit> aus;
   bool params_known = false;  // width/height learned (from SDP or in-band SPS)
   log::RateLimit bad_log;
@@ -208,7 +210,33 @@ Ingest::Ingest(std::shared_ptr<media::Stream> stream, const std::vector<media::T
   }
 }
 
-Ingest::~Ingest() = default;
+Ingest::~Ingest() { report_reception(now_ns(), true); }
+
+rtp::LossCounts Ingest::reception() const {
+  rtp::LossCounts sum;
+  for (const auto& t : tracks_) {
+    auto c = t->loss.counts();
+    sum.expected += c.expected;
+    sum.received += c.received;
+    sum.duplicates += c.duplicates;
+    sum.ignored += c.ignored;
+    sum.restarts += c.restarts;
+  }
+  return sum;
+}
+
+void Ingest::report_reception(int64_t now, bool final) {
+  reported_ns_ = now;
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    auto& t = *tracks_[i];
+    auto c = t.loss.counts();
+    if (final) c.settled_lost = c.lost();
+    const auto received = c.received - t.reported.received;
+    const auto lost = c.settled_lost - t.reported.settled_lost;
+    if (received != 0 || lost != 0) stream_->add_reception(i, received, lost);
+    t.reported = c;
+  }
+}
 
 uint64_t Ingest::lost_packets() const {
   uint64_t n = 0;
@@ -226,12 +254,17 @@ void Ingest::on_rtp(size_t track, Bytes packet, bool over_udp) {
   }
   ++packets_;
   stream_->add_received(packet.size(), 1);
+  auto& t = *tracks_[track];
+  // RFC 3550 5.1: version 2, sequence number at byte 2. Malformed packets are left to process() to count.
+  if (packet.size() >= 12 && u8(packet, 0) >> 6 == 2) {
+    t.loss.update(be16(packet, 2));
+    if (const int64_t now = now_ns(); now - reported_ns_ >= kReceptionInterval_ns) report_reception(now, false);
+  }
   if (!over_udp) return process(track, packet);
   if (packet.size() < 12) {
     ++bad_packets_;
     return;
   }
-  auto& t = *tracks_[track];
   uint16_t seq = be16(packet, 2);
   t.reorder.push(seq, ByteVector(packet.begin(), packet.end()),
                  [&](uint16_t, ByteVector&& p) { process(track, p); });

@@ -10,6 +10,7 @@
 #include "base/result.hpp"
 #include "codec/rtp_payload.hpp"
 #include "media/stream.hpp"
+#include "rtp/loss_counter.hpp"
 #include "rtp/reorder_buffer.hpp"
 #include "sdp/sdp.hpp"
 
@@ -42,10 +43,17 @@ class Ingest {
   uint64_t packets() const { return packets_; }
   uint64_t bad_packets() const { return bad_packets_; }
   uint64_t lost_packets() const;
+  // Sequence-number counts of this connection (every transport), summed over its tracks. The stream's per-track
+  // counts (Stream::add_reception) follow them within kReceptionInterval.
+  rtp::LossCounts reception() const;
+  static constexpr int64_t kReceptionInterval_ns = 200'000'000;
 
  private:
   struct TrackState;
   void process(size_t track, Bytes packet);
+  // Adds the counts since the previous report to the stream: lost as settled (so the stream's count only grows),
+  // or, at the end of the connection, all of it.
+  void report_reception(int64_t now, bool final);
   void publish(size_t track, TrackState& t, codec::AccessUnit* au, ByteVector&& packets,
                std::vector<media::Slice>&& slices, uint32_t timestamp);
 
@@ -54,6 +62,7 @@ class Ingest {
   std::vector<std::unique_ptr<TrackState>> tracks_;
   uint64_t packets_ = 0;
   uint64_t bad_packets_ = 0;
+  int64_t reported_ns_ = 0;  // when reception was last added to the stream
 };
 
 }  // namespace sg::rtsp_session

@@ -934,7 +934,7 @@ Status RtspServer::listen(const std::string& host, uint16_t port) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
   if (ec) return make_error("RTSP: bad listen address '" + host + "'");
-  acceptor_ = std::make_unique<tcp::acceptor>(pool_.context(0));
+  acceptor_ = std::make_unique<tcp::acceptor>(pool_.accept_context());
   tcp::endpoint ep(address, port);
   acceptor_->open(ep.protocol(), ec);
   if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
@@ -969,7 +969,7 @@ int RtspServer::rtp_fd() const { return rtp_socket_->native_handle(); }
 int RtspServer::rtcp_fd() const { return rtcp_socket_->native_handle(); }
 
 Status RtspServer::listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls) {
-  auto a = net::listen_tcp(pool_.context(0), host, port, "RTSPS");
+  auto a = net::listen_tcp(pool_.accept_context(), host, port, "RTSPS");
   if (!a) return make_error(a.error());
   tls_acceptor_ = std::move(*a);
   tls_port_ = tls_acceptor_->local_endpoint().port();
@@ -1025,17 +1025,23 @@ asio::awaitable<void> RtspServer::accept_loop(tcp::acceptor& acceptor, net::TlsC
     }
     backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
-    auto session = std::make_shared<ServerSession>(
-        *this, tls ? net::Connection(std::move(socket), tls->current()) : net::Connection(std::move(socket)), worker);
-    {
-      std::lock_guard lk(sessions_mu_);
-      live_[session.get()] = session;
-    }
-    asio::co_spawn(pool_.context(worker), [this, session]() -> asio::awaitable<void> {
-      co_await session->run();
-      std::lock_guard lk(sessions_mu_);
-      live_.erase(session.get());
-    }, asio::detached);
+    // The session is created on its worker, so its memory comes from that worker's arena (net/worker_pool.hpp).
+    net::hand_off(pool_.handoff(), pool_.context(worker), [this, worker, socket = std::move(socket),
+                                       tls_ctx = tls ? tls->current() : nullptr]() mutable {
+      auto session = std::make_shared<ServerSession>(
+          *this, tls_ctx ? net::Connection(std::move(socket), std::move(tls_ctx)) : net::Connection(std::move(socket)),
+          worker);
+      {
+        std::lock_guard lk(sessions_mu_);
+        if (stopped_.load(std::memory_order_acquire)) return;  // stopped since the accept: the connection closes
+        live_[session.get()] = session;
+      }
+      asio::co_spawn(pool_.context(worker), [this, session]() -> asio::awaitable<void> {
+        co_await session->run();
+        std::lock_guard lk(sessions_mu_);
+        live_.erase(session.get());
+      }, asio::detached);
+    });
   }
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "../support/client_requests.hpp"
 #include "../support/http_client.hpp"
 #include "app/app.hpp"
 #include "app/config.hpp"
@@ -19,20 +20,7 @@ using namespace std::chrono_literals;
 using test::http_raw;
 using test::http_request;
 
-std::string basic(const std::string& user, const std::string& pass) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string in = user + ":" + pass, out;
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) v |= static_cast<uint8_t>(in[i + 2]);
-    out += k[(v >> 18) & 63];
-    out += k[(v >> 12) & 63];
-    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? k[v & 63] : '=';
-  }
-  return "Basic " + out;
-}
+std::string basic(const std::string& user, const std::string& pass) { return test::basic_authorization(user, pass); }
 
 class Running {
  public:

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Third-party RTSP server for the pull tests (GStreamer gst-rtsp-server), listening on 127.0.0.1.
+"""Third-party RTSP server for the pull tests (GStreamer gst-rtsp-server), listening on 127.0.0.1 (or on the
+address in $GST_RTSP_ADDRESS, e.g. inside a network namespace).
 
 usage: gst_rtsp_server.py PORT [USER PASS]
 
@@ -7,6 +8,7 @@ Mounts: /h264 (H.264 640x360 + AAC) and /h265 (H.265 640x360 + Opus), live test 
 With USER and PASS every request needs Digest authentication. Prints "ready" once it listens.
 Run it with Debian's /usr/bin/python3 (the GObject bindings are installed for that interpreter).
 """
+import os
 import sys
 
 import gi
@@ -35,10 +37,11 @@ def main():
         sys.exit(__doc__)
     port = sys.argv[1]
     credentials = sys.argv[2:4] if len(sys.argv) == 4 else None
+    address = os.environ.get("GST_RTSP_ADDRESS", "127.0.0.1")
     Gst.init(None)
 
     server = GstRtspServer.RTSPServer()
-    server.set_address("127.0.0.1")
+    server.set_address(address)
     server.set_service(port)
 
     for mount, launch in LAUNCH.items():
@@ -61,8 +64,8 @@ def main():
         server.set_auth(auth)
 
     if server.attach(None) == 0:
-        sys.exit(f"cannot listen on 127.0.0.1:{port}")
-    print(f"ready rtsp://127.0.0.1:{port}/h264 /h265", flush=True)
+        sys.exit(f"cannot listen on {address}:{port}")
+    print(f"ready rtsp://{address}:{port}/h264 /h265", flush=True)
     GLib.MainLoop().run()
 
 

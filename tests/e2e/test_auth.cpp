@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/client_requests.hpp"
 #include "../support/http_client.hpp"
 #include "../support/jwt_maker.hpp"
 #include "../support/process.hpp"
@@ -18,27 +19,8 @@ namespace {
 
 const std::string kE2eDir = SG_SOURCE_DIR "/tests/e2e";
 
-const std::string kOffer =
-    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
-    "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:CLNT\r\na=ice-pwd:clientpasswordclientpw\r\n"
-    "a=fingerprint:sha-256 D8:33:79:28:6F:9C:4B:A6:08:77:3D:34:25:BA:7B:0D:AB:A0:54:97:81:FC:C6:90:96:38:8A:66:A2:AF:79:3A\r\n"
-    "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n"
-    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n";
+const std::string& kOffer = test::kMinimalOffer;
 
-std::string b64(const std::string& in) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) v |= static_cast<uint8_t>(in[i + 2]);
-    out += k[(v >> 18) & 63];
-    out += k[(v >> 12) & 63];
-    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? k[v & 63] : '=';
-  }
-  return out;
-}
 
 // What a client presents: user + password (Basic, RTSP Digest/Basic), or a bearer token.
 struct Creds {
@@ -46,7 +28,7 @@ struct Creds {
   bool none() const { return user.empty() && token.empty(); }
   std::string header() const {
     if (!token.empty()) return "Authorization: Bearer " + token + "\r\n";
-    if (!user.empty()) return "Authorization: Basic " + b64(user + ":" + pass) + "\r\n";
+    if (!user.empty()) return "Authorization: " + test::basic_authorization(user, pass) + "\r\n";
     return "";
   }
   // An RTSP URL: user and password in the user info, a token as ?jwt= (RTSP clients cannot send a bearer token,

@@ -15,6 +15,7 @@
 #include <random>
 #include <regex>
 
+#include "../support/client_requests.hpp"
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
 #include "stun/stun.hpp"
@@ -29,13 +30,7 @@ bool have_browser() {
          std::ifstream(kE2eDir + "/node_modules/playwright-core/package.json").good();
 }
 
-// A minimal browser-like offer (real Chromium offers are in tests/webrtc/chrome_offer.hpp).
-const std::string kOffer =
-    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
-    "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:CLNT\r\na=ice-pwd:clientpasswordclientpw\r\n"
-    "a=fingerprint:sha-256 D8:33:79:28:6F:9C:4B:A6:08:77:3D:34:25:BA:7B:0D:AB:A0:54:97:81:FC:C6:90:96:38:8A:66:A2:AF:79:3A\r\n"
-    "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n"
-    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n";
+const std::string& kOffer = test::kMinimalOffer;
 
 class WebRtcE2e : public ::testing::Test {
  protected:
