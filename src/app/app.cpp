@@ -26,6 +26,7 @@ struct App::Extensions {
   std::unique_ptr<rtsp_session::RtspServer> rtsp;
   std::unique_ptr<hls_session::HlsManager> hls;
   std::unique_ptr<webrtc::WebRtcServer> webrtc;
+  std::shared_ptr<net::ConnectionLimiter> http_limiter, rtsp_limiter;  // limits.* (held by connections too)
 };
 
 // The control thread: config file watching and reloads run here, so file I/O and YAML parsing never hold up a
@@ -57,6 +58,15 @@ App::App(Config config) : config_(std::move(config)) {
   ext_->rtsp = std::make_unique<rtsp_session::RtspServer>(*pool_, *registry_, config_.rtsp_options, config_.reader_queue,
                                                           *authorizer_);
   api_->metric_writers.push_back([rtsp = ext_->rtsp.get()](std::string& out) { rtsp->write_metrics(out); });
+  const auto& lim = config_.limits;
+  ext_->http_limiter = net::ConnectionLimiter::make(
+      "http", {lim.http_connections, lim.http_connections_per_address, lim.per_address_exempt});
+  ext_->rtsp_limiter = net::ConnectionLimiter::make(
+      "rtsp", {lim.rtsp_connections, lim.rtsp_connections_per_address, lim.per_address_exempt});
+  ext_->rtsp->set_connection_limiter(ext_->rtsp_limiter);
+  api_->metric_writers.push_back([h = ext_->http_limiter, r = ext_->rtsp_limiter](std::string& out) {
+    net::ConnectionLimiter::write_metrics(out, {h.get(), r.get()});
+  });
   api::add_api_routes(router_, *api_);
   control_ = std::make_unique<Control>();
   control_->running = config_;
@@ -75,6 +85,9 @@ App::App(Config config) : config_(std::move(config)) {
       webrtc::make_options(config_.reader_queue, config_.webrtc.additional_hosts, config_.webrtc.interface_discovery);
   webrtc_options.consent_timeout = std::chrono::milliseconds(config_.webrtc.consent_timeout_ms);
   webrtc_options.max_sessions = config_.webrtc.max_sessions;
+  webrtc_options.setup_timeout = std::chrono::milliseconds(config_.webrtc.setup_timeout_ms);
+  webrtc_options.max_pending_per_address = config_.webrtc.max_pending_per_address;
+  webrtc_options.per_address_exempt = config_.limits.per_address_exempt;
   ext_->webrtc = std::make_unique<webrtc::WebRtcServer>(*pool_, *registry_, webrtc_options);
   ext_->webrtc->add_routes(router_);
   api_->metric_writers.push_back([w = ext_->webrtc.get()](std::string& out) { w->write_metrics(out); });
@@ -83,6 +96,7 @@ App::App(Config config) : config_(std::move(config)) {
   api_->metric_writers.push_back([hls = ext_->hls.get()](std::string& out) { hls->write_metrics(out); });
   http_ = std::make_unique<http::HttpServer>(*pool_, router_, authorizer_.get(), config_.http_policy);
   http_->set_request_timeout(std::chrono::milliseconds(config_.request_timeout_ms));
+  http_->set_connection_limiter(ext_->http_limiter);
 }
 
 App::~App() { stop(); }

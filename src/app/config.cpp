@@ -347,7 +347,13 @@ class Parser {
         fail(h, "'hls.part_duration' must not exceed 'hls.segment_duration'");
     }
     if (auto w = root["webrtc"]) {
-      check_keys(w, "webrtc", {"additional_hosts", "interface_discovery", "consent_timeout", "max_sessions"});
+      check_keys(w, "webrtc", {"additional_hosts", "interface_discovery", "consent_timeout", "max_sessions",
+                               "setup_timeout", "max_pending_per_address"});
+      if (w["setup_timeout"])
+        c.webrtc.setup_timeout_ms = duration_ms(w["setup_timeout"], "webrtc.setup_timeout", 500, 600000);
+      if (w["max_pending_per_address"])
+        c.webrtc.max_pending_per_address =
+            static_cast<size_t>(integer(w["max_pending_per_address"], "webrtc.max_pending_per_address", 1, 100000));
       if (w["consent_timeout"])
         c.webrtc.consent_timeout_ms = duration_ms(w["consent_timeout"], "webrtc.consent_timeout", 1000, 600000);
       if (w["max_sessions"])
@@ -365,8 +371,24 @@ class Parser {
       if (w["interface_discovery"]) c.webrtc.interface_discovery = boolean(w["interface_discovery"], "webrtc.interface_discovery");
     }
     if (auto l = root["limits"]) {
-      check_keys(l, "limits", {"max_streams"});
+      check_keys(l, "limits", {"max_streams", "http_connections", "http_connections_per_address", "rtsp_connections",
+                               "rtsp_connections_per_address", "per_address_exempt"});
       if (l["max_streams"]) c.max_streams = static_cast<size_t>(integer(l["max_streams"], "limits.max_streams", 1, 1000000));
+      auto count = [&](const char* key, size_t& out) {
+        if (l[key]) out = static_cast<size_t>(integer(l[key], std::string("limits.") + key, 1, 10000000));
+      };
+      count("http_connections", c.limits.http_connections);
+      count("http_connections_per_address", c.limits.http_connections_per_address);
+      count("rtsp_connections", c.limits.rtsp_connections);
+      count("rtsp_connections_per_address", c.limits.rtsp_connections_per_address);
+      if (auto ex = l["per_address_exempt"]) {
+        c.limits.per_address_exempt.clear();
+        for (const auto& text : string_list(ex, "limits.per_address_exempt")) {
+          auto r = auth::IpRange::parse(text);
+          if (!r) fail(ex, "'limits.per_address_exempt': " + r.error());
+          c.limits.per_address_exempt.push_back(*r);
+        }
+      }
     }
     if (auto streams = root["streams"]) {
       if (streams.IsNull()) return c;

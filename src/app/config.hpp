@@ -66,6 +66,19 @@ struct WebRtcConfig {
   bool interface_discovery = true;            // server.webrtc_udp on 0.0.0.0: one candidate per interface
   int64_t consent_timeout_ms = 30000;         // RFC 7675: a session without ICE checks for this long ends
   size_t max_sessions = 2000;
+  int64_t setup_timeout_ms = 10000;   // webrtc.setup_timeout: ICE + DTLS not done by then = the session ends
+  size_t max_pending_per_address = 16;  // webrtc.max_pending_per_address: sessions setting up per client address
+};
+
+// limits.*: open connections per protocol (HTTPS counts as HTTP, RTSPS as RTSP) and per client address.
+struct ConnectionLimitsConfig {
+  size_t http_connections = 10000;
+  size_t http_connections_per_address = 500;
+  size_t rtsp_connections = 10000;
+  size_t rtsp_connections_per_address = 500;
+  // Client addresses the per-address limits (connections, WebRTC pending sessions) do not apply to: the machine
+  // itself by default (a reverse proxy in front, health checks). The totals still apply.
+  std::vector<auth::IpRange> per_address_exempt = {*auth::IpRange::parse("127.0.0.0/8"), *auth::IpRange::parse("::1")};
 };
 
 // TLS for HTTPS and RTSPS: PEM files (cert: leaf first, then the chain). Both set = the TLS listeners run.
@@ -95,6 +108,7 @@ struct Config {
   TlsConfig tls;
   int request_timeout_ms = 10000;  // server.request_timeout: a request's first byte to its last (HTTP and RTSP)
   size_t max_streams = 1000;       // limits.max_streams: API and RTSP publishers cannot create more
+  ConnectionLimitsConfig limits;
   unsigned workers = 0;  // 0 = number of cores
   std::string log_level = "info";
   std::string log_format = "json";

@@ -1,5 +1,6 @@
 #include "http/http_server.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -198,7 +199,8 @@ HttpServer::HttpServer(net::WorkerPool& pool, const Router& router, auth_session
       router_(router),
       authorizer_(authorizer),
       policy_(std::move(policy)),
-      sessions_(std::make_shared<std::atomic<size_t>>(0)) {}
+      sessions_(std::make_shared<std::atomic<size_t>>(0)),
+      refusing_(std::make_shared<std::atomic<size_t>>(0)) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -237,6 +239,41 @@ void HttpServer::stop() {
   }
 }
 
+namespace {
+
+// Answers a connection refused by the limits with a JSON error, then closes it: reads what the client sent first
+// (closing over unread bytes would reset the connection before the client reads the answer), all within a
+// second or two. Refused connections being answered are capped (kMaxRefusing); beyond that they are just closed.
+constexpr size_t kMaxRefusing = 64;
+
+asio::awaitable<void> refuse(tcp::socket socket, bhttp::status status, std::string message,
+                             std::shared_ptr<std::atomic<size_t>> refusing) {
+  struct Count {
+    std::atomic<size_t>& n;
+    ~Count() { --n; }
+  } count{*refusing};
+  beast::tcp_stream stream(std::move(socket));
+  std::array<char, 4096> buf;
+  stream.expires_after(std::chrono::seconds(1));
+  co_await stream.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+  Request dummy;
+  dummy.version(11);
+  dummy.keep_alive(false);
+  Response res = error_response(status, message, dummy);
+  res.set(bhttp::field::retry_after, "1");
+  stream.expires_after(std::chrono::seconds(1));
+  auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+  if (wec) co_return;
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  for (;;) {  // until the client closes (or a second passes)
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    if (rec) break;
+  }
+}
+
+}  // namespace
+
 asio::awaitable<void> HttpServer::accept_loop(tcp::acceptor& acceptor, net::TlsContext* tls) {
   net::AcceptBackoff backoff(tls ? "HTTPS" : "HTTP");
   for (;;) {
@@ -250,13 +287,36 @@ asio::awaitable<void> HttpServer::accept_loop(tcp::acceptor& acceptor, net::TlsC
     backoff.succeeded();
     socket.set_option(tcp::no_delay(true), ec);
     Peer peer{socket.remote_endpoint(ec).address(), tls != nullptr};
+    net::ConnectionLimiter::Slot slot;
+    if (limiter_) {
+      auto admission = limiter_->admit(peer.address);
+      if (!admission.slot) {
+        // TLS: closed without an answer (a plain-text one would be garbage to the client's TLS layer).
+        if (!tls && refusing_->fetch_add(1) < kMaxRefusing) {
+          bool total = admission.refusal == net::ConnectionLimiter::Refusal::Total;
+          auto status = total ? bhttp::status::service_unavailable : bhttp::status::too_many_requests;
+          std::string why = total ? "too many HTTP connections (limits.http_connections)"
+                                  : "too many HTTP connections from " + peer.address.to_string() +
+                                        " (limits.http_connections_per_address)";
+          asio::post(ctx, [this, socket = std::move(socket), status, why = std::move(why)]() mutable {
+            auto exec = socket.get_executor();
+            asio::co_spawn(exec, refuse(std::move(socket), status, std::move(why), refusing_), asio::detached);
+          });
+        } else if (!tls) {
+          --*refusing_;
+        }
+        continue;  // the socket closes here when not answered
+      }
+      slot = std::move(admission.slot);
+    }
     // The session is created on its worker, so its memory comes from that worker's arena (net/worker_pool.hpp).
-    net::hand_off(pool_.handoff(), ctx, [this, socket = std::move(socket), peer, tls_ctx = tls ? tls->current() : nullptr]() mutable {
+    net::hand_off(pool_.handoff(), ctx, [this, socket = std::move(socket), peer, slot = std::move(slot),
+                                         tls_ctx = tls ? tls->current() : nullptr]() mutable {
       auto exec = socket.get_executor();
       if (tls_ctx)
-        asio::co_spawn(exec, tls_session(std::move(socket), std::move(tls_ctx), peer), asio::detached);
+        asio::co_spawn(exec, tls_session(std::move(socket), std::move(tls_ctx), peer, std::move(slot)), asio::detached);
       else
-        asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket)), peer), asio::detached);
+        asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket)), peer, std::move(slot)), asio::detached);
     });
   }
 }
@@ -264,7 +324,7 @@ asio::awaitable<void> HttpServer::accept_loop(tcp::acceptor& acceptor, net::TlsC
 // The TLS handshake (bounded), then the same session loop as plain HTTP. The context stays alive with the
 // connection even when a certificate reload replaces it for new ones.
 asio::awaitable<void> HttpServer::tls_session(tcp::socket socket, std::shared_ptr<asio::ssl::context> context,
-                                              Peer peer) {
+                                              Peer peer, net::ConnectionLimiter::Slot slot) {
   TlsStream stream(beast::tcp_stream(std::move(socket)), *context);
   stream.next_layer().expires_after(kTlsHandshakeTimeout);
   auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
@@ -272,7 +332,7 @@ asio::awaitable<void> HttpServer::tls_session(tcp::socket socket, std::shared_pt
     log::debug("HTTPS handshake failed", {{"remote", peer.address.to_string()}, {"error", ec.message()}});
     co_return;
   }
-  co_await session(std::move(stream), peer);
+  co_await session(std::move(stream), peer, std::move(slot));
 }
 
 namespace {
@@ -437,8 +497,9 @@ asio::awaitable<Response> HttpServer::dispatch(Request& req, const Peer& peer) {
   co_return res;
 }
 
+// `slot`: the connection's place in the limits, held (in the coroutine frame) for its life, WebSocket included.
 template <class Stream>
-asio::awaitable<void> HttpServer::session(Stream stream, Peer peer) {
+asio::awaitable<void> HttpServer::session(Stream stream, Peer peer, [[maybe_unused]] net::ConnectionLimiter::Slot slot) {
   struct Count {
     std::shared_ptr<std::atomic<size_t>> n;
     explicit Count(std::shared_ptr<std::atomic<size_t>> c) : n(std::move(c)) { ++*n; }

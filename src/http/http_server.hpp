@@ -18,6 +18,7 @@
 
 #include "auth/policy.hpp"
 #include "base/result.hpp"
+#include "net/connection_limiter.hpp"
 
 namespace sg::net {
 class WorkerPool;
@@ -156,13 +157,17 @@ class HttpServer {
   size_t sessions() const;
   // A request must arrive whole within this from its first byte (slow clients are closed); default 10 s.
   void set_request_timeout(std::chrono::milliseconds timeout) { request_timeout_ = timeout; }
+  // Connections over the limits (HTTP and HTTPS together) are answered 503 (in all) or 429 (per address) and
+  // closed. Before start(); none = no limit.
+  void set_connection_limiter(std::shared_ptr<net::ConnectionLimiter> limiter) { limiter_ = std::move(limiter); }
 
  private:
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, net::TlsContext* tls);
   boost::asio::awaitable<void> tls_session(boost::asio::ip::tcp::socket socket,
-                                           std::shared_ptr<boost::asio::ssl::context> context, Peer peer);
+                                           std::shared_ptr<boost::asio::ssl::context> context, Peer peer,
+                                           net::ConnectionLimiter::Slot slot);
   template <class Stream>
-  boost::asio::awaitable<void> session(Stream stream, Peer peer);
+  boost::asio::awaitable<void> session(Stream stream, Peer peer, net::ConnectionLimiter::Slot slot);
   boost::asio::awaitable<Response> dispatch(Request& req, const Peer& peer);
   // Host, CSRF and authorization checks for a matched route: a refusal response, or nothing when allowed.
   void add_cors(Response& res, const Request& req, const Access& access) const;
@@ -176,6 +181,8 @@ class HttpServer {
   std::unique_ptr<boost::asio::ip::tcp::acceptor> tls_acceptor_;
   net::TlsContext* tls_ = nullptr;
   std::shared_ptr<std::atomic<size_t>> sessions_;
+  std::shared_ptr<net::ConnectionLimiter> limiter_;
+  std::shared_ptr<std::atomic<size_t>> refusing_;  // refused connections still being answered
   std::chrono::milliseconds request_timeout_{10000};
   std::atomic<bool> draining_{false};
 };

@@ -17,8 +17,8 @@ namespace sg::net {
 
 class HandoffPool {
  public:
-  static constexpr size_t kBlock = 256;  // an operation holding a socket, an address and a pointer or two
-  static constexpr size_t kKept = 1024;  // blocks kept for reuse (256 KiB); more in flight at once are freed when done
+  static constexpr size_t kBlock = 320;  // an operation holding a socket, addresses, a connection slot, pointers
+  static constexpr size_t kKept = 1024;  // blocks kept for reuse (320 KiB); more in flight at once are freed when done
 
   HandoffPool() = default;
   HandoffPool(const HandoffPool&) = delete;

@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <charconv>
 #include <random>
 #include <set>
@@ -135,6 +136,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   }
 
   asio::awaitable<void> run();
+  // The connection's place in the limits, given back when run() ends.
+  void hold(net::ConnectionLimiter::Slot slot) { slot_ = std::move(slot); }
   // From any thread: ends the session (kicked publisher, server stop).
   void kick() {
     asio::post(conn_.get_executor(), [self = shared_from_this()] { self->close(); });
@@ -198,6 +201,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
 
   RtspServer& server_;
   net::Connection conn_;  // plain TCP or TLS (RTSPS)
+  net::ConnectionLimiter::Slot slot_;
   size_t worker_;
   std::string id_;
   std::string nonce_;
@@ -308,6 +312,7 @@ asio::awaitable<void> ServerSession::run() {
   }
   cleanup();
   server_.session_ended();
+  slot_.reset();
 }
 
 void ServerSession::cleanup() {
@@ -1013,6 +1018,47 @@ void RtspServer::stop() {
   for (auto& s : live) s->kick();
 }
 
+namespace {
+
+// Answers the first request of a connection refused by the limits with 453 (as for limits.max_streams; RTSP has
+// no status for "too many connections"), then closes it, within a second or two. Answers under way are capped.
+constexpr size_t kMaxRefusing = 64;
+namespace beast = boost::beast;
+
+asio::awaitable<void> refuse(tcp::socket socket, std::shared_ptr<std::atomic<size_t>> refusing) {
+  struct Count {
+    std::atomic<size_t>& n;
+    ~Count() { --n; }
+  } count{*refusing};
+  beast::tcp_stream stream(std::move(socket));
+  std::array<char, 4096> buf;
+  size_t used = 0;
+  stream.expires_after(1s);
+  std::optional<rtsp::Response> res;
+  while (!res && used < buf.size()) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf.data() + used, buf.size() - used),
+                                                   asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    used += n;
+    auto r = rtsp::parse_next(std::string_view(buf.data(), used));
+    if (auto* req = r.request()) res = rtsp::Response::to(*req, 453);
+    else if (auto* err = r.error()) res = rtsp::Response::to(*err);
+  }
+  if (!res) co_return;
+  res->headers.set("Server", "streamgate/" SG_VERSION);
+  auto text = res->serialize();
+  auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+  if (wec) co_return;
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  for (;;) {  // until the client closes (or the second is up)
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    if (rec) break;
+  }
+}
+
+}  // namespace
+
 asio::awaitable<void> RtspServer::accept_loop(tcp::acceptor& acceptor, net::TlsContext* tls) {
   net::AcceptBackoff backoff(tls ? "RTSPS" : "RTSP");
   for (;;) {
@@ -1024,13 +1070,31 @@ asio::awaitable<void> RtspServer::accept_loop(tcp::acceptor& acceptor, net::TlsC
       continue;
     }
     backoff.succeeded();
+    net::ConnectionLimiter::Slot slot;
+    if (limiter_) {
+      boost::system::error_code rec;
+      auto admission = limiter_->admit(socket.remote_endpoint(rec).address());
+      if (!admission.slot) {
+        // RTSPS: closed without an answer (a plain-text one would be garbage to the client's TLS layer).
+        if (!tls && refusing_->fetch_add(1) < kMaxRefusing)
+          asio::post(pool_.context(worker), [this, worker, socket = std::move(socket)]() mutable {
+            asio::co_spawn(pool_.context(worker), refuse(std::move(socket), refusing_), asio::detached);
+          });
+        else if (!tls)
+          --*refusing_;
+        continue;
+      }
+      slot = std::move(admission.slot);
+    }
     socket.set_option(tcp::no_delay(true), ec);
     // The session is created on its worker, so its memory comes from that worker's arena (net/worker_pool.hpp).
     net::hand_off(pool_.handoff(), pool_.context(worker), [this, worker, socket = std::move(socket),
-                                       tls_ctx = tls ? tls->current() : nullptr]() mutable {
+                                                           slot = std::move(slot),
+                                                           tls_ctx = tls ? tls->current() : nullptr]() mutable {
       auto session = std::make_shared<ServerSession>(
           *this, tls_ctx ? net::Connection(std::move(socket), std::move(tls_ctx)) : net::Connection(std::move(socket)),
           worker);
+      session->hold(std::move(slot));
       {
         std::lock_guard lk(sessions_mu_);
         if (stopped_.load(std::memory_order_acquire)) return;  // stopped since the accept: the connection closes

@@ -16,6 +16,7 @@
 #include "auth_session/authorizer.hpp"
 #include "base/result.hpp"
 #include "media/stream_registry.hpp"
+#include "net/connection_limiter.hpp"
 #include "net/worker_pool.hpp"
 
 namespace sg::net {
@@ -39,6 +40,9 @@ class RtspServer {
   // server); media goes TCP-interleaved inside the TLS connection. Call after listen(), before start().
   Status listen_tls(const std::string& host, uint16_t port, net::TlsContext& tls);
   void start();
+  // Connections over the limits (RTSP and RTSPS together) are answered 453 to their first request and closed
+  // (RTSPS: closed). Before start(); none = no limit.
+  void set_connection_limiter(std::shared_ptr<net::ConnectionLimiter> limiter) { limiter_ = std::move(limiter); }
   // Stops accepting and closes every session.
   void stop();
   // Closes the listening socket only (new connections are refused); open sessions go on. Any thread.
@@ -95,6 +99,8 @@ class RtspServer {
   std::map<const ServerSession*, std::weak_ptr<ServerSession>> live_;
   friend class ServerSession;
 
+  std::shared_ptr<net::ConnectionLimiter> limiter_;
+  std::shared_ptr<std::atomic<size_t>> refusing_ = std::make_shared<std::atomic<size_t>>(0);
   std::atomic<size_t> sessions_{0};
   std::atomic<uint64_t> bad_requests_{0}, udp_send_drops_{0}, udp_unknown_{0};
   std::atomic<bool> stopped_{false};

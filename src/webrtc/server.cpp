@@ -168,6 +168,9 @@ struct Peer {
   std::vector<OutTrack> out;
   std::vector<int> by_track;  // stream track index -> index in out, or -1
   std::optional<udp::endpoint> remote;
+  asio::ip::address client;  // the address the offer came from
+  bool pending = false;      // counted as setting up (until connected or closed)
+  bool per_address = false;  // ... in its client's count too (not an exempt address)
   Clock::time_point created = Clock::now();
   Clock::time_point last_check{};
   Clock::time_point next_report{};
@@ -225,6 +228,15 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, std::shared_ptr<Peer>> by_ufrag;
   std::map<udp::endpoint, std::shared_ptr<Peer>> by_address;
   std::map<std::string, std::shared_ptr<Feed>> feeds;
+  // Sessions still setting up, per client address; `refused` counts the offers turned away in the current episode
+  // (logged when it starts and when the address has no pending session left).
+  struct PendingFrom {
+    size_t pending = 0;
+    uint64_t refused = 0;
+  };
+  std::map<asio::ip::address, PendingFrom> pending_from;
+  size_t pending_total = 0;
+  uint64_t full_refused = 0;  // offers refused at max_sessions in the current episode
   // Not zero-filled: untouched pages stay out of the resident set until traffic arrives.
   static constexpr size_t kRecvSize = 65536;
   std::unique_ptr<std::byte[]> recv_data{new std::byte[kRecvSize]};
@@ -248,7 +260,8 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   bool gso = true;
   size_t queued = 0;
 
-  std::atomic<size_t> peer_count{0};
+  std::atomic<size_t> peer_count{0}, pending_count{0};
+  std::atomic<uint64_t> refused_pending{0}, refused_full{0}, setup_timeouts{0};
   std::atomic<uint64_t> packets_sent{0}, bytes_sent{0}, stun_requests{0}, bad_datagrams{0}, sessions_total{0},
       nacks_total{0}, retransmits_total{0}, plis_total{0}, send_drops{0}, transcoded_packets{0};
 
@@ -257,10 +270,34 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     socket.send_to(asio::buffer(data.data(), data.size()), to, 0, ec);
   }
 
+  bool per_address_limited(const asio::ip::address& client) const {
+    auto ip = auth::IpAddress::parse(client.to_string());
+    if (!ip) return true;
+    for (const auto& range : options.per_address_exempt)
+      if (range.contains(*ip)) return false;
+    return true;
+  }
+
+  // The peer no longer counts as setting up (it connected, or it ended).
+  void end_pending(Peer& peer) {
+    if (!peer.pending) return;
+    peer.pending = false;
+    --pending_total;
+    pending_count.store(pending_total, std::memory_order_relaxed);
+    if (!peer.per_address) return;
+    auto it = pending_from.find(peer.client);
+    if (it == pending_from.end() || --it->second.pending > 0) return;
+    if (it->second.refused > 0)
+      log::info("webrtc: no session is setting up from this address any more; offers accepted again",
+                {{"remote", peer.client.to_string()}, {"refused", it->second.refused}});
+    pending_from.erase(it);
+  }
+
   void close_peer(const std::shared_ptr<Peer>& peer, std::string_view why) {
     if (peer->closed) return;
     peer->closed = true;
     trim_at = Clock::now() + 1s;
+    end_pending(*peer);
     leave_feed(peer);
     by_id.erase(peer->id);
     by_ufrag.erase(peer->ufrag);
@@ -269,6 +306,10 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       if (it != by_address.end() && it->second == peer) by_address.erase(it);
     }
     peer_count.store(by_id.size());
+    if (full_refused > 0 && by_id.size() < options.max_sessions - options.max_sessions / 10) {
+      log::info("webrtc: below max_sessions again; offers accepted", {{"refused", full_refused}});
+      full_refused = 0;
+    }
     peer->out.clear();  // drops the retransmission history (and the units it holds)
     log::info("webrtc session closed", {{"session", peer->id}, {"stream", peer->stream_id}, {"reason", std::string(why)},
                                         {"packets", peer->packets}, {"nacks", peer->nacks}});
@@ -410,6 +451,9 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     }
     peer->srtp_out = std::move(*out);
     peer->srtp_in = std::move(*in);
+    end_pending(*peer);
+    // The retransmission history is made now, not with the offer: offers that never connect cost little memory.
+    for (auto& o : peer->out) o.history.resize(o.info.video ? kVideoHistory : kAudioHistory);
     log::info("webrtc session connected",
               {{"session", peer->id},
                {"stream", peer->stream_id},
@@ -785,10 +829,11 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       co_await tick.async_wait(asio::redirect_error(use_awaitable, ec));
       if (stopped) co_return;
       auto now = Clock::now();
-      std::vector<std::shared_ptr<Peer>> expired;
+      std::vector<std::shared_ptr<Peer>> expired, unfinished;
       for (auto& [id, peer] : by_id) {
         auto since = peer->last_check == Clock::time_point{} ? peer->created : peer->last_check;
         if (now - since > options.consent_timeout) expired.push_back(peer);
+        else if (!peer->srtp_out && now - peer->created > options.setup_timeout) unfinished.push_back(peer);
         if (peer->dtls && !peer->dtls->connected() && peer->dtls_timer != Clock::time_point{} &&
             now >= peer->dtls_timer) {
           auto next = peer->dtls->handle_timeout();
@@ -802,6 +847,8 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
         }
       }
       for (auto& p : expired) close_peer(p, "consent expired (no ICE check within the consent timeout)");
+      setup_timeouts.fetch_add(unfinished.size(), std::memory_order_relaxed);
+      for (auto& p : unfinished) close_peer(p, "setup timeout (ICE and DTLS not done within webrtc.setup_timeout)");
       // Hand the memory of ended sessions (DTLS contexts, histories) back to the system once things calm down, so
       // RSS returns to its baseline after a crowd leaves instead of staying at its peak.
       // A second after the last close, so that what the ended feeds and coroutines free by then goes back too.
@@ -814,9 +861,9 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
 
   // Coroutines with by-value parameters (not capturing lambdas: GCC 12 double-destroys lambda captures).
   static awaitable<Created> create_async(std::shared_ptr<Impl> self, std::string stream_id, std::string offer,
-                                         std::shared_ptr<media::Stream> stream,
+                                         asio::ip::address client, std::shared_ptr<media::Stream> stream,
                                          std::shared_ptr<const std::vector<media::Track>> tracks) {
-    co_return self->create(stream_id, offer, std::move(stream), std::move(tracks));
+    co_return self->create(stream_id, offer, client, std::move(stream), std::move(tracks));
   }
 
   static awaitable<bool> close_async(std::shared_ptr<Impl> self, std::string session) {
@@ -864,11 +911,31 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     return a;
   }
 
-  Created create(const std::string& stream_id, const std::string& offer_text, std::shared_ptr<media::Stream> stream,
-                 std::shared_ptr<const std::vector<media::Track>> tracks) {
+  Created create(const std::string& stream_id, const std::string& offer_text, const asio::ip::address& client,
+                 std::shared_ptr<media::Stream> stream, std::shared_ptr<const std::vector<media::Track>> tracks) {
     Created c;
     if (stopped) return failure(503, "server stopping");
-    if (by_id.size() >= options.max_sessions) return failure(503, "too many WebRTC sessions");
+    if (by_id.size() >= options.max_sessions) {
+      refused_full.fetch_add(1, std::memory_order_relaxed);
+      if (full_refused++ == 0)
+        log::warn("webrtc: max_sessions reached; refusing offers",
+                  {{"max_sessions", options.max_sessions}, {"pending", pending_total}});
+      return failure(503, "too many WebRTC sessions");
+    }
+    const bool limited = per_address_limited(client);
+    if (limited) {
+      auto it = pending_from.find(client);
+      if (it != pending_from.end() && it->second.pending >= options.max_pending_per_address) {
+        refused_pending.fetch_add(1, std::memory_order_relaxed);
+        if (it->second.refused++ == 0)
+          log::warn("webrtc: too many sessions setting up from one address; refusing its offers",
+                    {{"remote", client.to_string()}, {"pending", it->second.pending},
+                     {"max_pending_per_address", options.max_pending_per_address}});
+        return failure(429, "too many WebRTC sessions setting up from " + client.to_string() + " (" +
+                                std::to_string(it->second.pending) +
+                                "): retry when they have connected or timed out (webrtc.setup_timeout)");
+      }
+    }
     auto offer = sdp::parse(offer_text);
     if (!offer) return failure(400, "bad SDP offer: " + offer.error());
     AnswerParams params;
@@ -905,12 +972,17 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       OutTrack out;
       out.info = answer->tracks[i];
       out.sequence = static_cast<uint16_t>(random_u32());
-      out.history.resize(out.info.video ? kVideoHistory : kAudioHistory);
       peer->by_track[out.info.track] = static_cast<int>(i);
       peer->out.push_back(std::move(out));
     }
     by_id[peer->id] = peer;
     by_ufrag[peer->ufrag] = peer;
+    peer->client = client;
+    peer->pending = true;
+    ++pending_total;
+    pending_count.store(pending_total, std::memory_order_relaxed);
+    peer->per_address = limited;
+    if (limited) ++pending_from[client].pending;
     peer_count.store(by_id.size());
     sessions_total.fetch_add(1, std::memory_order_relaxed);
     log::info("webrtc session created", {{"session", peer->id}, {"stream", stream_id}, {"tracks", peer->out.size()}});
@@ -971,7 +1043,8 @@ void WebRtcServer::stop() {
 
 size_t WebRtcServer::sessions() const { return impl_->peer_count.load(); }
 
-awaitable<WebRtcServer::Created> WebRtcServer::create_session(std::string stream_id, std::string offer) {
+awaitable<WebRtcServer::Created> WebRtcServer::create_session(std::string stream_id, std::string offer,
+                                                              asio::ip::address client) {
   auto stream = impl_->registry.find(stream_id);
   if (!stream) co_return failure(404, "stream '" + stream_id + "' not found");
   auto tracks = stream->tracks();
@@ -987,7 +1060,7 @@ awaitable<WebRtcServer::Created> WebRtcServer::create_session(std::string stream
     if (!tracks || tracks->empty()) co_return failure(503, "stream '" + stream_id + "' is not ready");
   }
   auto impl = impl_;
-  co_return co_await asio::co_spawn(impl->context, impl->create_async(impl, stream_id, std::move(offer), stream, tracks),
+  co_return co_await asio::co_spawn(impl->context, impl->create_async(impl, stream_id, std::move(offer), client, stream, tracks),
                                     use_awaitable);
 }
 
@@ -1012,6 +1085,16 @@ void WebRtcServer::write_metrics(std::string& out) const {
   const auto& i = *impl_;
   line("streamgate_webrtc_sessions", "gauge", "WebRTC sessions open now", i.peer_count.load());
   line("streamgate_webrtc_sessions_total", "counter", "WebRTC sessions created", i.sessions_total.load());
+  line("streamgate_webrtc_sessions_pending", "gauge", "WebRTC sessions answered but not connected yet (ICE, DTLS)",
+       i.pending_count.load());
+  line("streamgate_webrtc_setup_timeouts_total", "counter",
+       "WebRTC sessions closed because ICE and DTLS were not done within webrtc.setup_timeout", i.setup_timeouts.load());
+  write_metric_header(out, "streamgate_webrtc_offers_refused_total", "counter",
+                      "WHEP and /ws offers refused by a limit (max_sessions, max_pending_per_address)");
+  out += "streamgate_webrtc_offers_refused_total{reason=\"max_sessions\"} " + std::to_string(i.refused_full.load()) +
+         "\n";
+  out += "streamgate_webrtc_offers_refused_total{reason=\"pending_per_address\"} " +
+         std::to_string(i.refused_pending.load()) + "\n";
   line("streamgate_webrtc_packets_sent_total", "counter", "SRTP packets sent", i.packets_sent.load());
   line("streamgate_webrtc_bytes_sent_total", "counter", "SRTP bytes sent", i.bytes_sent.load());
   line("streamgate_webrtc_stun_requests_total", "counter", "STUN Binding requests received", i.stun_requests.load());

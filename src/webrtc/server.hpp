@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/policy.hpp"
 #include "base/result.hpp"
 #include "http/http_server.hpp"
 #include "media/stream_registry.hpp"
@@ -28,6 +29,13 @@ struct WebRtcOptions {
   std::string web_root;  // folder with the player pages (index.html, streams.html); empty = embedded in the binary
   std::chrono::milliseconds consent_timeout{30000};  // RFC 7675 5.1: no ICE check for this long ends a session
   size_t max_sessions = 2000;
+  // A session that has not finished ICE and DTLS this long after its offer ends: offers that never connect must
+  // not hold slots for the whole consent timeout.
+  std::chrono::milliseconds setup_timeout{10000};
+  // Sessions still setting up (offer answered, DTLS not done) per client address; further offers get 429.
+  size_t max_pending_per_address = 16;
+  // Client addresses without the per-address cap (a reverse proxy or a test client on this machine).
+  std::vector<auth::IpRange> per_address_exempt;
 };
 
 inline WebRtcOptions make_options(size_t reader_queue, std::vector<std::string> additional_hosts = {},
@@ -63,8 +71,9 @@ class WebRtcServer {
     std::string answer;
     std::vector<Candidate> candidates;
   };
-  // From any thread: a peer for `stream_id` answering `offer`.
-  boost::asio::awaitable<Created> create_session(std::string stream_id, std::string offer);
+  // From any thread: a peer for `stream_id` answering `offer` from `client` (the HTTP connection's address).
+  boost::asio::awaitable<Created> create_session(std::string stream_id, std::string offer,
+                                                 boost::asio::ip::address client);
   // From any thread; true if it existed.
   boost::asio::awaitable<bool> close_session(std::string session);
   size_t sessions() const;

@@ -100,9 +100,10 @@ void WebRtcServer::add_routes(http::Router& router) {
     if (!is_sdp_content_type(req[verb_ns::field::content_type]))
       co_return http::error_response(bhttp::unsupported_media_type, "WHEP needs Content-Type: application/sdp", req);
     if (req.body().empty()) co_return http::error_response(bhttp::bad_request, "empty SDP offer", req);
-    auto created = co_await create_session(p.get("stream"), req.body());
+    auto created = co_await create_session(p.get("stream"), req.body(), p.peer().address);
     if (created.status != 201) {
       auto res = http::error_response(static_cast<bhttp>(created.status), created.error, req);
+      if (created.status == 429 || created.status == 503) res.set(verb_ns::field::retry_after, "1");
       cors(res);
       co_return res;
     }
@@ -147,6 +148,7 @@ void WebRtcServer::add_routes(http::Router& router) {
     co_await ws.async_accept(req, asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;
     std::string stream_id = p.get("stream");
+    const auto client = p.peer().address;
     std::string session;
     auto send = [&ws](json::object o) -> awaitable<boost::system::error_code> {
       boost::system::error_code e;
@@ -177,7 +179,7 @@ void WebRtcServer::add_routes(http::Router& router) {
           co_await close_session(session);
           session.clear();
         }
-        auto created = co_await create_session(stream_id, std::string(*sdp));
+        auto created = co_await create_session(stream_id, std::string(*sdp), client);
         if (created.status != 201) {
           if (co_await send(error_message(created.error, created.status))) break;
           continue;

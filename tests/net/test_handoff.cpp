@@ -2,6 +2,8 @@
 // per connection (net/handoff.hpp says why).
 #include "net/handoff.hpp"
 
+#include "net/connection_limiter.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -16,15 +18,24 @@ TEST(Handoff, AnAcceptedConnectionsHandOverFitsOneBlockAndBlocksAreReused) {
   HandoffPool pool;
   int ran = 0;
   for (int i = 0; i < 3; ++i) {
-    // What the HTTP and RTSP accept loops capture: the socket, the peer address, a pointer, a shared pointer.
+    // What the HTTP and RTSP accept loops capture: the socket, the peer (address and a flag), the connection's
+    // slot, the TLS context (a shared pointer), the server and the worker index.
     boost::asio::ip::tcp::socket socket(worker);
-    auto address = boost::asio::ip::make_address("2001:db8::1");
-    auto shared = std::make_shared<int>(i);
-    hand_off(pool, worker, [&ran, socket = std::move(socket), address, shared, self = &pool]() mutable {
+    struct Peer {
+      boost::asio::ip::address address;
+      bool secure = false;
+    } peer{boost::asio::ip::make_address("2001:db8::1")};
+    ConnectionLimiter::Slot slot;
+    auto tls = std::make_shared<int>(i);
+    size_t index = 1;
+    hand_off(pool, worker, [&ran, socket = std::move(socket), peer, slot = std::move(slot), tls, self = &pool,
+                            index]() mutable {
       ++ran;
       EXPECT_FALSE(socket.is_open());
-      EXPECT_TRUE(address.is_v6());
+      EXPECT_TRUE(peer.address.is_v6());
+      EXPECT_FALSE(slot);
       (void)self;
+      (void)index;
     });
     worker.run();
     worker.restart();
