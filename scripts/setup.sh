@@ -17,6 +17,8 @@ packages=(
   # real peers used by the tests and the demo
   ffmpeg wrk chromium libnss3-tools curl procps python3 python3-gi python3-gst-1.0 gir1.2-gst-rtsp-server-1.0
   gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # packaging checks (scripts/package_test.sh): .deb, lintian, a minbase root, the container image, systemd unit
+  file dpkg-dev debootstrap lintian buildah podman systemd
 )
 # Node.js + npm for the browser tests: a machine may already have them (from another source whose nodejs
 # conflicts with Debian's npm); install Debian's only when there is none.
@@ -38,6 +40,12 @@ fi
 if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules/playwright-core ]; then
   echo "setup: npm install in tests/e2e"
   (cd tests/e2e && npm install --no-audit --no-fund --loglevel=error)
+fi
+
+# Kubernetes manifest checks (tests/deploy/check_k8s.mjs): YAML and the Kubernetes schemas from npm.
+if [ -f tests/deploy/package.json ] && [ ! -d tests/deploy/node_modules/kubernetes-models ]; then
+  echo "setup: npm install in tests/deploy"
+  (cd tests/deploy && npm install --no-audit --no-fund --loglevel=error)
 fi
 
 # --- HLS player assets (hlsserve): hls.js from npm into web/node_modules; streamgate serves it at /assets/hls.min.js.

@@ -222,7 +222,7 @@ App::ReloadOutcome App::reload_now(const std::string& trigger, bool only_if_chan
     return out;
   }
   c.last_text = text;
-  auto next = in ? parse_config(text, config_.file) : Result<Config>(make_error(config_.file + ": cannot open config file"));
+  auto next = in ? parse_config(text, config_.file, process_environment()) : Result<Config>(make_error(config_.file + ": cannot open config file"));
   if (!next) {
     out.error = next.error();
     c.reloads_failed.fetch_add(1);

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "app/config_env.hpp"
 #include "app/log.hpp"
 #include "media/stream_registry.hpp"
 
@@ -51,9 +52,13 @@ struct ConfigError {
 
 class Parser {
  public:
-  explicit Parser(std::string file) : file_(std::move(file)) {}
+  Parser(std::string file, std::vector<EnvOverride> overrides)
+      : file_(std::move(file)), overrides_(std::move(overrides)) {}
 
+  // file:line, or the environment variable that set the node (config_env.hpp).
   [[noreturn]] void fail(const YAML::Node& at, const std::string& what) const {
+    for (const auto& o : overrides_)
+      if (o.node.is(at)) throw ConfigError{"environment " + o.variable + ": " + what};
     int line = at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
     throw ConfigError{file_ + ":" + std::to_string(line) + ": " + what};
   }
@@ -68,7 +73,8 @@ class Parser {
       if (!ok) {
         std::string list;
         for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        fail(it->first, "unknown key '" + key + "'" + (where.empty() ? "" : " in '" + where + "'") +
+        // A key an override created has no line: name its variable through the value.
+        fail(it->first.Mark().is_null() ? it->second : it->first, "unknown key '" + key + "'" + (where.empty() ? "" : " in '" + where + "'") +
                             " (expected one of: " + list + ")");
       }
     }
@@ -416,6 +422,7 @@ class Parser {
 
  private:
   std::string file_;
+  std::vector<EnvOverride> overrides_;
 };
 
 // "section.key" (or "key" for a top-level scalar) -> the setting's YAML text, for every setting but the streams.
@@ -437,10 +444,13 @@ std::map<std::string, std::string> setting_texts(const YAML::Node& root) {
 
 }  // namespace
 
-Result<Config> parse_config(std::string_view yaml, const std::string& file) {
+Result<Config> parse_config(std::string_view yaml, const std::string& file, const Environment& env) {
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
-    Config config = Parser(file).parse(root);
+    auto overrides = apply_environment(root, env, file);
+    if (!overrides) return make_error(overrides.error());
+    Config config = Parser(file, std::move(*overrides)).parse(root);
+    // After the environment is applied, so a changed variable counts as a changed setting on reload.
     config.setting_texts = setting_texts(root);
     return config;
   } catch (const ConfigError& e) {
@@ -451,12 +461,12 @@ Result<Config> parse_config(std::string_view yaml, const std::string& file) {
   }
 }
 
-Result<Config> load_config(const std::string& path) {
+Result<Config> load_config(const std::string& path, const Environment& env) {
   std::ifstream in(path);
   if (!in) return make_error(path + ": cannot open config file");
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  return parse_config(ss.str(), path, env);
 }
 
 }  // namespace sg::app

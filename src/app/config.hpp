@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/config_env.hpp"
 #include "auth_session/authorizer.hpp"
 #include "base/result.hpp"
 #include "http/http_server.hpp"
@@ -132,8 +133,9 @@ struct Config {
   std::map<std::string, std::string> setting_texts;
 };
 
-// Parses YAML text; `file` is used in error messages.
-Result<Config> parse_config(std::string_view yaml, const std::string& file);
-Result<Config> load_config(const std::string& path);
+// Parses YAML text; `file` is used in error messages. `env` feeds ${VAR} and the STREAMGATE_* key overrides
+// (config_env.hpp): tests pass their own, the server its process environment.
+Result<Config> parse_config(std::string_view yaml, const std::string& file, const Environment& env = {});
+Result<Config> load_config(const std::string& path, const Environment& env = process_environment());
 
 }  // namespace sg::app

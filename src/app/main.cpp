@@ -14,6 +14,7 @@
 #include "app/config.hpp"
 #include "app/heap_trimmer.hpp"
 #include "app/log.hpp"
+#include "app/probe.hpp"
 #include "auth/policy.hpp"
 #include "rtsp_session/exec_supervisor.hpp"
 
@@ -39,6 +40,8 @@ Options:
   --log-format FORMAT  json | text
   --check-config       load and validate the config, then exit (0 = valid)
   --hash-password      read a password from stdin, print its pbkdf2-sha256 hash for auth.internal_users
+  --probe URL          GET an http:// URL (e.g. http://127.0.0.1:8080/healthz), exit 0 on 2xx, else 1
+                       (a container health check without curl)
   --version            print the version and exit
   --help               print this help and exit
 
@@ -46,6 +49,9 @@ Exit codes: 0 clean shutdown, 1 runtime error (e.g. cannot bind), 2 bad usage or
 Signals: SIGTERM / SIGINT stop accepting, close sessions and exit 0; with shutdown_grace in the config, /readyz
 turns 503 and new sessions are refused at once while open ones are served for that long (a second signal ends
 it). SIGHUP re-reads the config file (so does a change of the file, and POST /api/v1/config/reload).
+Environment: ${VAR} and ${VAR:-default} in config values; STREAMGATE_<SECTION>__<KEY>=value overrides one key
+(e.g. STREAMGATE_LOG__LEVEL=debug); SG_WEB_DIR serves pages from a folder laid out like web/ instead of the
+copies embedded in the binary.
 )";
 
 int usage_error(const std::string& msg) {
@@ -95,6 +101,18 @@ int main(int argc, char** argv) {
       if (line.empty()) return usage_error("--hash-password reads the password from standard input");
       std::printf("%s\n", auth::hash_password(line).c_str());
       return kExitOk;
+    } else if (arg == "--probe") {
+      std::string url;
+      if (!value(url)) return usage_error("--probe needs a URL");
+      auto parsed = app::parse_probe_url(url);
+      if (!parsed) return usage_error(parsed.error());
+      auto status = app::probe(*parsed, std::chrono::seconds(3));
+      if (!status) {
+        std::fprintf(stderr, "streamgate: probe failed: %s\n", status.error().c_str());
+        return kExitRuntime;
+      }
+      std::printf("%u\n", *status);
+      return *status >= 200 && *status < 300 ? kExitOk : kExitRuntime;
     } else if (arg == "--check-config") {
       check_only = true;
     } else if (arg == "--config" || arg == "-c") {
@@ -121,8 +139,10 @@ int main(int argc, char** argv) {
   }
 
   app::Config config;
-  if (!config_path.empty()) {
-    auto loaded = app::load_config(config_path);
+  {
+    // Without a file: the built-in defaults, still open to STREAMGATE_* overrides from the environment.
+    auto loaded = config_path.empty() ? app::parse_config("", "", app::process_environment())
+                                      : app::load_config(config_path);
     if (!loaded) {
       std::fprintf(stderr, "streamgate: config error: %s\n", loaded.error().c_str());
       return kExitUsage;

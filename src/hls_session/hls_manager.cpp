@@ -10,6 +10,7 @@
 #include "base/prometheus.hpp"
 #include "hls/blocking_reload.hpp"
 #include "net/worker_pool.hpp"
+#include "web/assets.hpp"
 
 namespace sg::hls_session {
 
@@ -55,24 +56,11 @@ http::Response bytes_response(const hls::SharedBytes& data, std::string_view typ
   return with_hls_headers(std::move(res), "public, max-age=60");
 }
 
-// Where the player page and hls.js live: $SG_WEB_DIR, else the source tree's web/ (scripts/setup.sh runs
-// `npm install` there).
-std::vector<std::filesystem::path> web_dirs() {
-  std::vector<std::filesystem::path> dirs;
-  if (const char* env = std::getenv("SG_WEB_DIR"); env && *env) dirs.emplace_back(env);
-  dirs.emplace_back(std::filesystem::path(SG_SOURCE_DIR) / "web");
-  return dirs;
-}
-
+// The player page and hls.js: embedded in the binary, or from $SG_WEB_DIR when set (src/web/assets.hpp).
 std::shared_ptr<const std::string> read_web_file(const std::string& relative) {
-  for (const auto& dir : web_dirs()) {
-    std::ifstream f(dir / relative, std::ios::binary);
-    if (!f) continue;
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return std::make_shared<const std::string>(ss.str());
-  }
-  return nullptr;
+  auto body = web::asset(relative);
+  if (!body) return nullptr;
+  return std::make_shared<const std::string>(std::move(*body));
 }
 
 // Keeps a gauge right across co_await and early returns.
@@ -296,7 +284,7 @@ asio::awaitable<http::Response> HlsManager::serve_player(const http::Request& re
   count(Kind::Player);
   if (!registry_.find(id)) co_return hls_error(bhttp::status::not_found, "stream '" + id + "' not found", req);
   auto page = read_web_file("hls.html");
-  if (!page) co_return hls_error(bhttp::status::not_found, "player page not installed (web/hls.html)", req);
+  if (!page) co_return hls_error(bhttp::status::not_found, "player page not embedded (web/hls.html)", req);
   auto res = http::text_response(bhttp::status::ok, *page, "text/html; charset=utf-8", req);
   res.set(bhttp::field::cache_control, "no-cache");
   co_return res;
@@ -312,7 +300,7 @@ http::Response HlsManager::serve_asset(const http::Request& req, const std::stri
   if (!body) {
     body = read_web_file(name);
     if (!body)
-      return hls_error(bhttp::status::not_found, "asset not installed: web/" + name + " (run scripts/setup.sh)", req);
+      return hls_error(bhttp::status::not_found, "asset not embedded: web/" + name + " (run scripts/setup.sh, then rebuild)", req);
     std::lock_guard lk(asset_mu_);
     assets_.emplace(name, body);
   }

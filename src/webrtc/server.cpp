@@ -995,7 +995,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
 
 WebRtcServer::WebRtcServer(net::WorkerPool& pool, media::StreamRegistry& registry, WebRtcOptions options)
     : impl_(std::make_shared<Impl>(pool, registry, options)),
-      impl_web_root_(options.web_root.empty() ? std::string(SG_SOURCE_DIR "/web/player") : options.web_root) {}
+      impl_web_root_(options.web_root) {}
 
 WebRtcServer::~WebRtcServer() { stop(); }
 

@@ -26,7 +26,7 @@ struct WebRtcOptions {
   std::vector<std::string> additional_hosts;  // extra host candidates (e.g. a public address)
   bool interface_discovery = true;            // bound to 0.0.0.0: one candidate per interface address
   size_t reader_queue = 512;
-  std::string web_root;  // folder with the player page (index.html); empty = built-in fallback
+  std::string web_root;  // folder with the player pages (index.html, streams.html); empty = embedded in the binary
   std::chrono::milliseconds consent_timeout{30000};  // RFC 7675 5.1: no ICE check for this long ends a session
   size_t max_sessions = 2000;
   // A session that has not finished ICE and DTLS this long after its offer ends: offers that never connect must

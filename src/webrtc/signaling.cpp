@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/log.hpp"
+#include "web/assets.hpp"
 #include "webrtc/server.hpp"
 
 namespace sg::webrtc {
@@ -40,6 +41,12 @@ std::string read_file(const std::string& path) {
   std::ostringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+// A page of web/player: from WebRtcOptions::web_root when set, else embedded in the binary (or $SG_WEB_DIR).
+std::string player_page(const std::string& root, const std::string& name) {
+  if (!root.empty()) return read_file(root + "/" + name);
+  return web::asset("player/" + name).value_or(std::string());
 }
 
 bool is_sdp_content_type(std::string_view ct) {
@@ -218,12 +225,12 @@ void WebRtcServer::add_routes(http::Router& router) {
              });
   auto root = options_web_root();
   router.add(verb::get, "/", http::Access::open(), [root](const Request& req, const http::Params&) -> awaitable<Response> {
-    std::string page = read_file(root + "/streams.html");
+    std::string page = player_page(root, "streams.html");
     if (page.empty()) page = "<!doctype html><title>streamgate</title><p>streamgate: see /api/v1/streams</p>";
     co_return http::text_response(bhttp::ok, std::move(page), "text/html; charset=utf-8", req);
   });
   router.add(verb::get, "/{stream}", http::Access::open(), [root](const Request& req, const http::Params&) -> awaitable<Response> {
-    std::string page = read_file(root + "/index.html");
+    std::string page = player_page(root, "index.html");
     if (page.empty()) page = std::string(kFallbackPlayer);
     co_return http::text_response(bhttp::ok, std::move(page), "text/html; charset=utf-8", req);
   });

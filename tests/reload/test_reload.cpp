@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <stdlib.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
@@ -314,6 +315,32 @@ TEST(ReloadApi, NewUsersApplyWithoutARestart) {
                          "GET /api/v1/streams HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                          "Authorization: Basic YWRtaW46c2VjcmV0\r\n\r\n");  // admin:secret
   EXPECT_EQ(authed.status, 200) << authed.raw;
+}
+
+// A reload reads the config with the same environment as the start: ${VAR} values still resolve and STREAMGATE_*
+// overrides still win, so an unchanged setting that comes from the environment is neither refused nor reported as
+// changed.
+TEST(ReloadApi, EnvironmentVariablesAndOverridesApplyOnReload) {
+  struct Variables {  // the server inherits them; later tests in this process do not
+    Variables() {
+      ::setenv("SG_TEST_RELOAD_LEVEL", "info", 1);
+      ::setenv("STREAMGATE_WORKERS", "1", 1);
+    }
+    ~Variables() {
+      ::unsetenv("SG_TEST_RELOAD_LEVEL");
+      ::unsetenv("STREAMGATE_WORKERS");
+    }
+  } variables;
+  const std::string before = "log: { level: '${SG_TEST_RELOAD_LEVEL}' }\nstreams:\n  cam: { source: publisher }\n";
+  Server s(before);
+  ASSERT_TRUE(s.ready) << s.log();
+  std::ofstream(s.config_file) << before << "  cam2: { source: publisher }\n";
+  auto r = http_request(s.http_port, "POST", "/api/v1/config/reload");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = json::parse(r.body);
+  EXPECT_EQ(json::serialize(v.at("added")), "[\"cam2\"]");
+  EXPECT_EQ(json::serialize(v.at("applied")), "[]");
+  EXPECT_EQ(json::serialize(v.at("restart_required")), "[]");
 }
 
 }  // namespace
