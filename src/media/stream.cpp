@@ -234,8 +234,8 @@ void Stream::publisher_timed_out(uint64_t epoch) {
     // Its last GOP is stale: a reader arriving now must not start on it.
     gop_.clear();
     gop_bytes_ = 0;
+    publisher_timeouts_.fetch_add(1, std::memory_order_relaxed);  // counted with the state change, never after it
   }
-  publisher_timeouts_.fetch_add(1, std::memory_order_relaxed);
   log::warn("publisher sent no data: stream no longer ready, publisher and readers closed",
             {{"stream", id_},
              {"session", session},
