@@ -11,51 +11,25 @@
 #include <thread>
 
 #include "../support/http_client.hpp"
+#include "../support/process.hpp"
 
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::string output;
-};
-
-Run run(const std::string& args) {
-  Run r;
-  std::string cmd = SG_BINARY;
-  cmd.append(" ").append(args).append(" 2>&1");
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using sg::test::free_port;
+using sg::test::run_binary;
 
 TEST(Binary, HelpAndVersionExitZero) {
-  auto h = run("--help");
+  auto h = run_binary("--help");
   EXPECT_EQ(h.exit_code, 0);
   EXPECT_NE(h.output.find("Usage: streamgate"), std::string::npos);
   EXPECT_NE(h.output.find("--config FILE"), std::string::npos);
-  auto v = run("--version");
+  auto v = run_binary("--version");
   EXPECT_EQ(v.exit_code, 0);
   EXPECT_EQ(v.output.rfind("streamgate ", 0), 0u);
 }
 
 TEST(Binary, UnknownFlagIsUsageError) {
-  auto r = run("--bogus");
+  auto r = run_binary("--bogus");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("unknown option '--bogus'"), std::string::npos);
 }
@@ -66,13 +40,13 @@ TEST(Binary, ConfigTypoFailsAtStartWithFileLineAndKey) {
     std::ofstream f(path);
     f << "server:\n  http: 127.0.0.1:0\nworkerz: 2\n";
   }
-  auto r = run("--config " + path);
+  auto r = run_binary("--config " + path);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find(path + ":3: unknown key 'workerz'"), std::string::npos) << r.output;
 }
 
 TEST(Binary, HttpsFlagWithoutTlsFilesIsUsageError) {
-  auto r = run("--https 127.0.0.1:0 --http 127.0.0.1:0 --rtsp 127.0.0.1:0 --webrtc-udp 127.0.0.1:0");
+  auto r = run_binary("--https 127.0.0.1:0 --http 127.0.0.1:0 --rtsp 127.0.0.1:0 --webrtc-udp 127.0.0.1:0");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("--https needs tls.cert and tls.key"), std::string::npos) << r.output;
 }
@@ -81,7 +55,7 @@ TEST(Binary, MissingTlsCertificateFailsAtStartNamingTheFile) {
   std::string path = ::testing::TempDir() + "sg_tls_missing.yaml";
   std::ofstream(path) << "tls:\n  cert: /nonexistent/sg/cert.pem\n  key: /nonexistent/sg/key.pem\n";
   auto r =
-      run("--config " + path +
+      run_binary("--config " + path +
           " --http 127.0.0.1:0 --rtsp 127.0.0.1:0 --webrtc-udp 127.0.0.1:0 --https 127.0.0.1:0 --rtsps 127.0.0.1:0");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("cannot read '/nonexistent/sg/cert.pem'"), std::string::npos) << r.output;
@@ -97,7 +71,7 @@ TEST(Binary, BusyPortIsRuntimeError) {
   listen(fd, 1);
   socklen_t len = sizeof a;
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  auto r = run("--http 127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + " --rtsp 127.0.0.1:0 --webrtc-udp 127.0.0.1:0");
+  auto r = run_binary("--http 127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + " --rtsp 127.0.0.1:0 --webrtc-udp 127.0.0.1:0");
   close(fd);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("cannot listen"), std::string::npos) << r.output;

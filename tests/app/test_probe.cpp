@@ -10,39 +10,13 @@
 #include <thread>
 
 #include "../support/http_client.hpp"
+#include "../support/process.hpp"
 #include "app/probe.hpp"
 
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::string output;
-};
-
-Run run(const std::string& args) {
-  Run r;
-  std::string cmd = SG_BINARY;  // appended, not +: GCC 12's -Warray-bounds misfires on the temporaries
-  cmd.append(" ").append(args).append(" 2>&1");
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using sg::test::free_port;
+using sg::test::run_binary;
 
 // The server with no config file, its HTTP port given only through STREAMGATE_SERVER__HTTP.
 class ServerFromEnvironment : public ::testing::Test {
@@ -79,26 +53,26 @@ TEST_F(ServerFromEnvironment, ListensWhereTheEnvironmentSays) { ASSERT_TRUE(up_)
 
 TEST_F(ServerFromEnvironment, ProbeOfHealthzExitsZero) {
   ASSERT_TRUE(up_);
-  auto r = run("--probe " + url("/healthz"));
+  auto r = run_binary("--probe " + url("/healthz"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output, "200\n");
 }
 
 TEST_F(ServerFromEnvironment, ProbeOfAnErrorStatusExitsOne) {
   ASSERT_TRUE(up_);
-  auto r = run("--probe " + url("/api/v1/streams/nope"));
+  auto r = run_binary("--probe " + url("/api/v1/streams/nope"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(r.output, "404\n");
 }
 
 TEST(Probe, ClosedPortExitsOneSayingWhy) {
-  auto r = run("--probe http://127.0.0.1:" + std::to_string(free_port()) + "/healthz");
+  auto r = run_binary("--probe http://127.0.0.1:" + std::to_string(free_port()) + "/healthz");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("probe failed"), std::string::npos) << r.output;
 }
 
 TEST(Probe, NonHttpUrlIsUsageError) {
-  auto r = run("--probe ftp://x/");
+  auto r = run_binary("--probe ftp://x/");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("not an http:// URL"), std::string::npos) << r.output;
 }

@@ -149,6 +149,14 @@ inline RunResult run(std::vector<std::string> argv, std::chrono::milliseconds ti
   return r;
 }
 
+// The streamgate binary run to completion with `args` (split at spaces), stdout+stderr captured.
+inline RunResult run_binary(const std::string& args, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  std::vector<std::string> argv = {SG_BINARY};
+  std::istringstream in(args);
+  for (std::string word; in >> word;) argv.push_back(word);
+  return run(std::move(argv), timeout, "binary");
+}
+
 // The streamgate binary on free ports with an optional YAML config; waits for /readyz.
 class Server {
  public:
