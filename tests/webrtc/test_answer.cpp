@@ -1,7 +1,9 @@
-// SDP answers to a real Chromium offer: BUNDLE/ICE-lite/DTLS attributes, codec choice, rejected sections.
+// SDP answers to real Chromium and GStreamer webrtcbin offers: BUNDLE/ICE-lite/DTLS attributes, codec choice,
+// rejected and bundle-only sections.
 #include <gtest/gtest.h>
 
 #include "chrome_offer.hpp"
+#include "webrtcbin_offer.hpp"
 #include "webrtc/answer.hpp"
 
 namespace sg::webrtc {
@@ -125,6 +127,52 @@ TEST(Answer, FailsWithoutIceCredentials) {
   auto a = build_answer(*o, {h264_track()}, params(), 1);
   ASSERT_FALSE(a);
   EXPECT_NE(a.error().find("ICE"), std::string::npos);
+}
+
+sdp::SessionDescription webrtcbin_offer() {
+  auto o = sdp::parse(test::kWebrtcbinMaxBundleOffer);
+  EXPECT_TRUE(o) << o.error();
+  return *o;
+}
+
+media::Track h265_track() {
+  media::Track t = h264_track();
+  t.codec = media::CodecId::H265;
+  return t;
+}
+
+TEST(Answer, AcceptsWebrtcbinsBundleOnlyAudioSectionAsBundled) {
+  auto a = build_answer(webrtcbin_offer(), {h265_track(), audio_track(media::CodecId::Opus, 48000)}, params(), 5);
+  ASSERT_TRUE(a) << a.error();
+  ASSERT_EQ(a->tracks.size(), 2u);
+  EXPECT_EQ(a->tracks[0].mid, "video0");
+  EXPECT_EQ(a->tracks[0].payload_type, 98);
+  EXPECT_EQ(a->tracks[1].mid, "audio1");
+  EXPECT_EQ(a->tracks[1].payload_type, 111);
+  auto parsed = sdp::parse(a->sdp);
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE video0 audio1");
+  ASSERT_EQ(parsed->media.size(), 2u);
+  const auto& audio = parsed->media[1];
+  EXPECT_EQ(audio.port, 9);
+  EXPECT_FALSE(audio.attributes.has("bundle-only"));
+  EXPECT_EQ(audio.direction(), sdp::Direction::kSendOnly);
+  EXPECT_EQ(audio.attributes.first("fingerprint")->value, "sha-256 AA:BB");
+  EXPECT_EQ(audio.rtpmap(111)->encoding, "OPUS");
+}
+
+TEST(Answer, BundleOnlySectionOutsideTheBundleGroupIsRejected) {
+  std::string text(test::kWebrtcbinMaxBundleOffer);
+  text.replace(text.find("a=group:BUNDLE video0 audio1"), 28, "a=group:BUNDLE video0");
+  auto o = sdp::parse(text);
+  ASSERT_TRUE(o) << o.error();
+  auto a = build_answer(*o, {h265_track(), audio_track(media::CodecId::Opus, 48000)}, params(), 5);
+  ASSERT_TRUE(a) << a.error();
+  ASSERT_EQ(a->tracks.size(), 1u);
+  auto parsed = sdp::parse(a->sdp);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->media[1].port, 0);
+  EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE video0");
 }
 
 }  // namespace
