@@ -143,10 +143,13 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
       }
     }
     std::string first_fmt = m.formats.empty() ? "0" : m.formats.front();
-    // A rejected section (RFC 8843 7.3.3: port 0, without bundle-only, outside the BUNDLE group).
+    // A rejected section (RFC 8843 7.3.3: port 0, without bundle-only, outside the BUNDLE group). It keeps the
+    // ICE and DTLS attributes: webrtcbin refuses a whole answer with a section that lacks them, rejected or not.
     if (pt < 0) {
       media_text += fmt::format("m={} 0 {} {}\r\nc=IN IP4 0.0.0.0\r\na=mid:{}\r\na=inactive\r\n", m.type, m.proto,
                                 first_fmt, mid);
+      media_text += fmt::format("a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n", params.ufrag, params.pwd);
+      media_text += fmt::format("a=fingerprint:sha-256 {}\r\na=setup:passive\r\n", params.fingerprint);
       continue;
     }
     used[track_index] = true;

@@ -28,6 +28,7 @@
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
 #include "codec/h264.hpp"
+#include "codec/h265.hpp"
 #include "codec/rtp_h264.hpp"
 #include "codec/rtp_h265.hpp"
 #include "rtp/rtcp.hpp"

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A WHEP viewer made of GStreamer's webrtcbin, for the interop tests.
 
-usage: whep_webrtcbin.py URL [--expect-video h264|h265] [--expect-audio opus] [--bundle max-bundle|max-compat|none]
+usage: whep_webrtcbin.py URL [--expect-video h264|h265] [--expect-audio opus | --offer-audio opus]
+                         [--bundle max-bundle|max-compat|none]
                          [--frames N] [--audio-buffers N] [--timeout SECONDS] [--local-address IP] [--print-offer]
 
 URL is the WHEP endpoint (http://host:port/{stream}/whep). The viewer adds one recvonly transceiver per expected
@@ -66,8 +67,9 @@ class Viewer:
         recvonly = GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY
         if args.expect_video:
             self.webrtc.emit("add-transceiver", recvonly, Gst.Caps.from_string(VIDEO_CAPS[args.expect_video]))
-        if args.expect_audio:
-            self.webrtc.emit("add-transceiver", recvonly, Gst.Caps.from_string(AUDIO_CAPS[args.expect_audio]))
+        audio = args.expect_audio or args.offer_audio
+        if audio:
+            self.webrtc.emit("add-transceiver", recvonly, Gst.Caps.from_string(AUDIO_CAPS[audio]))
 
     def run(self):
         self.pipeline.set_state(Gst.State.PLAYING)
@@ -195,6 +197,8 @@ def main():
     parser.add_argument("url")
     parser.add_argument("--expect-video", choices=sorted(VIDEO_CAPS))
     parser.add_argument("--expect-audio", choices=sorted(AUDIO_CAPS))
+    parser.add_argument("--offer-audio", choices=sorted(AUDIO_CAPS),
+                        help="offer to receive audio without expecting any (a stream without audio)")
     parser.add_argument("--bundle", choices=sorted(BUNDLE), default="max-bundle")
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--audio-buffers", type=int, default=30)

@@ -42,6 +42,18 @@ sdp::SessionDescription offer() {
   return *o;
 }
 
+sdp::SessionDescription webrtcbin_offer() {
+  auto o = sdp::parse(test::kWebrtcbinMaxBundleOffer);
+  EXPECT_TRUE(o) << o.error();
+  return *o;
+}
+
+media::Track h265_track() {
+  media::Track t = h264_track();
+  t.codec = media::CodecId::H265;
+  return t;
+}
+
 TEST(Answer, PicksChromesH264PacketizationMode1WithSameProfileAndOpus) {
   auto a = build_answer(offer(), {h264_track(), audio_track(media::CodecId::Opus, 48000)}, params(), 1234);
   ASSERT_TRUE(a) << a.error();
@@ -91,6 +103,25 @@ TEST(Answer, RejectsAudioSectionWhenTrackIsAac) {
   EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE 0");
 }
 
+// webrtcbin refuses a whole answer when any section, a rejected one too, lacks ICE credentials or a fingerprint.
+TEST(Answer, RejectedSectionKeepsIceAndDtlsAttributes) {
+  auto a = build_answer(webrtcbin_offer(), {h265_track()}, params(), 5);
+  ASSERT_TRUE(a) << a.error();
+  auto parsed = sdp::parse(a->sdp);
+  ASSERT_TRUE(parsed) << parsed.error();
+  ASSERT_EQ(parsed->media.size(), 2u);
+  const auto& audio = parsed->media[1];
+  EXPECT_EQ(audio.port, 0);
+  EXPECT_EQ(audio.mid(), "audio1");
+  EXPECT_EQ(audio.direction(), sdp::Direction::kInactive);
+  ASSERT_TRUE(audio.attributes.has("ice-ufrag"));
+  EXPECT_EQ(audio.attributes.first("ice-ufrag")->value, "abcd");
+  EXPECT_TRUE(audio.attributes.has("ice-pwd"));
+  ASSERT_TRUE(audio.attributes.has("fingerprint"));
+  EXPECT_EQ(audio.attributes.first("fingerprint")->value, "sha-256 AA:BB");
+  EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE video0");
+}
+
 TEST(Answer, OffersAacAsTranscodedOpusWhenAllowed) {
   auto p = params();
   p.aac_to_opus = true;
@@ -127,18 +158,6 @@ TEST(Answer, FailsWithoutIceCredentials) {
   auto a = build_answer(*o, {h264_track()}, params(), 1);
   ASSERT_FALSE(a);
   EXPECT_NE(a.error().find("ICE"), std::string::npos);
-}
-
-sdp::SessionDescription webrtcbin_offer() {
-  auto o = sdp::parse(test::kWebrtcbinMaxBundleOffer);
-  EXPECT_TRUE(o) << o.error();
-  return *o;
-}
-
-media::Track h265_track() {
-  media::Track t = h264_track();
-  t.codec = media::CodecId::H265;
-  return t;
 }
 
 TEST(Answer, AcceptsWebrtcbinsBundleOnlyAudioSectionAsBundled) {
