@@ -39,8 +39,9 @@ class WebrtcbinE2e : public ::testing::Test {
     if (!have_program("ffmpeg")) return;
     server_ = std::make_unique<Server>();
     auto publish = [](const std::vector<std::string>& codecs, const std::string& path, bool audio = true) {
-      std::vector<std::string> argv = {"ffmpeg", "-nostdin",   "-hide_banner", "-loglevel", "warning", "-re", "-f",
-                                       "lavfi",  "-i",         "testsrc2=size=640x360:rate=30"};
+      std::vector<std::string> argv = {
+          "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning",
+          "-re",    "-f",       "lavfi",        "-i",        "testsrc2=size=640x360:rate=30"};
       if (audio)
         for (const char* a : {"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-b:a", "64k"})
           argv.push_back(a);
@@ -78,8 +79,8 @@ class WebrtcbinE2e : public ::testing::Test {
 
   // Runs the webrtcbin viewer on `stream` with `args`; it prints the offer, the answer and a JSON summary.
   static RunResult view(const std::string& stream, std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/python3", kClient, server_->http_url(stream + "/whep"),
-                                     "--bundle",         "max-bundle", "--timeout", "40"};
+    std::vector<std::string> argv = {
+        "/usr/bin/python3", kClient, server_->http_url(stream + "/whep"), "--bundle", "max-bundle", "--timeout", "40"};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, 90s, "webrtcbin_" + stream);
   }

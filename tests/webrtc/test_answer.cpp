@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "chrome_offer.hpp"
-#include "webrtcbin_offer.hpp"
 #include "webrtc/answer.hpp"
+#include "webrtcbin_offer.hpp"
 
 namespace sg::webrtc {
 namespace {
