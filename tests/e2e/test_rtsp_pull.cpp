@@ -1,9 +1,13 @@
 // RTSP pull sources against a third-party server (GStreamer gst-rtsp-server, tests/e2e/gst_rtsp_server.py):
-// TCP and UDP with digest auth, recovery after the server restarts, wrong credentials, and re-streaming to a reader.
+// TCP and UDP with digest auth, recovery after the server restarts, wrong credentials, and re-streaming to a reader;
+// and against a raw camera in the test that answers SETUP like live555 under concurrent SETUPs (400, no CSeq).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <mutex>
 #include <regex>
+#include <thread>
 
 #include "../support/process.hpp"
 
@@ -246,6 +250,114 @@ TEST(RtspPull, PulledStreamIsServedToAnRtspReader) {
                      15s, "reader");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_GE(frames_in(r.output), 10) << r.output;
+}
+
+// A raw RTSP camera on a free port, one connection at a time: OPTIONS and DESCRIBE (one H.264 track) are answered
+// normally, SETUP like live555 answers a SETUP it cannot handle: "400 Bad Request" without CSeq, connection kept.
+class CseqlessCamera {
+ public:
+  CseqlessCamera() {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(listen_fd_, 8);
+    socklen_t len = sizeof a;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~CseqlessCamera() {
+    stop_ = true;
+    thread_.join();
+    ::close(listen_fd_);
+  }
+  std::string url() const { return "rtsp://127.0.0.1:" + std::to_string(port_) + "/live"; }
+  // When the first SETUP was answered; nullopt before.
+  std::optional<std::chrono::steady_clock::time_point> first_setup() {
+    std::lock_guard lk(mu_);
+    return first_setup_;
+  }
+
+ private:
+  void run() {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      serve(fd);
+      ::close(fd);
+    }
+  }
+  void serve(int fd) {
+    std::string in;
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) < 0) return;
+      if (p.revents & (POLLIN | POLLHUP)) {
+        char buf[4096];
+        auto n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return;  // the client gave up on this connection
+        in.append(buf, static_cast<size_t>(n));
+      }
+      for (auto end = in.find("\r\n\r\n"); end != std::string::npos; end = in.find("\r\n\r\n")) {
+        std::string head = in.substr(0, end);
+        in.erase(0, end + 4);
+        std::smatch m;
+        std::string cseq = std::regex_search(head, m, std::regex("CSeq: *(\\d+)", std::regex::icase)) ? m[1].str() : "0";
+        std::string answer;
+        if (head.starts_with("OPTIONS")) {
+          answer = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\nPublic: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY\r\n\r\n";
+        } else if (head.starts_with("DESCRIBE")) {
+          const std::string sdp =
+              "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=cam\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\n"
+              "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n"
+              "a=control:track1\r\n";
+          answer = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\nContent-Base: " + url() +
+                   "/\r\nContent-Type: application/sdp\r\nContent-Length: " + std::to_string(sdp.size()) + "\r\n\r\n" +
+                   sdp;
+        } else if (head.starts_with("SETUP")) {
+          answer =
+              "RTSP/1.0 400 Bad Request\r\nDate: Tue, Dec 01 2026 17:20:00 GMT\r\n"
+              "Allow: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER\r\n\r\n";
+          std::lock_guard lk(mu_);
+          if (!first_setup_) first_setup_ = std::chrono::steady_clock::now();
+        } else {
+          answer = "RTSP/1.0 405 Method Not Allowed\r\nCSeq: " + cseq + "\r\n\r\n";
+        }
+        ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+      }
+    }
+  }
+
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::optional<std::chrono::steady_clock::time_point> first_setup_;
+  std::thread thread_;
+};
+
+// The 400 without CSeq answers the only outstanding request (the SETUP): the source fails at once with that status
+// rather than waiting out its 10 s request timeout.
+TEST(RtspPull, SetupAnsweredWithoutCSeqFailsAtOnceWithItsStatus) {
+  CseqlessCamera camera;
+  test::Server server(yaml_for("cam", camera.url(), "auto"));
+  ASSERT_TRUE(server.ready) << server.log();
+  ASSERT_TRUE(test::wait_until([&] { return camera.first_setup().has_value(); }, 15s)) << server.log();
+  const auto setup_at = *camera.first_setup();
+  json::object info;
+  // The request timeout is 10 s: an answer taken for what it is shows well before.
+  ASSERT_TRUE(test::wait_until([&] {
+    info = stream_info(server, "cam");
+    return state_of(info) == "error";
+  }, 5s)) << json::serialize(info) << "\n" << server.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - setup_at, 5s);
+  EXPECT_EQ(last_error_of(info), "SETUP: 400 Bad Request") << json::serialize(info);
 }
 
 }  // namespace
