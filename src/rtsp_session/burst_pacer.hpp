@@ -12,7 +12,7 @@ namespace sg::rtsp_session {
 class BurstPacer {
  public:
   struct Options {
-    double speed = 4.0;                        // times the backlog's bitrate: catches up with live soon
+    double speed = 4.0;                         // times the backlog's bitrate: catches up with live soon
     int64_t min_bytes_per_second = 256 * 1024;  // 2 Mb/s at least, whatever the estimate
     int64_t bucket_bytes = 16 * 1024;           // the largest burst while pacing (about a dozen packets)
     int64_t min_span_ns = 1'000'000'000;        // a backlog that arrived faster counts as arrived over this long

@@ -265,7 +265,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
   PlayReports reports_;
-  BurstPacer pacer_;                // UDP: the GOP cache replay at PLAY
+  BurstPacer pacer_;  // UDP: the GOP cache replay at PLAY
   asio::steady_timer pace_timer_;
 
   log::RateLimit bad_log_;
@@ -906,10 +906,11 @@ asio::awaitable<void> ServerSession::send_udp_loop() {
       if (closed_) break;
       reader_->pop(units_, kMaxUnitsPerWrite);
     }
-    // Pacing must not cost the reader units: with its queue half full, the rest goes out unpaced.
-    if (pacer_.active() && reader_->queued() > server_.reader_queue() / 2) {
+    // Pacing must not cost the reader units (a full queue drops its oldest): near full, the rest goes out unpaced.
+    if (pacer_.active() && reader_->queued() + server_.reader_queue() / 8 >= server_.reader_queue()) {
       pacer_.stop();
-      log::info("RTSP reader burst pacing given up: queue half full", {{"stream", path_}, {"session", id_}});
+      log::info("RTSP reader burst pacing given up: queue nearly full",
+                {{"stream", path_}, {"session", id_}, {"queued", reader_->queued()}});
     }
     const int64_t budget = pacer_.active() ? pacer_.allowance(steady_ns()) : INT64_MAX;
     uint64_t bytes = 0, packets = 0;

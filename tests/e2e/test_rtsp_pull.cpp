@@ -337,7 +337,8 @@ class CseqlessCamera {
         std::string head = in.substr(0, end);
         in.erase(0, end + 4);
         std::smatch m;
-        std::string cseq = std::regex_search(head, m, std::regex("CSeq: *(\\d+)", std::regex::icase)) ? m[1].str() : "0";
+        const std::regex cseq_header("CSeq: *(\\d+)", std::regex::icase);
+        std::string cseq = std::regex_search(head, m, cseq_header) ? m[1].str() : "0";
         std::string answer;
         if (head.starts_with("OPTIONS") && !playing) {
           answer = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\nPublic: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY\r\n\r\n";
