@@ -216,6 +216,24 @@ std::string render_metrics(ApiContext& ctx) {
   for (size_t i = 0; i < streams.size(); ++i)
     for (size_t t = 0; t < stats[i].reception.size(); ++t)
       track_sample(out, "streamgate_stream_rtp_packets_lost_total", streams[i]->id(), t, stats[i].reception[t].lost);
+  // Viewers' keyframe requests (PLI/FIR) passed to the stream's source; label `result`: sent, rate_limited (within
+  // a second of the previous one), unsupported (the source takes no requests).
+  write_metric_header(out, "streamgate_keyframe_requests_total", "counter",
+                      "Keyframe requests from readers passed to the stream's source, by result.");
+  for (size_t i = 0; i < streams.size(); ++i) {
+    const auto& k = stats[i].keyframe_requests;
+    for (auto [result, n] : {std::pair{media::KeyframeRequest::Sent, k.sent},
+                             std::pair{media::KeyframeRequest::RateLimited, k.rate_limited},
+                             std::pair{media::KeyframeRequest::Unsupported, k.unsupported}}) {
+      out += "streamgate_keyframe_requests_total{stream=\"";
+      label_value(out, streams[i]->id());
+      out += "\",result=\"";
+      out += media::to_string(result);
+      out += "\"} ";
+      out += std::to_string(n);
+      out += '\n';
+    }
+  }
   for (const auto& w : ctx.metric_writers) w(out);
   return out;
 }

@@ -48,6 +48,15 @@ std::string_view to_string(StreamState state) {
   return "unknown";
 }
 
+std::string_view to_string(KeyframeRequest result) {
+  switch (result) {
+    case KeyframeRequest::Sent: return "sent";
+    case KeyframeRequest::RateLimited: return "rate_limited";
+    case KeyframeRequest::Unsupported: return "unsupported";
+  }
+  return "unknown";
+}
+
 Stream::Stream(std::string id, StreamOptions options, net::WorkerPool& pool, SourceFactory factory)
     : id_(std::move(id)),
       options_(std::move(options)),
@@ -396,6 +405,7 @@ void Stream::stop() {
     publisher_.clear();
     started_ = false;
     state_ = StreamState::Idle;
+    keyframe_handler_ = nullptr;  // the source is gone; a new one registers again
     gop_.clear();
     gop_bytes_ = 0;
     if (on_demand_timer_) on_demand_timer_->cancel();
@@ -415,6 +425,37 @@ bool Stream::started() const {
   return started_;
 }
 
+uint64_t Stream::set_keyframe_handler(std::function<void()> handler) {
+  std::lock_guard lk(mu_);
+  keyframe_handler_ = std::move(handler);
+  return ++keyframe_handler_id_;
+}
+
+void Stream::clear_keyframe_handler(uint64_t id) {
+  std::lock_guard lk(mu_);
+  if (id == keyframe_handler_id_) keyframe_handler_ = nullptr;
+}
+
+KeyframeRequest Stream::request_keyframe(std::chrono::steady_clock::time_point now) {
+  std::function<void()> handler;
+  {
+    std::lock_guard lk(mu_);
+    if (!keyframe_handler_) {
+      ++keyframe_requests_.unsupported;
+      return KeyframeRequest::Unsupported;
+    }
+    if (keyframe_requested_at_ && now - *keyframe_requested_at_ < kKeyframeRequestInterval) {
+      ++keyframe_requests_.rate_limited;
+      return KeyframeRequest::RateLimited;
+    }
+    keyframe_requested_at_ = now;
+    ++keyframe_requests_.sent;
+    handler = keyframe_handler_;
+  }
+  handler();  // outside the lock: it posts to the source's executor
+  return KeyframeRequest::Sent;
+}
+
 StreamStats Stream::stats() const {
   StreamStats s;
   {
@@ -425,6 +466,7 @@ StreamStats Stream::stats() const {
     s.has_publisher = !publisher_.empty();
     s.source_transport = source_transport_;
     s.reception = reception_;
+    s.keyframe_requests = keyframe_requests_;
     if (state_ == StreamState::Ready)
       s.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - ready_since_).count();
   }

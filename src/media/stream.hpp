@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,16 @@ struct TrackReception {
   uint64_t lost = 0;
 };
 
+// What became of a viewer's keyframe request (RTCP PLI/FIR) passed to the stream (Stream::request_keyframe).
+enum class KeyframeRequest { Sent, RateLimited, Unsupported };
+std::string_view to_string(KeyframeRequest result);
+
+struct KeyframeRequestCounts {
+  uint64_t sent = 0;          // handed to the source (which may still ignore it)
+  uint64_t rate_limited = 0;  // within kKeyframeRequestInterval of the previous one sent
+  uint64_t unsupported = 0;   // the source takes no keyframe requests (none registered a handler)
+};
+
 struct StreamStats {
   StreamState state = StreamState::Idle;
   std::string last_error;
@@ -69,6 +80,7 @@ struct StreamStats {
   uint64_t publisher_timeouts = 0;  // publishers dropped for sending nothing for options().publisher_timeout
   std::vector<TrackReception> reception;  // per track, in the order of `tracks`
   std::string source_transport;           // the pull source's current RTP transport ("udp", "tcp"); "" if none
+  KeyframeRequestCounts keyframe_requests;
   bool has_publisher = false;
   double uptime_seconds = 0;  // since the stream last became ready; 0 when not ready
 };
@@ -114,6 +126,18 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // tracks stay the same; set_tracks() with other tracks resets them.
   void add_reception(size_t track, uint64_t received, uint64_t lost);
   void set_source_transport(std::string transport);
+  // A source that can ask its sender for a keyframe (RTCP PLI to an RTSP server or publisher) registers how; the
+  // handler runs on the thread of request_keyframe() with no lock held, so it must only post to the source's own
+  // executor. Returns an id for clear_keyframe_handler, which removes the handler only if it is still that one (a
+  // newer connection or publisher may have replaced it).
+  uint64_t set_keyframe_handler(std::function<void()> handler);
+  void clear_keyframe_handler(uint64_t id);
+
+  // ---- keyframe requests, any thread
+  // A reader lost a keyframe (a WebRTC viewer's PLI/FIR) and the GOP cache cannot give it one: ask the source,
+  // at most once per kKeyframeRequestInterval per stream (viewers often ask in bursts, and many viewers at once).
+  static constexpr std::chrono::milliseconds kKeyframeRequestInterval{1000};
+  KeyframeRequest request_keyframe(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
   // A publisher (RTSP RECORD session; any ingest protocol) claims the stream. With replace, a current publisher is
   // kicked (its kick callback runs) and the new one takes over; otherwise a busy stream is refused (false).
@@ -182,6 +206,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::string source_transport_;
   std::chrono::steady_clock::time_point ready_since_{};
   std::unique_ptr<Source> source_;
+  std::function<void()> keyframe_handler_;
+  uint64_t keyframe_handler_id_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> keyframe_requested_at_;  // the last request sent
+  KeyframeRequestCounts keyframe_requests_;
   bool started_ = false;
   std::string publisher_;
   std::function<void()> kick_publisher_;

@@ -448,3 +448,64 @@ TEST(StreamRegistryTest, RejectsInvalidIdsAndSources) {
 
 }  // namespace
 }  // namespace sg::media
+
+namespace sg::media {
+namespace {
+
+TEST_F(StreamTest, KeyframeRequestWithoutAHandlerIsUnsupported) {
+  auto s = make_stream(8);
+  EXPECT_EQ(s->request_keyframe(), KeyframeRequest::Unsupported);
+  auto c = s->stats().keyframe_requests;
+  EXPECT_EQ(c.unsupported, 1u);
+  EXPECT_EQ(c.sent, 0u);
+}
+
+TEST_F(StreamTest, KeyframeRequestsAreRateLimitedToOnePerIntervalPerStream) {
+  auto s = make_stream(8);
+  int calls = 0;
+  s->set_keyframe_handler([&] { ++calls; });
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(s->request_keyframe(t0), KeyframeRequest::Sent);
+  for (int i = 1; i < 20; ++i)
+    EXPECT_EQ(s->request_keyframe(t0 + std::chrono::milliseconds(i * 45)), KeyframeRequest::RateLimited);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(s->request_keyframe(t0 + Stream::kKeyframeRequestInterval), KeyframeRequest::Sent);
+  EXPECT_EQ(calls, 2);
+  auto c = s->stats().keyframe_requests;
+  EXPECT_EQ(c.sent, 2u);
+  EXPECT_EQ(c.rate_limited, 19u);
+  EXPECT_EQ(c.unsupported, 0u);
+}
+
+TEST_F(StreamTest, ClearingAnOlderKeyframeHandlerKeepsTheNewerOne) {
+  auto s = make_stream(8);
+  int first = 0, second = 0;
+  auto id1 = s->set_keyframe_handler([&] { ++first; });
+  auto id2 = s->set_keyframe_handler([&] { ++second; });
+  s->clear_keyframe_handler(id1);  // the old connection ends after the new one registered
+  EXPECT_EQ(s->request_keyframe(), KeyframeRequest::Sent);
+  EXPECT_EQ(first, 0);
+  EXPECT_EQ(second, 1);
+  s->clear_keyframe_handler(id2);
+  EXPECT_EQ(s->request_keyframe(std::chrono::steady_clock::now() + std::chrono::seconds(5)),
+            KeyframeRequest::Unsupported);
+}
+
+TEST_F(StreamTest, KeyframeHandlerMayRequestAgainWithoutDeadlock) {
+  // The handler runs with no lock held: a handler that touches the stream (stats, another request) must not hang.
+  auto s = make_stream(8);
+  KeyframeRequest inner = KeyframeRequest::Sent;
+  s->set_keyframe_handler([&] { inner = s->request_keyframe(); });
+  EXPECT_EQ(s->request_keyframe(), KeyframeRequest::Sent);
+  EXPECT_EQ(inner, KeyframeRequest::RateLimited);
+}
+
+TEST_F(StreamTest, StoppingTheStreamDropsTheKeyframeHandler) {
+  auto s = make_stream(8);
+  s->set_keyframe_handler([] {});
+  s->stop();
+  EXPECT_EQ(s->request_keyframe(), KeyframeRequest::Unsupported);
+}
+
+}  // namespace
+}  // namespace sg::media
