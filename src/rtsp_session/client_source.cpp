@@ -15,9 +15,12 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <random>
 
 #include "app/log.hpp"
 #include "rtp/loss_window.hpp"
+#include "rtp/receiver_report.hpp"
+#include "rtp/rtp_packet.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/pending_requests.hpp"
@@ -41,6 +44,10 @@ constexpr auto kTick = 250ms;
 constexpr size_t kInBuffer = 256 * 1024;
 constexpr int kUdpReceiveBuffer = 1 << 20;
 constexpr std::string_view kUserAgent = "streamgate";
+// RTCP receiver reports to the source (RFC 3550 6.4.2): every 2 s, within the 1-5 s that cameras expect (some drop
+// a client that sends no RTCP for a while; RFC 3550 6.2's 5 s minimum would be at the edge of such timeouts).
+constexpr auto kReportInterval = 2s;
+constexpr std::string_view kCname = "streamgate";
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -80,6 +87,21 @@ struct Conn {
   std::vector<std::byte> in = std::vector<std::byte>(kInBuffer);
   size_t in_begin = 0, in_end = 0;
   std::array<int, 256> channel_track{};  // interleaved channel -> track (RTP channels only), -1 none
+  std::array<int, 256> rtcp_channel_track{};  // interleaved channel -> track (RTCP channels), -1 none
+  // RTCP per track: reception statistics for receiver reports, and where to send them (the RTCP channel over TCP,
+  // the server's RTCP port over UDP; none when the server named no port).
+  struct RtcpTrack {
+    explicit RtcpTrack(uint32_t clock_rate) : reporter(clock_rate) {}
+    rtp::ReceiverReporter reporter;
+    bool video = false;
+    int channel = -1;
+    std::optional<udp::endpoint> dest;
+  };
+  std::vector<RtcpTrack> rtcp;
+  uint32_t own_ssrc = 0;
+  Clock::time_point last_report;
+  bool keyframe_wanted = false;  // a PLI goes out with the next RTCP (housekeeping sends it at once)
+  uint64_t keyframe_handler = 0;  // Stream::set_keyframe_handler id while playing
   asio::ip::address server_address;
   std::unique_ptr<Ingest> ingest;
   std::optional<rtp::LossWindow> loss;  // while playing
@@ -190,9 +212,12 @@ struct ClientSource::Runner : std::enable_shared_from_this<Runner> {
   asio::awaitable<void> control_loop(std::shared_ptr<Conn> c);
   // The side coroutines hold `self` so the runner outlives them.
   asio::awaitable<void> udp_loop(std::shared_ptr<Conn> c, size_t track, std::shared_ptr<Runner> self);
-  asio::awaitable<void> rtcp_drain(std::shared_ptr<Conn> c, size_t track);
+  asio::awaitable<void> rtcp_loop(std::shared_ptr<Conn> c, size_t track);  // the server's SRs over UDP
   asio::awaitable<void> housekeeping(std::shared_ptr<Conn> c, std::shared_ptr<Runner> self);
   void on_packet(Conn& c, size_t track, Bytes packet, bool over_udp);
+  void on_rtcp(Conn& c, size_t track, Bytes packet);
+  // Receiver reports for every track that received RTP, with a PLI on the video tracks when a keyframe is wanted.
+  asio::awaitable<bool> send_rtcp(std::shared_ptr<Conn> c);
   void prepare(Conn& c, rtsp::Request& req);
 };
 
@@ -229,6 +254,8 @@ asio::awaitable<void> ClientSource::Runner::run(std::shared_ptr<Runner> self) {
 asio::awaitable<Outcome> ClientSource::Runner::attempt() {
   auto c = std::make_shared<Conn>(ctx);
   c->channel_track.fill(-1);
+  c->rtcp_channel_track.fill(-1);
+  c->own_ssrc = std::random_device{}();
   c->tcp_mode = opt.transport == "tcp" || force_tcp;
   c->deadline = Clock::now() + opt.request_timeout;
   conn = c;
@@ -238,7 +265,7 @@ asio::awaitable<Outcome> ClientSource::Runner::attempt() {
     if (!c->tcp_mode) {
       for (size_t i = 0; i < c->udp.size(); ++i) {
         asio::co_spawn(ctx, udp_loop(c, i, shared_from_this()), asio::detached);
-        asio::co_spawn(ctx, rtcp_drain(c, i), asio::detached);
+        asio::co_spawn(ctx, rtcp_loop(c, i), asio::detached);
       }
     }
     co_await control_loop(c);
@@ -246,6 +273,7 @@ asio::awaitable<Outcome> ClientSource::Runner::attempt() {
     c->close(err);
   }
   conn.reset();
+  if (c->keyframe_handler != 0) stream->clear_keyframe_handler(c->keyframe_handler);
   if (!stopped()) stream->set_source_transport({});
   co_return Outcome{c->error, c->fallback_tcp, c->got_data};
 }
@@ -266,6 +294,8 @@ asio::awaitable<Result<rtsp::Response>> ClientSource::Runner::read_response(Conn
     if (const auto* il = r.interleaved()) {
       int track = c.channel_track[il->channel];
       if (track >= 0 && c.ingest) on_packet(c, static_cast<size_t>(track), il->payload, false);
+      int rtcp_track = c.rtcp_channel_track[il->channel];
+      if (rtcp_track >= 0 && c.ingest) on_rtcp(c, static_cast<size_t>(rtcp_track), il->payload);
       continue;
     }
     if (const auto* e = r.error()) {
@@ -436,10 +466,23 @@ asio::awaitable<std::string> ClientSource::Runner::handshake(std::shared_ptr<Con
       }
       co_return "SETUP: server answered with transport '" + std::string(*th) + "'";
     }
+    Conn::RtcpTrack& rt = c.rtcp.emplace_back(tracks[i].track.clock_rate);
+    rt.video = tracks[i].track.kind == media::MediaKind::Video;
     if (c.tcp_mode) {
       uint16_t ch = got.interleaved ? got.interleaved->first : static_cast<uint16_t>(2 * i);
       if (ch > 255) co_return "SETUP: bad interleaved channel";
       c.channel_track[ch] = static_cast<int>(i);
+      // RFC 2326 10.12: RTCP on the second channel of the pair.
+      uint16_t rtcp_ch = got.interleaved && got.interleaved->last != got.interleaved->first ? got.interleaved->last
+                                                                                            : static_cast<uint16_t>(ch + 1);
+      if (rtcp_ch <= 255 && rtcp_ch != ch) {
+        c.rtcp_channel_track[rtcp_ch] = static_cast<int>(i);
+        rt.channel = rtcp_ch;
+      }
+    } else if (got.server_port) {
+      const auto& sp = *got.server_port;
+      uint16_t rtcp_port = sp.last != sp.first ? sp.last : static_cast<uint16_t>(sp.first + 1);
+      if (rtcp_port != 0) rt.dest = udp::endpoint(c.server_address, rtcp_port);
     }
   }
   if (c.session.empty()) co_return "SETUP: answer has no Session header";
@@ -463,7 +506,21 @@ asio::awaitable<std::string> ClientSource::Runner::handshake(std::shared_ptr<Con
   c.loss.emplace(rtp::LossWindow::Options{opt.loss_threshold, opt.loss_window});
   stream->set_source_transport(c.tcp_mode ? "tcp" : "udp");
   c.playing = true;
-  c.play_time = c.last_packet = c.last_keepalive = Clock::now();
+  c.play_time = c.last_packet = c.last_keepalive = c.last_report = Clock::now();
+  {
+    // Viewers' keyframe requests reach this connection on its own worker; the stream holds only a weak reference.
+    std::lock_guard lk(control->mu);
+    if (!control->stopped) {
+      c.keyframe_handler = stream->set_keyframe_handler([&ctx = ctx, weak = std::weak_ptr<Conn>(cp)] {
+        asio::post(ctx, [weak] {
+          auto conn = weak.lock();
+          if (!conn || conn->closed) return;
+          conn->keyframe_wanted = true;
+          conn->tick.cancel();  // housekeeping sends it now, not at the next tick
+        });
+      });
+    }
+  }
   log::debug("rtsp source playing", {{"stream", stream->id()},
                                     {"url", url_text},
                                     {"transport", c.tcp_mode ? "tcp" : "udp"},
@@ -473,11 +530,68 @@ asio::awaitable<std::string> ClientSource::Runner::handshake(std::shared_ptr<Con
 
 void ClientSource::Runner::on_packet(Conn& c, size_t track, Bytes packet, bool over_udp) {
   c.last_packet = Clock::now();
+  if (track < c.rtcp.size()) {
+    if (auto p = rtp::RtpPacket::parse(packet))
+      c.rtcp[track].reporter.on_rtp(p->ssrc(), p->sequence(), p->timestamp(),
+                                    c.last_packet.time_since_epoch() / std::chrono::nanoseconds(1));
+  }
   c.ingest->on_rtp(track, packet, over_udp);
   if (!c.got_data) {
     c.got_data = true;
     report(StreamState::Ready);
   }
+}
+
+void ClientSource::Runner::on_rtcp(Conn& c, size_t track, Bytes packet) {
+  if (track >= c.rtcp.size()) return;
+  const int64_t now_ns = Clock::now().time_since_epoch() / std::chrono::nanoseconds(1);
+  // Only sender reports matter here (LSR/DLSR); a malformed packet is dropped whole.
+  rtp::RtcpReader reader(packet);
+  while (auto h = reader.next()) {
+    if (h->type != static_cast<uint8_t>(rtp::RtcpType::kSr)) continue;
+    auto msg = rtp::parse_rtcp_packet(*h);
+    if (!msg.ok()) return;
+    if (auto* sr = std::get_if<rtp::SenderReport>(&msg.value())) c.rtcp[track].reporter.on_sender_report(*sr, now_ns);
+  }
+}
+
+asio::awaitable<bool> ClientSource::Runner::send_rtcp(std::shared_ptr<Conn> c) {
+  const bool keyframe = std::exchange(c->keyframe_wanted, false);
+  const int64_t now_ns = Clock::now().time_since_epoch() / std::chrono::nanoseconds(1);
+  std::vector<std::byte> tcp_out;
+  size_t plis = 0;
+  for (size_t i = 0; i < c->rtcp.size(); ++i) {
+    auto& t = c->rtcp[i];
+    auto block = t.reporter.report_block(now_ns);
+    if (!block) continue;  // nothing received on this track yet: nothing to report, no SSRC to ask
+    std::optional<uint32_t> pli;
+    if (keyframe && t.video) {
+      pli = block->ssrc;
+      ++plis;
+    }
+    const auto packet = rtp::receiver_rtcp(c->own_ssrc, kCname, std::span(&*block, 1), pli);
+    if (c->tcp_mode) {
+      if (t.channel < 0 || packet.size() > 0xffff) continue;
+      const auto h = rtsp::interleaved_header(static_cast<uint8_t>(t.channel), static_cast<uint16_t>(packet.size()));
+      tcp_out.insert(tcp_out.end(), h.begin(), h.end());
+      tcp_out.insert(tcp_out.end(), packet.begin(), packet.end());
+    } else if (t.dest && i < c->udp.size()) {
+      // A lost report is replaced by the next one: no retry, no wait.
+      boost::system::error_code ec;
+      c->udp[i]->rtcp.send_to(asio::buffer(packet), *t.dest, 0, ec);
+    }
+  }
+  if (keyframe)
+    log::debug("rtsp source keyframe request", {{"stream", stream->id()}, {"url", url_text}, {"plis", plis}});
+  if (tcp_out.empty()) co_return true;
+  // Housekeeping is the only writer while playing (keep-alives and RTCP), so frames never interleave.
+  auto [wec, wn] = co_await asio::async_write(c->sock, asio::buffer(tcp_out), use_tuple);
+  if (c->closed) co_return false;
+  if (wec) {
+    c->close("RTCP: write: " + error_text(wec));
+    co_return false;
+  }
+  co_return true;
 }
 
 asio::awaitable<void> ClientSource::Runner::control_loop(std::shared_ptr<Conn> c) {
@@ -521,24 +635,33 @@ asio::awaitable<void> ClientSource::Runner::udp_loop(std::shared_ptr<Conn> c, si
   }
 }
 
-asio::awaitable<void> ClientSource::Runner::rtcp_drain(std::shared_ptr<Conn> c, size_t track) {
+asio::awaitable<void> ClientSource::Runner::rtcp_loop(std::shared_ptr<Conn> c, size_t track) {
   std::array<std::byte, 2048> buf;
   udp::endpoint from;
   auto& sock = c->udp[track]->rtcp;
   for (;;) {
     auto [ec, n] = co_await sock.async_receive_from(asio::buffer(buf), from, use_tuple);
-    (void)n;
     if (c->closed || ec == asio::error::operation_aborted) co_return;
+    if (ec || from.address() != c->server_address || !c->ingest) continue;
+    on_rtcp(*c, track, Bytes(buf.data(), n));
   }
 }
 
 asio::awaitable<void> ClientSource::Runner::housekeeping(std::shared_ptr<Conn> c, std::shared_ptr<Runner>) {
   for (;;) {
-    c->tick.expires_after(kTick);
-    boost::system::error_code ec;
-    co_await c->tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    // A request that came during a write is sent at once.
+    if (!(c->keyframe_wanted && c->playing && c->teardown_cseq == 0)) {
+      c->tick.expires_after(kTick);
+      boost::system::error_code ec;
+      co_await c->tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (c->closed) co_return;
     auto now = Clock::now();
+    if (c->playing && c->teardown_cseq == 0 && (c->keyframe_wanted || now - c->last_report >= kReportInterval)) {
+      c->last_report = now;
+      if (!co_await send_rtcp(c)) co_return;
+      now = Clock::now();
+    }
     if (!c->playing) {
       if (now > c->deadline) {
         c->close(c->op + ": no answer within " + seconds_text(opt.request_timeout));

@@ -55,6 +55,8 @@ namespace {
 constexpr size_t kMaxPayload = 1200;   // RTP payload bytes per packet: fits any path MTU with SRTP and headers
 constexpr size_t kVideoHistory = 1024;  // packets kept per video track for NACK (~5 s at 2 Mb/s)
 constexpr size_t kAudioHistory = 128;
+// A keyframe sent to a peer less than this ago is taken as on its way: a PLI then does not go to the source.
+constexpr auto kKeyframeInFlight = std::chrono::milliseconds(300);
 
 std::string random_token(size_t n) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -195,6 +197,7 @@ struct Peer {
   std::unique_ptr<SrtpSession> srtp_out, srtp_in;
   std::shared_ptr<Feed> feed;  // set while connected
   uint64_t next_seq = 0;       // units with a lower stream seq were already sent (GOP replay)
+  Clock::time_point keyframe_sent{};  // the latest video keyframe sent to this peer
   bool closed = false;
   uint64_t packets = 0, bytes = 0, plis = 0, nacks = 0, retransmits = 0, send_drops = 0;
   double rtt_ms = -1;
@@ -488,9 +491,9 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     if (!messages) return;
     for (const auto& msg : *messages) {
       if (std::holds_alternative<rtp::Pli>(msg) || std::holds_alternative<rtp::Fir>(msg)) {
-        // The next keyframe arrives with the source's GOP; no source we ingest from takes keyframe requests.
         ++peer->plis;
         plis_total.fetch_add(1, std::memory_order_relaxed);
+        on_keyframe_request(*peer);
       } else if (auto* nack = std::get_if<rtp::Nack>(&msg)) {
         on_nack(*peer, *nack);
       } else if (auto* rr = std::get_if<rtp::ReceiverReport>(&msg)) {
@@ -500,6 +503,19 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     flush();
+  }
+
+  // RFC 4585 6.3.1 PLI / RFC 5104 4.3.1 FIR: the viewer lost a picture and needs a keyframe. The GOP cache cannot
+  // help a viewer that is already playing (it holds the GOP the viewer had), so the request goes to the stream's
+  // source (rate-limited there). A keyframe sent moments ago (the GOP replay at join) is still on its way: asking
+  // for another one would only cost the source bits.
+  void on_keyframe_request(Peer& peer) {
+    if (!peer.feed || !peer.stream) return;
+    const auto now = Clock::now();
+    if (now - peer.keyframe_sent < kKeyframeInFlight) return;
+    const auto result = peer.stream->request_keyframe();
+    log::debug("webrtc keyframe request",
+               {{"session", peer.id}, {"stream", peer.stream_id}, {"result", media::to_string(result)}});
   }
 
   // RFC 3550 6.4.1: RTT = now - LSR - DLSR, in 1/65536 s.
@@ -708,6 +724,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
 
   void send_unit(Peer& peer, OutTrack& out, const EgressPtr& eu) {
     if (peer.closed || !peer.remote || !peer.srtp_out) return;
+    if (eu->unit && eu->unit->video && eu->unit->keyframe) peer.keyframe_sent = Clock::now();
     for (size_t i = 0; i < eu->packets.size(); ++i) {
       uint16_t seq = out.sequence++;
       if (!queue_packet(peer, out, eu->packet(i), seq)) continue;
