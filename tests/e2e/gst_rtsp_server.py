@@ -5,6 +5,11 @@ address in $GST_RTSP_ADDRESS, e.g. inside a network namespace).
 usage: gst_rtsp_server.py PORT [USER PASS]
 
 Mounts: /h264 (H.264 640x360 + AAC) and /h265 (H.265 640x360 + Opus), live test patterns, TCP and UDP.
+Keyframe requests: /longgop (H.264 30 fps, a keyframe every 10 s unless asked: rtpsession turns a client's RTCP
+PLI/FIR into a force-key-unit event that x264enc honours) and /longgop-deaf (the same, but the event is dropped
+before the encoder: a camera that ignores PLI). For these two it prints, when they change, the RTCP it received:
+"rtcp MOUNT reports=N highest=SEQ lsr=LSR plis=P firs=F" (N: clients whose receiver reports carried a report block
+about the camera's stream; SEQ/LSR: the latest such block; P/F: PLIs/FIRs received for its stream).
 With USER and PASS every request needs Digest authentication. Prints "ready" once it listens.
 Run it with Debian's /usr/bin/python3 (the GObject bindings are installed for that interpreter).
 """
@@ -22,6 +27,10 @@ SOURCE_VIDEO = ("videotestsrc is-live=true pattern=smpte "
                 "! video/x-raw,width=640,height=360,framerate=25/1")
 SOURCE_AUDIO = "audiotestsrc is-live=true wave=sine ! audioconvert ! audioresample"
 
+LONG_GOP = ("( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 "
+            "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=300 name=enc "
+            "! rtph264pay name=pay0 pt=96 config-interval=-1 )")
+
 LAUNCH = {
     "/h264": (f"( {SOURCE_VIDEO} ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 "
               f"! rtph264pay name=pay0 pt=96 config-interval=1 "
@@ -29,7 +38,55 @@ LAUNCH = {
     "/h265": (f"( {SOURCE_VIDEO} ! x265enc tune=zerolatency speed-preset=ultrafast key-int-max=25 "
               f"! rtph265pay name=pay0 pt=96 config-interval=1 "
               f"{SOURCE_AUDIO} ! opusenc ! rtpopuspay name=pay1 pt=97 )"),
+    "/longgop": LONG_GOP,
+    "/longgop-deaf": LONG_GOP,
 }
+
+
+def drop_key_unit_requests(_pad, info):
+    event = info.get_event()
+    if event.get_structure() is not None and event.get_structure().get_name() == "GstForceKeyUnit":
+        return Gst.PadProbeReturn.DROP
+    return Gst.PadProbeReturn.OK
+
+
+class RtcpWatch:
+    """Prints what rtpsession received from clients for the long-GOP mounts."""
+
+    def __init__(self):
+        self.medias = []  # (mount, media)
+        self.last = {}
+
+    def configure(self, mount, media):
+        if mount == "/longgop-deaf":
+            # Upstream events from the payloader towards the encoder: a force-key-unit never reaches x264enc.
+            encoder = media.get_element().get_by_name("enc")
+            encoder.get_static_pad("src").add_probe(Gst.PadProbeType.EVENT_UPSTREAM, drop_key_unit_requests)
+        self.medias.append((mount, media))
+
+    def poll(self):
+        for mount, media in list(self.medias):
+            stream = media.get_stream(0) if media.n_streams() > 0 else None
+            session = stream.get_rtpsession() if stream else None
+            if session is None:
+                continue
+            reports, highest, lsr, plis, firs = 0, 0, 0, 0, 0
+            stats = session.get_property("stats")  # keep it referenced: the list below points into it
+            for source in stats.get_value("source-stats"):
+                if not isinstance(source, Gst.Structure):
+                    continue
+                if source.get_boolean("internal")[1]:
+                    plis += source.get_uint("recv-pli-count")[1]
+                    firs += source.get_uint("recv-fir-count")[1]
+                elif source.get_boolean("have-rb")[1]:
+                    reports += 1
+                    highest = source.get_uint("rb-exthighestseq")[1]
+                    lsr = source.get_uint("rb-lsr")[1]
+            line = f"rtcp {mount} reports={reports} highest={highest} lsr={lsr} plis={plis} firs={firs}"
+            if self.last.get(mount) != line:
+                self.last[mount] = line
+                print(line, flush=True)
+        return True
 
 
 def main():
@@ -44,10 +101,13 @@ def main():
     server.set_address(address)
     server.set_service(port)
 
+    watch = RtcpWatch()
     for mount, launch in LAUNCH.items():
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(launch)
         factory.set_shared(True)
+        if launch is LONG_GOP:
+            factory.connect("media-configure", lambda _f, media, m=mount: watch.configure(m, media))
         if credentials:
             permissions = GstRtspServer.RTSPPermissions()
             for what in ("media.factory.access", "media.factory.construct"):
@@ -65,7 +125,8 @@ def main():
 
     if server.attach(None) == 0:
         sys.exit(f"cannot listen on {address}:{port}")
-    print(f"ready rtsp://{address}:{port}/h264 /h265", flush=True)
+    GLib.timeout_add(200, watch.poll)
+    print(f"ready rtsp://{address}:{port}/h264 /h265 /longgop /longgop-deaf", flush=True)
     GLib.MainLoop().run()
 
 

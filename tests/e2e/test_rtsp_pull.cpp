@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "../support/process.hpp"
+#include "gst_peers.hpp"
 
 namespace sg {
 namespace {
@@ -17,53 +18,8 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-const std::string kScript = std::string(SG_SOURCE_DIR) + "/tests/e2e/gst_rtsp_server.py";
-
-bool have_gst_rtsp_server() {
-  static const bool ok = [] {
-    if (::access("/usr/bin/python3", X_OK) != 0) return false;
-    auto r = test::run({"/usr/bin/python3", "-c",
-                        "import gi; gi.require_version('GstRtspServer', '1.0'); "
-                        "from gi.repository import GstRtspServer"},
-                       20s, "gst_probe");
-    return r.exit_code == 0;
-  }();
-  return ok;
-}
-
-// The GStreamer RTSP server on `port`, optionally with digest credentials.
-class GstServer {
- public:
-  GstServer(uint16_t port, const std::string& user = {}, const std::string& pass = {}) : port_(port) {
-    argv_ = {"/usr/bin/python3", kScript, std::to_string(port)};
-    if (!user.empty()) {
-      argv_.push_back(user);
-      argv_.push_back(pass);
-    }
-    start();
-  }
-  bool start() {
-    static int n = 0;
-    child_.start(argv_, ::testing::TempDir() + "sg_gst_" + std::to_string(::getpid()) + "_" + std::to_string(n++) +
-                            ".log");
-    ready_ = test::wait_until([&] { return child_.log().find("ready") != std::string::npos || !child_.running(); },
-                              15s) &&
-             child_.running();
-    return ready_;
-  }
-  void kill() { child_.kill(); }
-  bool ready() const { return ready_; }
-  std::string log() const { return child_.log(); }
-  std::string url(const std::string& path, const std::string& userinfo = {}) const {
-    return "rtsp://" + (userinfo.empty() ? "" : userinfo + "@") + "127.0.0.1:" + std::to_string(port_) + path;
-  }
-
- private:
-  uint16_t port_;
-  std::vector<std::string> argv_;
-  test::Child child_;
-  bool ready_ = false;
-};
+using test::GstServer;
+using test::have_gst_rtsp_server;
 
 json::object stream_info(const test::Server& server, const std::string& id) {
   auto r = test::http_request(server.http_port, "GET", "/api/v1/streams/" + id);

@@ -13,25 +13,12 @@
 
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
+#include "gst_peers.hpp"
 
 namespace sg::test {
 namespace {
 
-const std::string kClient = SG_SOURCE_DIR "/tests/e2e/whep_webrtcbin.py";
-
-bool have_webrtcbin() {
-  static const bool ok = [] {
-    if (::access("/usr/bin/python3", X_OK) != 0) return false;
-    auto r = run({"/usr/bin/python3", "-c",
-                  "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', '1.0'); "
-                  "gi.require_version('GstSdp', '1.0'); from gi.repository import Gst, GstWebRTC, GstSdp; "
-                  "Gst.init(None); assert all(Gst.ElementFactory.find(e) for e in "
-                  "('webrtcbin', 'nicesrc', 'avdec_h265', 'avdec_h264', 'opusdec'))"},
-                 20s, "webrtcbin_probe");
-    return r.exit_code == 0;
-  }();
-  return ok;
-}
+const std::string kClient = kWebrtcbinViewerScript;
 
 class WebrtcbinE2e : public ::testing::Test {
  protected:

@@ -4,12 +4,18 @@
 usage: whep_webrtcbin.py URL [--expect-video h264|h265] [--expect-audio opus | --offer-audio opus]
                          [--bundle max-bundle|max-compat|none]
                          [--frames N] [--audio-buffers N] [--timeout SECONDS] [--local-address IP] [--print-offer]
+                         [--keyframe-requests N --request-after SECONDS --request-spacing MS --observe SECONDS]
 
 URL is the WHEP endpoint (http://host:port/{stream}/whep). The viewer adds one recvonly transceiver per expected
 medium (video first), creates the offer with the given bundle policy, POSTs it once ICE gathering is complete
 (no trickle), applies the answer and decodes what arrives with decodebin. It exits 0 once it has decoded N video
 frames and N audio buffers before the timeout, 1 otherwise; it prints the offer, the answer and one JSON line with
 what it saw. With --print-offer it only prints the offer and exits.
+With --keyframe-requests N (H.264 video) it asks for a keyframe the way a decoder does: an upstream force-key-unit
+event into webrtcbin, which its rtpsession sends as RTCP PLI (RFC 4585 6.3.1). The first request goes out
+--request-after seconds after the first decoded frame, the others --request-spacing ms apart; it then watches for
+--observe seconds and exits 0 if frames kept coming. The JSON line adds "keyframe_ms" (when each keyframe arrived,
+in ms after the first request; negative: before it), "frames_after_request" and "requests_sent".
 Run it with Debian's /usr/bin/python3 (the GObject bindings are installed for that interpreter).
 """
 import argparse
@@ -23,7 +29,10 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstSdp", "1.0")
 gi.require_version("GstWebRTC", "1.0")
-from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
+gi.require_version("GstVideo", "1.0")
+import time  # noqa: E402
+
+from gi.repository import GLib, Gst, GstSdp, GstVideo, GstWebRTC  # noqa: E402
 
 VIDEO_CAPS = {
     "h264": "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,"
@@ -55,6 +64,11 @@ class Viewer:
             self.ice.emit("add-local-ip-address", address)
         self.seen = {"video_frames": 0, "audio_buffers": 0, "video_caps": "", "audio_caps": "", "rtp_pads": [],
                      "errors": []}
+        if args.keyframe_requests:
+            self.seen.update({"keyframe_ms": [], "frames_after_request": 0, "requests_sent": 0})
+        self.depay = None
+        self.first_request = None  # time.monotonic() of the first keyframe request
+        self.keyframe_times = []  # time.monotonic() of each keyframe out of h264parse
         self.result = 1
         self.posted = False
         self.webrtc.connect("on-negotiation-needed", lambda *_: None)
@@ -156,6 +170,21 @@ class Viewer:
         caps = pad.get_current_caps() or pad.query_caps(None)
         self.seen["rtp_pads"].append(caps.to_string() if caps else "")
         decodebin = Gst.ElementFactory.make("decodebin")
+        name = caps.get_structure(0).get_string("encoding-name") if caps and caps.get_size() else ""
+        if self.args.keyframe_requests and name == "H264":
+            # depayloader -> parser (keyframes are the buffers without DELTA_UNIT) -> decodebin
+            self.depay = Gst.ElementFactory.make("rtph264depay")
+            parse = Gst.ElementFactory.make("h264parse")
+            for e in (self.depay, parse, decodebin):
+                self.pipeline.add(e)
+            self.depay.link(parse)
+            parse.link(decodebin)
+            parse.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, self.on_parsed)
+            decodebin.connect("pad-added", self.on_decoded_pad)
+            for e in (self.depay, parse, decodebin):
+                e.sync_state_with_parent()
+            pad.link(self.depay.get_static_pad("sink"))
+            return
         decodebin.connect("pad-added", self.on_decoded_pad)
         self.pipeline.add(decodebin)
         decodebin.sync_state_with_parent()
@@ -179,8 +208,41 @@ class Viewer:
         pad.link(queue.get_static_pad("sink"))
         pad.add_probe(Gst.PadProbeType.BUFFER, self.on_buffer, kind)
 
+    def on_parsed(self, _pad, info):
+        if not info.get_buffer().has_flags(Gst.BufferFlags.DELTA_UNIT):
+            self.keyframe_times.append(time.monotonic())
+        return Gst.PadProbeReturn.OK
+
+    def request_keyframe(self):
+        # all-headers=False: rtpsession sends a PLI (an FIR needs all-headers and negotiated ccm fir).
+        event = GstVideo.video_event_new_upstream_force_key_unit(Gst.CLOCK_TIME_NONE, False, 0)
+        if self.first_request is None:
+            self.first_request = time.monotonic()
+        self.depay.get_static_pad("sink").push_event(event)
+        self.seen["requests_sent"] += 1
+        if self.seen["requests_sent"] < self.args.keyframe_requests:
+            GLib.timeout_add(max(1, self.args.request_spacing), self.request_keyframe)
+        else:
+            GLib.timeout_add(int(self.args.observe * 1000), self.finish_requests)
+        return False
+
+    def finish_requests(self):
+        self.seen["keyframe_ms"] = [round((t - self.first_request) * 1000) for t in self.keyframe_times]
+        self.result = 0 if self.seen["frames_after_request"] > 0 else 1
+        self.loop.quit()
+        return False
+
     def on_buffer(self, _pad, _info, kind):
         self.seen["video_frames" if kind == "video" else "audio_buffers"] += 1
+        if self.args.keyframe_requests:
+            if kind == "video" and self.seen["video_frames"] == 1:
+                if self.depay is None:
+                    GLib.idle_add(self.fail, "keyframe requests need H.264 video")
+                else:
+                    GLib.timeout_add(int(self.args.request_after * 1000), self.request_keyframe)
+            if kind == "video" and self.first_request is not None:
+                self.seen["frames_after_request"] += 1
+            return Gst.PadProbeReturn.OK
         if self.done():
             self.result = 0
             GLib.idle_add(self.loop.quit)
@@ -204,6 +266,12 @@ def main():
     parser.add_argument("--audio-buffers", type=int, default=30)
     parser.add_argument("--timeout", type=int, default=30)
     parser.add_argument("--print-offer", action="store_true")
+    parser.add_argument("--keyframe-requests", type=int, default=0,
+                        help="send this many keyframe requests (PLI) during playback")
+    parser.add_argument("--request-after", type=float, default=2.0,
+                        help="seconds after the first decoded frame before the first request")
+    parser.add_argument("--request-spacing", type=int, default=100, help="ms between requests")
+    parser.add_argument("--observe", type=float, default=3.0, help="seconds to watch after the last request")
     parser.add_argument("--local-address", action="append", default=[],
                         help="address to gather ICE candidates on (repeatable; default 127.0.0.1)")
     args = parser.parse_args()
