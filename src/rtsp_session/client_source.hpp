@@ -9,6 +9,9 @@
 // episodes are logged once each, whatever the transport. Keep-alive with GET_PARAMETER (when the server lists it in
 // Public) or OPTIONS at half the session timeout. Responses are matched to requests by CSeq; one without CSeq (live555
 // sends some errors so) answers the only outstanding request, and with several outstanding it ends the connection.
+// RTCP (RFC 3550 6.4.2): a receiver report per track every 2 s on the track's RTCP channel (TCP) or to the server's
+// RTCP port (UDP), with LSR/DLSR from the server's sender reports; when a reader asks the stream for a keyframe
+// (Stream::request_keyframe), a PLI (RFC 4585 6.3.1) for each video track goes out at once with the report.
 // A source that sends nothing for `source_timeout` is dead. Every failure sets the stream to error with a reason and
 // retries with exponential backoff (1 s doubling to 30 s, back to 1 s once a connection delivered data).
 #include <boost/asio/io_context.hpp>
