@@ -146,7 +146,7 @@ int match_payload_type(const sdp::Media& offer, const media::Track& track, bool 
         // First choice: the stream's own profile; then a profile that decodes it; then any packetization-mode 1.
         auto sent = track_profile_level_id(track);
         auto offered = offered_profile_level_id(f);
-        if (!sent || classify(offered) == classify(*sent) && decodes(offered, *sent)) return pt;
+        if (!sent || (classify(offered) == classify(*sent) && decodes(offered, *sent))) return pt;
         if (decodes(offered, *sent)) {
           if (compatible < 0) compatible = pt;
         } else if (fallback < 0) {
