@@ -22,9 +22,7 @@ class ReceiverReporter {
   void on_sender_report(const SenderReport& sr, int64_t arrival_ns);
 
   // The SSRC of the stream, once a packet arrived.
-  std::optional<uint32_t> source_ssrc() const {
-    return started_ ? std::optional<uint32_t>(ssrc_) : std::nullopt;
-  }
+  std::optional<uint32_t> source_ssrc() const { return started_ ? std::optional<uint32_t>(ssrc_) : std::nullopt; }
 
   // The report block for `now_ns`; fraction_lost covers the packets since the previous call (RFC 3550 6.4.1).
   // Nothing before the first packet.
@@ -35,8 +33,8 @@ class ReceiverReporter {
   bool started_ = false;
   uint32_t ssrc_ = 0;
   SequenceTracker tracker_;
-  uint32_t last_sr_ = 0;      // middle 32 bits of the NTP timestamp of the latest SR; 0 before any
-  int64_t last_sr_ns_ = 0;    // when it arrived
+  uint32_t last_sr_ = 0;    // middle 32 bits of the NTP timestamp of the latest SR; 0 before any
+  int64_t last_sr_ns_ = 0;  // when it arrived
 };
 
 // The compound packet a receiver sends (RFC 3550 6.1: an RR first, then SDES with its CNAME), with a PLI for

@@ -52,8 +52,8 @@ class GstServer {
   }
   bool start() {
     static int n = 0;
-    child_.start(argv_, ::testing::TempDir() + "sg_gst_" + std::to_string(::getpid()) + "_" + std::to_string(n++) +
-                            ".log");
+    child_.start(argv_,
+                 ::testing::TempDir() + "sg_gst_" + std::to_string(::getpid()) + "_" + std::to_string(n++) + ".log");
     ready_ = wait_until([&] { return child_.log().find("ready") != std::string::npos || !child_.running(); },
                         std::chrono::seconds(15)) &&
              child_.running();

@@ -86,8 +86,13 @@ class KeyframeRequestE2e : public ::testing::Test {
   }
 
   RunResult view(const std::string& id, std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/python3", kWebrtcbinViewerScript, server_->http_url(id + "/whep"),
-                                     "--expect-video", "h264", "--timeout", "60"};
+    std::vector<std::string> argv = {"/usr/bin/python3",
+                                     kWebrtcbinViewerScript,
+                                     server_->http_url(id + "/whep"),
+                                     "--expect-video",
+                                     "h264",
+                                     "--timeout",
+                                     "60"};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, 90s, "webrtcbin_keyframe_" + id);
   }
@@ -107,7 +112,8 @@ class KeyframeRequestE2e : public ::testing::Test {
       }
     }
     EXPECT_GE(first_after, 0) << "no keyframe after the request (the GOP is 10 s)\n"
-                              << r.output << "\n" << camera_->log();
+                              << r.output << "\n"
+                              << camera_->log();
     EXPECT_LT(first_after, 500) << r.output;
     // The request went to the camera as an RTCP PLI, once.
     EXPECT_EQ(keyframe_requests(*server_, "cam", "sent"), 1) << server_->log();
@@ -130,8 +136,8 @@ TEST_F(KeyframeRequestE2e, ViewersPliBringsAKeyframeFromTheCameraWithin500MsOver
 // rest are counted as rate limited), and each request sent reached the camera.
 TEST_F(KeyframeRequestE2e, CameraIgnoringPliKeepsPlayingAndABurstIsRateLimited) {
   start_server("deaf", "/longgop-deaf", "udp");
-  auto r = view("deaf", {"--keyframe-requests", "8", "--request-after", "2", "--request-spacing", "100",
-                         "--observe", "2"});
+  auto r =
+      view("deaf", {"--keyframe-requests", "8", "--request-after", "2", "--request-spacing", "100", "--observe", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.output;  // frames kept coming after the requests
   auto summary = viewer_summary(r.output);
   ASSERT_TRUE(summary.contains("frames_after_request")) << r.output;
@@ -147,8 +153,8 @@ TEST_F(KeyframeRequestE2e, CameraIgnoringPliKeepsPlayingAndABurstIsRateLimited) 
   EXPECT_LT(sent, received);
   EXPECT_LE(sent, 2);  // the PLIs span at most a little over one second
   EXPECT_EQ(keyframe_requests(*server_, "deaf", "unsupported"), 0);
-  EXPECT_TRUE(wait_until([&] { return camera_rtcp(*camera_, "/longgop-deaf").plis == static_cast<uint64_t>(sent); },
-                         5s))
+  EXPECT_TRUE(
+      wait_until([&] { return camera_rtcp(*camera_, "/longgop-deaf").plis == static_cast<uint64_t>(sent); }, 5s))
       << camera_->log();
   // The server still pulls the camera.
   auto info = http_request(server_->http_port, "GET", "/api/v1/streams/deaf");

@@ -29,7 +29,7 @@ TEST(ReceiverReporter, BlockNamesTheSourceAndCountsLossAndHighestSequence) {
   EXPECT_EQ(b->highest_sequence, 0x10002u);  // one cycle
   EXPECT_EQ(b->cumulative_lost, 1);
   EXPECT_EQ(b->fraction_lost, 256 / 5);  // 1 of 5 expected
-  EXPECT_EQ(b->last_sr, 0u);  // no SR yet: LSR and DLSR are 0
+  EXPECT_EQ(b->last_sr, 0u);             // no SR yet: LSR and DLSR are 0
   EXPECT_EQ(b->delay_since_last_sr, 0u);
   // The next interval lost nothing.
   r.on_rtp(0xabcd0001, 3, 16000, 1166 * kMs);
@@ -58,7 +58,7 @@ TEST(ReceiverReporter, LsrAndDlsrComeFromTheSourcesLatestSenderReport) {
   other.ntp_timestamp = 0x1111111111111111ull;
   r.on_sender_report(other, 1100 * kMs);
   auto b = r.report_block(1500 * kMs);
-  EXPECT_EQ(b->last_sr, 0x12345678u);  // middle 32 bits
+  EXPECT_EQ(b->last_sr, 0x12345678u);             // middle 32 bits
   EXPECT_EQ(b->delay_since_last_sr, 65536u / 2);  // 0.5 s in 1/65536 s
 }
 
