@@ -37,6 +37,8 @@
 #include "rtsp_session/burst_pacer.hpp"
 #include "rtsp_session/ingest.hpp"
 #include "rtsp_session/play_timing.hpp"
+#include "rtp/receiver_report.hpp"
+#include "rtp/rtp_packet.hpp"
 #include "sdp/sdp.hpp"
 
 namespace sg::rtsp_session {
@@ -150,6 +152,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   void on_udp(size_t track, bool rtcp, Bytes packet) {
     touch();
     if (rtcp || mode_ != Mode::Record || !udp_ingest_) return;
+    note_publisher_ssrc(track, packet);
     udp_ingest_->on_rtp(track, packet, true);
   }
   const std::string& id() const { return id_; }
@@ -202,6 +205,16 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   asio::awaitable<void> send_udp_loop();
   asio::awaitable<void> send_bye();
   void on_interleaved(uint8_t channel, Bytes payload);
+  // Publisher: the SSRC of each track's RTP (the media SSRC of a PLI). From this thread or the UDP thread.
+  void note_publisher_ssrc(size_t track, Bytes packet) {
+    if (track >= publisher_tracks_) return;
+    if (auto p = rtp::RtpPacket::parse(packet))
+      publisher_ssrc_[track].store((uint64_t{1} << 32) | p->ssrc(), std::memory_order_relaxed);
+  }
+  // A reader asked the stream for a keyframe: RTCP PLI (RFC 4585 6.3.1) to the publisher for each video track, on
+  // its RTCP channel (TCP) or to its RTCP port (UDP). Publishers that do not take PLI (ffmpeg) ignore it.
+  void request_keyframe_from_publisher();
+  asio::awaitable<void> write_feedback(ByteVector bytes);
   // Asks the authorization point for the request's action on its path (once per action and path per session): a
   // refusal (401 with challenges, or 403), or nothing when allowed.
   asio::awaitable<std::optional<rtsp::Response>> authorize(const rtsp::Request& req);
@@ -251,6 +264,16 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::vector<std::string> controls_;
   std::vector<TrackSetup> setups_;
   std::unique_ptr<Ingest> ingest_;  // TCP publisher (this thread)
+  // Keyframe requests to the publisher (set at RECORD).
+  uint64_t keyframe_handler_ = 0;
+  uint32_t own_ssrc_ = 0;
+  size_t publisher_tracks_ = 0;
+  std::unique_ptr<std::atomic<uint64_t>[]> publisher_ssrc_;  // per track: 1 << 32 | SSRC once RTP arrived
+  // TCP: a PLI frame being written; responses wait behind it (deferred_responses_), as a PLI waits for a response
+  // being written (feedback_out_).
+  bool feedback_writing_ = false;
+  ByteVector feedback_out_;
+  std::vector<std::string> deferred_responses_;
   Ingest* udp_ingest_ = nullptr;    // UDP publisher: used by the UDP thread under the server's udp lock
   bool udp_registered_ = false;
 
@@ -350,6 +373,7 @@ void ServerSession::cleanup() {
   udp_ingest_ = nullptr;
   ingest_.reset();
   reader_.reset();  // detaches on this (the reader's) thread
+  if (stream_ && keyframe_handler_ != 0) stream_->clear_keyframe_handler(keyframe_handler_);
   if (stream_ && publishing_) {
     stream_->release_publisher(id_);
     log::info("RTSP publisher left", {{"stream", path_}, {"session", id_}, {"remote", remote_}});
@@ -419,8 +443,56 @@ asio::awaitable<void> ServerSession::send(rtsp::Response& res) {
     if (reader_) reader_->wake();
     co_return;
   }
+  if (feedback_writing_) {  // a PLI to a TCP publisher is on its way: the response follows it
+    deferred_responses_.push_back(std::move(text));
+    co_return;
+  }
   auto [ec, n] = co_await write(asio::buffer(text));
   if (ec) close();
+  if (!feedback_out_.empty() && !closed_) co_await write_feedback(std::exchange(feedback_out_, {}));
+}
+
+void ServerSession::request_keyframe_from_publisher() {
+  if (closed_ || mode_ != Mode::Record || !ingest_ || !publisher_ssrc_) return;
+  ByteVector tcp_out;
+  for (size_t i = 0; i < setups_.size() && i < publisher_tracks_ && i < tracks_.size(); ++i) {
+    const auto& setup = setups_[i];
+    const uint64_t ssrc = publisher_ssrc_[i].load(std::memory_order_relaxed);
+    if (!setup.active || tracks_[i].kind != media::MediaKind::Video || (ssrc >> 32) == 0) continue;
+    const auto packet = rtp::receiver_rtcp(own_ssrc_, "streamgate", {}, static_cast<uint32_t>(ssrc));
+    if (setup.tcp) {
+      const auto h = rtsp::interleaved_header(setup.rtcp_channel, static_cast<uint16_t>(packet.size()));
+      tcp_out.insert(tcp_out.end(), h.begin(), h.end());
+      tcp_out.insert(tcp_out.end(), packet.begin(), packet.end());
+    } else {
+      // From the server's RTCP port, as its sender reports to readers; a full buffer loses it (like any RTCP).
+      ::sendto(server_.rtcp_fd(), packet.data(), packet.size(), MSG_DONTWAIT, setup.rtcp_dest.data(),
+               static_cast<socklen_t>(setup.rtcp_dest.size()));
+    }
+  }
+  log::debug("RTSP publisher keyframe request", {{"stream", path_}, {"session", id_}});
+  if (tcp_out.empty() || feedback_writing_) return;
+  if (writes_pending_ > 0) {  // a response is being written: the PLI goes right after it (see send)
+    feedback_out_ = std::move(tcp_out);
+    return;
+  }
+  asio::co_spawn(conn_.get_executor(), [self = shared_from_this(), bytes = std::move(tcp_out)]() mutable {
+    return self->write_feedback(std::move(bytes));
+  }, asio::detached);
+}
+
+asio::awaitable<void> ServerSession::write_feedback(ByteVector bytes) {
+  auto self = shared_from_this();
+  if (feedback_writing_) co_return;  // one already on its way (requests come at most once a second anyway)
+  feedback_writing_ = true;
+  auto [ec, n] = co_await write(asio::buffer(bytes));
+  if (ec) close();
+  for (auto& text : std::exchange(deferred_responses_, {})) {
+    if (closed_) break;
+    auto [rec, rn] = co_await write(asio::buffer(text));
+    if (rec) close();
+  }
+  feedback_writing_ = false;
 }
 
 asio::awaitable<std::optional<rtsp::Response>> ServerSession::authorize(const rtsp::Request& req) {
@@ -807,6 +879,14 @@ rtsp::Response ServerSession::record(const rtsp::Request& req) {
   }
   if (!any) return rtsp::Response::to(req, 455);
   ingest_ = std::make_unique<Ingest>(stream_, tracks_);
+  own_ssrc_ = std::random_device{}();
+  publisher_tracks_ = setups_.size();
+  publisher_ssrc_ = std::make_unique<std::atomic<uint64_t>[]>(publisher_tracks_);
+  keyframe_handler_ = stream_->set_keyframe_handler([weak = weak_from_this(), ex = conn_.get_executor()] {
+    asio::post(ex, [weak] {
+      if (auto self = weak.lock()) self->request_keyframe_from_publisher();
+    });
+  });
   if (udp_mode) {
     // From now on the UDP thread feeds the ingest (under the server's UDP lock); this thread leaves it alone.
     std::lock_guard lk(server_.udp_mu_);
@@ -822,6 +902,7 @@ void ServerSession::on_interleaved(uint8_t channel, Bytes payload) {
   if (mode_ != Mode::Record || !ingest_) return;  // RTCP from readers, or data before RECORD
   for (size_t i = 0; i < setups_.size(); ++i) {
     if (setups_[i].active && setups_[i].tcp && setups_[i].rtp_channel == channel) {
+      note_publisher_ssrc(i, payload);
       ingest_->on_rtp(i, payload, false);
       return;
     }

@@ -161,6 +161,40 @@ TEST_F(KeyframeRequestE2e, CameraIgnoringPliKeepsPlayingAndABurstIsRateLimited) 
   EXPECT_NE(info.body.find("\"ready\""), std::string::npos) << info.body;
 }
 
+// An RTSP publisher (GStreamer's rtspclientsink over UDP, x264enc with a 10 s GOP) gets the PLI on its RTCP port.
+// (Over TCP the server sends it on the RTCP channel too, but rtspclientsink does not read RTCP from the server.)
+TEST_F(KeyframeRequestE2e, ViewersPliBringsAKeyframeFromAnRtspPublisherWithin500Ms) {
+  if (!have_program("gst-launch-1.0")) GTEST_SKIP() << "gst-launch-1.0 missing";
+  server_ = std::make_unique<Server>();
+  ASSERT_TRUE(server_->ready) << server_->log();
+  Child publisher(
+      {"gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "pattern=ball", "!",
+       "video/x-raw,width=320,height=240,framerate=30/1", "!", "x264enc", "tune=zerolatency", "speed-preset=ultrafast",
+       "key-int-max=300", "!", "rtspclientsink", "location=" + server_->rtsp_url("pub"), "protocols=udp"},
+      ::testing::TempDir() + "sg_keyframe_publisher_" + std::to_string(::getpid()) + ".log");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return http_request(server_->http_port, "GET", "/api/v1/streams/pub").body.find("\"ready\"") !=
+               std::string::npos;
+      },
+      20s))
+      << server_->log() << publisher.log();
+  auto r = view("pub", {"--keyframe-requests", "1", "--request-after", "2", "--observe", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto summary = viewer_summary(r.output);
+  ASSERT_TRUE(summary.contains("keyframe_ms")) << r.output;
+  int64_t first_after = -1;
+  for (const auto& ms : summary.at("keyframe_ms").as_array()) {
+    if (ms.as_int64() >= 0) {
+      first_after = ms.as_int64();
+      break;
+    }
+  }
+  EXPECT_GE(first_after, 0) << "no keyframe after the request (the GOP is 10 s)\n" << r.output;
+  EXPECT_LT(first_after, 500) << r.output;
+  EXPECT_EQ(keyframe_requests(*server_, "pub", "sent"), 1) << server_->log();
+}
+
 // RFC 3550 6.4.2: the camera's rtpsession receives our receiver reports: a report block about its stream with the
 // highest sequence number it sent and LSR from its own sender reports (so SRs are read too), over TCP and UDP.
 void expect_receiver_reports(const GstServer& camera) {
