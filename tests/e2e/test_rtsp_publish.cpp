@@ -273,6 +273,9 @@ TEST_F(RtspPublish, AnnounceWithATrackTheServerCannotCarryIsRefusedWithTheReason
     const std::string path = "gst_h264_l16";
     auto r = run(gst_publisher_argv("l16", server_->rtsp_url(path)), 30s, "gst_l16");
     EXPECT_NE(r.exit_code, 0) << r.output;
+    // GStreamer shows the answer: "Got error response: 415 (Unsupported Media Type (audio L16: ...))".
+    EXPECT_NE(r.output.find("415"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("audio L16"), std::string::npos) << r.output;
     EXPECT_FALSE(stream_ready(*server_, path));
     EXPECT_NE(server_->log().find("ANNOUNCE refused"), std::string::npos) << log_tail(server_->log());
   }
