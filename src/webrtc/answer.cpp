@@ -45,6 +45,24 @@ std::string_view attr_value(const sdp::SessionDescription& s, const sdp::Media& 
   return {};
 }
 
+// RFC 8843 6: an offerer that wants a section only if it is bundled (max-bundle, as GStreamer's webrtcbin offers)
+// gives it port 0 and "a=bundle-only"; it is not rejected when its mid is in the offer's BUNDLE group.
+bool is_bundle_only(const sdp::SessionDescription& s, const sdp::Media& m) {
+  if (!m.attributes.has("bundle-only") || !m.mid()) return false;
+  for (auto* group : s.attributes.all("group")) {
+    std::string_view v = group->value;
+    if (!v.starts_with("BUNDLE")) continue;
+    v.remove_prefix(6);
+    while (!v.empty()) {
+      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+      auto end = v.find(' ');
+      if (v.substr(0, end) == *m.mid()) return true;
+      v.remove_prefix(end == std::string_view::npos ? v.size() : end);
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 int match_payload_type(const sdp::Media& offer, const media::Track& track, bool aac_to_opus) {
@@ -108,7 +126,8 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
     int pt = -1;
     size_t track_index = 0;
     bool rtp = m.proto.find("RTP") != std::string::npos;
-    if (rtp && (m.type == "video" || m.type == "audio") && m.port != 0) {
+    bool offered = m.port != 0 || is_bundle_only(offer, m);
+    if (rtp && (m.type == "video" || m.type == "audio") && offered) {
       for (size_t t = 0; t < tracks.size() && pt < 0; ++t) {
         if (used[t]) continue;
         bool video = tracks[t].kind == media::MediaKind::Video;
@@ -124,9 +143,13 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
       }
     }
     std::string first_fmt = m.formats.empty() ? "0" : m.formats.front();
+    // A rejected section (RFC 8843 7.3.3: port 0, without bundle-only, outside the BUNDLE group). It keeps the
+    // ICE and DTLS attributes: webrtcbin refuses a whole answer with a section that lacks them, rejected or not.
     if (pt < 0) {
       media_text += fmt::format("m={} 0 {} {}\r\nc=IN IP4 0.0.0.0\r\na=mid:{}\r\na=inactive\r\n", m.type, m.proto,
                                 first_fmt, mid);
+      media_text += fmt::format("a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n", params.ufrag, params.pwd);
+      media_text += fmt::format("a=fingerprint:sha-256 {}\r\na=setup:passive\r\n", params.fingerprint);
       continue;
     }
     used[track_index] = true;
@@ -137,6 +160,8 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
     ssrc = ssrc * 2654435761u + 0x9e3779b9u;
     if (!bundle.empty()) bundle += ' ';
     bundle += mid;
+    // Every accepted section, a bundle-only one too, is answered in the BUNDLE group with port 9 and the same
+    // transport attributes, as browsers answer (JSEP and RFC 8843 differ on port 0 there; port 9 is what peers take).
     std::string s = fmt::format("m={} 9 UDP/TLS/RTP/SAVPF {}\r\nc=IN IP4 0.0.0.0\r\n", m.type, pt);
     s += fmt::format("a=mid:{}\r\na=sendonly\r\n", mid);
     s += fmt::format("a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n", params.ufrag, params.pwd);

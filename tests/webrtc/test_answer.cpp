@@ -1,8 +1,10 @@
-// SDP answers to a real Chromium offer: BUNDLE/ICE-lite/DTLS attributes, codec choice, rejected sections.
+// SDP answers to real Chromium and GStreamer webrtcbin offers: BUNDLE/ICE-lite/DTLS attributes, codec choice,
+// rejected and bundle-only sections.
 #include <gtest/gtest.h>
 
 #include "chrome_offer.hpp"
 #include "webrtc/answer.hpp"
+#include "webrtcbin_offer.hpp"
 
 namespace sg::webrtc {
 namespace {
@@ -38,6 +40,18 @@ sdp::SessionDescription offer() {
   auto o = sdp::parse(test::kChromeOffer);
   EXPECT_TRUE(o) << o.error();
   return *o;
+}
+
+sdp::SessionDescription webrtcbin_offer() {
+  auto o = sdp::parse(test::kWebrtcbinMaxBundleOffer);
+  EXPECT_TRUE(o) << o.error();
+  return *o;
+}
+
+media::Track h265_track() {
+  media::Track t = h264_track();
+  t.codec = media::CodecId::H265;
+  return t;
 }
 
 TEST(Answer, PicksChromesH264PacketizationMode1WithSameProfileAndOpus) {
@@ -89,6 +103,25 @@ TEST(Answer, RejectsAudioSectionWhenTrackIsAac) {
   EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE 0");
 }
 
+// webrtcbin refuses a whole answer when any section, a rejected one too, lacks ICE credentials or a fingerprint.
+TEST(Answer, RejectedSectionKeepsIceAndDtlsAttributes) {
+  auto a = build_answer(webrtcbin_offer(), {h265_track()}, params(), 5);
+  ASSERT_TRUE(a) << a.error();
+  auto parsed = sdp::parse(a->sdp);
+  ASSERT_TRUE(parsed) << parsed.error();
+  ASSERT_EQ(parsed->media.size(), 2u);
+  const auto& audio = parsed->media[1];
+  EXPECT_EQ(audio.port, 0);
+  EXPECT_EQ(audio.mid(), "audio1");
+  EXPECT_EQ(audio.direction(), sdp::Direction::kInactive);
+  ASSERT_TRUE(audio.attributes.has("ice-ufrag"));
+  EXPECT_EQ(audio.attributes.first("ice-ufrag")->value, "abcd");
+  EXPECT_TRUE(audio.attributes.has("ice-pwd"));
+  ASSERT_TRUE(audio.attributes.has("fingerprint"));
+  EXPECT_EQ(audio.attributes.first("fingerprint")->value, "sha-256 AA:BB");
+  EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE video0");
+}
+
 TEST(Answer, OffersAacAsTranscodedOpusWhenAllowed) {
   auto p = params();
   p.aac_to_opus = true;
@@ -125,6 +158,40 @@ TEST(Answer, FailsWithoutIceCredentials) {
   auto a = build_answer(*o, {h264_track()}, params(), 1);
   ASSERT_FALSE(a);
   EXPECT_NE(a.error().find("ICE"), std::string::npos);
+}
+
+TEST(Answer, AcceptsWebrtcbinsBundleOnlyAudioSectionAsBundled) {
+  auto a = build_answer(webrtcbin_offer(), {h265_track(), audio_track(media::CodecId::Opus, 48000)}, params(), 5);
+  ASSERT_TRUE(a) << a.error();
+  ASSERT_EQ(a->tracks.size(), 2u);
+  EXPECT_EQ(a->tracks[0].mid, "video0");
+  EXPECT_EQ(a->tracks[0].payload_type, 98);
+  EXPECT_EQ(a->tracks[1].mid, "audio1");
+  EXPECT_EQ(a->tracks[1].payload_type, 111);
+  auto parsed = sdp::parse(a->sdp);
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE video0 audio1");
+  ASSERT_EQ(parsed->media.size(), 2u);
+  const auto& audio = parsed->media[1];
+  EXPECT_EQ(audio.port, 9);
+  EXPECT_FALSE(audio.attributes.has("bundle-only"));
+  EXPECT_EQ(audio.direction(), sdp::Direction::kSendOnly);
+  EXPECT_EQ(audio.attributes.first("fingerprint")->value, "sha-256 AA:BB");
+  EXPECT_EQ(audio.rtpmap(111)->encoding, "OPUS");
+}
+
+TEST(Answer, BundleOnlySectionOutsideTheBundleGroupIsRejected) {
+  std::string text(test::kWebrtcbinMaxBundleOffer);
+  text.replace(text.find("a=group:BUNDLE video0 audio1"), 28, "a=group:BUNDLE video0");
+  auto o = sdp::parse(text);
+  ASSERT_TRUE(o) << o.error();
+  auto a = build_answer(*o, {h265_track(), audio_track(media::CodecId::Opus, 48000)}, params(), 5);
+  ASSERT_TRUE(a) << a.error();
+  ASSERT_EQ(a->tracks.size(), 1u);
+  auto parsed = sdp::parse(a->sdp);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->media[1].port, 0);
+  EXPECT_EQ(parsed->attributes.first("group")->value, "BUNDLE video0");
 }
 
 }  // namespace
