@@ -117,18 +117,20 @@ Result<AudioSpecificConfigExtent> measure_audio_specific_config(Bytes data, size
   }
   // 4.4.1 GASpecificConfig.
   c.samples_per_frame = br.bit() ? 960 : 1024;  // frameLengthFlag
-  if (br.bit()) br.skip(14);                     // dependsOnCoreCoder: coreCoderDelay
+  if (br.bit()) br.skip(14);                    // dependsOnCoreCoder: coreCoderDelay
   const bool extension_flag = br.bit() != 0;
-  if (c.channel_config == 0) return make_error("AAC config: channelConfiguration 0 (program_config_element) not supported");
+  if (c.channel_config == 0)
+    return make_error("AAC config: channelConfiguration 0 (program_config_element) not supported");
   if (t == 6 || t == 20) br.skip(3);  // layerNr
   if (extension_flag) {
-    if (t == 22) br.skip(5 + 11);  // numOfSubFrame, layer_length
+    if (t == 22) br.skip(5 + 11);                              // numOfSubFrame, layer_length
     if (t == 17 || t == 19 || t == 20 || t == 23) br.skip(3);  // the three resilience flags
     br.skip(1);                                                // extensionFlag3
   }
   if (t == 17 || (t >= 19 && t <= 27)) {
     const uint32_t ep_config = br.bits(2);
-    if (ep_config == 2 || ep_config == 3) return make_error(fmt::format("AAC config: epConfig {} not supported", ep_config));
+    if (ep_config == 2 || ep_config == 3)
+      return make_error(fmt::format("AAC config: epConfig {} not supported", ep_config));
   }
   if (!br.ok() || br.position() > end_bit) return make_error("AAC config: truncated");
   // 1.6.2.1: backward-compatible extension signalling after the config.

@@ -116,7 +116,8 @@ Status split_audio_mux_elements(Bytes data, const StreamMuxConfig& config, std::
       size_t length = 0;
       uint8_t tmp = 0;
       do {
-        if (pos >= data.size()) return fail(fmt::format("LATM: PayloadLengthInfo runs past the payload ({} bytes)", data.size()));
+        if (pos >= data.size())
+          return fail(fmt::format("LATM: PayloadLengthInfo runs past the payload ({} bytes)", data.size()));
         tmp = u8(data, pos++);
         length += tmp;
       } while (tmp == 255);

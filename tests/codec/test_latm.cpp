@@ -150,15 +150,15 @@ TEST(LatmPayload, SplitsGStreamerPayload) {
   // The RTP payload of GStreamer rtpmp4apay for avenc_aac's first (silent) frame: PayloadLengthInfo 0x15, then the
   // 21-byte frame.
   Status s = Ok{};
-  auto frames = split("15de02004c61766335392e33372e3130300002" "30400e", config(), &s);
+  auto frames = split("15de02004c61766335392e33372e313030000230400e", config(), &s);
   ASSERT_TRUE(s.ok()) << s.error();
   ASSERT_EQ(frames.size(), 1u);
-  EXPECT_EQ(frames[0], "de02004c61766335392e33372e3130300002" "30400e");
+  EXPECT_EQ(frames[0], "de02004c61766335392e33372e313030000230400e");
 }
 
 TEST(LatmPayload, LengthOf255AndMoreUsesARunOfFF) {
-  std::string frame(300 * 2, 'a');                       // 300 bytes of 0xaa
-  auto frames = split("ff2d" + frame, config());          // 255 + 45
+  std::string frame(300 * 2, 'a');                // 300 bytes of 0xaa
+  auto frames = split("ff2d" + frame, config());  // 255 + 45
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0], frame);
   std::string exact(255 * 2, 'b');
@@ -168,12 +168,13 @@ TEST(LatmPayload, LengthOf255AndMoreUsesARunOfFF) {
 }
 
 TEST(LatmPayload, SplitsSubframesAndBackToBackElements) {
-  auto frames = split("02aabb01cc" "01dd02eeff", config(2));
+  auto frames = split("02aabb01cc01dd02eeff", config(2));  // two elements of two subframes
   EXPECT_EQ(frames, (std::vector<std::string>{"aabb", "cc", "dd", "eeff"}));
 }
 
 TEST(LatmPayload, SkipsOtherDataToTheNextByte) {
-  auto frames = split("01aa" "1234" "01bb" "5678", config(1, 12));  // 12 bits of otherData take 2 bytes
+  // Each element: a 1-byte frame, then 12 bits of otherData padded to 2 bytes.
+  auto frames = split("01aa123401bb5678", config(1, 12));
   EXPECT_EQ(frames, (std::vector<std::string>{"aa", "bb"}));
 }
 

@@ -74,7 +74,7 @@ TEST(LatmRtp, FragmentWithALostPacketIsDropped) {
   push(*d, std::string_view(payload).substr(0, 200), 90, 1, false, out);
   push(*d, std::string_view(payload).substr(400), 90, 3, true, out);  // sequence 2 lost
   EXPECT_TRUE(out.empty());
-  EXPECT_EQ(d->stats().dropped_units, 2u);  // the fragment, and the tail that no longer parses
+  EXPECT_EQ(d->stats().dropped_units, 2u);     // the fragment, and the tail that no longer parses
   push(*d, kGstPayload2, 1114, 4, true, out);  // the next whole element is fine
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].timestamp, 1114u);
@@ -105,7 +105,7 @@ TEST(LatmRtp, FmtpThatCannotBeCarriedIsRefused) {
   auto in_band = make_depacketizer("mp4a-latm", {{"cpresent", "1"}, {"config", "40002410adca00"}});
   ASSERT_FALSE(in_band.ok());
   EXPECT_NE(in_band.error().find("cpresent=1"), std::string::npos) << in_band.error();
-  EXPECT_FALSE(make_depacketizer("MP4A-LATM", {{"cpresent", "0"}}).ok());  // no config
+  EXPECT_FALSE(make_depacketizer("MP4A-LATM", {{"cpresent", "0"}}).ok());             // no config
   EXPECT_FALSE(make_depacketizer("MP4A-LATM", {{"config", "40102410adca00"}}).ok());  // two programs
   EXPECT_FALSE(make_depacketizer("MP4A-LATM", {{"config", "40002410adca00"}, {"object", "x"}}).ok());
   // Without cpresent, config= is taken as out of band; object= is informative.

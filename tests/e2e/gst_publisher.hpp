@@ -21,9 +21,11 @@ inline bool have_rtspclientsink() {
 // rtspclientsink publishing live H.264 and, as `audio`, the elements of the second track: "aac" (avenc_aac, which
 // rtspclientsink payloads with rtpmp4apay as MP4A-LATM) or "l16" (raw 16-bit PCM, RTP L16: not carried).
 inline std::vector<std::string> gst_publisher_argv(const std::string& audio, const std::string& url) {
-  std::vector<std::string> a = {"gst-launch-1.0", "-e", "videotestsrc", "is-live=true", "!", "video/x-raw,format=I420",
-                                "!", "x264enc", "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=30", "!",
-                                "h264parse", "!", "s.sink_0", "audiotestsrc", "is-live=true", "!"};
+  std::vector<std::string> a;
+  for (auto e : {"gst-launch-1.0", "-e", "videotestsrc", "is-live=true", "!", "video/x-raw,format=I420", "!", "x264enc",
+                 "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=30", "!", "h264parse", "!", "s.sink_0",
+                 "audiotestsrc", "is-live=true", "!"})
+    a.push_back(e);
   if (audio == "aac") {
     for (auto e : {"avenc_aac", "!", "aacparse"}) a.push_back(e);
   } else {

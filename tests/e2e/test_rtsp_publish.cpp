@@ -34,7 +34,6 @@ const Media kH264Aac{"h264", "H264", "h264", "AAC", "aac", 640, 360};
 const Media kH265Opus{"h265", "H265", "hevc", "Opus", "opus", 320, 240};
 const Media kGstH264Aac{"x264enc", "H264", "h264", "AAC", "aac", 320, 240};  // videotestsrc's default size
 
-
 std::vector<std::string> publisher_argv(const Media& m, const std::string& transport, const std::string& url) {
   std::string size = std::to_string(m.width) + "x" + std::to_string(m.height);
   std::vector<std::string> a = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re",
@@ -240,7 +239,9 @@ TEST_F(RtspPublish, GStreamerRtspClientSinkH264AacIsReadableWithBothTracks) {
   Child publisher(gst_publisher_argv("aac", server_->rtsp_url(path)), log_file(path));
   ASSERT_TRUE(wait_until([&] { return stream_ready(*server_, path) || !publisher.running(); }, 30s) &&
               publisher.running())
-      << "publisher log:\n" << log_tail(publisher.log()) << "\nserver log:\n" << log_tail(server_->log());
+      << "publisher log:\n"
+      << log_tail(publisher.log()) << "\nserver log:\n"
+      << log_tail(server_->log());
 
   // The publisher did announce MP4A-LATM, and readers are offered it as published (the packets are passed through).
   RawRtspReader describe(server_->rtsp_port, server_->rtsp_url(path), true);

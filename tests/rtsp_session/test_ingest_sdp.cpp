@@ -59,14 +59,15 @@ TEST(IngestSdp, GStreamerLatmAudioBecomesAnAacTrackWithItsAudioSpecificConfig) {
   EXPECT_EQ(audio.encoding_name, "MP4A-LATM");
   EXPECT_EQ(audio.clock_rate, 44100u);
   EXPECT_EQ(audio.channels, 1);
-  EXPECT_EQ(to_hex(audio.audio_config), "120856e500");  // the AudioSpecificConfig inside the StreamMuxConfig
+  EXPECT_EQ(to_hex(audio.audio_config), "120856e500");        // the AudioSpecificConfig inside the StreamMuxConfig
   EXPECT_EQ(audio.fmtp, "cpresent=0;config=40002410adca00");  // RTSP readers get the LATM stream as published
   EXPECT_EQ((*t)[0].control, "stream=1");
   EXPECT_EQ((*t)[1].track.codec, media::CodecId::H264);
 }
 
 TEST(IngestSdp, AnnounceWithATrackThatCannotBeCarriedIsRefusedNamingIt) {
-  const std::string unknown = with_audio("m=audio 0 RTP/AVP 97\r\na=rtpmap:97 X-UNKNOWN/8000\r\na=control:stream=1\r\n");
+  const std::string unknown =
+      with_audio("m=audio 0 RTP/AVP 97\r\na=rtpmap:97 X-UNKNOWN/8000\r\na=control:stream=1\r\n");
   auto refused = tracks(unknown, UnsupportedMedia::Refuse);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().find("audio X-UNKNOWN"), std::string::npos) << refused.error();
