@@ -596,9 +596,18 @@ asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req
 rtsp::Response ServerSession::announce(const rtsp::Request& req) {
   if (mode_ != Mode::None) return rtsp::Response::to(req, 455);
   auto target = parse_target(req.uri);
-  if (!target || target->path.empty() || !media::valid_stream_id(target->path)) {
+  if (!target || target->path.empty()) {
     auto res = rtsp::Response::to(req, 400);
     res.reason = "Bad Request (invalid stream path)";
+    return res;
+  }
+  if (auto id = media::check_stream_id(target->path); !id) {
+    // The reason phrase carries the same message as the API and the config (publishers such as ffmpeg print it).
+    auto res = rtsp::Response::to(req, 400);
+    res.reason = "Bad Request (" + id.error() + ")";
+    for (auto& c : res.reason)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    log::info("ANNOUNCE refused", {{"session", id_}, {"remote", remote_}, {"error", id.error()}});
     return res;
   }
   rtsp::Response res;

@@ -974,6 +974,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     auto answer = build_answer(*offer, *tracks, params, random_u32());
     if (!answer) return failure(400, "cannot answer the offer: " + answer.error());
     for (const auto& why : answer->skipped) log::info("webrtc track left out", {{"stream", stream_id}, {"why", why}});
+    for (const auto& what : answer->notes) log::info("webrtc answer", {{"stream", stream_id}, {"note", what}});
     auto peer = std::make_shared<Peer>();
     peer->id = random_token(16);
     peer->stream_id = stream_id;
