@@ -280,7 +280,8 @@ TEST_F(RtspPublish, AnnounceWithATrackTheServerCannotCarryIsRefusedWithTheReason
     EXPECT_NE(r.output.find("415"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("audio L16"), std::string::npos) << r.output;
     EXPECT_FALSE(stream_ready(*server_, path));
-    EXPECT_NE(server_->log().find("ANNOUNCE refused: a track cannot be carried"), std::string::npos) << log_tail(server_->log());
+    EXPECT_NE(server_->log().find("ANNOUNCE refused: a track cannot be carried"), std::string::npos)
+        << log_tail(server_->log());
   }
   // The answer says which track and why.
   const std::string url = server_->rtsp_url("raw_l16");
