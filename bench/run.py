@@ -243,7 +243,7 @@ def row_ingest(a, rows):
                 pub = rtsp_publisher(a, f"rtsp://127.0.0.1:{s.rtsp}/pub", 1_000_000, duration, n)
                 time.sleep(min(duration - 1, 2 + n * 0.005))
                 status, body = http_get(s.http, "/api/v1/streams")
-                streams = json.loads(body) if status == 200 else []
+                streams = json.loads(body)["items"] if status == 200 else []
                 ready = sum(1 for x in streams if x.get("state") == "ready")
                 out, _ = pub.communicate(timeout=duration + 120)
                 return ready, json.loads(out.strip().splitlines()[-1]) if out.strip() else {}

@@ -88,7 +88,7 @@ Result<std::pair<std::string, media::StreamOptions>> parse_create(std::string_vi
     opts.rtsp_transport = std::string(tr->as_string());
   }
   std::string sid(id->as_string());
-  if (!media::valid_stream_id(sid)) return make_error("field 'id': invalid stream id '" + sid + "': use 1-128 of [A-Za-z0-9._~-]");
+  if (auto ok = media::check_stream_id(sid); !ok) return make_error("field 'id': " + ok.error());
   if (auto s = media::validate_source(opts.source); !s) return make_error("field 'source': " + s.error());
   return std::pair{std::move(sid), std::move(opts)};
 }
@@ -233,7 +233,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
       if (cache.generation != generation || now - cache.built >= ApiContext::kListTtl) {
         json::array list;
         for (const auto& s : ctx.registry.list()) list.push_back(stream_json(*s));
-        cache.body = json::serialize(list);
+        cache.body = http::serialize_json(json::object{{"items", std::move(list)}});
         cache.body += '\n';
         cache.generation = generation;
         cache.built = now;

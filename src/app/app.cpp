@@ -13,6 +13,7 @@
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
 #include "hls_session/hls_manager.hpp"
+#include "media/stream_registry.hpp"
 #include "net/tls_context.hpp"
 #include "rtsp_session/client_source.hpp"
 #include "rtsp_session/exec_source.hpp"
@@ -95,6 +96,10 @@ App::App(Config config) : config_(std::move(config)) {
   ext_->hls = std::make_unique<hls_session::HlsManager>(*pool_, *registry_, hls_session::make_hls_options(config_.hls));
   ext_->hls->add_routes(router_);  // registers a catch-all GET /{stream}/{file}: add other GET routes before it
   api_->metric_writers.push_back([hls = ext_->hls.get()](std::string& out) { hls->write_metrics(out); });
+  // A stream named like a top-level route would be shadowed by it: every such name must be a reserved id.
+  for (const auto& name : router_.top_level_names())
+    if (media::valid_stream_id(name))
+      throw std::logic_error("route /" + name + "/ is not in media::kReservedStreamIds");
   http_ = std::make_unique<http::HttpServer>(*pool_, router_, authorizer_.get(), config_.http_policy);
   http_->set_request_timeout(std::chrono::milliseconds(config_.request_timeout_ms));
   http_->set_connection_limiter(ext_->http_limiter);

@@ -401,8 +401,7 @@ class Parser {
       for (auto it = streams.begin(); it != streams.end(); ++it) {
         StreamConfig sc;
         sc.id = it->first.as<std::string>();
-        if (!media::valid_stream_id(sc.id))
-          fail(it->first, "invalid stream id '" + sc.id + "': use 1-128 of [A-Za-z0-9._~-]");
+        if (auto ok = media::check_stream_id(sc.id); !ok) fail(it->first, ok.error());
         if (!seen.insert(sc.id).second) fail(it->first, "duplicate stream id '" + sc.id + "'");
         const YAML::Node v = it->second;  // a copy: it-> yields a temporary proxy
         std::string where = "streams." + sc.id;

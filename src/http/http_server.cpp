@@ -1,5 +1,6 @@
 #include "http/http_server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -9,6 +10,8 @@
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
+#include <cmath>
 
 #include "app/log.hpp"
 #include "auth/http_credentials.hpp"
@@ -97,11 +100,69 @@ const std::string& Params::get(std::string_view name) const {
   return empty;
 }
 
+namespace {
+
+void write_json(std::string& out, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::double_: {
+      double d = v.get_double();
+      if (!std::isfinite(d)) {
+        out += "null";
+        break;
+      }
+      // Plain decimal, rounded to 6 places (Boost.JSON would write 6.866455078125E-1); "-0" becomes "0".
+      std::array<char, 400> buf{};  // enough for any finite double in fixed notation
+      auto r = std::to_chars(buf.data(), buf.data() + buf.size(), d, std::chars_format::fixed, 6);
+      std::string_view text(buf.data(), static_cast<size_t>(r.ptr - buf.data()));
+      while (text.ends_with('0')) text.remove_suffix(1);
+      if (text.ends_with('.')) text.remove_suffix(1);
+      if (text == "-0") text = "0";
+      out += text;
+      if (text.find('.') == std::string_view::npos) out += ".0";
+      break;
+    }
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        write_json(out, e);
+      }
+      out += ']';
+      break;
+    }
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, e] : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += boost::json::serialize(boost::json::string_view(k));
+        out += ':';
+        write_json(out, e);
+      }
+      out += '}';
+      break;
+    }
+    default:
+      out += boost::json::serialize(v);
+  }
+}
+
+}  // namespace
+
+std::string serialize_json(const boost::json::value& v) {
+  std::string out;
+  write_json(out, v);
+  return out;
+}
+
 Response json_response(bhttp::status status, const boost::json::value& body, const Request& req) {
   Response res{status, req.version()};
   common_headers(res, req);
   res.set(bhttp::field::content_type, "application/json");
-  res.body() = boost::json::serialize(body);
+  res.body() = serialize_json(body);
   res.body() += '\n';
   res.prepare_payload();
   return res;
@@ -145,6 +206,15 @@ void Router::add_upgrade(std::string pattern, Access access, UpgradeHandler hand
   Route r{bhttp::verb::get, {}, std::move(access), {}, std::move(handler)};
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
+}
+
+std::vector<std::string> Router::top_level_names() const {
+  std::vector<std::string> out;
+  for (const auto& r : routes_)
+    if (!r.segments.empty() && !r.segments[0].starts_with('{') &&
+        std::find(out.begin(), out.end(), r.segments[0]) == out.end())
+      out.push_back(r.segments[0]);
+  return out;
 }
 
 Router::Match Router::match(bhttp::verb method, std::string_view path, bool upgrade) const {

@@ -70,6 +70,9 @@ struct UpgradeHandler {
 
 constexpr size_t kMaxBodyBytes = 1 << 20;  // 413 beyond this
 
+// JSON text like boost::json::serialize, but numbers with a fraction are plain decimals rounded to 6 places
+// ("0.686646", "12.0"), never exponent form; NaN and infinities are null. Every API response is written by it.
+std::string serialize_json(const boost::json::value& v);
 Response json_response(bhttp::status status, const boost::json::value& body, const Request& req);
 Response error_response(bhttp::status status, std::string_view message, const Request& req);
 Response text_response(bhttp::status status, std::string body, std::string_view content_type, const Request& req);
@@ -125,6 +128,8 @@ class Router {
     std::string allow;  // when the path exists but not for this method (405)
   };
   Match match(bhttp::verb method, std::string_view path, bool upgrade) const;
+  // The literal first segments of all routes ("api", "metrics", ...): names a stream id must not take.
+  std::vector<std::string> top_level_names() const;
 
  private:
   struct Route {

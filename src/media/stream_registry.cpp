@@ -1,17 +1,33 @@
 #include "media/stream_registry.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include "app/log.hpp"
 
 namespace sg::media {
 
 bool valid_stream_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
+  if (id.empty() || id.size() > 128 || id.front() == '-' || id.front() == '.') return false;
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
               c == '-' || c == '~';
     if (!ok) return false;
   }
-  return id != "." && id != "..";
+  for (auto reserved : kReservedStreamIds) {
+    if (std::equal(id.begin(), id.end(), reserved.begin(), reserved.end(),
+                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
+      return false;
+  }
+  return true;
+}
+
+Status check_stream_id(std::string_view id) {
+  if (valid_stream_id(id)) return Ok{};
+  std::string reserved;
+  for (auto r : kReservedStreamIds) reserved += (reserved.empty() ? "" : ", ") + std::string(r);
+  return make_error("invalid stream id '" + std::string(id) +
+                    "': use 1-128 of [A-Za-z0-9._~-], not starting with '-' or '.', and not one of " + reserved);
 }
 
 Status validate_source(std::string_view source) {
@@ -34,7 +50,7 @@ StreamRegistry::StreamRegistry(net::WorkerPool& pool, SourceFactory factory)
 StreamRegistry::~StreamRegistry() { stop_all(); }
 
 Result<std::shared_ptr<Stream>> StreamRegistry::create(const std::string& id, StreamOptions options) {
-  if (!valid_stream_id(id)) return make_error("invalid stream id '" + id + "': use 1-128 of [A-Za-z0-9._~-]");
+  if (auto ok = check_stream_id(id); !ok) return make_error(ok.error());
   if (auto s = validate_source(options.source); !s) return make_error(s.error());
   std::lock_guard lk(mu_);
   if (streams_.contains(id)) return make_error("stream '" + id + "' already exists");

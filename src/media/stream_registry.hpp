@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
@@ -12,8 +13,14 @@
 
 namespace sg::media {
 
-// 1..128 characters of [A-Za-z0-9._~-]: safe in URLs, RTSP paths and file names.
+// The stream id syntax, one rule for every place that creates a stream (config file and reload, REST API, RTSP
+// ANNOUNCE): 1..128 characters of [A-Za-z0-9._~-] (safe in URLs, RTSP paths and file names), not starting with '-'
+// (reads as a command-line option) or '.' (hidden file, "." and ".."), and none of kReservedStreamIds in any case
+// (they are top-level HTTP routes: a stream there would shadow them or be shadowed).
+inline constexpr std::string_view kReservedStreamIds[] = {"api", "assets", "healthz", "metrics", "readyz", "ws"};
 bool valid_stream_id(std::string_view id);
+// Ok for a valid id; else the one error message used wherever an id is refused.
+Status check_stream_id(std::string_view id);
 // "rtsp://...", "exec:<command>" or "publisher"; the error names what is wrong.
 Status validate_source(std::string_view source);
 

@@ -358,8 +358,11 @@ ParseResult parse_next(Bytes buffer, const Limits& limits) {
     }
     return fail(consumed, "RTSP: bad version " + quote_for_error(start.version));
   }
-  if (!cseq_text) return fail(consumed, "RTSP: missing CSeq header");
-  if (!cseq) return fail(consumed, "RTSP: bad CSeq header " + quote_for_error(*cseq_text));
+  // RFC 2326 12.17: every request and response carries a CSeq. live555 leaves it out of some error responses (its
+  // 400 Bad Request under concurrent SETUPs), so a response without one is accepted (Response::cseq() is nullopt)
+  // and the client matches it to its outstanding request. A CSeq that is present must be valid.
+  if (!cseq_text && !start.is_response) return fail(consumed, "RTSP: missing CSeq header");
+  if (cseq_text && !cseq) return fail(consumed, "RTSP: bad CSeq header " + quote_for_error(*cseq_text));
 
   std::string body(text.substr(header_end, body_len));
   if (start.is_response) {

@@ -147,7 +147,8 @@ struct ParseResult {
 };
 
 // Parses the first message or interleaved frame at the start of `buffer`. Accepts CRLF and lone LF line
-// endings and folded (continued) header lines. Requests and responses must carry a valid CSeq.
+// endings and folded (continued) header lines. Requests must carry a valid CSeq; a response may lack one (live555
+// omits it in some error responses: Response::cseq() is then nullopt), but a CSeq present must be valid.
 ParseResult parse_next(Bytes buffer, const Limits& limits = {});
 inline ParseResult parse_next(std::string_view buffer, const Limits& limits = {}) {
   return parse_next(as_bytes(buffer), limits);

@@ -20,6 +20,7 @@
 #include "rtp/loss_window.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/message.hpp"
+#include "rtsp/pending_requests.hpp"
 #include "rtsp/transport.hpp"
 #include "rtsp/url.hpp"
 #include "rtsp_session/ingest.hpp"
@@ -90,6 +91,7 @@ struct Conn {
   Clock::time_point play_time, last_packet, last_keepalive;
   bool got_data = false;
   std::string session;
+  rtsp::PendingRequests pending;  // keep-alives may pile up while playing
   std::chrono::milliseconds keepalive_interval{30000};
   bool use_get_parameter = false;
   std::optional<rtsp::ClientAuth> auth;
@@ -250,6 +252,7 @@ asio::awaitable<Outcome> ClientSource::Runner::attempt() {
 
 void ClientSource::Runner::prepare(Conn& c, rtsp::Request& req) {
   req.set_cseq(++cseq);
+  c.pending.sent(cseq);
   req.headers.set("User-Agent", std::string(kUserAgent));
   if (!c.session.empty()) req.headers.set("Session", c.session);
   if (c.auth) req.headers.set("Authorization", c.auth->authorization(req.method, req.uri));
@@ -294,8 +297,19 @@ asio::awaitable<Result<rtsp::Response>> ClientSource::Runner::transact(Conn& c, 
     auto [wec, wn] = co_await asio::async_write(c.sock, asio::buffer(bytes), use_tuple);
     if (c.closed) co_return make_error(c.error);
     if (wec) co_return make_error(req.method + ": write: " + error_text(wec));
-    auto resp = co_await read_response(c);
-    if (!resp) co_return make_error(c.closed ? c.error : req.method + ": " + resp.error());
+    const uint32_t sent = cseq;
+    Result<rtsp::Response> resp = make_error("no answer");
+    for (;;) {
+      resp = co_await read_response(c);
+      if (!resp) co_return make_error(c.closed ? c.error : req.method + ": " + resp.error());
+      auto which = c.pending.answer(*resp);
+      if (!which) co_return make_error(req.method + ": " + which.error());
+      // A late answer to an earlier request is skipped; any other answer (ours, or one with a CSeq we never sent,
+      // as some cameras echo wrongly) is taken as ours, one request being outstanding in the handshake.
+      if (*which && **which != sent) continue;
+      if (!*which) c.pending.forget(sent);
+      break;
+    }
     // RFC 2326 D.2.2 / RFC 2617: answer one challenge; a second 401 means the credentials are wrong.
     if (resp->status == 401 && round == 0 && url.has_credentials && !c.auth) {
       auto values = resp->headers.get_all("WWW-Authenticate");
@@ -477,7 +491,12 @@ asio::awaitable<void> ClientSource::Runner::control_loop(std::shared_ptr<Conn> c
         c->close(r.error());
       co_return;
     }
-    if (c->teardown_cseq != 0 && r->cseq() == c->teardown_cseq) {
+    auto which = c->pending.answer(*r);
+    if (!which) {
+      c->close(which.error());
+      co_return;
+    }
+    if (c->teardown_cseq != 0 && *which == c->teardown_cseq) {
       c->close(c->teardown_reason, true);
       co_return;
     }

@@ -7,8 +7,10 @@
 // arrives within `udp_probe` after PLAY, or packet loss over the last `loss_window` reaches `loss_threshold`; TCP
 // then sticks for the life of the source; leaving for loss, the UDP session is ended with TEARDOWN first). Loss
 // episodes are logged once each, whatever the transport. Keep-alive with GET_PARAMETER (when the server lists it in
-// Public) or OPTIONS at half the session timeout. A source that sends nothing for `source_timeout` is dead. Every failure sets the stream to error with a reason and retries with exponential
-// backoff (1 s doubling to 30 s, back to 1 s once a connection delivered data).
+// Public) or OPTIONS at half the session timeout. Responses are matched to requests by CSeq; one without CSeq (live555
+// sends some errors so) answers the only outstanding request, and with several outstanding it ends the connection.
+// A source that sends nothing for `source_timeout` is dead. Every failure sets the stream to error with a reason and
+// retries with exponential backoff (1 s doubling to 30 s, back to 1 s once a connection delivered data).
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>

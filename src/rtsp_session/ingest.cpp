@@ -368,30 +368,38 @@ void Ingest::publish(size_t track, TrackState& t, codec::AccessUnit* au, ByteVec
     unit->frames.reserve(au->frame_count());
     for (size_t i = 0; i < au->frame_count(); ++i) unit->add_frame(au->frame(i));
   }
-  // Learn the picture size from an in-band SPS when the SDP did not carry one.
-  if (unit->keyframe && !t.params_known) {
+  // Learn the parameter sets (and the picture size) from a keyframe's in-band ones: when the SDP carried none,
+  // and whenever the source changes them, so that what the track holds (re-sent in front of keyframes that come
+  // without them, e.g. to WebRTC peers) is what the decoder needs now.
+  if (unit->keyframe && (t.track.codec == media::CodecId::H264 || t.track.codec == media::CodecId::H265)) {
+    bool h264 = t.track.codec == media::CodecId::H264;
     Bytes vps, sps, pps;
     for (size_t i = 0; i < unit->frames.size(); ++i) {
       auto f = unit->frame(i);
-      if (t.track.codec == media::CodecId::H264) {
+      if (h264) {
         auto type = codec::h264::nal_type(f);
         if (type == 7) sps = f;
         if (type == 8) pps = f;
-      } else if (t.track.codec == media::CodecId::H265) {
+      } else {
         auto type = codec::h265::nal_type(f);
         if (type == 32) vps = f;
         if (type == 33) sps = f;
         if (type == 34) pps = f;
       }
     }
-    if (!sps.empty()) {
+    auto same = [](Bytes in_band, const ByteVector& stored) {
+      return in_band.empty() || std::equal(in_band.begin(), in_band.end(), stored.begin(), stored.end());
+    };
+    bool complete = !sps.empty() && !pps.empty() && (h264 || !vps.empty());
+    bool changed = !same(vps, t.track.vps) || !same(sps, t.track.sps) || !same(pps, t.track.pps);
+    if (complete && (changed || !t.params_known)) {
       auto updated = t.track;
-      if (t.track.codec == media::CodecId::H264)
+      if (h264)
         set_h264_params(updated, to_vector(sps), to_vector(pps));
       else
         set_h265_params(updated, to_vector(vps), to_vector(sps), to_vector(pps));
-      if (updated.width > 0) {
-        t.params_known = true;
+      if (updated.width > 0) t.params_known = true;
+      if (updated != t.track) {
         t.track = updated;
         stream_->update_track(track, std::move(updated));
       }

@@ -13,11 +13,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <charconv>
+#include <cstdint>
 #include <random>
 #include <set>
 
@@ -32,6 +34,7 @@
 #include "rtsp/rtp_info.hpp"
 #include "rtsp/transport.hpp"
 #include "rtsp/url.hpp"
+#include "rtsp_session/burst_pacer.hpp"
 #include "rtsp_session/ingest.hpp"
 #include "rtsp_session/play_timing.hpp"
 #include "sdp/sdp.hpp"
@@ -125,7 +128,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
         worker_(worker),
         id_(random_hex(8)),
         nonce_(random_hex(16)),
-        watchdog_(conn_.get_executor()) {
+        watchdog_(conn_.get_executor()),
+        pace_timer_(conn_.get_executor()) {
     boost::system::error_code ec;
     auto ep = conn_.socket().remote_endpoint(ec);
     if (!ec) {
@@ -178,6 +182,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
       conn_.close();
     }
     watchdog_.cancel();
+    pace_timer_.cancel();
     if (reader_) reader_->close();
   }
   // Every write to the connection goes through here, so the watchdog knows whether one is pending.
@@ -194,12 +199,14 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   asio::awaitable<void> handle(rtsp::Request& req);
   asio::awaitable<void> send(rtsp::Response& res);
   asio::awaitable<void> sender();
+  asio::awaitable<void> send_udp_loop();
   asio::awaitable<void> send_bye();
   void on_interleaved(uint8_t channel, Bytes payload);
   // Asks the authorization point for the request's action on its path (once per action and path per session): a
   // refusal (401 with challenges, or 403), or nothing when allowed.
   asio::awaitable<std::optional<rtsp::Response>> authorize(const rtsp::Request& req);
-  void send_udp(const std::vector<media::UnitPtr>& units, uint64_t& bytes, uint64_t& packets);
+  void send_udp(size_t& unit, size_t& packet, int64_t budget, uint64_t& bytes, uint64_t& packets);
+  void start_pacing();
   std::string rtp_info();
   void start_reports();
   void add_tcp_reports();
@@ -258,6 +265,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
   PlayReports reports_;
+  BurstPacer pacer_;  // UDP: the GOP cache replay at PLAY
+  asio::steady_timer pace_timer_;
 
   log::RateLimit bad_log_;
 };
@@ -580,9 +589,18 @@ asio::awaitable<rtsp::Response> ServerSession::describe(const rtsp::Request& req
 rtsp::Response ServerSession::announce(const rtsp::Request& req) {
   if (mode_ != Mode::None) return rtsp::Response::to(req, 455);
   auto target = parse_target(req.uri);
-  if (!target || target->path.empty() || !media::valid_stream_id(target->path)) {
+  if (!target || target->path.empty()) {
     auto res = rtsp::Response::to(req, 400);
     res.reason = "Bad Request (invalid stream path)";
+    return res;
+  }
+  if (auto id = media::check_stream_id(target->path); !id) {
+    // The reason phrase carries the same message as the API and the config (publishers such as ffmpeg print it).
+    auto res = rtsp::Response::to(req, 400);
+    res.reason = "Bad Request (" + id.error() + ")";
+    for (auto& c : res.reason)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    log::info("ANNOUNCE refused", {{"session", id_}, {"remote", remote_}, {"error", id.error()}});
     return res;
   }
   rtsp::Response res;
@@ -816,18 +834,13 @@ void ServerSession::on_interleaved(uint8_t channel, Bytes payload) {
 asio::awaitable<void> ServerSession::sender() {
   auto self = shared_from_this();
   const bool tcp = setups_[0].tcp;
-  while (!closed_ && reader_) {
+  if (!tcp) co_await send_udp_loop();
+  while (tcp && !closed_ && reader_) {
     if (!co_await reader_->wait()) break;
     if (closed_) break;
     units_.clear();
     reader_->pop(units_, kMaxUnitsPerWrite);
     uint64_t bytes = 0, packets = 0;
-    if (!tcp) {
-      send_udp(units_, bytes, packets);
-      send_udp_reports();
-      reader_->add_sent(bytes, packets);
-      continue;
-    }
     size_t count = 0;
     for (const auto& u : units_) count += u->rtp_packets.size();
     headers_.resize(count);
@@ -884,21 +897,77 @@ asio::awaitable<void> ServerSession::sender() {
   if (!closed_) close();
 }
 
-// UDP: all packets of the popped units in sendmmsg batches, each packet a 2-part iovec (rewritten header, shared
-// rest). A full socket buffer drops the remainder (counted): UDP never blocks a reader.
-void ServerSession::send_udp(const std::vector<media::UnitPtr>& units, uint64_t& bytes, uint64_t& packets) {
+// UDP: units go out as they come. The GOP cache replay queued at PLAY, and what queues behind it until the reader
+// has caught up, goes out through the burst pacer instead: packets within its allowance, then a timer.
+asio::awaitable<void> ServerSession::send_udp_loop() {
+  size_t unit = 0, packet = 0;  // the next packet to send: units_[unit], its packet-th RTP packet
+  units_.clear();
+  start_pacing();
+  while (!closed_ && reader_) {
+    if (unit == units_.size()) {
+      units_.clear();
+      unit = packet = 0;
+      if (pacer_.active() && reader_->queued() == 0) {
+        pacer_.stop();
+        log::debug("RTSP reader caught up", {{"stream", path_}, {"session", id_}});
+      }
+      if (!co_await reader_->wait()) break;
+      if (closed_) break;
+      reader_->pop(units_, kMaxUnitsPerWrite);
+    }
+    // Pacing must not cost the reader units (a full queue drops its oldest): near full, the rest goes out unpaced.
+    if (pacer_.active() && reader_->queued() + server_.reader_queue() / 8 >= server_.reader_queue()) {
+      pacer_.stop();
+      log::info("RTSP reader burst pacing given up: queue nearly full",
+                {{"stream", path_}, {"session", id_}, {"queued", reader_->queued()}});
+    }
+    const int64_t budget = pacer_.active() ? pacer_.allowance(steady_ns()) : INT64_MAX;
+    uint64_t bytes = 0, packets = 0;
+    if (budget > 0) send_udp(unit, packet, budget, bytes, packets);
+    if (pacer_.active()) pacer_.consume(bytes);
+    send_udp_reports();
+    reader_->add_sent(bytes, packets);
+    if (unit < units_.size()) {
+      pace_timer_.expires_after(std::chrono::nanoseconds(pacer_.wait_ns()));
+      boost::system::error_code ec;
+      co_await pace_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+}
+
+// The reader's queue holds the GOP cache replay (and anything published since): pace it at a multiple of its own
+// bitrate, measured from its first unit's arrival until now.
+void ServerSession::start_pacing() {
+  const size_t queued = reader_->queued();
+  if (queued == 0) return;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < queued; ++i) {
+    for (const auto& p : reader_->peek(i)->rtp_packets) bytes += p.size;
+  }
+  const int64_t now = steady_ns();
+  pacer_.start(bytes, now - reader_->peek(0)->ingest_ns, now);
+  log::debug("RTSP reader burst paced", {{"stream", path_}, {"session", id_}, {"units", queued}, {"bytes", bytes},
+                                         {"rate", pacer_.bytes_per_second()}});
+}
+
+// Packets of units_ from the cursor (unit, packet) in sendmmsg batches, each packet a 2-part iovec (rewritten
+// header, shared rest), until `budget` bytes went out (the packet crossing it included); advances the cursor. A
+// full socket buffer drops the remainder (counted): UDP never blocks a reader.
+void ServerSession::send_udp(size_t& unit, size_t& packet, int64_t budget, uint64_t& bytes, uint64_t& packets) {
   size_t count = 0;
-  for (const auto& u : units) count += u->rtp_packets.size();
+  for (size_t u = unit; u < units_.size(); ++u) count += units_[u]->rtp_packets.size();
   headers_.resize(count);
   msgs_.resize(count);
   iovs_.resize(count * 2);
   size_t m = 0;
-  for (const auto& u : units) {
+  int64_t spent = 0;
+  for (; unit < units_.size() && spent < budget; ++unit, packet = 0) {
+    const auto& u = units_[unit];
     if (u->track >= setups_.size()) continue;
     auto& ts = setups_[u->track];
     if (!ts.active) continue;
-    for (size_t i = 0; i < u->rtp_packets.size(); ++i) {
-      auto pkt = u->rtp_packet(i);
+    for (; packet < u->rtp_packets.size() && spent < budget; ++packet) {
+      auto pkt = u->rtp_packet(packet);
       if (pkt.size() < 12) continue;
       auto& hdr = headers_[m];
       std::memcpy(hdr.data(), pkt.data(), 12);
@@ -914,8 +983,10 @@ void ServerSession::send_udp(const std::vector<media::UnitPtr>& units, uint64_t&
       msg.msg_hdr.msg_iov = &iovs_[2 * m];
       msg.msg_hdr.msg_iovlen = pkt.size() > 12 ? 2 : 1;
       bytes += pkt.size();
+      spent += static_cast<int64_t>(pkt.size());
       ++m;
     }
+    if (packet < u->rtp_packets.size()) break;  // budget spent inside this unit: resume at `packet`
   }
   size_t sent = 0;
   while (sent < m) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 namespace sg::webrtc {
 namespace {
@@ -31,12 +32,94 @@ int hex_byte(std::string_view s) {
   return v;
 }
 
-// profile_idc of the track: from its SPS, else from the fmtp profile-level-id it came with.
-int h264_profile(const media::Track& t) {
-  if (t.sps.size() >= 2) return static_cast<uint8_t>(t.sps[1]);
+// profile-level-id (RFC 6184 8.1): profile_idc, profile-iop (constraint_set flags), level_idc.
+struct ProfileLevelId {
+  uint8_t profile_idc = 0, iop = 0, level_idc = 0;
+};
+
+std::optional<ProfileLevelId> parse_profile_level_id(std::string_view text) {
+  if (text.size() != 6) return std::nullopt;
+  int p = hex_byte(text), i = hex_byte(text.substr(2)), l = hex_byte(text.substr(4));
+  if (p < 0 || i < 0 || l < 0) return std::nullopt;
+  return ProfileLevelId{static_cast<uint8_t>(p), static_cast<uint8_t>(i), static_cast<uint8_t>(l)};
+}
+
+// What the track sends: the three bytes after the NAL header of its SPS, else the fmtp it came with.
+std::optional<ProfileLevelId> track_profile_level_id(const media::Track& t) {
+  if (t.sps.size() >= 4)
+    return ProfileLevelId{static_cast<uint8_t>(t.sps[1]), static_cast<uint8_t>(t.sps[2]),
+                          static_cast<uint8_t>(t.sps[3])};
   auto f = sdp::parse_format_parameters(t.fmtp);
-  if (auto pl = f.get("profile-level-id"); pl && pl->size() == 6) return hex_byte(*pl);
-  return -1;
+  if (auto pl = f.get("profile-level-id")) return parse_profile_level_id(*pl);
+  return std::nullopt;
+}
+
+// The profiles of RFC 6184 Table 5 that browsers tell apart, from profile_idc and the constraint_set flags.
+enum class H264Profile { ConstrainedBaseline, Baseline, Main, Extended, High, ConstrainedHigh, Other };
+
+H264Profile classify(const ProfileLevelId& p) {
+  switch (p.profile_idc) {
+    case 66: return (p.iop & 0x40) ? H264Profile::ConstrainedBaseline : H264Profile::Baseline;
+    case 77: return (p.iop & 0x80) ? H264Profile::ConstrainedBaseline : H264Profile::Main;
+    case 88:
+      if ((p.iop & 0xc0) == 0xc0) return H264Profile::ConstrainedBaseline;
+      return (p.iop & 0x80) ? H264Profile::Baseline : H264Profile::Extended;
+    case 100: return (p.iop & 0x0c) == 0x0c ? H264Profile::ConstrainedHigh : H264Profile::High;
+    default: return H264Profile::Other;
+  }
+}
+
+// Whether a decoder of profile `offered` decodes a stream of profile `sent` (H.264 A.2: Constrained Baseline is
+// a subset of Baseline, Main and both Highs; Main and Constrained High are subsets of High).
+bool decodes(const ProfileLevelId& offered, const ProfileLevelId& sent) {
+  auto o = classify(offered), s = classify(sent);
+  if (o == H264Profile::Other || s == H264Profile::Other) return offered.profile_idc == sent.profile_idc;
+  if (o == s) return true;
+  switch (s) {
+    case H264Profile::ConstrainedBaseline: return o != H264Profile::Extended;
+    case H264Profile::Main:
+    case H264Profile::ConstrainedHigh: return o == H264Profile::High;
+    default: return false;
+  }
+}
+
+// Level 1b is level_idc 11 with constraint_set3 in Baseline, Main and Extended (H.264 A.3.1), or level_idc 9.
+int level_rank(const ProfileLevelId& p) {
+  bool b1 = p.level_idc == 9 || (p.level_idc == 11 && (p.iop & 0x10) &&
+                                 (p.profile_idc == 66 || p.profile_idc == 77 || p.profile_idc == 88));
+  return b1 ? 105 : p.level_idc * 10;
+}
+
+std::string to_hex(const ProfileLevelId& p) { return fmt::format("{:02x}{:02x}{:02x}", p.profile_idc, p.iop, p.level_idc); }
+
+// The answer's profile-level-id for `sent` on an offered format `offered` (RFC 6184 8.2.2): it describes the
+// stream actually sent. The profile part is the stream's when the offer has that profile, the offer's when the
+// stream is a subset of it (so it stays the same profile, as 8.2.2 asks), and the stream's when the offer has no
+// profile that decodes it (nothing truer to say). The level part is the stream's; without level-asymmetry-allowed
+// on both sides the level must not exceed the offer's, so it is capped there (and `note` says so).
+ProfileLevelId answer_profile_level_id(const ProfileLevelId& offered, bool asymmetry, const ProfileLevelId& sent,
+                                       std::string& note) {
+  ProfileLevelId out = sent;
+  if (classify(offered) != classify(sent) && decodes(offered, sent)) {
+    out.profile_idc = offered.profile_idc;
+    out.iop = static_cast<uint8_t>((offered.iop & ~0x10) | (sent.iop & 0x10));  // keep the stream's 1b flag
+  } else if (!decodes(offered, sent)) {
+    note = fmt::format("H264 profile-level-id {} sent on a format offered as {}: the browser may not decode it",
+                       to_hex(sent), to_hex(offered));
+  }
+  if (!asymmetry && level_rank(sent) > level_rank(offered)) {
+    bool iop_has_1b = out.profile_idc == 66 || out.profile_idc == 77 || out.profile_idc == 88;
+    out.level_idc = offered.level_idc;
+    if (iop_has_1b) out.iop = static_cast<uint8_t>((out.iop & ~0x10) | (offered.iop & 0x10));
+    note = fmt::format("H264 level of {} is above the offered {} and level asymmetry is not allowed", to_hex(sent),
+                       to_hex(offered));
+  }
+  return out;
+}
+
+// The offer's H.264 profile-level-id for a payload type (RFC 6184 8.1: 42000a when absent).
+ProfileLevelId offered_profile_level_id(const sdp::FormatParameters& f) {
+  return parse_profile_level_id(f.get("profile-level-id").value_or("42000a")).value_or(ProfileLevelId{0x42, 0, 0x0a});
 }
 
 std::string_view attr_value(const sdp::SessionDescription& s, const sdp::Media& m, std::string_view name) {
@@ -45,10 +128,28 @@ std::string_view attr_value(const sdp::SessionDescription& s, const sdp::Media& 
   return {};
 }
 
+// RFC 8843 6: an offerer that wants a section only if it is bundled (max-bundle, as GStreamer's webrtcbin offers)
+// gives it port 0 and "a=bundle-only"; it is not rejected when its mid is in the offer's BUNDLE group.
+bool is_bundle_only(const sdp::SessionDescription& s, const sdp::Media& m) {
+  if (!m.attributes.has("bundle-only") || !m.mid()) return false;
+  for (auto* group : s.attributes.all("group")) {
+    std::string_view v = group->value;
+    if (!v.starts_with("BUNDLE")) continue;
+    v.remove_prefix(6);
+    while (!v.empty()) {
+      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+      auto end = v.find(' ');
+      if (v.substr(0, end) == *m.mid()) return true;
+      v.remove_prefix(end == std::string_view::npos ? v.size() : end);
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 int match_payload_type(const sdp::Media& offer, const media::Track& track, bool aac_to_opus) {
-  int fallback = -1;
+  int compatible = -1, fallback = -1;
   for (uint8_t pt : offer.payload_types()) {
     auto map = offer.rtpmap(pt);
     std::string enc = map ? map->encoding : "";
@@ -60,10 +161,15 @@ int match_payload_type(const sdp::Media& offer, const media::Track& track, bool 
         if (!iequals(enc, "H264") || rate != 90000) break;
         auto f = offer.fmtp(pt).value_or(sdp::FormatParameters{});
         if (f.get("packetization-mode").value_or("0") != "1") break;
-        auto pl = f.get("profile-level-id").value_or("42e01f");
-        int profile = pl.size() == 6 ? hex_byte(pl) : -1;
-        if (profile >= 0 && profile == h264_profile(track)) return pt;
-        if (fallback < 0) fallback = pt;
+        // First choice: the stream's own profile; then a profile that decodes it; then any packetization-mode 1.
+        auto sent = track_profile_level_id(track);
+        auto offered = offered_profile_level_id(f);
+        if (!sent || (classify(offered) == classify(*sent) && decodes(offered, *sent))) return pt;
+        if (decodes(offered, *sent)) {
+          if (compatible < 0) compatible = pt;
+        } else if (fallback < 0) {
+          fallback = pt;
+        }
         break;
       }
       case media::CodecId::H265:
@@ -85,7 +191,7 @@ int match_payload_type(const sdp::Media& offer, const media::Track& track, bool 
         break;
     }
   }
-  return fallback;
+  return compatible >= 0 ? compatible : fallback;
 }
 
 Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vector<media::Track>& tracks,
@@ -108,7 +214,8 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
     int pt = -1;
     size_t track_index = 0;
     bool rtp = m.proto.find("RTP") != std::string::npos;
-    if (rtp && (m.type == "video" || m.type == "audio") && m.port != 0) {
+    bool offered = m.port != 0 || is_bundle_only(offer, m);
+    if (rtp && (m.type == "video" || m.type == "audio") && offered) {
       for (size_t t = 0; t < tracks.size() && pt < 0; ++t) {
         if (used[t]) continue;
         bool video = tracks[t].kind == media::MediaKind::Video;
@@ -124,9 +231,13 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
       }
     }
     std::string first_fmt = m.formats.empty() ? "0" : m.formats.front();
+    // A rejected section (RFC 8843 7.3.3: port 0, without bundle-only, outside the BUNDLE group). It keeps the
+    // ICE and DTLS attributes: webrtcbin refuses a whole answer with a section that lacks them, rejected or not.
     if (pt < 0) {
       media_text += fmt::format("m={} 0 {} {}\r\nc=IN IP4 0.0.0.0\r\na=mid:{}\r\na=inactive\r\n", m.type, m.proto,
                                 first_fmt, mid);
+      media_text += fmt::format("a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n", params.ufrag, params.pwd);
+      media_text += fmt::format("a=fingerprint:sha-256 {}\r\na=setup:passive\r\n", params.fingerprint);
       continue;
     }
     used[track_index] = true;
@@ -137,6 +248,8 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
     ssrc = ssrc * 2654435761u + 0x9e3779b9u;
     if (!bundle.empty()) bundle += ' ';
     bundle += mid;
+    // Every accepted section, a bundle-only one too, is answered in the BUNDLE group with port 9 and the same
+    // transport attributes, as browsers answer (JSEP and RFC 8843 differ on port 0 there; port 9 is what peers take).
     std::string s = fmt::format("m={} 9 UDP/TLS/RTP/SAVPF {}\r\nc=IN IP4 0.0.0.0\r\n", m.type, pt);
     s += fmt::format("a=mid:{}\r\na=sendonly\r\n", mid);
     s += fmt::format("a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n", params.ufrag, params.pwd);
@@ -147,12 +260,30 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
       if (m.type == "audio" && map->channels > 1) s += fmt::format("/{}", map->channels);
       s += "\r\n";
     }
-    if (auto* f = [&]() -> const sdp::Attribute* {
-          for (auto* a : m.attributes.all("fmtp"))
-            if (a->value.starts_with(std::to_string(pt) + " ")) return a;
-          return nullptr;
-        }())
+    if (track.codec == media::CodecId::H264) {
+      // RFC 6184 8.2.2: the offer's parameters, with a profile-level-id that describes what is sent.
+      auto f = m.fmtp(static_cast<uint8_t>(pt)).value_or(sdp::FormatParameters{});
+      std::string profile;
+      if (auto sent = track_profile_level_id(track)) {
+        std::string note;
+        bool asymmetry = f.get("level-asymmetry-allowed").value_or("0") == "1";
+        profile = to_hex(answer_profile_level_id(offered_profile_level_id(f), asymmetry, *sent, note));
+        if (!note.empty()) answer.notes.push_back(fmt::format("track {}: {}", track_index, note));
+      }
+      std::string text;
+      for (const auto& [k, v] : f.entries()) {
+        if (iequals(k, "profile-level-id") && !profile.empty()) continue;
+        text += (text.empty() ? "" : ";") + k + (v.empty() ? "" : "=" + v);
+      }
+      if (!profile.empty()) text += (text.empty() ? "" : ";") + std::string("profile-level-id=") + profile;
+      if (!text.empty()) s += fmt::format("a=fmtp:{} {}\r\n", pt, text);
+    } else if (auto* f = [&]() -> const sdp::Attribute* {
+                 for (auto* a : m.attributes.all("fmtp"))
+                   if (a->value.starts_with(std::to_string(pt) + " ")) return a;
+                 return nullptr;
+               }()) {
       s += fmt::format("a=fmtp:{}\r\n", f->value);
+    }
     if (st.video) s += fmt::format("a=rtcp-fb:{} nack\r\na=rtcp-fb:{} nack pli\r\n", pt, pt);
     s += fmt::format("a=msid:{} {}{}\r\n", params.cname, m.type, track_index);
     s += fmt::format("a=ssrc:{} cname:{}\r\n", st.ssrc, params.cname);

@@ -40,6 +40,7 @@ struct Answer {
   std::string sdp;
   std::vector<SentTrack> tracks;
   std::vector<std::string> skipped;  // why tracks or sections were left out (for logs)
+  std::vector<std::string> notes;    // what is sent differently from what the offer asked (for logs)
   std::string remote_ufrag, remote_pwd;
   std::string remote_fingerprint;  // sha-256 from the offer, uppercase
 };

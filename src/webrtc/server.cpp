@@ -28,6 +28,7 @@
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
 #include "codec/h264.hpp"
+#include "codec/h265.hpp"
 #include "codec/rtp_h264.hpp"
 #include "codec/rtp_h265.hpp"
 #include "rtp/rtcp.hpp"
@@ -70,10 +71,25 @@ uint32_t random_u32() {
   return v;
 }
 
-bool is_h264_parameter_set(Bytes nal) {
-  using codec::h264::NalType;
-  auto type = codec::h264::nal_type(nal);
-  return type == static_cast<uint8_t>(NalType::kSps) || type == static_cast<uint8_t>(NalType::kPps);
+bool is_parameter_set(media::CodecId codec, Bytes nal) {
+  if (codec == media::CodecId::H264) {
+    using codec::h264::NalType;
+    auto type = codec::h264::nal_type(nal);
+    return type == static_cast<uint8_t>(NalType::kSps) || type == static_cast<uint8_t>(NalType::kPps);
+  }
+  using codec::h265::NalType;
+  auto type = codec::h265::nal_type(nal);
+  return type == static_cast<uint8_t>(NalType::kVps) || type == static_cast<uint8_t>(NalType::kSps) ||
+         type == static_cast<uint8_t>(NalType::kPps);
+}
+
+// The track's parameter sets to put in front of a keyframe (H.264: SPS, PPS; H.265: VPS, SPS, PPS), or none
+// when the track has not all of them.
+std::vector<Bytes> parameter_sets(const media::Track& track) {
+  if (track.sps.empty() || track.pps.empty()) return {};
+  if (track.codec == media::CodecId::H264) return {track.sps, track.pps};
+  if (track.codec == media::CodecId::H265 && !track.vps.empty()) return {track.vps, track.sps, track.pps};
+  return {};
 }
 
 }  // namespace
@@ -112,7 +128,7 @@ WebRtcServer::Created failure(int status, std::string error) {
 }
 
 // What a peer sends for one stream unit: RTP packets whose SSRC, sequence number and payload type each peer
-// rewrites. Prepared once per stream (re-packetized to <= kMaxPayload, H.264 parameter sets in front of a keyframe,
+// rewrites. Prepared once per stream (re-packetized to <= kMaxPayload, parameter sets in front of a keyframe,
 // or transcoded AAC -> Opus) and shared by every peer of the stream; peers keep them for NACK retransmissions.
 struct EgressUnit {
   media::UnitPtr unit;  // keeps the slices alive when packets point into the unit
@@ -651,7 +667,8 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // The packets a peer sends for `unit`: as received when they fit, else re-packetized; a keyframe gets the
-  // track's H.264 parameter sets in front when the source sends them only in the SDP (RTSP publishers do).
+  // track's H.264 or H.265 parameter sets in front when the source sends them only in the SDP (RTSP publishers
+  // such as ffmpeg do): a WebRTC receiver never sees the SDP's sprop parameters.
   EgressPtr prepare(const media::UnitPtr& unit_ptr, const std::shared_ptr<const std::vector<media::Track>>& tracks) {
     const media::Unit& unit = *unit_ptr;
     auto eu = std::make_shared<EgressUnit>();
@@ -664,18 +681,17 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
       if (unit.rtp_packets[i].size > kMaxPayload + rtp::kFixedHeaderSize) too_big = true;
     bool h264 = track && track->codec == media::CodecId::H264;
     bool h265 = track && track->codec == media::CodecId::H265;
-    bool need_sets = h264 && unit.keyframe && !track->sps.empty() && !track->pps.empty();
-    if (need_sets)
-      for (size_t i = 0; i < unit.frames.size(); ++i)
-        if (is_h264_parameter_set(unit.frame(i))) need_sets = false;
+    // A keyframe that carries parameter sets in band goes as it came (the track follows in-band changes).
+    std::vector<Bytes> nalus;
+    if ((h264 || h265) && unit.keyframe) {
+      nalus = parameter_sets(*track);
+      for (size_t i = 0; i < unit.frames.size() && !nalus.empty(); ++i)
+        if (is_parameter_set(track->codec, unit.frame(i))) nalus.clear();
+    }
+    bool need_sets = !nalus.empty();
     if (!(too_big && (h264 || h265)) && !need_sets) {
       eu->packets = unit.rtp_packets;
       return eu;
-    }
-    std::vector<Bytes> nalus;
-    if (need_sets) {
-      nalus.push_back(track->sps);
-      nalus.push_back(track->pps);
     }
     for (size_t i = 0; i < unit.frames.size(); ++i) nalus.push_back(unit.frame(i));
     Result<std::vector<codec::RtpPayload>> payloads =
@@ -958,6 +974,7 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     auto answer = build_answer(*offer, *tracks, params, random_u32());
     if (!answer) return failure(400, "cannot answer the offer: " + answer.error());
     for (const auto& why : answer->skipped) log::info("webrtc track left out", {{"stream", stream_id}, {"why", why}});
+    for (const auto& what : answer->notes) log::info("webrtc answer", {{"stream", stream_id}, {"note", what}});
     auto peer = std::make_shared<Peer>();
     peer->id = random_token(16);
     peer->stream_id = stream_id;

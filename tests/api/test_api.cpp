@@ -6,9 +6,11 @@
 #include <set>
 #include <sstream>
 
+#include "../support/client_requests.hpp"
 #include "../support/http_client.hpp"
 #include "api/api.hpp"
 #include "app/app.hpp"
+#include "media/stream_registry.hpp"
 
 namespace sg::api {
 namespace {
@@ -60,9 +62,11 @@ TEST_F(ApiTest, ListsConfiguredStreams) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.headers["content-type"], "application/json");
   auto v = body_json(r);
-  ASSERT_TRUE(v.is_array());
-  ASSERT_EQ(v.as_array().size(), 1u);
-  const auto& s = v.as_array()[0].as_object();
+  ASSERT_TRUE(v.is_object() && v.as_object().contains("items") && v.at("items").is_array()) << r.body;
+  ASSERT_EQ(v.as_object().size(), 1u) << r.body;
+  const auto& items = v.at("items").as_array();
+  ASSERT_EQ(items.size(), 1u);
+  const auto& s = items[0].as_object();
   EXPECT_EQ(s.at("id").as_string(), "seeded");
   for (auto key : {"source", "state", "tracks", "readers", "bytes_received", "bytes_sent", "units_dropped",
                    "uptime_seconds", "last_error"})
@@ -118,6 +122,59 @@ TEST_F(ApiTest, InvalidFieldIs400NamingTheField) {
     EXPECT_EQ(r.status, 400) << c.body;
     EXPECT_NE(error_text(r).find(c.expect), std::string::npos) << c.body << " -> " << r.body;
   }
+}
+
+// Every list endpoint has the same shape: an object whose only key is "items", an array.
+TEST_F(ApiTest, EveryListIsAnObjectWithItems) {
+  for (std::string target : {"/api/v1/streams", "/api/v1/webrtc/sessions"}) {
+    auto r = http_request(port, "GET", target);
+    ASSERT_EQ(r.status, 200) << target;
+    auto v = body_json(r);
+    ASSERT_TRUE(v.is_object()) << target << ": " << r.body;
+    EXPECT_EQ(v.as_object().size(), 1u) << target << ": " << r.body;
+    EXPECT_TRUE(v.as_object().contains("items") && v.at("items").is_array()) << target << ": " << r.body;
+  }
+}
+
+// Names of top-level routes (any case), and ids that read as command-line options or hidden files, are refused
+// with the one message of media::check_stream_id; nothing is created, and the routes still answer.
+TEST_F(ApiTest, ReservedAndInvalidIdsAreRefusedWithTheCommonMessage) {
+  for (std::string id : {"api", "API", "metrics", "Metrics", "healthz", "readyz", "assets", "ws", "WS", "-rf",
+                         "--help", ".hidden", ".."}) {
+    auto r = http_request(port, "POST", "/api/v1/streams", R"({"id":")" + id + R"(","source":"publisher"})");
+    EXPECT_EQ(r.status, 400) << id << ": " << r.body;
+    EXPECT_EQ(error_text(r), "field 'id': " + media::check_stream_id(id).error()) << id;
+    EXPECT_EQ(http_request(port, "GET", "/api/v1/streams/" + id).status, 404) << id;
+  }
+  EXPECT_NE(media::check_stream_id("api").error().find("not one of api, assets, healthz, metrics, readyz, ws"),
+            std::string::npos);
+  auto list = body_json(http_request(port, "GET", "/api/v1/streams"));
+  EXPECT_EQ(list.at("items").as_array().size(), 1u) << list;  // only "seeded"
+  EXPECT_EQ(http_request(port, "GET", "/healthz").status, 200);
+  EXPECT_EQ(http_request(port, "GET", "/metrics").status, 200);
+  // Ids that merely contain those names are fine.
+  EXPECT_EQ(http_request(port, "POST", "/api/v1/streams", R"({"id":"api2","source":"publisher"})").status, 201);
+  EXPECT_EQ(http_request(port, "POST", "/api/v1/streams", R"({"id":"cam-1.x","source":"publisher"})").status, 201);
+}
+
+// WHEP never creates a stream: an offer to an unknown (or reserved) id is 404 and the stream list is unchanged.
+TEST_F(ApiTest, WhepToAnUnknownStreamCreatesNothing) {
+  for (std::string id : {"nosuch", "api", "metrics"}) {
+    auto r = http_request(port, "POST", "/" + id + "/whep", test::kMinimalOffer, "application/sdp");
+    EXPECT_EQ(r.status, 404) << id << ": " << r.body;
+    EXPECT_EQ(http_request(port, "GET", "/api/v1/streams/" + id).status, 404) << id;
+  }
+  auto list = body_json(http_request(port, "GET", "/api/v1/streams"));
+  EXPECT_EQ(list.at("items").as_array().size(), 1u) << list;
+}
+
+// Numbers with a fraction are plain decimals (Boost.JSON alone writes 6.866455078125E-1).
+TEST(ApiJson, DoublesArePlainDecimalsRoundedToSixPlaces) {
+  json::object o{{"fraction_lost", 0.6866455078125}, {"age", 12.0}, {"tiny", 1e-9}, {"big", 1.5e20},
+                 {"neg", -0.25}, {"n", 3}, {"s", "a\"b"}, {"nan", std::nan("")}, {"list", json::array{0.1, 2.5}}};
+  EXPECT_EQ(http::serialize_json(o),
+            R"({"fraction_lost":0.686646,"age":12.0,"tiny":0.0,"big":150000000000000000000.0,"neg":-0.25,"n":3,)"
+            R"("s":"a\"b","nan":null,"list":[0.1,2.5]})");
 }
 
 TEST_F(ApiTest, UnknownStreamIs404OnEveryRoute) {

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "app/config.hpp"
+#include "media/stream_registry.hpp"
 
 namespace sg::app {
 namespace {
@@ -109,6 +110,16 @@ TEST(Config, StreamErrors) {
             std::string::npos);
   EXPECT_NE(error_of("streams:\n  a: { source: publisher, colour: red }\n").find("unknown key 'colour' in 'streams.a'"),
             std::string::npos);
+}
+
+// Route names and option-like or hidden names are refused at their file:line with the message every other place
+// that creates a stream uses (media::check_stream_id).
+TEST(Config, ReservedAndInvalidStreamIdsAreRefusedWithFileLineAndTheCommonMessage) {
+  for (std::string id : {"api", "API", "metrics", "healthz", "readyz", "assets", "ws", "Ws", "-rf", ".hidden"}) {
+    auto e = error_of("workers: 1\nstreams:\n  ok: { source: publisher }\n  '" + id + "': { source: publisher }\n");
+    EXPECT_EQ(e, "test.yaml:4: " + media::check_stream_id(id).error()) << id;
+  }
+  EXPECT_TRUE(parse_config("streams:\n  api2: { source: publisher }\n  cam-1.x: { source: publisher }\n", "t.yaml"));
 }
 
 TEST(Config, YamlSyntaxErrorHasLine) {

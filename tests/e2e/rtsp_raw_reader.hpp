@@ -48,6 +48,9 @@ class RawRtspReader {
   RawRtspReader(const RawRtspReader&) = delete;
   RawRtspReader& operator=(const RawRtspReader&) = delete;
 
+  // UDP: the receive buffer (SO_RCVBUF, which Linux doubles) of the sockets play() opens; 0 leaves the default.
+  void set_udp_receive_buffer(int bytes) { udp_receive_buffer_ = bytes; }
+
   // DESCRIBE, SETUP per media section, PLAY; false with error() set when a step fails.
   bool play() {
     if (fd_ < 0) return fail("connect failed");
@@ -149,6 +152,8 @@ class RawRtspReader {
         ::close(rtcp);
         continue;
       }
+      if (udp_receive_buffer_ > 0)
+        ::setsockopt(rtp, SOL_SOCKET, SO_RCVBUF, &udp_receive_buffer_, sizeof udp_receive_buffer_);
       udp_.push_back(rtp);
       udp_.push_back(rtcp);
       return port;
@@ -239,6 +244,7 @@ class RawRtspReader {
 
   std::string url_;
   bool tcp_;
+  int udp_receive_buffer_ = 0;
   int fd_ = -1;
   std::vector<int> udp_;  // rtp, rtcp per track
   std::string buf_;

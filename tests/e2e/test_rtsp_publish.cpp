@@ -10,7 +10,9 @@
 #include <regex>
 #include <sstream>
 
+#include "../support/http_client.hpp"
 #include "../support/process.hpp"
+#include "media/stream_registry.hpp"
 
 namespace sg::test {
 namespace {
@@ -226,6 +228,29 @@ TEST_F(RtspPublish, SecondPublisherToBusyPathIsRefusedAndFirstKeepsPublishing) {
   uint64_t b0 = received(before);
   EXPECT_TRUE(wait_until([&] { return received(stream_info(*server_, "busy")) > b0 + 10000; }, 5s));
   expect_probe("busy", kH264Aac, "tcp");
+}
+
+// ffmpeg publishing to a route name (any case) or an option-like path fails; ANNOUNCE answers 400 with the common
+// stream id message in its reason phrase; no stream is created and the route still answers.
+TEST_F(RtspPublish, PublishingToAReservedOrInvalidIdIsRefused) {
+  for (std::string id : {"api", "Metrics", "-rf"}) {
+    auto argv = publisher_argv(kH264Aac, "tcp", server_->rtsp_url(id));
+    argv.insert(argv.end() - 5, {"-t", "5"});  // bounded even if it were (wrongly) accepted
+    auto r = run(argv, 30s, "reserved_publisher");
+    EXPECT_NE(r.exit_code, 0) << id << ": publishing was accepted:\n" << r.output;
+    EXPECT_EQ(http_request(server_->http_port, "GET", "/api/v1/streams/" + id).status, 404) << id;
+    EXPECT_NE(server_->log().find("invalid stream id '" + id + "'"), std::string::npos)
+        << id << ": the server log does not give the reason\n" << log_tail(server_->log());
+  }
+  const std::string sdp = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                          "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=0\r\n";
+  auto reply = http_raw(server_->rtsp_port,
+                        "ANNOUNCE " + server_->rtsp_url("api") + " RTSP/1.0\r\nCSeq: 1\r\n"
+                        "Content-Type: application/sdp\r\nContent-Length: " + std::to_string(sdp.size()) +
+                        "\r\n\r\n" + sdp, 3000);
+  EXPECT_EQ(reply.raw.rfind("RTSP/1.0 400 Bad Request (" + media::check_stream_id("api").error() + ")\r\n", 0), 0u)
+      << reply.raw;
+  EXPECT_EQ(http_request(server_->http_port, "GET", "/metrics").status, 200);
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 // RTSP pull sources against a third-party server (GStreamer gst-rtsp-server, tests/e2e/gst_rtsp_server.py):
-// TCP and UDP with digest auth, recovery after the server restarts, wrong credentials, and re-streaming to a reader.
+// TCP and UDP with digest auth, recovery after the server restarts, wrong credentials, and re-streaming to a reader;
+// and against a raw camera in the test that answers SETUP like live555 under concurrent SETUPs (400, no CSeq).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <mutex>
 #include <regex>
+#include <thread>
 
 #include "../support/process.hpp"
 
@@ -246,6 +250,169 @@ TEST(RtspPull, PulledStreamIsServedToAnRtspReader) {
                      15s, "reader");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_GE(frames_in(r.output), 10) << r.output;
+}
+
+// A raw RTSP camera on a free port, one connection at a time, answering OPTIONS and DESCRIBE (one H.264 track)
+// normally, then "400 Bad Request" without CSeq as live555 answers a request it cannot handle (connection kept):
+// - Mode::BadSetup: to SETUP;
+// - Mode::BadKeepAlive: SETUP (TCP interleaved, session timeout 2 s) and PLAY succeed and RTP flows; the first two
+//   keep-alives get no answer, then the 400 comes, with two requests outstanding.
+class CseqlessCamera {
+ public:
+  enum class Mode { BadSetup, BadKeepAlive };
+  explicit CseqlessCamera(Mode mode) : mode_(mode) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(listen_fd_, 8);
+    socklen_t len = sizeof a;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~CseqlessCamera() {
+    stop_ = true;
+    thread_.join();
+    ::close(listen_fd_);
+  }
+  std::string url() const { return "rtsp://127.0.0.1:" + std::to_string(port_) + "/live"; }
+  // When the first 400 without CSeq was sent; nullopt before.
+  std::optional<std::chrono::steady_clock::time_point> first_bad() {
+    std::lock_guard lk(mu_);
+    return first_bad_;
+  }
+
+ private:
+  void run() {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      serve(fd);
+      ::close(fd);
+    }
+  }
+  void send_bad_request(int fd) {
+    const std::string answer =
+        "RTSP/1.0 400 Bad Request\r\nDate: Tue, Dec 01 2026 17:20:00 GMT\r\n"
+        "Allow: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER\r\n\r\n";
+    ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+    std::lock_guard lk(mu_);
+    if (!first_bad_) first_bad_ = std::chrono::steady_clock::now();
+  }
+  // One RTP packet (a 4-byte non-IDR H.264 NAL unit) on interleaved channel 0.
+  static void send_rtp(int fd, uint16_t seq) {
+    const uint32_t ts = seq * 3600u;
+    const unsigned char packet[] = {'$', 0, 0, 16, 0x80, 0xe0, static_cast<unsigned char>(seq >> 8),
+                                    static_cast<unsigned char>(seq), static_cast<unsigned char>(ts >> 24),
+                                    static_cast<unsigned char>(ts >> 16), static_cast<unsigned char>(ts >> 8),
+                                    static_cast<unsigned char>(ts), 0, 0, 0, 1, 0x41, 0x9a, 0x00, 0x10};
+    ::send(fd, packet, sizeof packet, MSG_NOSIGNAL);
+  }
+  void serve(int fd) {
+    std::string in;
+    bool playing = false;
+    int keepalives = 0;
+    uint16_t seq = 0;
+    auto next_rtp = std::chrono::steady_clock::now();
+    while (!stop_) {
+      if (playing && std::chrono::steady_clock::now() >= next_rtp) {
+        send_rtp(fd, seq++);
+        next_rtp += 40ms;
+      }
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 10) < 0) return;
+      if (p.revents & (POLLIN | POLLHUP)) {
+        char buf[4096];
+        auto n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return;  // the client gave up on this connection
+        in.append(buf, static_cast<size_t>(n));
+      }
+      for (auto end = in.find("\r\n\r\n"); end != std::string::npos; end = in.find("\r\n\r\n")) {
+        std::string head = in.substr(0, end);
+        in.erase(0, end + 4);
+        std::smatch m;
+        const std::regex cseq_header("CSeq: *(\\d+)", std::regex::icase);
+        std::string cseq = std::regex_search(head, m, cseq_header) ? m[1].str() : "0";
+        std::string answer;
+        if (head.starts_with("OPTIONS") && !playing) {
+          answer = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\nPublic: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY\r\n\r\n";
+        } else if (head.starts_with("DESCRIBE")) {
+          const std::string sdp =
+              "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=cam\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\n"
+              "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n"
+              "a=control:track1\r\n";
+          answer = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\nContent-Base: " + url() +
+                   "/\r\nContent-Type: application/sdp\r\nContent-Length: " + std::to_string(sdp.size()) + "\r\n\r\n" +
+                   sdp;
+        } else if (head.starts_with("SETUP") && mode_ == Mode::BadSetup) {
+          send_bad_request(fd);
+          continue;
+        } else if (head.starts_with("SETUP")) {
+          answer = "RTSP/1.0 200 OK\r\nCSeq: " + cseq +
+                   "\r\nSession: 12345678;timeout=2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n";
+        } else if (head.starts_with("PLAY")) {
+          answer = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\nSession: 12345678\r\n\r\n";
+          playing = true;
+        } else if (playing && (head.starts_with("OPTIONS") || head.starts_with("GET_PARAMETER"))) {
+          if (++keepalives == 2) send_bad_request(fd);  // two outstanding now
+          continue;
+        } else {
+          answer = "RTSP/1.0 405 Method Not Allowed\r\nCSeq: " + cseq + "\r\n\r\n";
+        }
+        ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+      }
+    }
+  }
+
+  Mode mode_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::optional<std::chrono::steady_clock::time_point> first_bad_;
+  std::thread thread_;
+};
+
+// The 400 without CSeq answers the only outstanding request (the SETUP): the source fails at once with that status
+// rather than waiting out its 10 s request timeout.
+TEST(RtspPull, SetupAnsweredWithoutCSeqFailsAtOnceWithItsStatus) {
+  CseqlessCamera camera(CseqlessCamera::Mode::BadSetup);
+  test::Server server(yaml_for("cam", camera.url(), "auto"));
+  ASSERT_TRUE(server.ready) << server.log();
+  ASSERT_TRUE(test::wait_until([&] { return camera.first_bad().has_value(); }, 15s)) << server.log();
+  const auto setup_at = *camera.first_bad();
+  json::object info;
+  // The request timeout is 10 s: an answer taken for what it is shows well before.
+  ASSERT_TRUE(test::wait_until([&] {
+    info = stream_info(server, "cam");
+    return state_of(info) == "error";
+  }, 5s)) << json::serialize(info) << "\n" << server.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - setup_at, 5s);
+  EXPECT_EQ(last_error_of(info), "SETUP: 400 Bad Request") << json::serialize(info);
+}
+
+// A response without CSeq while two keep-alives are outstanding cannot be matched: the source fails at once (and
+// reconnects) instead of playing on as if nothing happened.
+TEST(RtspPull, AnswerWithoutCSeqWhileSeveralRequestsAreOutstandingFailsTheSession) {
+  CseqlessCamera camera(CseqlessCamera::Mode::BadKeepAlive);
+  test::Server server(yaml_for("cam", camera.url(), "tcp"));
+  ASSERT_TRUE(server.ready) << server.log();
+  ASSERT_TRUE(test::wait_until([&] { return state_of(stream_info(server, "cam")) == "ready"; }, 15s)) << server.log();
+  ASSERT_TRUE(test::wait_until([&] { return camera.first_bad().has_value(); }, 15s)) << server.log();
+  json::object info;
+  // RTP keeps flowing (source timeout 5 s), so only the unmatched answer can end the session.
+  ASSERT_TRUE(test::wait_until([&] {
+    info = stream_info(server, "cam");
+    return state_of(info) == "error";
+  }, 3s)) << json::serialize(info) << "\n" << server.log();
+  EXPECT_EQ(last_error_of(info), "RTSP: response 400 Bad Request without CSeq while 2 requests are outstanding")
+      << json::serialize(info);
 }
 
 }  // namespace

@@ -106,7 +106,11 @@ TEST_F(WebRtcE2e, SessionsApiListsAndKicksASession) {
   std::string id = r.headers["location"].substr(std::string("/cam/whep/").size());
   auto list = http_request(server_->http_port, "GET", "/api/v1/webrtc/sessions");
   EXPECT_EQ(list.status, 200);
+  EXPECT_TRUE(list.body.starts_with("{\"items\":[")) << list.body;
   EXPECT_NE(list.body.find("\"id\":\"" + id + "\""), std::string::npos) << list.body;
+  // Fractions (age_seconds, fraction_lost) are plain decimals, never 6.866455078125E-1.
+  EXPECT_TRUE(std::regex_search(list.body, std::regex("\"age_seconds\":[0-9]+\\.[0-9]{1,6}[,}]"))) << list.body;
+  EXPECT_FALSE(std::regex_search(list.body, std::regex("[:\\[,]-?[0-9.]+[eE][-+]?[0-9]"))) << list.body;
   auto one = http_request(server_->http_port, "GET", "/api/v1/webrtc/sessions/" + id);
   EXPECT_EQ(one.status, 200);
   EXPECT_NE(one.body.find("\"stream\":\"cam\""), std::string::npos) << one.body;
@@ -143,6 +147,27 @@ TEST_F(WebRtcE2e, WhepCreatesAndDeletesSessions) {
                          "application/trickle-ice-sdpfrag").status, 204);
   EXPECT_EQ(http_request(server_->http_port, "DELETE", location).status, 200);
   EXPECT_EQ(http_request(server_->http_port, "DELETE", location).status, 404);
+}
+
+// The answer's profile-level-id is the one of the stream's SPS (as the server's RTSP DESCRIBE carries it), not the
+// offer's 42e01f (RFC 6184 8.2.2: the level part is the sender's under level-asymmetry-allowed).
+TEST_F(WebRtcE2e, WhepAnswerCarriesTheStreamsProfileLevelId) {
+  auto describe = http_raw(server_->rtsp_port,
+                           "DESCRIBE " + server_->rtsp_url("cam") + " RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n",
+                           5000);
+  std::smatch sprop;
+  ASSERT_TRUE(std::regex_search(describe.raw, sprop, std::regex("sprop-parameter-sets=([A-Za-z0-9+/=]+),"))) << describe.raw;
+  ByteVector sps;
+  ASSERT_TRUE(base64_decode(sprop[1].str(), sps) && sps.size() >= 4);
+  std::string stream_pli = to_hex(Bytes(sps).subspan(1, 3));
+  ASSERT_NE(stream_pli, "42e01f");  // the test needs a stream whose profile-level-id differs from the offer's
+  auto r = whep(kOffer);
+  ASSERT_EQ(r.status, 201) << r.raw;
+  std::smatch pli;
+  ASSERT_TRUE(std::regex_search(r.body, pli, std::regex("profile-level-id=([0-9a-fA-F]{6})"))) << r.body;
+  EXPECT_EQ(pli[1].str(), stream_pli) << r.body;
+  EXPECT_NE(r.body.find("level-asymmetry-allowed=1"), std::string::npos) << r.body;
+  EXPECT_EQ(http_request(server_->http_port, "DELETE", r.headers["location"]).status, 200);
 }
 
 TEST_F(WebRtcE2e, WhepRejectsWrongContentTypeUnknownStreamAndBadSdp) {

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "../support/process.hpp"
+#include "media/stream_registry.hpp"
 
 namespace sg::test {
 namespace {
@@ -294,6 +295,21 @@ TEST(ReloadApi, ListenAddressChangeIsReportedAsNeedingARestart) {
   EXPECT_NE(s.log().find("need a restart"), std::string::npos);
   // Still served on the old address.
   EXPECT_EQ(http_request(s.http_port, "GET", "/readyz").status, 200);
+}
+
+// A reload that adds a stream named like a route is refused with file:line and the common id message; the running
+// streams and routes are untouched.
+TEST(ReloadApi, ReservedStreamIdIsRefusedWithFileLine) {
+  Server s("streams:\n  cam: { source: publisher }\n");
+  ASSERT_TRUE(s.ready) << s.log();
+  std::ofstream(s.config_file) << "streams:\n  cam: { source: publisher }\n  metrics: { source: publisher }\n";
+  auto r = http_request(s.http_port, "POST", "/api/v1/config/reload");
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(std::string(json::parse(r.body).at("error").as_string()),
+            s.config_file + ":3: " + media::check_stream_id("metrics").error());
+  EXPECT_EQ(http_request(s.http_port, "GET", "/api/v1/streams/metrics").status, 404);
+  EXPECT_EQ(http_request(s.http_port, "GET", "/api/v1/streams/cam").status, 200);
+  EXPECT_EQ(http_request(s.http_port, "GET", "/metrics").headers["content-type"].rfind("text/plain", 0), 0u);
 }
 
 // New internal users take effect at once: the API that anyone on localhost could use now needs admin's password.

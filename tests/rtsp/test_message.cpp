@@ -246,9 +246,26 @@ TEST(RtspParseError, BadCSeqMessageIsStillFramedSoTheCallerCanGoOn) {
   EXPECT_EQ(r.consumed, msg.size());
 }
 
-TEST(RtspParseError, MissingCSeqIsReported) {
+TEST(RtspParseError, RequestWithoutCSeqIsReported) {
   EXPECT_EQ(expect_error("OPTIONS rtsp://h/ RTSP/1.0\r\nUser-Agent: x\r\n\r\n").reason, "RTSP: missing CSeq header");
-  EXPECT_EQ(expect_error("RTSP/1.0 200 OK\r\n\r\n").reason, "RTSP: missing CSeq header");
+}
+
+// live555's answer to a request it cannot handle (e.g. a SETUP racing another on the same session): a 400 with a
+// Date and an Allow header and no CSeq (its handleCmd_bad response format).
+TEST(RtspParse, Live555BadRequestWithoutCSeqIsAResponseWithoutCSeq) {
+  std::string_view msg =
+      "RTSP/1.0 400 Bad Request\r\nDate: Tue, Dec 01 2026 17:20:00 GMT\r\n"
+      "Allow: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER\r\n\r\n";
+  auto r = parse_next(msg);
+  ASSERT_NE(r.response(), nullptr) << describe(r);
+  EXPECT_EQ(r.consumed, msg.size());
+  EXPECT_EQ(r.response()->status, 400);
+  EXPECT_EQ(r.response()->reason, "Bad Request");
+  EXPECT_EQ(r.response()->cseq(), std::nullopt);
+}
+
+TEST(RtspParseError, ResponseWithABadCSeqIsStillAnError) {
+  EXPECT_EQ(expect_error("RTSP/1.0 200 OK\r\nCSeq: x1\r\n\r\n").reason, "RTSP: bad CSeq header 'x1'");
 }
 
 TEST(RtspParseError, CSeqBeyond32BitsIsBad) {
