@@ -12,11 +12,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sg;
   using namespace sg::codec;
   if (size < 1) return 0;
-  static const char* kEncodings[] = {"H264", "H265", "MPEG4-GENERIC", "MPEG4-GENERIC", "OPUS", "PCMU"};
-  const size_t pick = data[0] % 6;
+  static const char* kEncodings[] = {"H264", "H265", "MPEG4-GENERIC", "MPEG4-GENERIC", "OPUS", "PCMU", "MP4A-LATM"};
+  const size_t pick = data[0] % 7;
   FmtpParams fmtp;
   if (pick == 2) fmtp = {{"mode", "AAC-hbr"}, {"sizelength", "13"}, {"indexlength", "3"}, {"indexdeltalength", "3"}};
   if (pick == 3) fmtp = {{"mode", "AAC-lbr"}, {"sizelength", "6"}, {"indexlength", "2"}, {"indexdeltalength", "2"}};
+  if (pick == 6) fmtp = {{"cpresent", "0"}, {"config", "40002410adca00"}};  // GStreamer rtpmp4apay
   auto made = make_depacketizer(kEncodings[pick], fmtp);
   if (!made.ok()) __builtin_trap();
   Depacketizer& d = **made;

@@ -151,6 +151,10 @@ Status App::start() {
   return Ok{};
 }
 
+void App::release_memory() {
+  if (pool_) pool_->handoff().release();
+}
+
 void App::stop() {
   if (stopped_) return;
   stopped_ = true;

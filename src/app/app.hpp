@@ -34,6 +34,10 @@ class App {
   // shutdown_grace of the config in force (a reload may change it).
   std::chrono::milliseconds shutdown_grace() const;
 
+  // Gives back memory held outside malloc for bursts (the accept hand-over slab, net/handoff.hpp). Any thread,
+  // between start() and destruction.
+  void release_memory();
+
   const Config& config() const { return config_; }
   media::StreamRegistry& registry() { return *registry_; }
   uint16_t http_port() const { return http_ ? http_->port() : 0; }

@@ -2,7 +2,10 @@
 
 #include <malloc.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 
 #include "app/log.hpp"
 
@@ -10,14 +13,50 @@ namespace sg::app {
 
 namespace {
 constexpr auto kInterval = std::chrono::seconds(2);
-constexpr size_t kFreeBytesKept = 8u << 20;
+constexpr size_t kWorthATrim = 1u << 20;
+
+size_t resident_bytes() {
+  // /proc/self/statm: size resident shared ... in pages. One small read, no lock shared with the workers.
+  std::FILE* f = std::fopen("/proc/self/statm", "re");
+  if (!f) return 0;
+  unsigned long size = 0, resident = 0;
+  const int n = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE)) : 0;
+}
 }  // namespace
 
-void HeapTrimmer::start() { schedule(); }
+void HeapTrimmer::start() {
+  resident_after_trim_ = resident_bytes();
+  free_after_trim_ = ::mallinfo2().fordblks;
+  schedule();
+}
 
 void HeapTrimmer::stop() {
   stopped_ = true;
   timer_.cancel();
+}
+
+void HeapTrimmer::check() {
+  if (release_) release_();
+  const size_t resident = resident_bytes();
+  const size_t free_bytes = ::mallinfo2().fordblks;
+  // Two signs that a trim would return memory: the process grew since the last trim (a burst came and went between
+  // two looks), or malloc's free bytes grew since then (a trim caught a burst while it was still being freed).
+  const bool grown = resident > resident_after_trim_ + kWorthATrim;
+  const bool freed = free_bytes > free_after_trim_ + kWorthATrim;
+  if ((grown || freed) && free_bytes >= kWorthATrim) {
+    ::malloc_trim(0);
+    resident_after_trim_ = resident_bytes();
+    free_after_trim_ = free_bytes;  // malloc_trim does not take pages out of the free lists: this stays
+    ++trims_;
+    log::debug("heap trimmed", {{"free_bytes", static_cast<uint64_t>(free_bytes)},
+                                {"resident_before", static_cast<uint64_t>(resident)},
+                                {"resident_after", static_cast<uint64_t>(resident_after_trim_)}});
+    return;
+  }
+  resident_after_trim_ = std::min(resident_after_trim_, resident);
+  free_after_trim_ = std::min(free_after_trim_, free_bytes);
 }
 
 void HeapTrimmer::schedule() {
@@ -25,16 +64,7 @@ void HeapTrimmer::schedule() {
   timer_.expires_after(kInterval);
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_) return;
-    // malloc_trim returns free pages without taking them out of malloc's free lists (fordblks stays): trim again
-    // only after another kFreeBytesKept were freed, not every interval.
-    const size_t free_bytes = ::mallinfo2().fordblks;
-    if (free_bytes > trimmed_at_ + kFreeBytesKept) {
-      ::malloc_trim(0);
-      log::debug("heap trimmed", {{"free_bytes", static_cast<uint64_t>(free_bytes)}});
-      trimmed_at_ = free_bytes;
-    } else {
-      trimmed_at_ = std::min(trimmed_at_, free_bytes);
-    }
+    check();
     schedule();
   });
 }

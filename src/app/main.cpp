@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
   boost::asio::signal_set signals(main_context, SIGINT, SIGTERM, SIGHUP);
   boost::asio::steady_timer grace_timer(main_context);
   int received = 0;
-  app::HeapTrimmer trimmer(main_context);
+  app::HeapTrimmer trimmer(main_context, [&server] { server.release_memory(); });
   trimmer.start();
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](boost::system::error_code ec, int sig) {

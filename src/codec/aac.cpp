@@ -87,6 +87,85 @@ Result<AudioSpecificConfig> parse_audio_specific_config(Bytes data) {
   return c;
 }
 
+Result<AudioSpecificConfigExtent> measure_audio_specific_config(Bytes data, size_t start_bit, size_t end_bit) {
+  const size_t total = data.size() * 8;
+  if (end_bit == 0 || end_bit > total) end_bit = total;
+  if (start_bit >= end_bit) return make_error("AAC config: empty");
+  BitReader br(data.first((end_bit + 7) / 8));
+  br.skip(start_bit);
+  auto left = [&] { return br.position() >= end_bit ? size_t{0} : end_bit - br.position(); };
+  AudioSpecificConfig c;
+  c.object_type = read_object_type(br);
+  if (c.object_type == 0) return make_error("AAC config: audioObjectType 0 (null)");
+  auto rate = read_sample_rate(br);
+  if (!rate) return make_error(rate.error());
+  c.sample_rate = *rate;
+  c.channel_config = static_cast<uint8_t>(br.bits(4));
+  bool explicit_sbr = false;
+  if (c.object_type == kObjectTypeSbr || c.object_type == kObjectTypePs) {
+    explicit_sbr = true;
+    c.sbr = true;
+    auto ext = read_sample_rate(br);
+    if (!ext) return make_error(ext.error());
+    c.extension_sample_rate = *ext;
+    c.object_type = read_object_type(br);
+    if (c.object_type == 22) br.bits(4);  // extensionChannelConfiguration (ER BSAC)
+  }
+  const uint8_t t = c.object_type;
+  if (!has_ga_specific_config(t)) {
+    return make_error(fmt::format("AAC config: audioObjectType {} has no GASpecificConfig (not supported)", t));
+  }
+  // 4.4.1 GASpecificConfig.
+  c.samples_per_frame = br.bit() ? 960 : 1024;  // frameLengthFlag
+  if (br.bit()) br.skip(14);                    // dependsOnCoreCoder: coreCoderDelay
+  const bool extension_flag = br.bit() != 0;
+  if (c.channel_config == 0)
+    return make_error("AAC config: channelConfiguration 0 (program_config_element) not supported");
+  if (t == 6 || t == 20) br.skip(3);  // layerNr
+  if (extension_flag) {
+    if (t == 22) br.skip(5 + 11);                              // numOfSubFrame, layer_length
+    if (t == 17 || t == 19 || t == 20 || t == 23) br.skip(3);  // the three resilience flags
+    br.skip(1);                                                // extensionFlag3
+  }
+  if (t == 17 || (t >= 19 && t <= 27)) {
+    const uint32_t ep_config = br.bits(2);
+    if (ep_config == 2 || ep_config == 3)
+      return make_error(fmt::format("AAC config: epConfig {} not supported", ep_config));
+  }
+  if (!br.ok() || br.position() > end_bit) return make_error("AAC config: truncated");
+  // 1.6.2.1: backward-compatible extension signalling after the config.
+  if (!explicit_sbr && left() >= 16) {
+    BitReader peek = br;
+    if (peek.bits(11) == 0x2b7) {
+      br.skip(11);
+      const uint8_t ext_type = read_object_type(br);
+      if (ext_type == kObjectTypeSbr) {
+        c.sbr = br.bit() != 0;  // sbrPresentFlag
+        if (c.sbr) {
+          auto ext = read_sample_rate(br);
+          if (!ext) return make_error(ext.error());
+          c.extension_sample_rate = *ext;
+          if (left() >= 12) {
+            BitReader peek_ps = br;
+            if (peek_ps.bits(11) == 0x548) br.skip(12);  // syncExtensionType PS, psPresentFlag
+          }
+        }
+      } else if (ext_type == 22) {
+        if (br.bit()) {  // sbrPresentFlag
+          auto ext = read_sample_rate(br);
+          if (!ext) return make_error(ext.error());
+          c.extension_sample_rate = *ext;
+          c.sbr = true;
+        }
+        br.skip(4);  // extensionChannelConfiguration
+      }
+      if (!br.ok() || br.position() > end_bit) return make_error("AAC config: truncated extension signalling");
+    }
+  }
+  if (c.sample_rate == 0) return make_error("AAC config: sampling frequency 0");
+  return AudioSpecificConfigExtent{c, br.position()};
+}
+
 Result<ByteVector> build_audio_specific_config(const AudioSpecificConfig& c) {
   if (c.object_type == 0 || c.object_type > 95) {
     return make_error(fmt::format("AAC config: object type {} out of range", c.object_type));

@@ -33,6 +33,16 @@ struct AudioSpecificConfig {
 
 // Parses an AudioSpecificConfig. Bits after the GASpecificConfig's first flag are not interpreted.
 Result<AudioSpecificConfig> parse_audio_specific_config(Bytes data);
+// An AudioSpecificConfig embedded in a bit stream without a length of its own (LATM StreamMuxConfig with
+// audioMuxVersion 0, ISO/IEC 14496-3 1.7.3), starting at bit `start_bit` of data: the config and the bit where it
+// ends. The whole GASpecificConfig is read (object types with one: AAC and ER AAC; a program_config_element is not
+// supported), then the backward-compatible SBR/PS signalling (syncExtensionType 0x2b7, 1.6.2.1) when it is there
+// and at least 16 bits remain before `end_bit` (data's end when 0).
+struct AudioSpecificConfigExtent {
+  AudioSpecificConfig config;
+  size_t end_bit = 0;
+};
+Result<AudioSpecificConfigExtent> measure_audio_specific_config(Bytes data, size_t start_bit, size_t end_bit = 0);
 // Builds an AudioSpecificConfig with a plain GASpecificConfig (frameLengthFlag per samples_per_frame, no core
 // coder, no extension). The object type may be 1..95; the rate is indexed when standard, otherwise explicit.
 Result<ByteVector> build_audio_specific_config(const AudioSpecificConfig& config);

@@ -11,6 +11,7 @@
 #include "codec/rtp_audio.hpp"
 #include "codec/rtp_h264.hpp"
 #include "codec/rtp_h265.hpp"
+#include "codec/rtp_latm.hpp"
 
 namespace sg::codec {
 
@@ -132,6 +133,11 @@ Result<std::unique_ptr<Depacketizer>> make_depacketizer(std::string_view encodin
     if (!duration) return make_error(duration.error());
     p.samples_per_frame = *duration;
     return std::unique_ptr<Depacketizer>(std::make_unique<AacDepacketizer>(p));
+  }
+  if (name == "mp4a-latm") {
+    auto config = latm_config_from_fmtp(fmtp);
+    if (!config) return make_error(config.error());
+    return std::unique_ptr<Depacketizer>(std::make_unique<LatmDepacketizer>(std::move(*config)));
   }
   if (name == "opus") return std::unique_ptr<Depacketizer>(std::make_unique<FrameDepacketizer>());
   if (name == "pcmu" || name == "pcma") return std::unique_ptr<Depacketizer>(std::make_unique<FrameDepacketizer>());

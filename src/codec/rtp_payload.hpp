@@ -86,8 +86,9 @@ struct RtpPayload {
 // fmtp parameters as written in SDP (a=fmtp:96 key=value;...). Keys are matched case-insensitively.
 using FmtpParams = std::map<std::string, std::string>;
 
-// Makes a depacketizer for an SDP encoding name (H264, H265, MPEG4-GENERIC, OPUS, PCMU, PCMA; case-insensitive).
-// Fails for unknown encodings and for unsupported modes (H.264 interleaved, H.265 with DONL, AAC without sizelength).
+// Makes a depacketizer for an SDP encoding name (H264, H265, MPEG4-GENERIC, MP4A-LATM, OPUS, PCMU, PCMA;
+// case-insensitive). Fails for unknown encodings and for unsupported modes (H.264 interleaved, H.265 with DONL, AAC
+// without sizelength, LATM with cpresent=1 or a StreamMuxConfig codec/latm.hpp does not support).
 Result<std::unique_ptr<Depacketizer>> make_depacketizer(std::string_view encoding, const FmtpParams& fmtp);
 
 }  // namespace sg::codec

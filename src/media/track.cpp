@@ -25,7 +25,7 @@ CodecId codec_from_rtpmap(std::string_view encoding) {
   std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::toupper(c); });
   if (e == "H264") return CodecId::H264;
   if (e == "H265" || e == "HEVC") return CodecId::H265;
-  if (e == "MPEG4-GENERIC") return CodecId::AAC;
+  if (e == "MPEG4-GENERIC" || e == "MP4A-LATM") return CodecId::AAC;
   if (e == "OPUS") return CodecId::Opus;
   if (e == "PCMU") return CodecId::PCMU;
   if (e == "PCMA") return CodecId::PCMA;

@@ -16,7 +16,7 @@ enum class CodecId { H264, H265, AAC, Opus, PCMU, PCMA, Unknown };
 std::string_view to_string(MediaKind kind);
 // The codec's name as users know it (API, logs): H264, H265, AAC, Opus, PCMU, PCMA.
 std::string_view to_string(CodecId codec);
-// From an SDP rtpmap encoding name (H264, H265, MPEG4-GENERIC, opus, PCMU, PCMA), case-insensitive.
+// From an SDP rtpmap encoding name (H264, H265, MPEG4-GENERIC, MP4A-LATM, opus, PCMU, PCMA), case-insensitive.
 CodecId codec_from_rtpmap(std::string_view encoding);
 
 struct Track {

@@ -8,6 +8,7 @@
 #include "codec/aac.hpp"
 #include "codec/h264.hpp"
 #include "codec/h265.hpp"
+#include "codec/latm.hpp"
 #include "codec/rtp_video.hpp"
 #include "rtp/rtp_packet.hpp"
 
@@ -53,6 +54,12 @@ void set_h265_params(media::Track& t, const ByteVector& vps, const ByteVector& s
   }
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
 codec::FmtpParams fmtp_params(std::string_view fmtp) {
   codec::FmtpParams out;
   const auto params = sdp::parse_format_parameters(fmtp);
@@ -66,12 +73,14 @@ codec::FmtpParams fmtp_params(std::string_view fmtp) {
 
 }  // namespace
 
-Result<std::vector<SdpTrack>> tracks_from_sdp(const sdp::SessionDescription& sdp, const std::string& stream_id) {
+Result<std::vector<SdpTrack>> tracks_from_sdp(const sdp::SessionDescription& sdp, const std::string& stream_id,
+                                              UnsupportedMedia unsupported) {
   std::vector<SdpTrack> out;
   std::string skipped;
   for (const auto& m : sdp.media) {
     if (m.type != "video" && m.type != "audio") continue;
     bool found = false;
+    std::string why;  // why the last payload type tried cannot be carried
     for (uint8_t pt : m.payload_types()) {
       media::Track t;
       t.kind = m.type == "video" ? media::MediaKind::Video : media::MediaKind::Audio;
@@ -85,11 +94,20 @@ Result<std::vector<SdpTrack>> tracks_from_sdp(const sdp::SessionDescription& sdp
         t.clock_rate = 8000;
         t.channels = 1;
       } else {
+        why = "payload type " + std::to_string(pt) + " without rtpmap";
         continue;
       }
       t.codec = media::codec_from_rtpmap(t.encoding_name);
-      if (t.codec == media::CodecId::Unknown) continue;
+      if (t.codec == media::CodecId::Unknown) {
+        why = "codec not supported";
+        continue;
+      }
       t.fmtp = raw_fmtp(m, pt);
+      // Every track needs its depacketizer: without one, only RTSP readers would get the packets.
+      if (auto d = codec::make_depacketizer(t.encoding_name, fmtp_params(t.fmtp)); !d) {
+        why = d.error();
+        continue;
+      }
       auto params = sdp::parse_format_parameters(t.fmtp);
       if (t.codec == media::CodecId::H264) {
         if (auto sprop = params.get("sprop-parameter-sets")) {
@@ -104,12 +122,20 @@ Result<std::vector<SdpTrack>> tracks_from_sdp(const sdp::SessionDescription& sdp
             set_h265_params(t, ps->vps[0], ps->sps[0], ps->pps[0]);
         }
       } else if (t.codec == media::CodecId::AAC) {
+        // MPEG4-GENERIC: config= is the AudioSpecificConfig; MP4A-LATM: it is a StreamMuxConfig holding one (its
+        // depacketizer was made above, so it parses).
+        std::optional<ByteVector> asc;
         if (auto cfg = params.get("config")) {
-          if (auto asc = codec::aac::config_from_sdp(*cfg)) {
-            t.audio_config = *asc;
-            if (auto parsed = codec::aac::parse_audio_specific_config(*asc); parsed && t.channels == 0)
-              t.channels = parsed->channels();
+          if (iequals(t.encoding_name, "MP4A-LATM")) {
+            if (auto smc = codec::latm::stream_mux_config_from_sdp(*cfg)) asc = smc->audio_specific_config;
+          } else if (auto bytes = codec::aac::config_from_sdp(*cfg)) {
+            asc = std::move(*bytes);
           }
+        }
+        if (asc) {
+          t.audio_config = std::move(*asc);
+          if (auto parsed = codec::aac::parse_audio_specific_config(t.audio_config); parsed && t.channels == 0)
+            t.channels = parsed->channels();
         }
       } else if (t.codec == media::CodecId::Opus) {
         if (t.channels == 0) t.channels = 2;
@@ -124,13 +150,14 @@ Result<std::vector<SdpTrack>> tracks_from_sdp(const sdp::SessionDescription& sdp
     }
     if (!found) {
       std::string what = m.type;
-      if (!m.formats.empty()) {
-        auto pts = m.payload_types();
-        if (!pts.empty())
-          if (auto rm = m.rtpmap(pts[0])) what += " " + rm->encoding;
-      }
+      auto pts = m.payload_types();
+      if (!pts.empty())
+        if (auto rm = m.rtpmap(pts[0])) what += " " + rm->encoding;
+      if (why.empty()) why = "no payload type";
+      if (unsupported == UnsupportedMedia::Refuse) return make_error(what + ": " + why);
       skipped += (skipped.empty() ? "" : ", ") + what;
-      log::warn("SDP media section skipped: codec not supported", {{"stream", stream_id}, {"media", what}});
+      log::warn("SDP media section skipped: cannot carry it",
+                {{"stream", stream_id}, {"media", what}, {"reason", why}});
     }
   }
   if (out.empty()) {

@@ -21,9 +21,15 @@ struct SdpTrack {
   std::string control;  // a=control as written (resolve it against the base URL for SETUP)
 };
 
-// The tracks of an SDP (ANNOUNCE body or DESCRIBE answer). Media sections with unknown codecs are skipped (with a
-// log line naming them); no usable track at all is an error.
-Result<std::vector<SdpTrack>> tracks_from_sdp(const sdp::SessionDescription& sdp, const std::string& stream_id);
+// What to do with a media section the server cannot carry: an unknown codec, or a mode of a known one that its
+// depacketizer does not support (H.264 interleaved, LATM with cpresent=1, ...).
+enum class UnsupportedMedia {
+  Skip,    // RTSP pull: take what the camera offers; each skipped section is logged with its reason
+  Refuse,  // ANNOUNCE: fail naming the section, so a publisher never believes a track is published when it is not
+};
+// The tracks of an SDP (ANNOUNCE body or DESCRIBE answer). No usable track at all is an error.
+Result<std::vector<SdpTrack>> tracks_from_sdp(const sdp::SessionDescription& sdp, const std::string& stream_id,
+                                              UnsupportedMedia unsupported = UnsupportedMedia::Skip);
 // The SDP we answer DESCRIBE with: one media section per track, control "trackID=<index>".
 std::string sdp_from_tracks(const std::vector<media::Track>& tracks, const std::string& session_name,
                             const std::string& server_address = "127.0.0.1");

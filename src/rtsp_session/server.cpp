@@ -119,6 +119,13 @@ std::optional<Target> parse_target(std::string_view uri) {
   return t;
 }
 
+// Text fit for a status line's reason phrase (RFC 2326 7.1: no CR or LF): printable ASCII, bounded.
+std::string reason_text(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 200)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  return out;
+}
+
 }  // namespace
 
 // One RTSP connection: a publisher, a reader, or a client still asking questions.
@@ -685,10 +692,12 @@ rtsp::Response ServerSession::announce(const rtsp::Request& req) {
     res.reason = "Bad Request (SDP)";
     return res;
   }
-  auto sdp_tracks = tracks_from_sdp(*parsed, target->path);
+  auto sdp_tracks = tracks_from_sdp(*parsed, target->path, UnsupportedMedia::Refuse);
   if (!sdp_tracks) {
-    log::warn("ANNOUNCE without usable tracks", {{"session", id_}, {"error", sdp_tracks.error()}});
+    // Every announced track or none: the publisher must not believe a track is published when it is dropped.
+    log::warn("ANNOUNCE refused: a track cannot be carried", {{"session", id_}, {"error", sdp_tracks.error()}});
     res = rtsp::Response::to(req, 415);
+    res.reason = "Unsupported Media Type (" + reason_text(sdp_tracks.error()) + ")";
     return res;
   }
   auto stream = server_.registry().find(target->path);

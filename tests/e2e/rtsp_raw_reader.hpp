@@ -161,7 +161,9 @@ class RawRtspReader {
     return 0;
   }
 
-  // One RTSP response, reading through any interleaved frames before it.
+ public:
+  // Sends one request (any method: tests that speak RTSP themselves use it too) and returns the response, reading
+  // through any interleaved frames before it; empty on timeout or close.
   std::string request(const std::string& text) {
     if (::send(fd_, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size())) return {};
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
@@ -189,6 +191,7 @@ class RawRtspReader {
     }
   }
 
+ private:
   bool take_frame() {
     if (buf_.size() < 4) return false;
     size_t len = (static_cast<uint8_t>(buf_[2]) << 8) | static_cast<uint8_t>(buf_[3]);

@@ -3,23 +3,28 @@
 //  - B-frames: in every variant, DTS strictly increase, DTS <= PTS, and ffmpeg prints no timestamp warning.
 //  - H.265 with the mpegts variant: served as fMP4 (EXT-X-MAP, .m4s), video and audio both present, B-frames
 //    timed as above.
+//  - AAC published as MP4A-LATM by GStreamer's rtspclientsink: the audio is in the HLS stream (mpegts and fMP4)
+//    and decodes.
 // Each test starts its own server and publisher; every process is killed when the test ends.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <fstream>
 #include <regex>
 #include <sstream>
 
 #include "../support/process.hpp"
+#include "gst_publisher.hpp"
 
 namespace sg::test {
 namespace {
 
 namespace json = boost::json;
 
-enum class Source { H264BFramesAac, H265Aac, H265Opus };
+enum class Source { H264BFramesAac, H265Aac, H265Opus, GstH264Latm };
 
 std::vector<std::string> publisher_argv(Source source, const std::string& url) {
+  if (source == Source::GstH264Latm) return gst_publisher_argv("aac", url);
   std::vector<std::string> a = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re",
                                 "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
                                 "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"};
@@ -178,6 +183,43 @@ INSTANTIATE_TEST_SUITE_P(Audio, HlsH265MpegTs,
                          ::testing::Values(H265Case{Source::H265Aac, "aac", "mp4a.40.2"},
                                            H265Case{Source::H265Opus, "opus", "opus"}),
                          [](const auto& info) { return info.param.audio_codec; });
+
+class HlsLatm : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HlsLatm, GStreamerRtspClientSinkAacIsInTheHlsStreamAndDecodes) {
+  REQUIRE_PEERS();
+  if (!have_rtspclientsink()) GTEST_SKIP() << "GStreamer rtspclientsink / x264enc / avenc_aac missing";
+  InteropRig rig(GetParam(), Source::GstH264Latm);
+  ASSERT_TRUE(rig.ready) << rig.logs();
+  HttpReply mv;
+  wait_until([&] { return (mv = http_request(rig.server.http_port, "GET", rig.path("index.m3u8"))).status != 503; },
+             15s);
+  ASSERT_EQ(mv.status, 200) << mv.body << rig.logs();
+  EXPECT_NE(mv.body.find("mp4a.40.2"), std::string::npos) << mv.body;
+
+  auto probe = run({"ffprobe", "-v", "error", "-show_entries", "stream=codec_name,sample_rate,channels", "-of",
+                    "compact", rig.url("index.m3u8")},
+                   30s, "hls_latm_probe");
+  ASSERT_EQ(probe.exit_code, 0) << probe.output << rig.logs();
+  EXPECT_NE(probe.output.find("codec_name=h264"), std::string::npos) << probe.output;
+  EXPECT_NE(probe.output.find("codec_name=aac"), std::string::npos) << probe.output;
+  EXPECT_NE(probe.output.find("sample_rate=44100"), std::string::npos) << probe.output;
+
+  // 3 s of the audio decode without a complaint.
+  const std::string wav = ::testing::TempDir() + "sg_hls_latm_" + std::to_string(rig.server.http_port) + ".wav";
+  auto decode = run({"ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", rig.url("index.m3u8"), "-t", "3",
+                     "-map", "0:a:0", "-ac", "1", "-c:a", "pcm_s16le", "-y", wav},
+                    30s, "hls_latm_decode");
+  EXPECT_EQ(decode.exit_code, 0) << decode.output << rig.logs();
+  EXPECT_EQ(decode.output.find("rror"), std::string::npos) << decode.output;
+  std::ifstream f(wav, std::ios::binary | std::ios::ate);
+  const auto bytes = f ? static_cast<int64_t>(f.tellg()) : 0;
+  EXPECT_GE(bytes, 44100 * 2 * 2) << "decoded audio: at least 2 of the 3 s at 44.1 kHz";
+  std::remove(wav.c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, HlsLatm, ::testing::Values("mpegts", "fmp4"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace sg::test

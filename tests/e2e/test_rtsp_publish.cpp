@@ -1,7 +1,9 @@
 // RTSP publishing end to end with real ffmpeg: ffmpeg publishes (ANNOUNCE/SETUP mode=record/RECORD) H.264 + AAC
 // and H.265 + Opus over TCP interleaved and over UDP; the API shows the stream ready with the right tracks; ffprobe
-// and ffmpeg read it back over TCP and UDP with the right codecs and resolution and no errors. One server for the
-// whole suite; each test publishes to its own path.
+// and ffmpeg read it back over TCP and UDP with the right codecs and resolution and no errors. GStreamer's
+// rtspclientsink publishes AAC as MP4A-LATM (RFC 6416): both tracks are carried and the audio decodes; a track the
+// server cannot carry makes its ANNOUNCE fail (415 with the reason), never a stream published without it. One
+// server for the whole suite; each test publishes to its own path.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -12,7 +14,9 @@
 
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
+#include "gst_publisher.hpp"
 #include "media/stream_registry.hpp"
+#include "rtsp_raw_reader.hpp"
 
 namespace sg::test {
 namespace {
@@ -30,6 +34,7 @@ struct Media {
 
 const Media kH264Aac{"h264", "H264", "h264", "AAC", "aac", 640, 360};
 const Media kH265Opus{"h265", "H265", "hevc", "Opus", "opus", 320, 240};
+const Media kGstH264Aac{"x264enc", "H264", "h264", "AAC", "aac", 320, 240};  // videotestsrc's default size
 
 std::vector<std::string> publisher_argv(const Media& m, const std::string& transport, const std::string& url) {
   std::string size = std::to_string(m.width) + "x" + std::to_string(m.height);
@@ -228,6 +233,69 @@ TEST_F(RtspPublish, SecondPublisherToBusyPathIsRefusedAndFirstKeepsPublishing) {
   uint64_t b0 = received(before);
   EXPECT_TRUE(wait_until([&] { return received(stream_info(*server_, "busy")) > b0 + 10000; }, 5s));
   expect_probe("busy", kH264Aac, "tcp");
+}
+
+TEST_F(RtspPublish, GStreamerRtspClientSinkH264AacIsReadableWithBothTracks) {
+  if (!have_rtspclientsink()) GTEST_SKIP() << "GStreamer rtspclientsink / x264enc / avenc_aac missing";
+  const std::string path = "gst_h264_aac";
+  Child publisher(gst_publisher_argv("aac", server_->rtsp_url(path)), log_file(path));
+  ASSERT_TRUE(wait_until([&] { return stream_ready(*server_, path) || !publisher.running(); }, 30s) &&
+              publisher.running())
+      << "publisher log:\n"
+      << log_tail(publisher.log()) << "\nserver log:\n"
+      << log_tail(server_->log());
+
+  // The publisher did announce MP4A-LATM, and readers are offered it as published (the packets are passed through).
+  RawRtspReader describe(server_->rtsp_port, server_->rtsp_url(path), true);
+  auto sdp = describe.request("DESCRIBE " + server_->rtsp_url(path) + " RTSP/1.0\r\nCSeq: 1\r\n\r\n");
+  EXPECT_NE(sdp.find("MP4A-LATM/44100"), std::string::npos) << sdp;
+
+  expect_tracks(path, kGstH264Aac);
+  expect_probe(path, kGstH264Aac, "tcp");
+  expect_probe(path, kGstH264Aac, "udp");
+  expect_reads(path, 3);
+
+  // The audio decodes: 3 s of it, as 16-bit mono PCM, without a decoder complaint.
+  const std::string wav = log_file(path + "_audio") + ".wav";
+  auto decode = run({"ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-rtsp_transport", "tcp", "-i",
+                     server_->rtsp_url(path), "-t", "3", "-map", "0:a:0", "-ac", "1", "-c:a", "pcm_s16le", "-y", wav},
+                    30s, "gst_audio_decode");
+  EXPECT_EQ(decode.exit_code, 0) << decode.output;
+  EXPECT_TRUE(error_lines(decode.output).empty()) << decode.output;
+  std::ifstream f(wav, std::ios::binary | std::ios::ate);
+  const auto bytes = f ? static_cast<int64_t>(f.tellg()) : 0;
+  EXPECT_GE(bytes, 44100 * 2 * 2) << "decoded audio: at least 2 of the 3 s at 44.1 kHz";
+  std::remove(wav.c_str());
+  EXPECT_TRUE(publisher.running()) << log_tail(publisher.log());
+}
+
+TEST_F(RtspPublish, AnnounceWithATrackTheServerCannotCarryIsRefusedWithTheReason) {
+  // The real client: H.264 + L16 audio. Its ANNOUNCE fails, so it stops with an error instead of publishing a
+  // stream that silently lacks its audio.
+  if (have_rtspclientsink()) {
+    const std::string path = "gst_h264_l16";
+    auto r = run(gst_publisher_argv("l16", server_->rtsp_url(path)), 30s, "gst_l16");
+    EXPECT_NE(r.exit_code, 0) << r.output;
+    // GStreamer shows the answer: "Got error response: 415 (Unsupported Media Type (audio L16: ...))".
+    EXPECT_NE(r.output.find("415"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("audio L16"), std::string::npos) << r.output;
+    EXPECT_FALSE(stream_ready(*server_, path));
+    EXPECT_NE(server_->log().find("ANNOUNCE refused: a track cannot be carried"), std::string::npos)
+        << log_tail(server_->log());
+  }
+  // The answer says which track and why.
+  const std::string url = server_->rtsp_url("raw_l16");
+  const std::string body =
+      "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=test\r\nt=0 0\r\n"
+      "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:stream=0\r\n"
+      "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 L16/8000/1\r\na=control:stream=1\r\n";
+  RawRtspReader client(server_->rtsp_port, url, true);
+  auto res = client.request("ANNOUNCE " + url + " RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\n" +
+                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  const std::string status_line = res.substr(0, res.find("\r\n"));
+  EXPECT_EQ(status_line.rfind("RTSP/1.0 415 ", 0), 0u) << res;
+  EXPECT_NE(status_line.find("audio L16"), std::string::npos) << status_line;
+  EXPECT_FALSE(stream_ready(*server_, "raw_l16"));
 }
 
 // ffmpeg publishing to a route name (any case) or an option-like path fails; ANNOUNCE answers 400 with the common

@@ -18,6 +18,7 @@
 #include "../support/client_requests.hpp"
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
+#include "gst_publisher.hpp"
 #include "stun/stun.hpp"
 
 namespace sg::test {
@@ -92,6 +93,22 @@ TEST_F(WebRtcE2e, ChromiumPlaysVideoAndTranscodedAacThroughWhep) {
   EXPECT_NE(out.find("\"width\":640"), std::string::npos) << out;
   auto metrics = http_request(server_->http_port, "GET", "/metrics").body;
   EXPECT_EQ(metrics.find("streamgate_webrtc_transcoded_packets_total 0\n"), std::string::npos) << metrics;
+}
+
+// AAC that GStreamer's rtspclientsink published as MP4A-LATM reaches the browser through the same transcoder.
+TEST_F(WebRtcE2e, ChromiumPlaysVideoAndTranscodedLatmAacFromGStreamerThroughWhep) {
+  if (!have_browser()) GTEST_SKIP() << "node, chromium or playwright-core missing";
+  if (!have_rtspclientsink()) GTEST_SKIP() << "GStreamer rtspclientsink / x264enc / avenc_aac missing";
+  Child gst(gst_publisher_argv("aac", server_->rtsp_url("latm")), ::testing::TempDir() + "sg_webrtc_gst_latm.log");
+  auto ready = [&] {
+    auto r = http_request(server_->http_port, "GET", "/api/v1/streams/latm");
+    return r.status == 200 && r.body.find("\"ready\"") != std::string::npos &&
+           r.body.find("\"AAC\"") != std::string::npos;
+  };
+  ASSERT_TRUE(wait_until([&] { return ready() || !gst.running(); }, 30s) && gst.running()) << gst.log();
+  auto [ok, out] = play("whep", "latm");
+  EXPECT_TRUE(ok) << out << gst.log();
+  EXPECT_NE(out.find("\"width\":320"), std::string::npos) << out;
 }
 
 TEST_F(WebRtcE2e, ChromiumPlaysForwardedOpusThroughWhep) {

@@ -8,7 +8,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <cstring>
 #include <memory>
+#include <vector>
 
 namespace sg::net {
 namespace {
@@ -42,7 +44,27 @@ TEST(Handoff, AnAcceptedConnectionsHandOverFitsOneBlockAndBlocksAreReused) {
   }
   EXPECT_EQ(ran, 3);
   EXPECT_EQ(pool.oversized(), 0u) << "a hand-over no longer fits HandoffPool::kBlock: raise it";
-  EXPECT_EQ(pool.kept(), 1u) << "one block, reused by each hand-over";
+  EXPECT_EQ(pool.used(), 1u) << "one block, reused by each hand-over";
+}
+
+// A burst's blocks come from the slab and go back to the kernel once no hand-over is in flight.
+TEST(Handoff, ABurstsBlocksAreReleasedWhenNoHandOverIsInFlight) {
+  HandoffPool pool;
+  std::vector<void*> blocks;
+  for (size_t i = 0; i < HandoffPool::kBlocks + 10; ++i) blocks.push_back(pool.allocate(HandoffPool::kBlock));
+  for (void* b : blocks) std::memset(b, 0xab, HandoffPool::kBlock);  // touch every page
+  EXPECT_EQ(pool.used(), HandoffPool::kBlocks) << "past the slab, blocks come from malloc";
+  EXPECT_FALSE(pool.release()) << "blocks are in flight";
+  for (void* b : blocks) pool.deallocate(b, HandoffPool::kBlock);
+  EXPECT_TRUE(pool.release());
+  EXPECT_EQ(pool.used(), 0u);
+  EXPECT_FALSE(pool.release()) << "nothing touched since";
+  // Released pages read as zeros; the slab is reused from its start.
+  void* again = pool.allocate(HandoffPool::kBlock);
+  EXPECT_EQ(again, blocks.front());
+  EXPECT_EQ(static_cast<unsigned char*>(again)[0], 0u);
+  pool.deallocate(again, HandoffPool::kBlock);
+  EXPECT_FALSE(pool.release()) << "a handful of blocks is the steady state, kept";
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // attack also checks that /healthz answers in under 50 ms while it runs (kHealthzBudget).
 #include <dirent.h>
 #include <fcntl.h>
+#include <cstdio>
+
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -657,7 +659,8 @@ size_t rss_bytes(pid_t pid) {
 
 // Idle connections hold no read buffer (allocated when data arrives): 4000 of them cost under 6 KiB each. When they
 // are gone, the memory goes back to the kernel (app/heap_trimmer.hpp; net/worker_pool.hpp says why connections are
-// accepted on a thread of their own): RSS back within 20 % of its value before, plus Asio's descriptor pool.
+// accepted on a thread of their own; net/handoff.hpp why their hand-over has a slab of its own): RSS back within
+// 20 % of its value before, after each of three bursts (the trimmer once missed every burst after the first).
 TEST(Memory, FourThousandIdleConnectionsCostUnderSixKibEachAndTheirMemoryIsReturned) {
   if (raise_own_file_limit() < 8192) GTEST_SKIP() << "this test needs a hard limit of 8192 descriptors";
   LimitedServer server(1024, 8192);
@@ -666,28 +669,35 @@ TEST(Memory, FourThousandIdleConnectionsCostUnderSixKibEachAndTheirMemoryIsRetur
   for (int i = 0; i < 20; ++i) healthz(server.http_port);  // warm: the first requests allocate for good
   const size_t fds_before = open_fds(pid);
   const size_t before = rss_bytes(pid);
-  Sockets conns;
-  for (int i = 0; i < 4000; ++i) {
-    int fd = connect_to(i % 2 ? server.rtsp_port : server.http_port);
-    ASSERT_GE(fd, 0) << "connection " << i;
-    conns.fds.push_back(fd);
+  for (int round = 1; round <= 3; ++round) {
+    Sockets conns;
+    for (int i = 0; i < 4000; ++i) {
+      int fd = connect_to(i % 2 ? server.rtsp_port : server.http_port);
+      ASSERT_GE(fd, 0) << "round " << round << ", connection " << i;
+      conns.fds.push_back(fd);
+    }
+    // fds_before may still count a few /healthz connections of the warm-up that the server was closing.
+    ASSERT_TRUE(wait_until([&] { return open_fds(pid) + 20 >= fds_before + 4000; }, 10s)) << open_fds(pid);
+    EXPECT_HEALTHZ_FAST(server.http_port);
+    const size_t peak = rss_bytes(pid);
+    EXPECT_LT(peak - before, 4000u * 6 * 1024)
+        << "round " << round << ": RSS " << before / 1024 << " KiB before, " << peak / 1024
+        << " KiB with 4000 idle connections";
+    conns.close_all();
+    EXPECT_TRUE(wait_until([&] { return open_fds(pid) <= fds_before + 5; }, 10s)) << open_fds(pid);
+    EXPECT_HEALTHZ_FAST(server.http_port);
+    // The heap trimmer looks every 2 s. Under AddressSanitizer freed memory sits in its quarantine by design and
+    // glibc's malloc (what the trimmer trims) is not in use: what is returned is measured on the release build.
+#if defined(__SANITIZE_ADDRESS__)
+    continue;
+#endif
+    size_t after = 0;
+    EXPECT_TRUE(wait_until([&] { return (after = rss_bytes(pid)) <= before * 12 / 10; }, 8s))
+        << "round " << round << ": RSS " << before / 1024 << " KiB before, " << peak / 1024 << " KiB at the peak, "
+        << after / 1024 << " KiB after the connections closed";
+    std::printf("round %d: RSS %zu KiB before, %zu KiB at the peak, %zu KiB after\n", round, before / 1024,
+                peak / 1024, after / 1024);
   }
-  // fds_before may still count a few /healthz connections of the warm-up that the server was closing.
-  ASSERT_TRUE(wait_until([&] { return open_fds(pid) + 20 >= fds_before + 4000; }, 10s)) << open_fds(pid);
-  EXPECT_HEALTHZ_FAST(server.http_port);
-  const size_t peak = rss_bytes(pid);
-  EXPECT_LT(peak - before, 4000u * 6 * 1024)
-      << "RSS " << before / 1024 << " KiB before, " << peak / 1024 << " KiB with 4000 idle connections";
-  conns.close_all();
-  EXPECT_TRUE(wait_until([&] { return open_fds(pid) <= fds_before + 5; }, 10s)) << open_fds(pid);
-  EXPECT_HEALTHZ_FAST(server.http_port);
-  // The heap trimmer looks every 2 s. What stays: Asio's pool of descriptor states (168 bytes per connection of the
-  // peak, kept for the next burst, packed on the acceptor thread), on top of the 20 %.
-  size_t after = 0;
-  const size_t descriptor_pool = 4000u * 176;
-  EXPECT_TRUE(wait_until([&] { return (after = rss_bytes(pid)) <= before * 12 / 10 + descriptor_pool; }, 8s))
-      << "RSS " << before / 1024 << " KiB before, " << peak / 1024 << " KiB at the peak, " << after / 1024
-      << " KiB after the connections closed";
 }
 
 }  // namespace
