@@ -11,6 +11,7 @@
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
 #include "gst_peers.hpp"
+#include "gst_publisher.hpp"
 
 namespace sg::test {
 namespace {
@@ -164,7 +165,7 @@ TEST_F(KeyframeRequestE2e, CameraIgnoringPliKeepsPlayingAndABurstIsRateLimited) 
 // An RTSP publisher (GStreamer's rtspclientsink over UDP, x264enc with a 10 s GOP) gets the PLI on its RTCP port.
 // (Over TCP the server sends it on the RTCP channel too, but rtspclientsink does not read RTCP from the server.)
 TEST_F(KeyframeRequestE2e, ViewersPliBringsAKeyframeFromAnRtspPublisherWithin500Ms) {
-  if (!have_program("gst-launch-1.0")) GTEST_SKIP() << "gst-launch-1.0 missing";
+  if (!have_rtspclientsink()) GTEST_SKIP() << "GStreamer rtspclientsink or x264enc missing";
   server_ = std::make_unique<Server>();
   ASSERT_TRUE(server_->ready) << server_->log();
   Child publisher(
