@@ -180,6 +180,8 @@ def rtsp_publisher(a, url, bitrate, duration, n=1):
 
 def row_rtsp_fanout(a, rows, latency_rows):
     counts = [10] if a.quick else [100, 500, 1000, 2000]
+    if a.rtsp_readers:
+        counts = [int(x) for x in a.rtsp_readers.split(",")]
     duration = 3 if a.quick else 15
     for n in counts:
         with Server(a.binary) as s:
@@ -273,6 +275,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
     ap.add_argument("--only", default="", help="comma-separated rows: startup,rest,rtsp,webrtc,ingest,ws")
     ap.add_argument("--json", default="", help="also write the rows to this file")
+    ap.add_argument("--rtsp-readers", default="", help="comma-separated reader counts of the rtsp rows "
+                    "(default 100,500,1000,2000)")
     a = ap.parse_args()
     a.binary = os.path.join(a.build, "streamgate")
     only = set(filter(None, a.only.split(",")))

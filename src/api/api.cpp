@@ -216,6 +216,30 @@ std::string render_metrics(ApiContext& ctx) {
   for (size_t i = 0; i < streams.size(); ++i)
     for (size_t t = 0; t < stats[i].reception.size(); ++t)
       track_sample(out, "streamgate_stream_rtp_packets_lost_total", streams[i]->id(), t, stats[i].reception[t].lost);
+  // Fan-out time per unit and worker: from the unit's publish to the end of the worker's pass over its readers.
+  write_metric_header(out, "streamgate_stream_fanout_seconds", "histogram",
+                      "Time from a unit's arrival to its last local reader's send (or queue), per worker pass.");
+  for (size_t i = 0; i < streams.size(); ++i) {
+    const auto& h = stats[i].fanout;
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < media::FanoutHistogram::kBuckets; ++b) {
+      cumulative += h.counts[b];
+      char le[32];
+      if (b < std::size(media::FanoutHistogram::kBounds))
+        std::snprintf(le, sizeof le, "%g", media::FanoutHistogram::kBounds[b]);
+      else
+        std::snprintf(le, sizeof le, "+Inf");
+      out += "streamgate_stream_fanout_seconds_bucket{stream=\"";
+      label_value(out, streams[i]->id());
+      out += "\",le=\"";
+      out += le;
+      out += "\"} ";
+      out += std::to_string(cumulative);
+      out += '\n';
+    }
+    sample(out, "streamgate_stream_fanout_seconds_sum", streams[i]->id(), h.sum_seconds);
+    sample(out, "streamgate_stream_fanout_seconds_count", streams[i]->id(), h.count);
+  }
   // Viewers' keyframe requests (PLI/FIR) passed to the stream's source; label `result`: sent, rate_limited (within
   // a second of the previous one), unsupported (the source takes no requests).
   write_metric_header(out, "streamgate_keyframe_requests_total", "counter",

@@ -27,6 +27,11 @@ void Reader::push(const UnitPtr& unit) {
     if (!(unit->video && unit->keyframe)) return;
     wait_keyframe_ = false;
   }
+  // Nothing queued ahead of it: the sink may send it now, in order.
+  if (count_ == 0 && sink_ != nullptr && sink_->take(unit)) {
+    ++delivered_;
+    return;
+  }
   if (count_ == ring_.size()) {
     // Full: drop the oldest. Logged once per episode, not per unit.
     ring_[head_].reset();

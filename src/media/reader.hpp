@@ -15,6 +15,17 @@ namespace sg::media {
 
 class Stream;
 
+// A consumer that can take a unit at once, on the fan-out's own call: no queue, no wake-up of the session. The RTSP
+// TCP sender writes the unit straight to its socket from here. take() returns false when it cannot right now (a
+// write of its own is pending): the unit is then queued and the session woken, as for a reader without a sink.
+class UnitSink {
+ public:
+  virtual bool take(const UnitPtr& unit) = 0;
+
+ protected:
+  ~UnitSink() = default;
+};
+
 class Reader {
  public:
   // Made by Stream::attach, on the worker thread `worker` that will run the reader's session.
@@ -24,8 +35,11 @@ class Reader {
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
 
-  // Producer side (the stream's fan-out, on this reader's thread).
+  // Producer side (the stream's fan-out, on this reader's thread). With an empty queue and a sink, the unit goes
+  // to the sink first.
   void push(const UnitPtr& unit);
+  // The sink (borrowed; nullptr to remove) must outlive its use by this reader.
+  void set_sink(UnitSink* sink) { sink_ = sink; }
   void close();  // wakes the session; wait() then returns false
   // Wakes a pending wait() even with nothing queued (the session has other work, e.g. a response to send).
   void wake();
@@ -58,6 +72,7 @@ class Reader {
   size_t worker_;
   std::string session_;
   boost::asio::steady_timer signal_;
+  UnitSink* sink_ = nullptr;
   std::vector<UnitPtr> ring_;
   size_t head_ = 0;
   size_t count_ = 0;

@@ -22,6 +22,11 @@ namespace sg::media {
 namespace asio = boost::asio;
 
 namespace {
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // A GOP larger than this is not cached (new readers then wait for the next keyframe); it bounds memory per stream.
 constexpr size_t kMaxGopUnits = 4096;
 constexpr size_t kMaxGopBytes = 64 * 1024 * 1024;
@@ -164,14 +169,34 @@ void Stream::publish(std::shared_ptr<Unit> unit) {
     }
   }
   units_in_.fetch_add(1, std::memory_order_relaxed);
+  const int64_t published_ns = steady_now_ns();
   for (size_t w = 0; w < pool_.size(); ++w) {
     if (slots_[w].count.load(std::memory_order_acquire) == 0) continue;
-    asio::post(pool_.context(w), [self = shared_from_this(), shared, w] { self->deliver(w, shared); });
+    asio::post(pool_.context(w),
+               [self = shared_from_this(), shared, w, published_ns] { self->deliver(w, shared, published_ns); });
   }
 }
 
-void Stream::deliver(size_t worker, const UnitPtr& unit) {
-  for (Reader* r : slots_[worker].readers) r->push(unit);
+size_t FanoutHistogram::bucket(int64_t ns) {
+  const double seconds = static_cast<double>(ns) / 1e9;
+  size_t b = 0;
+  while (b < std::size(kBounds) && seconds > kBounds[b]) ++b;
+  return b;
+}
+
+void Stream::deliver(size_t worker, const UnitPtr& unit, int64_t published_ns) {
+  auto& slot = slots_[worker];
+  const auto& readers = slot.readers;
+  const size_t n = readers.size();
+  if (n == 0) return;
+  // Each unit starts at the next reader: no reader is always served last (the pass over a worker's readers takes
+  // time: a socket write each, or a queue push and a wake-up).
+  const size_t start = slot.rotation++ % n;
+  for (size_t i = start; i < n; ++i) readers[i]->push(unit);
+  for (size_t i = 0; i < start; ++i) readers[i]->push(unit);
+  const int64_t took = std::max<int64_t>(0, steady_now_ns() - published_ns);
+  slot.fanout[FanoutHistogram::bucket(took)].fetch_add(1, std::memory_order_relaxed);
+  slot.fanout_ns.fetch_add(static_cast<uint64_t>(took), std::memory_order_relaxed);
 }
 
 void Stream::set_state(StreamState state, std::string error) {
@@ -480,6 +505,12 @@ StreamStats Stream::stats() const {
     s.bytes_out += slots_[w].bytes_out.load(std::memory_order_relaxed);
     s.packets_out += slots_[w].packets_out.load(std::memory_order_relaxed);
     s.units_dropped += slots_[w].drops.load(std::memory_order_relaxed);
+    for (size_t b = 0; b < FanoutHistogram::kBuckets; ++b) {
+      const uint64_t c = slots_[w].fanout[b].load(std::memory_order_relaxed);
+      s.fanout.counts[b] += c;
+      s.fanout.count += c;
+    }
+    s.fanout.sum_seconds += static_cast<double>(slots_[w].fanout_ns.load(std::memory_order_relaxed)) / 1e9;
   }
   int64_t readers = static_cast<int64_t>(s.readers) + external_readers_.load(std::memory_order_relaxed);
   s.readers = readers > 0 ? static_cast<size_t>(readers) : 0;

@@ -4,6 +4,7 @@
 // Fan-out: publish() posts each unit once per worker thread that has readers of this stream (not once per
 // reader); on that thread the unit is pushed into each local reader's queue. Reader lists are per worker and only
 // touched on their own thread, so no lock is taken per reader per unit.
+#include <array>
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -69,6 +70,17 @@ struct KeyframeRequestCounts {
   uint64_t unsupported = 0;   // the source takes no keyframe requests (none registered a handler)
 };
 
+// How long fan-out takes: per unit and worker with readers, from Stream::publish to the end of that worker's pass
+// over its readers (each has the unit written to its socket or queued). Cumulative Prometheus-style buckets.
+struct FanoutHistogram {
+  static constexpr double kBounds[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25};  // seconds
+  static constexpr size_t kBuckets = std::size(kBounds) + 1;  // the last one is +Inf
+  std::array<uint64_t, kBuckets> counts{};  // per bucket, not cumulative
+  uint64_t count = 0;
+  double sum_seconds = 0;
+  static size_t bucket(int64_t ns);
+};
+
 struct StreamStats {
   StreamState state = StreamState::Idle;
   std::string last_error;
@@ -81,6 +93,7 @@ struct StreamStats {
   std::vector<TrackReception> reception;  // per track, in the order of `tracks`
   std::string source_transport;           // the pull source's current RTP transport ("udp", "tcp"); "" if none
   KeyframeRequestCounts keyframe_requests;
+  FanoutHistogram fanout;
   bool has_publisher = false;
   double uptime_seconds = 0;  // since the stream last became ready; 0 when not ready
 };
@@ -172,10 +185,13 @@ class Stream : public std::enable_shared_from_this<Stream> {
     std::vector<Reader*> readers;  // touched only on the slot's own worker thread
     std::atomic<size_t> count{0};
     std::atomic<uint64_t> bytes_out{0}, packets_out{0}, drops{0};
+    size_t rotation = 0;  // where the next pass over readers starts (own thread only)
+    std::array<std::atomic<uint64_t>, FanoutHistogram::kBuckets> fanout{};  // written by the slot's thread only
+    std::atomic<uint64_t> fanout_ns{0};
   };
 
   void detach(Reader* reader);  // on the reader's thread
-  void deliver(size_t worker, const UnitPtr& unit);
+  void deliver(size_t worker, const UnitPtr& unit, int64_t published_ns);
   void close_readers();
   void schedule_on_demand_stop();
   // Samples packets_in_ while the publisher of `epoch` holds the stream (on worker 0; holds no reference between

@@ -5,7 +5,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <climits>
 #include <cstring>
+#include <sys/socket.h>
 
 namespace sg::net {
 
@@ -89,6 +92,30 @@ asio::awaitable<Connection::ErrorAndSize> Connection::write(asio::const_buffer b
   }
   written_ = progress.base + std::get<1>(result);
   co_return result;
+}
+
+Connection::ErrorAndSize Connection::try_write(const std::vector<asio::const_buffer>& buffers) {
+  if (tls_ || !plain_->is_open()) return {boost::system::error_code{}, 0};
+  iov_.clear();
+  for (const auto& b : buffers) {
+    if (b.size() == 0) continue;
+    if (iov_.size() == IOV_MAX) break;  // the rest is the caller's to write (a partial write)
+    iov_.push_back(iovec{const_cast<void*>(b.data()), b.size()});
+  }
+  if (iov_.empty()) return {boost::system::error_code{}, 0};
+  msghdr msg{};
+  msg.msg_iov = iov_.data();
+  msg.msg_iovlen = iov_.size();
+  ssize_t n;
+  do {
+    n = ::sendmsg(plain_->native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return {boost::system::error_code{}, 0};
+    return {boost::system::error_code(errno, boost::system::system_category()), 0};
+  }
+  written_ += static_cast<uint64_t>(n);
+  return {boost::system::error_code{}, static_cast<size_t>(n)};
 }
 
 void Connection::abort() {

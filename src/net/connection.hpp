@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <sys/uio.h>
 #include <tuple>
 #include <vector>
 
@@ -42,6 +43,11 @@ class Connection {
   // Writes all of `buffers` (in order).
   boost::asio::awaitable<ErrorAndSize> write(const std::vector<boost::asio::const_buffer>& buffers);
   boost::asio::awaitable<ErrorAndSize> write(boost::asio::const_buffer buffer);
+  // Plain only: one non-blocking gather write (sendmsg) of as much of `buffers` as the kernel takes now, without
+  // suspending; returns the bytes written (0 when the socket is full; an error when the connection failed). For a
+  // caller that must not wait (a fan-out pass over many readers); the rest is its to write with write().
+  // TLS connections take nothing here (0, no error): their writes must go through write().
+  ErrorAndSize try_write(const std::vector<boost::asio::const_buffer>& buffers);
   // Bytes the kernel has accepted so far (plaintext under TLS), counted as they go, also while a write is pending:
   // a write that is pending while this stands still means the peer stopped reading.
   uint64_t bytes_written() const { return written_; }
@@ -56,6 +62,7 @@ class Connection {
   std::shared_ptr<SslContext> context_;  // kept while the connection lives (certificate reloads swap the holder's)
   std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
   std::vector<std::byte> scratch_;
+  std::vector<iovec> iov_;  // try_write's gather list (reused)
   uint64_t written_ = 0;
 };
 

@@ -129,7 +129,7 @@ std::string reason_text(std::string_view text) {
 }  // namespace
 
 // One RTSP connection: a publisher, a reader, or a client still asking questions.
-class ServerSession : public std::enable_shared_from_this<ServerSession> {
+class ServerSession : public std::enable_shared_from_this<ServerSession>, public media::UnitSink {
  public:
   ServerSession(RtspServer& server, net::Connection conn, size_t worker)
       : server_(server),
@@ -163,6 +163,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
     udp_ingest_->on_rtp(track, packet, true);
   }
   const std::string& id() const { return id_; }
+  // The fan-out's direct path (plain TCP readers): see sender().
+  bool take(const media::UnitPtr& unit) override;
 
  private:
   enum class Mode { None, Play, Record };
@@ -209,6 +211,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   asio::awaitable<void> handle(rtsp::Request& req);
   asio::awaitable<void> send(rtsp::Response& res);
   asio::awaitable<void> sender();
+  // Appends the interleaved frames of every RTP packet of units_ to buffers_ (headers in headers_).
+  void frame_units(uint64_t& bytes, uint64_t& packets);
   asio::awaitable<void> send_udp_loop();
   asio::awaitable<void> send_bye();
   void on_interleaved(uint8_t channel, Bytes payload);
@@ -290,6 +294,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   bool sender_done_ = true;
   std::vector<std::string> pending_responses_;  // written by the sender while playing over TCP
   std::vector<media::UnitPtr> units_;
+  bool sender_waiting_ = false;  // the TCP sender awaits the reader with nothing of its own to write
+  ByteVector tail_;              // the rest of a unit the socket did not take at once (take()); written first
   std::vector<std::array<std::byte, 16>> headers_;
   std::vector<asio::const_buffer> buffers_;
   std::vector<mmsghdr> msgs_;
@@ -921,45 +927,35 @@ void ServerSession::on_interleaved(uint8_t channel, Bytes payload) {
 // Sends units to a playing reader until the reader is closed or the connection fails. Every packet of up to
 // kMaxUnitsPerWrite units goes out in one gather write: per packet, a 16-byte header (interleaved '$' header +
 // the rewritten 12-byte RTP fixed header) from this session's scratch, then the rest of the shared packet.
+// Plain TCP: while this coroutine waits with nothing of its own to write, the stream's fan-out hands units to
+// take(), which writes them at once from the fan-out pass (one sendmsg, no wake-up, no coroutine resume per unit);
+// only what the socket does not take comes back here.
 asio::awaitable<void> ServerSession::sender() {
   auto self = shared_from_this();
   const bool tcp = setups_[0].tcp;
   if (!tcp) co_await send_udp_loop();
+  if (tcp && !conn_.secure()) reader_->set_sink(this);
   while (tcp && !closed_ && reader_) {
-    if (!co_await reader_->wait()) break;
-    if (closed_) break;
+    sender_waiting_ = true;
+    const bool more = co_await reader_->wait();
+    sender_waiting_ = false;
+    if (!more || closed_) break;
+    if (!tail_.empty()) {
+      auto [ec, n] = co_await write(asio::buffer(tail_));
+      tail_.clear();
+      if (ec) {
+        close();
+        break;
+      }
+    }
     units_.clear();
     reader_->pop(units_, kMaxUnitsPerWrite);
-    uint64_t bytes = 0, packets = 0;
-    size_t count = 0;
-    for (const auto& u : units_) count += u->rtp_packets.size();
-    headers_.resize(count);
     buffers_.clear();
-    buffers_.reserve(count * 2 + pending_responses_.size());
     std::vector<std::string> responses;
     responses.swap(pending_responses_);
     for (const auto& r : responses) buffers_.push_back(asio::buffer(r));
-    size_t h = 0;
-    for (const auto& u : units_) {
-      if (u->track >= setups_.size()) continue;
-      auto& ts = setups_[u->track];
-      if (!ts.active) continue;
-      for (size_t i = 0; i < u->rtp_packets.size(); ++i) {
-        auto pkt = u->rtp_packet(i);
-        if (pkt.size() < 12 || pkt.size() > 65535) continue;
-        auto& hdr = headers_[h++];
-        rtsp::write_interleaved_header(std::span<std::byte, 4>(hdr.data(), 4), ts.rtp_channel,
-                                       static_cast<uint16_t>(pkt.size()));
-        std::memcpy(hdr.data() + 4, pkt.data(), 12);
-        put16(MutableBytes(hdr.data() + 4, 12), 2, ts.seq++);
-        put32(MutableBytes(hdr.data() + 4, 12), 8, ts.ssrc);
-        reports_.on_packet(u->track, u->rtp_timestamp, u->ingest_ns, pkt.size() - 12);
-        buffers_.push_back(asio::buffer(hdr.data(), 16));
-        if (pkt.size() > 12) buffers_.push_back(asio::buffer(pkt.data() + 12, pkt.size() - 12));
-        bytes += pkt.size() + 4;
-        ++packets;
-      }
-    }
+    uint64_t bytes = 0, packets = 0;
+    frame_units(bytes, packets);
     if (buffers_.empty()) continue;
     add_tcp_reports();
     auto [ec, n] = co_await write(buffers_);
@@ -969,6 +965,15 @@ asio::awaitable<void> ServerSession::sender() {
     }
     reader_->add_sent(bytes, packets);
   }
+  sender_waiting_ = false;
+  if (reader_) reader_->set_sink(nullptr);
+  // A frame cut short by a full socket is finished first: anything else written after half a frame breaks the
+  // interleaved framing.
+  if (!closed_ && !tail_.empty()) {
+    auto [ec, n] = co_await write(asio::buffer(tail_));
+    if (ec) close();
+  }
+  tail_.clear();
   // Responses queued while the sender was stopping.
   if (!closed_ && !pending_responses_.empty()) {
     std::vector<std::string> responses;
@@ -985,6 +990,72 @@ asio::awaitable<void> ServerSession::sender() {
   playing_ = false;
   // A reader closed by the stream (stopped, tracks changed) ends the connection: the client must reconnect.
   if (!closed_) close();
+}
+
+void ServerSession::frame_units(uint64_t& bytes, uint64_t& packets) {
+  size_t count = 0;
+  for (const auto& u : units_) count += u->rtp_packets.size();
+  headers_.resize(count);
+  buffers_.reserve(buffers_.size() + count * 2 + 4);
+  size_t h = 0;
+  for (const auto& u : units_) {
+    if (u->track >= setups_.size()) continue;
+    auto& ts = setups_[u->track];
+    if (!ts.active) continue;
+    for (size_t i = 0; i < u->rtp_packets.size(); ++i) {
+      auto pkt = u->rtp_packet(i);
+      if (pkt.size() < 12 || pkt.size() > 65535) continue;
+      auto& hdr = headers_[h++];
+      rtsp::write_interleaved_header(std::span<std::byte, 4>(hdr.data(), 4), ts.rtp_channel,
+                                     static_cast<uint16_t>(pkt.size()));
+      std::memcpy(hdr.data() + 4, pkt.data(), 12);
+      put16(MutableBytes(hdr.data() + 4, 12), 2, ts.seq++);
+      put32(MutableBytes(hdr.data() + 4, 12), 8, ts.ssrc);
+      reports_.on_packet(u->track, u->rtp_timestamp, u->ingest_ns, pkt.size() - 12);
+      buffers_.push_back(asio::buffer(hdr.data(), 16));
+      if (pkt.size() > 12) buffers_.push_back(asio::buffer(pkt.data() + 12, pkt.size() - 12));
+      bytes += pkt.size() + 4;
+      ++packets;
+    }
+  }
+}
+
+// Called by the stream's fan-out on this session's thread, with the reader's queue empty. Writes the unit now when
+// the sender has nothing of its own in flight (no write pending, no response or unit tail waiting): then this write
+// is next in order on the socket. A socket that takes only part of it leaves the rest in tail_ for the sender.
+bool ServerSession::take(const media::UnitPtr& unit) {
+  if (!sender_waiting_ || closed_ || writes_pending_ > 0 || feedback_writing_ || !pending_responses_.empty() ||
+      !tail_.empty())
+    return false;
+  units_.clear();
+  units_.push_back(unit);
+  buffers_.clear();
+  uint64_t bytes = 0, packets = 0;
+  frame_units(bytes, packets);
+  if (buffers_.empty()) return true;  // no track of this unit was set up
+  add_tcp_reports();
+  auto [ec, n] = conn_.try_write(buffers_);
+  if (ec) {
+    close();
+    return true;
+  }
+  reader_->add_sent(bytes, packets);
+  if (n < asio::buffer_size(buffers_)) {
+    // The socket is full (a slow reader): keep the rest, and let the sender wait for the socket to drain. Units
+    // queue meanwhile, and the oldest are dropped when the queue is full, as without this path.
+    size_t skip = n;
+    for (const auto& b : buffers_) {
+      if (skip >= b.size()) {
+        skip -= b.size();
+        continue;
+      }
+      const auto* p = static_cast<const std::byte*>(b.data());
+      tail_.insert(tail_.end(), p + skip, p + b.size());
+      skip = 0;
+    }
+    reader_->wake();
+  }
+  return true;
 }
 
 // UDP: units go out as they come. The GOP cache replay queued at PLAY, and what queues behind it until the reader
