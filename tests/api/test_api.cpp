@@ -274,6 +274,9 @@ TEST_F(ApiTest, MetricsParseAsPrometheusText) {
   EXPECT_TRUE(values.contains("streamgate_stream_readers{stream=\"seeded\"}"));
   EXPECT_TRUE(values.contains("streamgate_stream_units_dropped_total{stream=\"seeded\"}"));
   EXPECT_TRUE(values.contains("streamgate_stream_source_reconnects_total{stream=\"seeded\"}"));
+  EXPECT_TRUE(values.contains("streamgate_stream_fanout_seconds_bucket{stream=\"seeded\",le=\"0.001\"}"));
+  EXPECT_TRUE(values.contains("streamgate_stream_fanout_seconds_bucket{stream=\"seeded\",le=\"+Inf\"}"));
+  EXPECT_TRUE(values.contains("streamgate_stream_fanout_seconds_count{stream=\"seeded\"}"));
 }
 
 TEST_F(ApiTest, KeepAliveServesSeveralRequestsOnOneConnection) {

@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <functional>
+#include <set>
 #include <future>
 #include <thread>
 
@@ -505,6 +506,103 @@ TEST_F(StreamTest, StoppingTheStreamDropsTheKeyframeHandler) {
   s->set_keyframe_handler([] {});
   s->stop();
   EXPECT_EQ(s->request_keyframe(), KeyframeRequest::Unsupported);
+}
+
+// A sink that records which reader took each unit, in the order of the fan-out pass.
+struct RecordingSink : UnitSink {
+  RecordingSink(std::vector<std::pair<uint64_t, int>>& log, int id) : log(log), id(id) {}
+  bool take(const UnitPtr& unit) override {
+    if (!accept) return false;
+    log.emplace_back(unit->seq, id);
+    return true;
+  }
+  std::vector<std::pair<uint64_t, int>>& log;
+  int id;
+  bool accept = true;
+};
+
+TEST_F(StreamTest, SinkTakesUnitsInsteadOfTheQueue) {
+  auto s = make_stream(8);
+  s->publish(make_unit(true, true));
+  auto* r = attach(s, 0);  // the cached keyframe is queued
+  std::vector<std::pair<uint64_t, int>> log;
+  RecordingSink sink(log, 0);
+  on_worker(pool, 0, [&] { r->set_sink(&sink); return 0; });
+  s->publish(make_unit(true, false));  // queue not empty: queued behind the keyframe, in order
+  drain(pool, 0);
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(r->queued(), 2u);
+  pop_all(r, 0);
+  s->publish(make_unit(true, false));  // queue empty: the sink takes it, nothing is queued
+  drain(pool, 0);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].first, 3u);
+  EXPECT_EQ(r->queued(), 0u);
+  EXPECT_EQ(r->delivered(), 3u);
+  sink.accept = false;  // a sink that cannot write now: the unit is queued as without one
+  s->publish(make_unit(true, false));
+  drain(pool, 0);
+  EXPECT_EQ(log.size(), 1u);
+  EXPECT_EQ(r->queued(), 1u);
+  on_worker(pool, 0, [&] { r->set_sink(nullptr); return 0; });
+}
+
+TEST_F(StreamTest, FanOutPassStartsAtADifferentReaderForEachUnit) {
+  auto s = make_stream(8, {av_tracks()[1]});  // audio only: no keyframe wait
+  std::vector<std::pair<uint64_t, int>> log;
+  std::vector<std::unique_ptr<RecordingSink>> sinks;
+  constexpr int kReaders = 3;
+  for (int i = 0; i < kReaders; ++i) {
+    auto* r = attach(s, 0);
+    sinks.push_back(std::make_unique<RecordingSink>(log, i));
+    on_worker(pool, 0, [&] { r->set_sink(sinks.back().get()); return 0; });
+  }
+  for (int u = 0; u < 6; ++u) {
+    auto unit = make_unit(false, false);
+    unit->track = 0;
+    s->publish(unit);
+  }
+  drain(pool, 0);
+  ASSERT_EQ(log.size(), 6u * kReaders);
+  // Per unit, which reader was served first and which last: every reader is first (and last) in turn.
+  std::set<int> first, last;
+  for (size_t u = 0; u < 6; ++u) {
+    first.insert(log[u * kReaders].second);
+    last.insert(log[u * kReaders + kReaders - 1].second);
+    for (size_t i = 0; i < kReaders; ++i) EXPECT_EQ(log[u * kReaders + i].first, u + 1);
+  }
+  EXPECT_EQ(first.size(), static_cast<size_t>(kReaders));
+  EXPECT_EQ(last.size(), static_cast<size_t>(kReaders));
+  for (auto& r : readers) on_worker(pool, 0, [&] { r->set_sink(nullptr); return 0; });
+}
+
+TEST_F(StreamTest, FanOutTimeIsCountedPerUnitAndWorkerWithReaders) {
+  auto s = make_stream(64, {av_tracks()[1]});
+  s->publish(make_unit(false, false));  // no readers: no fan-out, nothing counted
+  attach(s, 0);
+  attach(s, 1);
+  for (int u = 0; u < 5; ++u) {
+    auto unit = make_unit(false, false);
+    unit->track = 0;
+    s->publish(unit);
+  }
+  drain(pool, 0);
+  drain(pool, 1);
+  auto h = s->stats().fanout;
+  EXPECT_EQ(h.count, 10u);  // 5 units x 2 workers
+  uint64_t in_buckets = 0;
+  for (auto c : h.counts) in_buckets += c;
+  EXPECT_EQ(in_buckets, 10u);
+  EXPECT_GT(h.sum_seconds, 0.0);
+  EXPECT_LT(h.sum_seconds, 60.0);
+}
+
+TEST(FanoutHistogram, BucketsByUpperBoundInclusive) {
+  EXPECT_EQ(FanoutHistogram::bucket(0), 0u);
+  EXPECT_EQ(FanoutHistogram::bucket(500'000), 0u);  // 0.5 ms: le="0.0005"
+  EXPECT_EQ(FanoutHistogram::bucket(500'001), 1u);
+  EXPECT_EQ(FanoutHistogram::bucket(3'000'000), 3u);  // 3 ms: le="0.005"
+  EXPECT_EQ(FanoutHistogram::bucket(10'000'000'000), FanoutHistogram::kBuckets - 1);  // +Inf
 }
 
 }  // namespace
