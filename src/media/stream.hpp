@@ -3,7 +3,8 @@
 //
 // Fan-out: publish() posts each unit once per worker thread that has readers of this stream (not once per
 // reader); on that thread the unit is pushed into each local reader's queue. Reader lists are per worker and only
-// touched on their own thread, so no lock is taken per reader per unit.
+// touched on their own thread, so no lock is taken per reader per unit. Each pass starts one reader further on, so no
+// reader is always served last; a reader with a sink (RTSP over plain TCP) has the unit written during the pass.
 #include <array>
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
