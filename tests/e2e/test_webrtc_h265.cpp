@@ -91,7 +91,9 @@ TEST_F(WebRtcH265E2e, ChromiumWithoutH265GetsTheReasonOverWhepWebSocketAndThePla
   auto r = run({"node", kE2eDir + "/webrtc_refusal.mjs", "http://127.0.0.1:" + std::to_string(server_->http_port),
                 "h265"},
                90s, "webrtc_h265_refusal");
-  auto line = r.output.substr(r.output.rfind("{\"", r.output.size()));
+  auto at = r.output.rfind("{\"offerHasH265\"");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  auto line = r.output.substr(at, r.output.find('\n', at) - at);
   boost::system::error_code ec;
   auto parsed = boost::json::parse(line, ec);
   ASSERT_FALSE(ec) << r.output;

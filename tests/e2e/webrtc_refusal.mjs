@@ -42,7 +42,7 @@ try {
     pc.close();
     return out;
   }, { base, stream }));
-  await page.goto(`${base}/${stream}/`);
+  await page.goto(`${base}/${stream}/`, { waitUntil: 'commit' });
   const status = page.locator('#status');
   const deadline = Date.now() + 20000;
   let text = '';
