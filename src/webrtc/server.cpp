@@ -971,6 +971,12 @@ struct WebRtcServer::Impl : std::enable_shared_from_this<Impl> {
     }
     auto offer = sdp::parse(offer_text);
     if (!offer) return failure(400, "bad SDP offer: " + offer.error());
+    // An offer that cannot take the stream's video (an H.265 stream, a browser without H.265) is refused with the
+    // reason rather than answered without video: 422 (RFC 9110 15.5.21), as RFC 9725 answers such WHIP offers.
+    if (auto why = unsupported_video(*offer, *tracks)) {
+      log::info("webrtc offer refused", {{"stream", stream_id}, {"remote", client.to_string()}, {"why", *why}});
+      return failure(422, *why);
+    }
     AnswerParams params;
     params.ufrag = random_token(8);
     params.pwd = random_token(24);

@@ -191,9 +191,11 @@ TEST_F(WebRtcE2e, WhepRejectsWrongContentTypeUnknownStreamAndBadSdp) {
   EXPECT_EQ(whep(kOffer, "application/json").status, 415);
   EXPECT_EQ(whep(kOffer, "application/sdp", "nosuchstream").status, 404);
   EXPECT_EQ(whep("this is not sdp").status, 400);
-  // Valid SDP, but only VP8 offered: nothing to send.
+  // Valid SDP, but only VP8 offered for an H.264 stream: refused with the reason (422, see test_webrtc_h265.cpp).
   std::string vp8 = std::regex_replace(kOffer, std::regex("H264"), "VP8");
-  EXPECT_EQ(whep(vp8).status, 400);
+  auto refused = whep(vp8);
+  EXPECT_EQ(refused.status, 422) << refused.raw;
+  EXPECT_NE(refused.body.find("stream video is H.264"), std::string::npos) << refused.body;
 }
 
 // UDP helper: a socket on loopback that sends to the server's WebRTC port.
