@@ -72,9 +72,10 @@ WebRtcServer::Created failure(int status, std::string error) {
 // (one per worker) hold the sessions.
 struct WebRtcServer::Impl {
   Impl(net::WorkerPool& p, media::StreamRegistry& r, WebRtcOptions o)
-      : pool(p), registry(r), options(std::move(o)), table(options) {
+      : pool(p), registry(r), options(std::move(o)), table_owner(std::make_shared<SessionTable>(options)),
+        table(*table_owner) {
     for (size_t w = 0; w < pool.size(); ++w)
-      shards.push_back(std::make_shared<Shard>(w, pool.context(w), table, options));
+      shards.push_back(std::make_shared<Shard>(w, pool.context(w), table_owner, options));
     std::vector<std::weak_ptr<Shard>> weak(shards.begin(), shards.end());
     for (auto& s : shards) s->set_shards(weak);
   }
@@ -82,7 +83,8 @@ struct WebRtcServer::Impl {
   net::WorkerPool& pool;
   media::StreamRegistry& registry;
   WebRtcOptions options;
-  SessionTable table;
+  std::shared_ptr<SessionTable> table_owner;
+  SessionTable& table;
   std::vector<std::shared_ptr<Shard>> shards;
   std::vector<Candidate> candidates;
   std::atomic<bool> stopped{false};

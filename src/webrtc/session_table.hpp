@@ -22,7 +22,7 @@ namespace sg::webrtc {
 class SessionTable {
  public:
   using udp = boost::asio::ip::udp;
-  explicit SessionTable(const WebRtcOptions& options) : options_(options) {}
+  explicit SessionTable(WebRtcOptions options) : options_(std::move(options)) {}
 
   struct Refusal {
     int status = 0;  // 0: admitted, else the HTTP status (503 at max_sessions, 429 per address)
@@ -80,7 +80,7 @@ class SessionTable {
   void end_pending_locked(Peer& peer);
   void erase_locked(Peer& peer);
 
-  const WebRtcOptions& options_;
+  const WebRtcOptions options_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> by_id_;
   std::unordered_map<std::string, std::string> id_by_ufrag_;

@@ -65,13 +65,16 @@ std::vector<Bytes> parameter_sets(const media::Track& track) {
 }  // namespace
 
 struct Shard::Impl : std::enable_shared_from_this<Impl> {
-  Impl(size_t i, asio::io_context& c, SessionTable& t, const WebRtcOptions& o)
-      : index(i), context(c), table(t), options(o), socket(c), tick(c) {}
+  Impl(size_t i, asio::io_context& c, std::shared_ptr<SessionTable> t, WebRtcOptions o)
+      : index(i), context(c), table_owner(std::move(t)), table(*table_owner), options(std::move(o)), socket(c),
+        tick(c) {}
 
   const size_t index;
   asio::io_context& context;
+  // Shared with the server and the other shards; kept alive by every shard, whose coroutines may outlive the server.
+  std::shared_ptr<SessionTable> table_owner;
   SessionTable& table;
-  const WebRtcOptions& options;
+  const WebRtcOptions options;
   udp::socket socket;
   asio::steady_timer tick;
   std::vector<std::weak_ptr<Shard>> shards;
@@ -731,7 +734,7 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
           log::info("webrtc session closed",
                     {{"session", p->id}, {"stream", p->stream_id},
                      {"reason", consent ? "consent expired (no ICE check within the consent timeout)"
-                                        : "setup timeout (no ICE check within webrtc.setup_timeout)"},
+                                        : "setup timeout (ICE and DTLS not done within webrtc.setup_timeout)"},
                      {"packets", 0}, {"nacks", 0}});
         }
       }
@@ -746,8 +749,8 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-Shard::Shard(size_t index, asio::io_context& context, SessionTable& table, const WebRtcOptions& options)
-    : index_(index), context_(context), impl_(std::make_shared<Impl>(index, context, table, options)) {}
+Shard::Shard(size_t index, asio::io_context& context, std::shared_ptr<SessionTable> table, WebRtcOptions options)
+    : index_(index), context_(context), impl_(std::make_shared<Impl>(index, context, std::move(table), std::move(options))) {}
 
 Shard::~Shard() = default;
 

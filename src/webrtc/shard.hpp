@@ -29,7 +29,7 @@ struct ShardCounters {
 
 class Shard {
  public:
-  Shard(size_t index, boost::asio::io_context& context, SessionTable& table, const WebRtcOptions& options);
+  Shard(size_t index, boost::asio::io_context& context, std::shared_ptr<SessionTable> table, WebRtcOptions options);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
