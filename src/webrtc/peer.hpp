@@ -24,7 +24,7 @@ namespace sg::webrtc {
 
 using Clock = std::chrono::steady_clock;
 
-inline constexpr size_t kMaxPayload = 1200;   // RTP payload bytes per packet: fits any path MTU with SRTP and headers
+inline constexpr size_t kMaxPayload = 1200;    // RTP payload bytes per packet: fits any path MTU with SRTP and headers
 inline constexpr size_t kVideoHistory = 1024;  // packets kept per video track for NACK (~5 s at 2 Mb/s)
 inline constexpr size_t kAudioHistory = 128;
 
@@ -62,7 +62,8 @@ struct EgressUnit {
   // Appends a packet made here (prepared or transcoded): a fixed RTP header whose SSRC, sequence number and
   // payload type each peer rewrites, then the payload.
   void add_packet(uint32_t timestamp, bool marker, Bytes payload) {
-    media::Slice slice{static_cast<uint32_t>(data.size()), static_cast<uint32_t>(rtp::kFixedHeaderSize + payload.size())};
+    media::Slice slice{static_cast<uint32_t>(data.size()),
+                       static_cast<uint32_t>(rtp::kFixedHeaderSize + payload.size())};
     append8(data, 0x80);
     append8(data, marker ? 0x80 : 0);
     append16(data, 0);
@@ -102,18 +103,18 @@ struct Peer {
   std::vector<int> by_track;  // stream track index -> index in out, or -1
   std::optional<udp::endpoint> remote;
   boost::asio::ip::address client;  // the address the offer came from
-  bool pending = false;      // counted as setting up (until connected or closed)
-  bool per_address = false;  // ... in its client's count too (not an exempt address)
+  bool pending = false;             // counted as setting up (until connected or closed)
+  bool per_address = false;         // ... in its client's count too (not an exempt address)
   Clock::time_point created = Clock::now();
   Clock::time_point last_check{};
   Clock::time_point next_report{};
   std::shared_ptr<Certificate> cert;  // the server's, for the DTLS handshake
-  int worker = -1;                     // the worker that owns the session; -1 until a worker claims it
+  int worker = -1;                    // the worker that owns the session; -1 until a worker claims it
   std::unique_ptr<DtlsTransport> dtls;
   Clock::time_point dtls_timer{};
   std::unique_ptr<SrtpSession> srtp_out, srtp_in;
-  std::shared_ptr<Feed> feed;  // set while connected
-  uint64_t next_seq = 0;       // units with a lower stream seq were already sent (GOP replay)
+  std::shared_ptr<Feed> feed;         // set while connected
+  uint64_t next_seq = 0;              // units with a lower stream seq were already sent (GOP replay)
   Clock::time_point keyframe_sent{};  // the latest video keyframe sent to this peer
   bool closed = false;
   uint64_t packets = 0, bytes = 0, plis = 0, nacks = 0, retransmits = 0, send_drops = 0;

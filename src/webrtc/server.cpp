@@ -72,7 +72,10 @@ WebRtcServer::Created failure(int status, std::string error) {
 // (one per worker) hold the sessions.
 struct WebRtcServer::Impl {
   Impl(net::WorkerPool& p, media::StreamRegistry& r, WebRtcOptions o)
-      : pool(p), registry(r), options(std::move(o)), table_owner(std::make_shared<SessionTable>(options)),
+      : pool(p),
+        registry(r),
+        options(std::move(o)),
+        table_owner(std::make_shared<SessionTable>(options)),
         table(*table_owner) {
     for (size_t w = 0; w < pool.size(); ++w)
       shards.push_back(std::make_shared<Shard>(w, pool.context(w), table_owner, options));
@@ -238,8 +241,9 @@ void WebRtcServer::stop() {
   auto impl = impl_;
   if (!impl || impl->stopped.exchange(true)) return;
   for (auto& p : impl->table.take_all_unclaimed())
-    log::info("webrtc session closed", {{"session", p->id}, {"stream", p->stream_id}, {"reason", "server stopping"},
-                                        {"packets", 0}, {"nacks", 0}});
+    log::info(
+        "webrtc session closed",
+        {{"session", p->id}, {"stream", p->stream_id}, {"reason", "server stopping"}, {"packets", 0}, {"nacks", 0}});
   std::vector<std::future<void>> done;
   for (auto& shard : impl->shards) {
     if (impl->pool.stopped() || net::WorkerPool::current() == static_cast<int>(shard->index())) {
@@ -276,8 +280,11 @@ awaitable<bool> WebRtcServer::close_session(std::string session) {
   auto impl = impl_;
   auto found = impl->table.take(session);
   if (found.peer) {
-    log::info("webrtc session closed", {{"session", found.peer->id}, {"stream", found.peer->stream_id},
-                                        {"reason", "closed by the client"}, {"packets", 0}, {"nacks", 0}});
+    log::info("webrtc session closed", {{"session", found.peer->id},
+                                        {"stream", found.peer->stream_id},
+                                        {"reason", "closed by the client"},
+                                        {"packets", 0},
+                                        {"nacks", 0}});
     co_return true;
   }
   if (found.owner < 0 || static_cast<size_t>(found.owner) >= impl->shards.size()) co_return false;

@@ -23,7 +23,8 @@ SessionTable::Refusal SessionTable::refusal_locked(const boost::asio::ip::addres
   refused_pending_.fetch_add(1, std::memory_order_relaxed);
   if (it->second.refused++ == 0)
     log::warn("webrtc: too many sessions setting up from one address; refusing its offers",
-              {{"remote", client.to_string()}, {"pending", it->second.pending},
+              {{"remote", client.to_string()},
+               {"pending", it->second.pending},
                {"max_pending_per_address", options_.max_pending_per_address}});
   return {429, "too many WebRTC sessions setting up from " + client.to_string() + " (" +
                    std::to_string(it->second.pending) +

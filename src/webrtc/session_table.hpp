@@ -4,8 +4,8 @@
 // that hold across workers (webrtc.max_sessions, webrtc.max_pending_per_address). One mutex, taken on the setup path
 // only (offer, first STUN check of a session, connection, close, the API) and for a datagram a worker cannot place
 // among its own sessions; never per media packet.
-#include <boost/asio/ip/udp.hpp>
 #include <atomic>
+#include <boost/asio/ip/udp.hpp>
 #include <functional>
 #include <map>
 #include <memory>

@@ -61,12 +61,16 @@ std::vector<Bytes> parameter_sets(const media::Track& track) {
   return {};
 }
 
-
 }  // namespace
 
 struct Shard::Impl : std::enable_shared_from_this<Impl> {
   Impl(size_t i, asio::io_context& c, std::shared_ptr<SessionTable> t, WebRtcOptions o)
-      : index(i), context(c), table_owner(std::move(t)), table(*table_owner), options(std::move(o)), socket(c),
+      : index(i),
+        context(c),
+        table_owner(std::move(t)),
+        table(*table_owner),
+        options(std::move(o)),
+        socket(c),
         tick(c) {}
 
   const size_t index;
@@ -129,8 +133,11 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
     table.remove(*peer);
     counters.sessions.store(by_id.size(), std::memory_order_relaxed);
     peer->out.clear();  // drops the retransmission history (and the units it holds)
-    log::info("webrtc session closed", {{"session", peer->id}, {"stream", peer->stream_id}, {"reason", std::string(why)},
-                                        {"packets", peer->packets}, {"nacks", peer->nacks}});
+    log::info("webrtc session closed", {{"session", peer->id},
+                                        {"stream", peer->stream_id},
+                                        {"reason", std::string(why)},
+                                        {"packets", peer->packets},
+                                        {"nacks", peer->nacks}});
   }
 
   // ---- receive path
@@ -191,8 +198,10 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
     auto it = by_address.find(from);
     if (it != by_address.end()) return it->second;
     int owner = forwarded ? -1 : table.owner_of(from);
-    if (owner >= 0 && owner != static_cast<int>(index)) forward(packet, from, owner);
-    else counters.bad_datagrams.fetch_add(1, std::memory_order_relaxed);
+    if (owner >= 0 && owner != static_cast<int>(index))
+      forward(packet, from, owner);
+    else
+      counters.bad_datagrams.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
 
@@ -500,7 +509,8 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
         return;
       }
       feed.aac = std::move(*t);
-      log::info("webrtc AAC -> Opus transcoder started", {{"stream", feed.stream_id}, {"rate", feed.aac->source_rate()}});
+      log::info("webrtc AAC -> Opus transcoder started",
+                {{"stream", feed.stream_id}, {"rate", feed.aac->source_rate()}});
     }
     auto eu = std::make_shared<EgressUnit>();
     eu->own = true;
@@ -708,8 +718,10 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
       std::vector<std::shared_ptr<Peer>> expired, unfinished;
       for (auto& [id, peer] : by_id) {
         auto since = peer->last_check == Clock::time_point{} ? peer->created : peer->last_check;
-        if (now - since > options.consent_timeout) expired.push_back(peer);
-        else if (!peer->srtp_out && now - peer->created > options.setup_timeout) unfinished.push_back(peer);
+        if (now - since > options.consent_timeout)
+          expired.push_back(peer);
+        else if (!peer->srtp_out && now - peer->created > options.setup_timeout)
+          unfinished.push_back(peer);
         if (peer->dtls && !peer->dtls->connected() && peer->dtls_timer != Clock::time_point{} &&
             now >= peer->dtls_timer) {
           auto next = peer->dtls->handle_timeout();
@@ -732,10 +744,12 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
           if (!consent) counters.setup_timeouts.fetch_add(1, std::memory_order_relaxed);
           trim_at = now + 1s;
           log::info("webrtc session closed",
-                    {{"session", p->id}, {"stream", p->stream_id},
+                    {{"session", p->id},
+                     {"stream", p->stream_id},
                      {"reason", consent ? "consent expired (no ICE check within the consent timeout)"
                                         : "setup timeout (ICE and DTLS not done within webrtc.setup_timeout)"},
-                     {"packets", 0}, {"nacks", 0}});
+                     {"packets", 0},
+                     {"nacks", 0}});
         }
       }
       // Hand the memory of ended sessions (DTLS contexts, histories) back to the system once things calm down, so
@@ -750,7 +764,9 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Shard::Shard(size_t index, asio::io_context& context, std::shared_ptr<SessionTable> table, WebRtcOptions options)
-    : index_(index), context_(context), impl_(std::make_shared<Impl>(index, context, std::move(table), std::move(options))) {}
+    : index_(index),
+      context_(context),
+      impl_(std::make_shared<Impl>(index, context, std::move(table), std::move(options))) {}
 
 Shard::~Shard() = default;
 
@@ -796,8 +812,10 @@ json::object describe_session(const Peer& p) {
   o["id"] = p.id;
   o["stream"] = p.stream_id;
   o["state"] = p.state();
-  if (p.worker >= 0) o["worker"] = p.worker;
-  else o["worker"] = nullptr;  // no valid ICE check yet: no worker has claimed it
+  if (p.worker >= 0)
+    o["worker"] = p.worker;
+  else
+    o["worker"] = nullptr;  // no valid ICE check yet: no worker has claimed it
   o["remote"] = p.remote ? p.remote->address().to_string() + ":" + std::to_string(p.remote->port()) : "";
   o["age_seconds"] = std::chrono::duration<double>(Clock::now() - p.created).count();
   o["packets_sent"] = p.packets;
@@ -805,8 +823,10 @@ json::object describe_session(const Peer& p) {
   o["nacks"] = p.nacks;
   o["retransmits"] = p.retransmits;
   o["plis"] = p.plis;
-  if (p.rtt_ms >= 0) o["rtt_ms"] = p.rtt_ms;
-  else o["rtt_ms"] = nullptr;
+  if (p.rtt_ms >= 0)
+    o["rtt_ms"] = p.rtt_ms;
+  else
+    o["rtt_ms"] = nullptr;
   o["fraction_lost"] = p.fraction_lost;
   json::array tracks;
   for (const auto& out : p.out) {

@@ -6,11 +6,11 @@
 // peer there. A datagram that lands on a worker that does not own its session (another candidate pair) is posted
 // to the owner, which answers from its own socket: same local port, same 5-tuple for the browser.
 // Everything here runs on the shard's worker thread, except counters() and sessions() (atomics).
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,7 +42,7 @@ class Shard {
 
   void start();  // receive loop and timers
   // On the shard's thread from here on.
-  void stop();   // closes the socket and every peer of the shard
+  void stop();  // closes the socket and every peer of the shard
   bool close(const std::string& session, std::string_view why);
   void list(boost::json::array& out) const;
 

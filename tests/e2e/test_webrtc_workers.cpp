@@ -83,10 +83,10 @@ class WebRtcWorkers : public ::testing::Test {
 TEST_F(WebRtcWorkers, WhepViewersSpreadOverBothWorkersAndAllReceiveTheStream) {
   if (!fs::exists(viewers_binary())) GTEST_SKIP() << viewers_binary() << " not built";
   std::string log = ::testing::TempDir() + "sg_webrtc_workers_viewers_" + std::to_string(::getpid()) + ".log";
-  Child tool({viewers_binary(), "--url", server_->http_url("cam/whep"), "--viewers", std::to_string(kViewers),
-              "--duration", "8", "--ramp-ms", "20", "--threads", "2", "--min-ratio", "0.95", "--timeout", "30",
-              "--json"},
-             log);
+  Child tool(
+      {viewers_binary(), "--url", server_->http_url("cam/whep"), "--viewers", std::to_string(kViewers), "--duration",
+       "8", "--ramp-ms", "20", "--threads", "2", "--min-ratio", "0.95", "--timeout", "30", "--json"},
+      log);
   // While they play: the most sessions each worker owned at once, and the workers the sessions API named.
   std::map<int, double> most;
   std::map<int, int> listed;
@@ -101,7 +101,8 @@ TEST_F(WebRtcWorkers, WhepViewersSpreadOverBothWorkersAndAllReceiveTheStream) {
     if (sessions && static_cast<int>(sessions->size()) >= kViewers) {
       std::map<int, int> now;
       for (const auto& s : *sessions)
-        if (s.as_object().contains("worker") && s.at("worker").is_int64()) ++now[static_cast<int>(s.at("worker").as_int64())];
+        if (s.as_object().contains("worker") && s.at("worker").is_int64())
+          ++now[static_cast<int>(s.at("worker").as_int64())];
       if (now.size() >= listed.size()) listed = now;
     }
     std::this_thread::sleep_for(300ms);
