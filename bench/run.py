@@ -248,10 +248,9 @@ def row_webrtc_fanout(a, rows):
                 raise RuntimeError("exec source never ready: " + s.dir)
             time.sleep(1)
             threads0 = s.thread_cpu_s()
-            # The ramp (2 ms per viewer) keeps 2000 DTLS handshakes from arriving in one burst.
             (rc, r), cpu, rss0, rss1 = measured(s, lambda: tool_json(
                 [os.path.join(a.build, "bench", "webrtc_viewers"), "--url", f"http://127.0.0.1:{s.http}/live/whep",
-                 "--viewers", str(n), "--duration", str(duration), "--timeout", "30", "--ramp-ms", "2",
+                 "--viewers", str(n), "--duration", str(duration), "--timeout", "30",
                  "--threads", "2", "--min-ratio", "0.99"], duration + 180))
             shares = worker_shares(threads0, s.thread_cpu_s())
         per = cpu / n
