@@ -2,6 +2,7 @@
 """streamgate's performance table, measured on this machine with the project's own load tools.
 
     bench/run.sh [--quick] [--build build/release] [--only NAME[,NAME]] [--json FILE]
+                 [--webrtc-viewers 100,500,1000,2000] [--workers 2]
 
 Rows (issue #6): start to ready (median of 20), idle RSS after 5 s, REST throughput of GET /api/v1/streams with 100
 streams (wrk), RTSP fan-out (one 2 Mb/s H.264 stream, N TCP readers), WebRTC fan-out (N WHEP viewers of a 600 kb/s
@@ -75,6 +76,21 @@ class Server:
         with open(f"/proc/{self.proc.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    def thread_cpu_s(self):
+        """CPU seconds per thread: {tid: (name, seconds)} from /proc/PID/task/TID/stat (workers are sg-worker-N)."""
+        out = {}
+        base = f"/proc/{self.proc.pid}/task"
+        for tid in os.listdir(base):
+            try:
+                with open(f"{base}/{tid}/stat") as f:
+                    head, rest = f.read().rsplit(")", 1)
+                name = head.split("(", 1)[1]
+                fields = rest.split()
+                out[int(tid)] = (name, (int(fields[11]) + int(fields[12])) / CLK_TCK)
+            except (OSError, IndexError, ValueError):
+                continue  # the thread ended meanwhile
+        return out
 
     def rss_kb(self):
         with open(f"/proc/{self.proc.pid}/statm") as f:
@@ -213,25 +229,41 @@ def row_rtsp_fanout(a, rows, latency_rows):
                                  "p99 <= 1 ms", lat["p99"] <= 1000))
 
 
+def worker_shares(before, after):
+    """Each worker thread's share of the server's CPU between two thread_cpu_s() samples: [(name, %), ...]."""
+    used = {tid: (name, sec - before.get(tid, (name, 0.0))[1]) for tid, (name, sec) in after.items()}
+    total = sum(sec for _, sec in used.values())
+    workers = sorted((name, sec) for name, sec in used.values() if name.startswith("sg-worker-"))
+    return [(name, 100.0 * sec / total if total > 0 else 0.0) for name, sec in workers]
+
+
 def row_webrtc_fanout(a, rows):
-    counts = [5] if a.quick else [100, 500, 1000]
+    counts = [5] if a.quick else [int(n) for n in a.webrtc_viewers.split(",") if n]
     duration = 3 if a.quick else 15
     for n in counts:
-        config = "webrtc: { max_sessions: 5000 }\nstreams:\n  live:\n    source: >-\n      " + \
+        config = f"webrtc: {{ max_sessions: {max(5000, n)} }}\nstreams:\n  live:\n    source: >-\n      " + \
                  exec_source(640, 360, 600, audio=False) + "\n"
-        with Server(a.binary, config) as s:
+        with Server(a.binary, config, workers=a.workers) as s:
             if not s.wait_ready("live"):
                 raise RuntimeError("exec source never ready: " + s.dir)
             time.sleep(1)
+            threads0 = s.thread_cpu_s()
             (rc, r), cpu, rss0, rss1 = measured(s, lambda: tool_json(
                 [os.path.join(a.build, "bench", "webrtc_viewers"), "--url", f"http://127.0.0.1:{s.http}/live/whep",
-                 "--viewers", str(n), "--duration", str(duration), "--timeout", "20"], duration + 120))
+                 "--viewers", str(n), "--duration", str(duration), "--timeout", "30",
+                 "--threads", "2", "--min-ratio", "0.99"], duration + 180))
+            shares = worker_shares(threads0, s.thread_cpu_s())
         per = cpu / n
-        rows.append((f"WebRTC fan-out, {n} WHEP viewers of 600 kb/s",
+        # Sessions spread over the workers: each carries 0.7/W to 1.3/W of the server's CPU (35-65 % of 2).
+        w = len(shares)
+        spread = w < 2 or all(70.0 / w <= pct <= 130.0 / w for _, pct in shares)
+        rows.append((f"WebRTC fan-out, {n} WHEP viewers of 600 kb/s, {w} workers",
                      f"CPU {cpu:.1f}% ({per:.4f}%/viewer = {100 / per if per else 0:,.0f} viewers/core), "
+                     f"per worker " + ", ".join(f"{name} {pct:.0f}%" for name, pct in shares) + " of the server's, "
                      f"connected {r.get('connected')}/{n}, packets {r.get('packets')}, lost {r.get('lost')}, "
-                     f"min ratio {r.get('ratio', {}).get('min')}", ">= 2500 viewers/core",
-                     per > 0 and 100 / per >= 2500 and rc == 0))
+                     f"min ratio {r.get('ratio', {}).get('min')}",
+                     ">= 2500 viewers/core, all connect, >= 99% packets, each worker 35-65% (2 workers)",
+                     per > 0 and 100 / per >= 2500 and rc == 0 and r.get("connected") == n and spread))
 
 
 def row_ingest(a, rows):
@@ -273,6 +305,9 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
     ap.add_argument("--only", default="", help="comma-separated rows: startup,rest,rtsp,webrtc,ingest,ws")
     ap.add_argument("--json", default="", help="also write the rows to this file")
+    ap.add_argument("--webrtc-viewers", default="100,500,1000,2000",
+                    help="comma-separated viewer counts of the WebRTC fan-out row")
+    ap.add_argument("--workers", type=int, default=2, help="server worker threads for the WebRTC fan-out row")
     a = ap.parse_args()
     a.binary = os.path.join(a.build, "streamgate")
     only = set(filter(None, a.only.split(",")))
