@@ -137,6 +137,25 @@ def measured(server, fn):
     return out, 100.0 * (cpu1 - cpu0) / max(t1 - t0, 1e-6), rss0, rss1
 
 
+# ---- the kernel as the yardstick (issue #14)
+
+FLOOR = {}  # row measure -> "x.x times the kernel floor", the extra column of the fan-out rows
+
+
+def kernel_floor(a, measure, mode, n, duration, server_cpu):
+    """Runs bench/kernel_floor: the same bytes to the same number of loopback sockets with the server's syscall
+    pattern and nothing else, for the row's duration; records streamgate's CPU per reader/viewer as a multiple of
+    the floor's (utime + stime of the floor process only; both in % of one core, so the ratio needs no units)."""
+    rc, r = tool_json([os.path.join(a.build, "bench", "kernel_floor"), "--mode", mode, "--sinks", str(n),
+                       "--duration", str(duration)], duration + 60)
+    floor = r.get("cpu_percent", 0)
+    if rc != 0 or floor <= 0:
+        FLOOR[measure] = "floor not measured"
+        return
+    FLOOR[measure] = (f"{server_cpu / floor:.1f} times the kernel floor "
+                      f"({floor / n:.5f}%/{'reader' if mode == 'rtsp' else 'viewer'}, {r.get('syscalls')} syscalls)")
+
+
 # ---- rows
 
 def row_startup(a, rows):
@@ -205,6 +224,7 @@ def row_rtsp_fanout(a, rows, latency_rows):
                      f"RSS +{(rss1 - rss0) / n:.1f} KiB/reader, min rate {ratio:.3f} of source, "
                      f"ok {r.get('ok')}/{n}, lost {r.get('lost')}",
                      ">= 1500 readers/core", per > 0 and 100 / per >= 1500 and rc == 0))
+        kernel_floor(a, rows[-1][0], "rtsp", n, duration, cpu)
         lat = r.get("latency_us")
         if lat:
             latency_rows.append((f"forwarding latency under {n} readers",
@@ -232,6 +252,7 @@ def row_webrtc_fanout(a, rows):
                      f"connected {r.get('connected')}/{n}, packets {r.get('packets')}, lost {r.get('lost')}, "
                      f"min ratio {r.get('ratio', {}).get('min')}", ">= 2500 viewers/core",
                      per > 0 and 100 / per >= 2500 and rc == 0))
+        kernel_floor(a, rows[-1][0], "webrtc", n, duration, cpu)
 
 
 def row_ingest(a, rows):
@@ -294,13 +315,14 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"streamgate bench, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} x {cpu}, {uname.sysname} {uname.release}"
           + (" (quick)" if a.quick else ""))
-    print("| measure | result | target | met |")
-    print("|---|---|---|---|")
+    print("| measure | result | vs kernel floor | target | met |")
+    print("|---|---|---|---|---|")
     for name, result, target, met in rows:
-        print(f"| {name} | {result} | {target} | {'yes' if met else 'no'} |")
+        print(f"| {name} | {result} | {FLOOR.get(name, '')} | {target} | {'yes' if met else 'no'} |")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump([dict(zip(("measure", "result", "target", "met"), r)) for r in rows], f, indent=1)
+            json.dump([dict(zip(("measure", "result", "target", "met"), r), kernel_floor=FLOOR.get(r[0], ""))
+                       for r in rows], f, indent=1)
     for f in failures:
         print("FAILED: " + f)
     return 1 if failures else 0
