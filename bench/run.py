@@ -7,7 +7,9 @@ Rows (issue #6): start to ready (median of 20), idle RSS after 5 s, REST through
 streams (wrk), RTSP fan-out (one 2 Mb/s H.264 stream, N TCP readers), WebRTC fan-out (N WHEP viewers of a 600 kb/s
 stream), ingest capacity (N RTSP publishers of 1 Mb/s), ingest-to-egress latency (send time carried in an RTP header
 extension from rtsp_publishers to rtsp_readers), and the seed's signaling test (1000 WebSocket users ramped over
-60 s). The server and the load tools share the machine, as the targets assume.
+60 s). The server and the load tools share the machine, as the targets assume. The RTSP and WebRTC fan-out rows
+also say how many times the kernel floor the server costs (bench/kernel_floor: the same bytes, sockets and syscall
+pattern and nothing else, run right after the row with the same N and duration).
 
 --quick runs every row with tiny N and a few seconds each: CI uses it so the tools never rot (it checks that they
 work, not how fast). Other servers: the tools take any URL (see each tool's --help).
