@@ -1,7 +1,7 @@
 // kernel_floor: the cost floor of a fan-out on this machine. Sends the bytes streamgate's fan-out sends, to the same
 // number of loopback sockets, with the server's syscall pattern and nothing else (no parsing, no queues, no
-// crypto), and reports the CPU time (utime + stime) of the sending process only, per second of stream sent. bench/run.py divides streamgate's
-// CPU per reader/viewer by this to print "x.x times the kernel floor".
+// crypto), and reports the CPU time (utime + stime) of the sending process only, per second of stream sent.
+// bench/run.py divides streamgate's CPU per reader/viewer by this to print "x.x times the kernel floor".
 //
 //   kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps 30] [--json]
 //
@@ -16,9 +16,9 @@
 // the load tools are outside streamgate's CPU in the bench table.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/udp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -46,11 +46,11 @@
 
 namespace {
 
-constexpr size_t kRtspPayload = 1400;   // rtsp_publishers' FU-A size
+constexpr size_t kRtspPayload = 1400;    // rtsp_publishers' FU-A size
 constexpr size_t kWebrtcPayload = 1200;  // the WebRTC server's kMaxPayload
 constexpr size_t kRtpHeader = 12;
-constexpr size_t kSrtpTag = 16;           // AEAD_AES_128_GCM
-constexpr size_t kSlots = 64;             // the WebRTC server's sendmmsg batch
+constexpr size_t kSrtpTag = 16;  // AEAD_AES_128_GCM
+constexpr size_t kSlots = 64;    // the WebRTC server's sendmmsg batch
 constexpr size_t kMaxGsoSegments = 64;
 
 struct Config {
@@ -397,12 +397,18 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     try {
-      if (a == "--mode") cfg.mode = value();
-      else if (a == "--sinks") cfg.sinks = std::stoul(value());
-      else if (a == "--duration") cfg.duration_s = std::stod(value());
-      else if (a == "--kbps") cfg.kbps = std::stod(value());
-      else if (a == "--fps") cfg.fps = std::stod(value());
-      else if (a == "--json") cfg.json = true;
+      if (a == "--mode")
+        cfg.mode = value();
+      else if (a == "--sinks")
+        cfg.sinks = std::stoul(value());
+      else if (a == "--duration")
+        cfg.duration_s = std::stod(value());
+      else if (a == "--kbps")
+        cfg.kbps = std::stod(value());
+      else if (a == "--fps")
+        cfg.fps = std::stod(value());
+      else if (a == "--json")
+        cfg.json = true;
       else {
         usage();
         return 2;
@@ -426,17 +432,19 @@ int main(int argc, char** argv) {
   double percent = 100.0 * run.cpu / cfg.duration_s;
   double per_sink = percent / static_cast<double>(cfg.sinks);
   if (cfg.json) {
-    std::printf("{\"mode\":\"%s\",\"sinks\":%zu,\"kbps\":%.0f,\"seconds\":%.3f,\"cpu_s\":%.4f,\"cpu_percent\":%.3f,"
-                "\"per_sink_percent\":%.6f,\"syscalls\":%llu,\"packets\":%llu,\"bytes\":%llu,\"short_or_failed\":%llu}\n",
-                cfg.mode.c_str(), cfg.sinks, cfg.kbps, run.seconds, run.cpu, percent, per_sink,
-                static_cast<unsigned long long>(run.c.syscalls), static_cast<unsigned long long>(run.c.packets),
-                static_cast<unsigned long long>(run.c.bytes), static_cast<unsigned long long>(run.c.short_or_failed));
+    std::printf(
+        "{\"mode\":\"%s\",\"sinks\":%zu,\"kbps\":%.0f,\"seconds\":%.3f,\"cpu_s\":%.4f,\"cpu_percent\":%.3f,"
+        "\"per_sink_percent\":%.6f,\"syscalls\":%llu,\"packets\":%llu,\"bytes\":%llu,\"short_or_failed\":%llu}\n",
+        cfg.mode.c_str(), cfg.sinks, cfg.kbps, run.seconds, run.cpu, percent, per_sink,
+        static_cast<unsigned long long>(run.c.syscalls), static_cast<unsigned long long>(run.c.packets),
+        static_cast<unsigned long long>(run.c.bytes), static_cast<unsigned long long>(run.c.short_or_failed));
   } else {
-    std::printf("%s floor: %zu sinks at %.0f kb/s, %.1f s of stream in %.1f s: CPU %.3f s (%.2f%% of a core, %.5f%% "
-                "per sink), %llu syscalls, %llu packets, %llu bytes, %llu short/failed\n",
-                cfg.mode.c_str(), cfg.sinks, cfg.kbps, cfg.duration_s, run.seconds, run.cpu, percent, per_sink,
-                static_cast<unsigned long long>(run.c.syscalls), static_cast<unsigned long long>(run.c.packets),
-                static_cast<unsigned long long>(run.c.bytes), static_cast<unsigned long long>(run.c.short_or_failed));
+    std::printf(
+        "%s floor: %zu sinks at %.0f kb/s, %.1f s of stream in %.1f s: CPU %.3f s (%.2f%% of a core, %.5f%% "
+        "per sink), %llu syscalls, %llu packets, %llu bytes, %llu short/failed\n",
+        cfg.mode.c_str(), cfg.sinks, cfg.kbps, cfg.duration_s, run.seconds, run.cpu, percent, per_sink,
+        static_cast<unsigned long long>(run.c.syscalls), static_cast<unsigned long long>(run.c.packets),
+        static_cast<unsigned long long>(run.c.bytes), static_cast<unsigned long long>(run.c.short_or_failed));
   }
   return 0;
 }
