@@ -3,9 +3,9 @@
 // ICE (full agent, controlling: Binding requests with USE-CANDIDATE to the answer's candidate, then consent checks
 // every 2.5 s, RFC 7675), runs the DTLS handshake in the role the answer's a=setup gives it (client for
 // setup:passive as streamgate answers, server for setup:active as pion-based servers answer; RFC 8842 5) and checks
-// the server's certificate fingerprint, then
-// unprotects every SRTP packet, counting packets, bytes and sequence gaps per SSRC, sends an SRTCP receiver report
-// about every second, and DELETEs its session at the end (unless --no-delete: then the server must expire it).
+// the server's certificate fingerprint, then unprotects every SRTP packet, counting packets, bytes and sequence gaps
+// per SSRC, sends an SRTCP receiver report about every second, and DELETEs its session at the end (unless
+// --no-delete: then the server must expire it).
 //
 //   webrtc_viewers --url http://127.0.0.1:8080/<stream>/whep --viewers N --duration SECONDS [--ramp-ms 5]
 //                  [--threads T] [--min-ratio 0.99] [--timeout SECONDS] [--no-delete] [--json] [--verbose]
