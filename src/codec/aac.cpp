@@ -49,6 +49,25 @@ bool has_ga_specific_config(uint8_t t) {
   return (t >= 1 && t <= 4) || t == 6 || t == 7 || t == 17 || (t >= 19 && t <= 23);
 }
 
+// The fields every AudioSpecificConfig starts with: object type, rates, channels, and the core object type after
+// explicit hierarchical SBR/PS signalling (object type 5 or 29). Returns whether that signalling was explicit.
+Result<bool> read_config_header(BitReader& br, AudioSpecificConfig& c) {
+  c.object_type = read_object_type(br);
+  if (c.object_type == 0) return make_error("AAC config: audioObjectType 0 (null)");
+  auto rate = read_sample_rate(br);
+  if (!rate) return make_error(rate.error());
+  c.sample_rate = *rate;
+  c.channel_config = static_cast<uint8_t>(br.bits(4));
+  if (c.object_type != kObjectTypeSbr && c.object_type != kObjectTypePs) return false;
+  c.sbr = true;
+  auto ext = read_sample_rate(br);
+  if (!ext) return make_error(ext.error());
+  c.extension_sample_rate = *ext;
+  c.object_type = read_object_type(br);
+  if (c.object_type == 22) br.bits(4);  // extensionChannelConfiguration (ER BSAC)
+  return true;
+}
+
 }  // namespace
 
 uint32_t sample_rate_from_index(uint8_t index) { return index < kSampleRates.size() ? kSampleRates[index] : 0; }
@@ -64,21 +83,7 @@ Result<AudioSpecificConfig> parse_audio_specific_config(Bytes data) {
   if (data.size() < 2) return make_error(fmt::format("AAC config: too short ({} bytes)", data.size()));
   BitReader br(data);
   AudioSpecificConfig c;
-  c.object_type = read_object_type(br);
-  if (c.object_type == 0) return make_error("AAC config: audioObjectType 0 (null)");
-  auto rate = read_sample_rate(br);
-  if (!rate) return make_error(rate.error());
-  c.sample_rate = *rate;
-  c.channel_config = static_cast<uint8_t>(br.bits(4));
-  if (c.object_type == kObjectTypeSbr || c.object_type == kObjectTypePs) {
-    // Explicit hierarchical signalling: the SBR rate, then the core object type.
-    c.sbr = true;
-    auto ext = read_sample_rate(br);
-    if (!ext) return make_error(ext.error());
-    c.extension_sample_rate = *ext;
-    c.object_type = read_object_type(br);
-    if (c.object_type == 22) br.bits(4);  // extensionChannelConfiguration (ER BSAC)
-  }
+  if (auto header = read_config_header(br, c); !header) return make_error(header.error());
   if (has_ga_specific_config(c.object_type)) {
     c.samples_per_frame = br.bit() ? 960 : 1024;  // frameLengthFlag
   }
@@ -95,22 +100,9 @@ Result<AudioSpecificConfigExtent> measure_audio_specific_config(Bytes data, size
   br.skip(start_bit);
   auto left = [&] { return br.position() >= end_bit ? size_t{0} : end_bit - br.position(); };
   AudioSpecificConfig c;
-  c.object_type = read_object_type(br);
-  if (c.object_type == 0) return make_error("AAC config: audioObjectType 0 (null)");
-  auto rate = read_sample_rate(br);
-  if (!rate) return make_error(rate.error());
-  c.sample_rate = *rate;
-  c.channel_config = static_cast<uint8_t>(br.bits(4));
-  bool explicit_sbr = false;
-  if (c.object_type == kObjectTypeSbr || c.object_type == kObjectTypePs) {
-    explicit_sbr = true;
-    c.sbr = true;
-    auto ext = read_sample_rate(br);
-    if (!ext) return make_error(ext.error());
-    c.extension_sample_rate = *ext;
-    c.object_type = read_object_type(br);
-    if (c.object_type == 22) br.bits(4);  // extensionChannelConfiguration (ER BSAC)
-  }
+  auto header = read_config_header(br, c);
+  if (!header) return make_error(header.error());
+  const bool explicit_sbr = *header;
   const uint8_t t = c.object_type;
   if (!has_ga_specific_config(t)) {
     return make_error(fmt::format("AAC config: audioObjectType {} has no GASpecificConfig (not supported)", t));

@@ -98,6 +98,15 @@ class KeyframeRequestE2e : public ::testing::Test {
     return run(argv, 90s, "webrtcbin_keyframe_" + id);
   }
 
+  // Milliseconds from the first keyframe request to the first keyframe after it (the viewer's "keyframe_ms" list,
+  // negative entries are keyframes before the request), or -1 when none came.
+  static int64_t first_keyframe_after_request(const json::object& summary) {
+    for (const auto& ms : summary.at("keyframe_ms").as_array()) {
+      if (ms.as_int64() >= 0) return ms.as_int64();
+    }
+    return -1;
+  }
+
   // A viewer asks once for a keyframe mid-GOP (2 s into a 10 s GOP): one must reach it within 500 ms.
   void expect_keyframe_on_request(const std::string& transport) {
     start_server("cam", "/longgop", transport);
@@ -105,13 +114,7 @@ class KeyframeRequestE2e : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.output;
     auto summary = viewer_summary(r.output);
     ASSERT_TRUE(summary.contains("keyframe_ms")) << r.output;
-    int64_t first_after = -1;
-    for (const auto& ms : summary.at("keyframe_ms").as_array()) {
-      if (ms.as_int64() >= 0) {
-        first_after = ms.as_int64();
-        break;
-      }
-    }
+    const int64_t first_after = first_keyframe_after_request(summary);
     EXPECT_GE(first_after, 0) << "no keyframe after the request (the GOP is 10 s)\n"
                               << r.output << "\n"
                               << camera_->log();
@@ -184,13 +187,7 @@ TEST_F(KeyframeRequestE2e, ViewersPliBringsAKeyframeFromAnRtspPublisherWithin500
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto summary = viewer_summary(r.output);
   ASSERT_TRUE(summary.contains("keyframe_ms")) << r.output;
-  int64_t first_after = -1;
-  for (const auto& ms : summary.at("keyframe_ms").as_array()) {
-    if (ms.as_int64() >= 0) {
-      first_after = ms.as_int64();
-      break;
-    }
-  }
+  const int64_t first_after = first_keyframe_after_request(summary);
   EXPECT_GE(first_after, 0) << "no keyframe after the request (the GOP is 10 s)\n" << r.output;
   EXPECT_LT(first_after, 500) << r.output;
   EXPECT_EQ(keyframe_requests(*server_, "pub", "sent"), 1) << server_->log();

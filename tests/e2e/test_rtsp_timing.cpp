@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "../support/process.hpp"
+#include "../support/stream_api.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtsp_raw_reader.hpp"
 
@@ -62,25 +63,14 @@ class Camera {
   bool ready_ = false;
 };
 
-double uptime_of(const test::Server& server, const std::string& id) {
-  auto r = test::http_request(server.http_port, "GET", "/api/v1/streams/" + id);
-  if (r.status != 200) return 0;
-  boost::system::error_code ec;
-  auto v = json::parse(r.body, ec);
-  if (ec || !v.is_object()) return 0;
-  auto* state = v.as_object().if_contains("state");
-  auto* up = v.as_object().if_contains("uptime_seconds");
-  if (!state || *state != "ready" || !up || !up->is_number()) return 0;
-  return up->to_number<double>();
-}
-
 // The camera pulled over TCP as stream "cam"; ready and past its first keyframe (the camera's GOP is 1 s).
 struct PulledCamera {
   Camera camera;
   test::Server server{"rtsp:\n  source_timeout: 5\nstreams:\n  cam: { source: \"" + camera.url() +
                       "\", rtsp_transport: tcp }\n"};
   bool ready() {
-    return camera.ready() && server.ready && test::wait_until([&] { return uptime_of(server, "cam") > 1.5; }, 20s);
+    return camera.ready() && server.ready &&
+           test::wait_until([&] { return test::ready_uptime(server, "cam") > 1.5; }, 20s);
   }
 };
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "../support/process.hpp"
+#include "../support/stream_api.hpp"
 #include "rtsp_raw_reader.hpp"
 
 namespace sg::test {
@@ -14,19 +15,6 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-
-// The stream's uptime in seconds once it is ready, else 0.
-double ready_uptime(const Server& server, const std::string& id) {
-  auto r = http_request(server.http_port, "GET", "/api/v1/streams/" + id);
-  if (r.status != 200) return 0;
-  boost::system::error_code ec;
-  auto v = json::parse(r.body, ec);
-  if (ec || !v.is_object()) return 0;
-  auto* state = v.as_object().if_contains("state");
-  auto* up = v.as_object().if_contains("uptime_seconds");
-  if (!state || *state != "ready" || !up || !up->is_number()) return 0;
-  return up->to_number<double>();
-}
 
 int64_t units_dropped(const Server& server, const std::string& id) {
   auto r = http_request(server.http_port, "GET", "/api/v1/streams/" + id);
