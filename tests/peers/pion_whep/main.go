@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/ice/v2"
 	"github.com/pion/webrtc/v3"
 	"github.com/pion/webrtc/v3/pkg/media"
 )
@@ -187,7 +188,7 @@ func main() {
 	if ip != nil && !ip.IsUnspecified() {
 		se.SetIPFilter(func(candidate net.IP) bool { return candidate.Equal(ip) })
 	}
-	se.SetICEMulticastDNSMode(0) // ice.MulticastDNSModeDisabled
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // no mDNS traffic from the tests
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
 	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{
 		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
