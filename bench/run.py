@@ -8,7 +8,9 @@ Rows (issue #6): start to ready (median of 20), idle RSS after 5 s, REST through
 streams (wrk), RTSP fan-out (one 2 Mb/s H.264 stream, N TCP readers), WebRTC fan-out (N WHEP viewers of a 600 kb/s
 stream), ingest capacity (N RTSP publishers of 1 Mb/s), ingest-to-egress latency (send time carried in an RTP header
 extension from rtsp_publishers to rtsp_readers), and the seed's signaling test (1000 WebSocket users ramped over
-60 s). The server and the load tools share the machine, as the targets assume.
+60 s). The server and the load tools share the machine, as the targets assume. The RTSP and WebRTC fan-out rows
+also say how many times the kernel floor the server costs (bench/kernel_floor: the same bytes, sockets and syscall
+pattern and nothing else, run right after the row with the same N and duration).
 
 --quick runs every row with tiny N and a few seconds each: CI uses it so the tools never rot (it checks that they
 work, not how fast). Other servers: the tools take any URL (see each tool's --help).
@@ -153,6 +155,25 @@ def measured(server, fn):
     return out, 100.0 * (cpu1 - cpu0) / max(t1 - t0, 1e-6), rss0, rss1
 
 
+# ---- the kernel as the yardstick (issue #14)
+
+FLOOR = {}  # row measure -> "x.x times the kernel floor", the extra column of the fan-out rows
+
+
+def kernel_floor(a, measure, mode, n, duration, server_cpu):
+    """Runs bench/kernel_floor: the same bytes to the same number of loopback sockets with the server's syscall
+    pattern and nothing else, for the row's duration; records streamgate's CPU per reader/viewer as a multiple of
+    the floor's (utime + stime of the floor process only; both in % of one core, so the ratio needs no units)."""
+    rc, r = tool_json([os.path.join(a.build, "bench", "kernel_floor"), "--mode", mode, "--sinks", str(n),
+                       "--duration", str(duration)], duration + 60)
+    floor = r.get("cpu_percent", 0)
+    if rc != 0 or floor <= 0:
+        FLOOR[measure] = "floor not measured"
+        return
+    FLOOR[measure] = (f"{server_cpu / floor:.1f} times the kernel floor "
+                      f"({floor / n:.5f}%/{'reader' if mode == 'rtsp' else 'viewer'}, {r.get('syscalls')} syscalls)")
+
+
 # ---- rows
 
 def row_startup(a, rows):
@@ -221,6 +242,7 @@ def row_rtsp_fanout(a, rows, latency_rows):
                      f"RSS +{(rss1 - rss0) / n:.1f} KiB/reader, min rate {ratio:.3f} of source, "
                      f"ok {r.get('ok')}/{n}, lost {r.get('lost')}",
                      ">= 1500 readers/core", per > 0 and 100 / per >= 1500 and rc == 0))
+        kernel_floor(a, rows[-1][0], "rtsp", n, duration, cpu)
         lat = r.get("latency_us")
         if lat:
             latency_rows.append((f"forwarding latency under {n} readers",
@@ -264,6 +286,7 @@ def row_webrtc_fanout(a, rows):
                      f"min ratio {r.get('ratio', {}).get('min')}",
                      ">= 2500 viewers/core, all connect, >= 99% packets, each worker 35-65% (2 workers)",
                      per > 0 and 100 / per >= 2500 and rc == 0 and r.get("connected") == n and spread))
+        kernel_floor(a, rows[-1][0], "webrtc", n, duration, cpu)
 
 
 def row_ingest(a, rows):
@@ -329,13 +352,14 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"streamgate bench, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} x {cpu}, {uname.sysname} {uname.release}"
           + (" (quick)" if a.quick else ""))
-    print("| measure | result | target | met |")
-    print("|---|---|---|---|")
+    print("| measure | result | vs kernel floor | target | met |")
+    print("|---|---|---|---|---|")
     for name, result, target, met in rows:
-        print(f"| {name} | {result} | {target} | {'yes' if met else 'no'} |")
+        print(f"| {name} | {result} | {FLOOR.get(name, '')} | {target} | {'yes' if met else 'no'} |")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump([dict(zip(("measure", "result", "target", "met"), r)) for r in rows], f, indent=1)
+            json.dump([dict(zip(("measure", "result", "target", "met"), r), kernel_floor=FLOOR.get(r[0], ""))
+                       for r in rows], f, indent=1)
     for f in failures:
         print("FAILED: " + f)
     return 1 if failures else 0
