@@ -2,12 +2,15 @@
 """streamgate's performance table, measured on this machine with the project's own load tools.
 
     bench/run.sh [--quick] [--build build/release] [--only NAME[,NAME]] [--json FILE]
+                 [--webrtc-viewers 100,500,1000,2000] [--workers 2]
 
 Rows (issue #6): start to ready (median of 20), idle RSS after 5 s, REST throughput of GET /api/v1/streams with 100
 streams (wrk), RTSP fan-out (one 2 Mb/s H.264 stream, N TCP readers), WebRTC fan-out (N WHEP viewers of a 600 kb/s
 stream), ingest capacity (N RTSP publishers of 1 Mb/s), ingest-to-egress latency (send time carried in an RTP header
 extension from rtsp_publishers to rtsp_readers), and the seed's signaling test (1000 WebSocket users ramped over
-60 s). The server and the load tools share the machine, as the targets assume.
+60 s). The server and the load tools share the machine, as the targets assume. The RTSP and WebRTC fan-out rows
+also say how many times the kernel floor the server costs (bench/kernel_floor: the same bytes, sockets and syscall
+pattern and nothing else, run right after the row with the same N and duration).
 
 --quick runs every row with tiny N and a few seconds each: CI uses it so the tools never rot (it checks that they
 work, not how fast). Other servers: the tools take any URL (see each tool's --help).
@@ -76,6 +79,21 @@ class Server:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
+    def thread_cpu_s(self):
+        """CPU seconds per thread: {tid: (name, seconds)} from /proc/PID/task/TID/stat (workers are sg-worker-N)."""
+        out = {}
+        base = f"/proc/{self.proc.pid}/task"
+        for tid in os.listdir(base):
+            try:
+                with open(f"{base}/{tid}/stat") as f:
+                    head, rest = f.read().rsplit(")", 1)
+                name = head.split("(", 1)[1]
+                fields = rest.split()
+                out[int(tid)] = (name, (int(fields[11]) + int(fields[12])) / CLK_TCK)
+            except (OSError, IndexError, ValueError):
+                continue  # the thread ended meanwhile
+        return out
+
     def rss_kb(self):
         with open(f"/proc/{self.proc.pid}/statm") as f:
             return int(f.read().split()[1]) * PAGE_KB
@@ -135,6 +153,25 @@ def measured(server, fn):
     out = fn()
     cpu1, t1, rss1 = server.cpu_s(), time.time(), server.rss_kb()
     return out, 100.0 * (cpu1 - cpu0) / max(t1 - t0, 1e-6), rss0, rss1
+
+
+# ---- the kernel as the yardstick (issue #14)
+
+FLOOR = {}  # row measure -> "x.x times the kernel floor", the extra column of the fan-out rows
+
+
+def kernel_floor(a, measure, mode, n, duration, server_cpu):
+    """Runs bench/kernel_floor: the same bytes to the same number of loopback sockets with the server's syscall
+    pattern and nothing else, for the row's duration; records streamgate's CPU per reader/viewer as a multiple of
+    the floor's (utime + stime of the floor process only; both in % of one core, so the ratio needs no units)."""
+    rc, r = tool_json([os.path.join(a.build, "bench", "kernel_floor"), "--mode", mode, "--sinks", str(n),
+                       "--duration", str(duration)], duration + 60)
+    floor = r.get("cpu_percent", 0)
+    if rc != 0 or floor <= 0:
+        FLOOR[measure] = "floor not measured"
+        return
+    FLOOR[measure] = (f"{server_cpu / floor:.1f} times the kernel floor "
+                      f"({floor / n:.5f}%/{'reader' if mode == 'rtsp' else 'viewer'}, {r.get('syscalls')} syscalls)")
 
 
 # ---- rows
@@ -207,6 +244,7 @@ def row_rtsp_fanout(a, rows, latency_rows):
                      f"RSS +{(rss1 - rss0) / n:.1f} KiB/reader, min rate {ratio:.3f} of source, "
                      f"ok {r.get('ok')}/{n}, lost {r.get('lost')}",
                      ">= 1500 readers/core", per > 0 and 100 / per >= 1500 and rc == 0))
+        kernel_floor(a, rows[-1][0], "rtsp", n, duration, cpu)
         lat = r.get("latency_us")
         if lat:
             latency_rows.append((f"forwarding latency under {n} readers",
@@ -215,25 +253,42 @@ def row_rtsp_fanout(a, rows, latency_rows):
                                  "p99 <= 1 ms", lat["p99"] <= 1000))
 
 
+def worker_shares(before, after):
+    """Each worker thread's share of the server's CPU between two thread_cpu_s() samples: [(name, %), ...]."""
+    used = {tid: (name, sec - before.get(tid, (name, 0.0))[1]) for tid, (name, sec) in after.items()}
+    total = sum(sec for _, sec in used.values())
+    workers = sorted((name, sec) for name, sec in used.values() if name.startswith("sg-worker-"))
+    return [(name, 100.0 * sec / total if total > 0 else 0.0) for name, sec in workers]
+
+
 def row_webrtc_fanout(a, rows):
-    counts = [5] if a.quick else [100, 500, 1000]
+    counts = [5] if a.quick else [int(n) for n in a.webrtc_viewers.split(",") if n]
     duration = 3 if a.quick else 15
     for n in counts:
-        config = "webrtc: { max_sessions: 5000 }\nstreams:\n  live:\n    source: >-\n      " + \
+        config = f"webrtc: {{ max_sessions: {max(5000, n)} }}\nstreams:\n  live:\n    source: >-\n      " + \
                  exec_source(640, 360, 600, audio=False) + "\n"
-        with Server(a.binary, config) as s:
+        with Server(a.binary, config, workers=a.workers) as s:
             if not s.wait_ready("live"):
                 raise RuntimeError("exec source never ready: " + s.dir)
             time.sleep(1)
+            threads0 = s.thread_cpu_s()
             (rc, r), cpu, rss0, rss1 = measured(s, lambda: tool_json(
                 [os.path.join(a.build, "bench", "webrtc_viewers"), "--url", f"http://127.0.0.1:{s.http}/live/whep",
-                 "--viewers", str(n), "--duration", str(duration), "--timeout", "20"], duration + 120))
+                 "--viewers", str(n), "--duration", str(duration), "--timeout", "30",
+                 "--threads", "2", "--min-ratio", "0.99"], duration + 180))
+            shares = worker_shares(threads0, s.thread_cpu_s())
         per = cpu / n
-        rows.append((f"WebRTC fan-out, {n} WHEP viewers of 600 kb/s",
+        # Sessions spread over the workers: each carries 0.7/W to 1.3/W of the server's CPU (35-65 % of 2).
+        w = len(shares)
+        spread = w < 2 or all(70.0 / w <= pct <= 130.0 / w for _, pct in shares)
+        rows.append((f"WebRTC fan-out, {n} WHEP viewers of 600 kb/s, {w} workers",
                      f"CPU {cpu:.1f}% ({per:.4f}%/viewer = {100 / per if per else 0:,.0f} viewers/core), "
+                     f"per worker " + ", ".join(f"{name} {pct:.0f}%" for name, pct in shares) + " of the server's, "
                      f"connected {r.get('connected')}/{n}, packets {r.get('packets')}, lost {r.get('lost')}, "
-                     f"min ratio {r.get('ratio', {}).get('min')}", ">= 2500 viewers/core",
-                     per > 0 and 100 / per >= 2500 and rc == 0))
+                     f"min ratio {r.get('ratio', {}).get('min')}",
+                     ">= 2500 viewers/core, all connect, >= 99% packets, each worker 35-65% (2 workers)",
+                     per > 0 and 100 / per >= 2500 and rc == 0 and r.get("connected") == n and spread))
+        kernel_floor(a, rows[-1][0], "webrtc", n, duration, cpu)
 
 
 def row_ingest(a, rows):
@@ -277,6 +332,9 @@ def main():
     ap.add_argument("--json", default="", help="also write the rows to this file")
     ap.add_argument("--rtsp-readers", default="", help="comma-separated reader counts of the rtsp rows "
                     "(default 100,500,1000,2000)")
+    ap.add_argument("--webrtc-viewers", default="100,500,1000,2000",
+                    help="comma-separated viewer counts of the WebRTC fan-out row")
+    ap.add_argument("--workers", type=int, default=2, help="server worker threads for the WebRTC fan-out row")
     a = ap.parse_args()
     a.binary = os.path.join(a.build, "streamgate")
     only = set(filter(None, a.only.split(",")))
@@ -298,13 +356,14 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"streamgate bench, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} x {cpu}, {uname.sysname} {uname.release}"
           + (" (quick)" if a.quick else ""))
-    print("| measure | result | target | met |")
-    print("|---|---|---|---|")
+    print("| measure | result | vs kernel floor | target | met |")
+    print("|---|---|---|---|---|")
     for name, result, target, met in rows:
-        print(f"| {name} | {result} | {target} | {'yes' if met else 'no'} |")
+        print(f"| {name} | {result} | {FLOOR.get(name, '')} | {target} | {'yes' if met else 'no'} |")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump([dict(zip(("measure", "result", "target", "met"), r)) for r in rows], f, indent=1)
+            json.dump([dict(zip(("measure", "result", "target", "met"), r), kernel_floor=FLOOR.get(r[0], ""))
+                       for r in rows], f, indent=1)
     for f in failures:
         print("FAILED: " + f)
     return 1 if failures else 0

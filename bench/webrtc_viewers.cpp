@@ -1,9 +1,11 @@
 // webrtc_viewers: N concurrent WHEP viewers (RFC 9725) of one stream, for load tests of any WHEP server. Each viewer
 // binds one UDP socket, POSTs a Chrome-like recvonly offer (BUNDLE of H.264 video and Opus audio), connects with
 // ICE (full agent, controlling: Binding requests with USE-CANDIDATE to the answer's candidate, then consent checks
-// every 2.5 s, RFC 7675), runs the DTLS client handshake and checks the server's certificate fingerprint, then
-// unprotects every SRTP packet, counting packets, bytes and sequence gaps per SSRC, sends an SRTCP receiver report
-// about every second, and DELETEs its session at the end (unless --no-delete: then the server must expire it).
+// every 2.5 s, RFC 7675), runs the DTLS handshake in the role the answer's a=setup gives it (client for
+// setup:passive as streamgate answers, server for setup:active as pion-based servers answer; RFC 8842 5) and checks
+// the server's certificate fingerprint, then unprotects every SRTP packet, counting packets, bytes and sequence gaps
+// per SSRC, sends an SRTCP receiver report about every second, and DELETEs its session at the end (unless
+// --no-delete: then the server must expire it).
 //
 //   webrtc_viewers --url http://127.0.0.1:8080/<stream>/whep --viewers N --duration SECONDS [--ramp-ms 5]
 //                  [--threads T] [--min-ratio 0.99] [--timeout SECONDS] [--no-delete] [--json] [--verbose]
@@ -102,6 +104,7 @@ struct ViewerResult {
   bool answered = false;   // 201 with an SDP answer
   bool ice = false;        // a Binding success response arrived
   bool dtls = false;       // the handshake completed with the expected fingerprint
+  bool dtls_server = false;  // the answer said a=setup:active: we were the DTLS server
   bool media = false;      // at least one SRTP packet unprotected
   bool deleted = false;    // DELETE answered 2xx
   std::string error;       // first failure
@@ -287,7 +290,7 @@ class Viewer {
     if (!take_answer(answer->body)) co_return;
     result_.answered = true;
 
-    auto dtls = sg::webrtc::DtlsTransport::create(sg::webrtc::DtlsRole::Client, cfg_.cert, remote_fingerprint_);
+    auto dtls = sg::webrtc::DtlsTransport::create(dtls_role_, cfg_.cert, remote_fingerprint_);
     if (!dtls) {
       fail("DTLS: " + dtls.error());
       co_return;
@@ -329,6 +332,18 @@ class Viewer {
       return false;
     }
     remote_fingerprint_ = trim(fp.substr(space + 1));
+    // RFC 8842 5.3: the answerer picks active (it connects: we are the DTLS server) or passive (we connect); an
+    // absent attribute means active (RFC 4145 4); actpass is not allowed in an answer.
+    auto setup = lower(attr("setup"));
+    if (setup == "passive") {
+      dtls_role_ = sg::webrtc::DtlsRole::Client;
+    } else if (setup == "active" || setup.empty()) {
+      dtls_role_ = sg::webrtc::DtlsRole::Server;
+      result_.dtls_server = true;
+    } else {
+      fail("answer: a=setup:" + setup + " (want active or passive)");
+      return false;
+    }
     // a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...
     std::optional<udp::endpoint> same_host, first_v4, first_any;
     auto consider = [&](const sg::sdp::Attributes& attrs) {
@@ -482,17 +497,27 @@ class Viewer {
     if (!result_.ice) {
       result_.ice = true;
       log("ICE connected");
-      dtls_->start();
-      dtls_started_ = true;
-      flush_dtls();
-      auto next = dtls_->handle_timeout();
-      flush_dtls();
-      dtls_next_ = next ? std::optional(Clock::now() + *next) : std::nullopt;
+      if (dtls_role_ == sg::webrtc::DtlsRole::Client) {
+        dtls_->start();
+        dtls_started_ = true;
+        flush_dtls();
+        arm_dtls_timer();
+      }
       wake();
     }
   }
 
+  // The handshake's retransmission timer (RFC 6347 4.2.4), driven by control().
+  void arm_dtls_timer() {
+    auto next = dtls_->handle_timeout();
+    flush_dtls();
+    dtls_next_ = next ? std::optional(Clock::now() + *next) : std::nullopt;
+  }
+
   void on_dtls(sg::Bytes data) {
+    // As the DTLS server the handshake starts with the peer's ClientHello, which may overtake our ICE success
+    // response: the peer sends it as soon as its own check succeeded and our USE-CANDIDATE arrived.
+    if (!dtls_started_ && dtls_role_ == sg::webrtc::DtlsRole::Server) dtls_started_ = true;
     if (!dtls_started_) return;
     bool was = dtls_->connected();
     auto st = dtls_->feed(data);
@@ -502,6 +527,10 @@ class Viewer {
       stopped_ = true;
       wake();
       return;
+    }
+    if (!dtls_->connected()) {
+      arm_dtls_timer();
+      wake();
     }
     if (!was && dtls_->connected()) {
       const auto& keys = dtls_->srtp_keys();
@@ -713,6 +742,7 @@ class Viewer {
   Clock::time_point posted_at_;
   Clock::time_point setup_deadline_;
   std::unique_ptr<sg::webrtc::DtlsTransport> dtls_;
+  sg::webrtc::DtlsRole dtls_role_ = sg::webrtc::DtlsRole::Client;
   bool dtls_started_ = false;
   bool stopped_ = false;
   std::optional<Clock::time_point> dtls_next_;
@@ -820,7 +850,7 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   auto wall = std::chrono::duration<double>(Clock::now() - cfg.start).count();
 
-  size_t connected = 0, ok = 0, deleted = 0, answered = 0, ice = 0, dtls = 0;
+  size_t connected = 0, ok = 0, deleted = 0, answered = 0, ice = 0, dtls = 0, dtls_server = 0;
   uint64_t packets = 0, bytes = 0, lost = 0, srtp_errors = 0, rtcp = 0;
   std::vector<double> ratios, setup;
   std::map<std::string, size_t> errors;
@@ -829,6 +859,7 @@ int main(int argc, char** argv) {
     answered += r.answered;
     ice += r.ice;
     dtls += r.dtls;
+    dtls_server += r.dtls && r.dtls_server;
     connected += r.media;
     deleted += r.deleted;
     packets += r.packets;
@@ -853,11 +884,12 @@ int main(int argc, char** argv) {
   size_t failed = cfg.viewers - ok;
   if (cfg.json) {
     std::printf(
-        "{\"url\":\"%s\",\"viewers\":%zu,\"answered\":%zu,\"ice\":%zu,\"dtls\":%zu,\"connected\":%zu,\"ok\":%zu,"
+        "{\"url\":\"%s\",\"viewers\":%zu,\"answered\":%zu,\"ice\":%zu,\"dtls\":%zu,\"dtls_server\":%zu,"
+        "\"connected\":%zu,\"ok\":%zu,"
         "\"failed\":%zu,\"deleted\":%zu,\"min_ratio\":%.4f,\"packets\":%llu,\"bytes\":%llu,\"lost\":%llu,"
         "\"srtp_errors\":%llu,\"rtcp\":%llu,\"ratio\":{\"min\":%.5f,\"median\":%.5f},"
         "\"setup_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},\"seconds\":%.3f,\"errors\":{",
-        json_escape(cfg.url_text).c_str(), cfg.viewers, answered, ice, dtls, connected, ok, failed, deleted,
+        json_escape(cfg.url_text).c_str(), cfg.viewers, answered, ice, dtls, dtls_server, connected, ok, failed, deleted,
         cfg.min_ratio, static_cast<unsigned long long>(packets), static_cast<unsigned long long>(bytes),
         static_cast<unsigned long long>(lost), static_cast<unsigned long long>(srtp_errors),
         static_cast<unsigned long long>(rtcp), percentile(ratios, 0), percentile(ratios, 0.5), percentile(setup, 0.5),
@@ -872,9 +904,9 @@ int main(int argc, char** argv) {
     std::printf("}}\n");
   } else {
     std::printf("url %s, %.1f s\n", cfg.url_text.c_str(), wall);
-    std::printf("viewers: %zu requested, %zu answered, %zu ICE, %zu DTLS, %zu connected (media), %zu ok, %zu failed, "
-                "%zu deleted\n",
-                cfg.viewers, answered, ice, dtls, connected, ok, failed, deleted);
+    std::printf("viewers: %zu requested, %zu answered, %zu ICE, %zu DTLS (%zu as DTLS server), %zu connected (media), "
+                "%zu ok, %zu failed, %zu deleted\n",
+                cfg.viewers, answered, ice, dtls, dtls_server, connected, ok, failed, deleted);
     std::printf("packets received %llu (%llu bytes), lost %llu, SRTP errors %llu, SRTCP received %llu\n",
                 static_cast<unsigned long long>(packets), static_cast<unsigned long long>(bytes),
                 static_cast<unsigned long long>(lost), static_cast<unsigned long long>(srtp_errors),

@@ -1,7 +1,9 @@
 #include "auth/http_credentials.hpp"
 
+#include <cctype>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "base/bytes.hpp"
 
@@ -80,28 +82,51 @@ bool from_header(std::string_view header, Credentials& out) {
   return false;
 }
 
-void from_query(std::string_view target, Credentials& out) {
+struct QueryCredentials {
+  std::optional<std::string> user, pass, jwt;
+};
+
+QueryCredentials query_credentials(std::string_view target) {
+  QueryCredentials out;
   const auto q = target.find('?');
-  if (q == std::string_view::npos) return;
+  if (q == std::string_view::npos) return out;
   auto query = target.substr(q + 1);
   query = query.substr(0, query.find('#'));
-  std::optional<std::string> user, pass, jwt;
   while (!query.empty()) {
     const auto amp = query.find('&');
     const auto pair = query.substr(0, amp);
     const auto eq = pair.find('=');
     if (eq != std::string_view::npos) {
       const auto name = pair.substr(0, eq);
-      auto* slot = name == "user" ? &user : name == "pass" ? &pass : name == "jwt" ? &jwt : nullptr;
+      auto* slot = name == "user" ? &out.user : name == "pass" ? &out.pass : name == "jwt" ? &out.jwt : nullptr;
       // The first occurrence counts; a bad escape leaves the field empty.
       if (slot && !*slot) *slot = form_decode(pair.substr(eq + 1)).value_or("");
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
-  out.user = user.value_or("");
-  out.password = pass.value_or("");
-  out.token = jwt.value_or("");
+  return out;
+}
+
+void from_query(std::string_view target, Credentials& out) {
+  auto q = query_credentials(target);
+  out.user = q.user.value_or("");
+  out.password = q.pass.value_or("");
+  out.token = q.jwt.value_or("");
+}
+
+// RFC 3986 2.3: unreserved characters as they are, every other byte percent-encoded.
+void append_percent_encoded(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
 }
 
 }  // namespace
@@ -111,6 +136,19 @@ Credentials credentials_from_http(std::string_view authorization_header, std::st
   if (from_header(authorization_header, c)) return c;
   if (target.size() <= kMaxHeader) from_query(target, c);
   return c;
+}
+
+std::string credential_query(std::string_view target) {
+  auto q = query_credentials(target);
+  std::string out;
+  for (const auto& [name, value] : {std::pair{"jwt", &q.jwt}, {"user", &q.user}, {"pass", &q.pass}}) {
+    if (!*value || (*value)->empty()) continue;
+    if (!out.empty()) out += '&';
+    out += name;
+    out += '=';
+    append_percent_encoded(out, **value);
+  }
+  return out;
 }
 
 }  // namespace sg::auth

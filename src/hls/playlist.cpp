@@ -95,4 +95,41 @@ Result<std::string> render_multivariant_playlist(std::span<const mp4::TrackInfo>
   return out;
 }
 
+std::string add_query_to_uris(std::string_view playlist, std::string_view query) {
+  if (query.empty()) return std::string(playlist);
+  std::string out;
+  out.reserve(playlist.size() + 64 * query.size());
+  auto append_to_uri = [&](std::string_view uri) {
+    out += uri;
+    out += uri.find('?') == std::string_view::npos ? '?' : '&';
+    out += query;
+  };
+  while (!playlist.empty()) {
+    const auto eol = playlist.find('\n');
+    auto line = playlist.substr(0, eol);
+    playlist.remove_prefix(eol == std::string_view::npos ? playlist.size() : eol + 1);
+    const bool cr = !line.empty() && line.back() == '\r';
+    if (cr) line.remove_suffix(1);
+    if (line.empty()) {
+    } else if (line.front() != '#') {
+      append_to_uri(line);
+    } else {
+      // Tags: every quoted URI attribute.
+      constexpr std::string_view kAttr = "URI=\"";
+      for (auto at = line.find(kAttr); at != std::string_view::npos; at = line.find(kAttr)) {
+        const auto begin = at + kAttr.size();
+        const auto end = line.find('"', begin);
+        if (end == std::string_view::npos) break;
+        out += line.substr(0, begin);
+        append_to_uri(line.substr(begin, end - begin));
+        line.remove_prefix(end);
+      }
+      out += line;
+    }
+    if (cr) out += '\r';
+    if (eol != std::string_view::npos) out += '\n';
+  }
+  return out;
+}
+
 }  // namespace sg::hls

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
@@ -54,6 +55,10 @@ std::string render_media_playlist(const MediaPlaylist& playlist);
 // One EXT-X-STREAM-INF variant: CODECS from the tracks, RESOLUTION from the first video track.
 Result<std::string> render_multivariant_playlist(std::span<const mp4::TrackInfo> tracks, uint64_t bandwidth_bps,
                                                  const std::string& media_playlist_uri);
+
+// The playlist with `query` ("a=1&b=2") added to every URI in it: URI lines and URI="..." attributes (EXT-X-MAP,
+// EXT-X-PART, EXT-X-PRELOAD-HINT, ...), after '?' or after '&' when the URI has a query already.
+std::string add_query_to_uris(std::string_view playlist, std::string_view query);
 
 // "2026-11-25T02:31:46.123Z"
 std::string format_program_date_time(int64_t unix_ms);

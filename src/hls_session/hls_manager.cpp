@@ -7,8 +7,10 @@
 #include <sstream>
 
 #include "app/log.hpp"
+#include "auth/http_credentials.hpp"
 #include "base/prometheus.hpp"
 #include "hls/blocking_reload.hpp"
+#include "hls/playlist.hpp"
 #include "net/worker_pool.hpp"
 #include "web/assets.hpp"
 
@@ -31,7 +33,8 @@ std::optional<uint64_t> parse_u64(std::string_view s) {
 
 // "seg12.m4s" with prefix "seg" and extension ".m4s" -> 12.
 std::optional<uint64_t> parse_numbered(std::string_view file, std::string_view prefix, std::string_view ext) {
-  if (!file.starts_with(prefix) || !file.ends_with(ext) || file.size() <= prefix.size() + ext.size()) return std::nullopt;
+  if (!file.starts_with(prefix) || !file.ends_with(ext) || file.size() <= prefix.size() + ext.size())
+    return std::nullopt;
   return parse_u64(file.substr(prefix.size(), file.size() - prefix.size() - ext.size()));
 }
 
@@ -124,10 +127,12 @@ std::shared_ptr<HlsMuxer> HlsManager::muxer_for(const std::string& id) {
 }
 
 void HlsManager::add_routes(http::Router& router) {
-  router.add(bhttp::verb::get, "/{stream}/index.m3u8", http::Access::stream(auth::Action::Read, "hls"),
-             [this](const http::Request& req, const http::Params& p) { return serve_playlist(req, p.get("stream"), false); });
-  router.add(bhttp::verb::get, "/{stream}/stream.m3u8", http::Access::stream(auth::Action::Read, "hls"),
-             [this](const http::Request& req, const http::Params& p) { return serve_playlist(req, p.get("stream"), true); });
+  router.add(
+      bhttp::verb::get, "/{stream}/index.m3u8", http::Access::stream(auth::Action::Read, "hls"),
+      [this](const http::Request& req, const http::Params& p) { return serve_playlist(req, p.get("stream"), false); });
+  router.add(
+      bhttp::verb::get, "/{stream}/stream.m3u8", http::Access::stream(auth::Action::Read, "hls"),
+      [this](const http::Request& req, const http::Params& p) { return serve_playlist(req, p.get("stream"), true); });
   router.add(bhttp::verb::get, "/{stream}/hls", http::Access::open(),
              [this](const http::Request& req, const http::Params& p) { return serve_player(req, p.get("stream")); });
   router.add(bhttp::verb::get, "/assets/hls.min.js", http::Access::open(),
@@ -135,12 +140,14 @@ void HlsManager::add_routes(http::Router& router) {
                co_return serve_asset(req, "node_modules/hls.js/dist/hls.min.js");
              });
   // Last: matches any other file name under a stream (segments, parts, init).
-  router.add(bhttp::verb::get, "/{stream}/{file}", http::Access::stream(auth::Action::Read, "hls"), [this](const http::Request& req, const http::Params& p) {
-    return serve_file(req, p.get("stream"), p.get("file"));
-  });
+  router.add(bhttp::verb::get, "/{stream}/{file}", http::Access::stream(auth::Action::Read, "hls"),
+             [this](const http::Request& req, const http::Params& p) {
+               return serve_file(req, p.get("stream"), p.get("file"));
+             });
 }
 
-asio::awaitable<http::Response> HlsManager::serve_playlist(const http::Request& req, const std::string& id, bool media) {
+asio::awaitable<http::Response> HlsManager::serve_playlist(const http::Request& req, const std::string& id,
+                                                           bool media) {
   count(media ? Kind::Media : Kind::Multivariant);
   auto muxer = muxer_for(id);
   if (!muxer) {
@@ -168,9 +175,17 @@ asio::awaitable<http::Response> HlsManager::serve_playlist(const http::Request& 
     res.set(bhttp::field::retry_after, "1");
     co_return res;
   }
-  if (!media) co_return with_hls_headers(http::text_response(bhttp::status::ok, snap->multivariant_playlist, kPlaylistType, req), "no-cache");
-
   const auto target = std::string_view(req.target().data(), req.target().size());
+  // A player that could put its credentials only in the playlist's URL (?jwt=...) needs them on every URI in it.
+  const auto credentials = auth::credential_query(target);
+  auto playlist_response = [&](const std::string& text) {
+    return with_hls_headers(
+        http::text_response(bhttp::status::ok, credentials.empty() ? text : hls::add_query_to_uris(text, credentials),
+                            kPlaylistType, req),
+        "no-cache");
+  };
+  if (!media) co_return playlist_response(snap->multivariant_playlist);
+
   const auto msn_text = http::query_param(target, "_HLS_msn");
   const auto part_text = http::query_param(target, "_HLS_part");
   if (options_.variant == hls::Variant::LowLatency && (!msn_text.empty() || !part_text.empty())) {
@@ -205,7 +220,7 @@ asio::awaitable<http::Response> HlsManager::serve_playlist(const http::Request& 
       co_return hls_error(bhttp::status::bad_request, "_HLS_msn/_HLS_part too far in the future", req);
     }
   }
-  co_return with_hls_headers(http::text_response(bhttp::status::ok, snap->media_playlist, kPlaylistType, req), "no-cache");
+  co_return playlist_response(snap->media_playlist);
 }
 
 asio::awaitable<http::Response> HlsManager::serve_file(const http::Request& req, const std::string& id,
@@ -249,9 +264,12 @@ asio::awaitable<http::Response> HlsManager::serve_file(const http::Request& req,
   auto lookup = [&]() -> hls::SharedBytes {
     if (ts_name != (snap->variant == hls::Variant::MpegTs)) return nullptr;  // the other variant's name
     switch (what) {
-      case What::Init: return snap->init;
-      case What::Segment: return snap->segment(n);
-      case What::Part: return snap->part(n);
+      case What::Init:
+        return snap->init;
+      case What::Segment:
+        return snap->segment(n);
+      case What::Part:
+        return snap->part(n);
     }
     return nullptr;
   };
@@ -300,7 +318,8 @@ http::Response HlsManager::serve_asset(const http::Request& req, const std::stri
   if (!body) {
     body = read_web_file(name);
     if (!body)
-      return hls_error(bhttp::status::not_found, "asset not embedded: web/" + name + " (run scripts/setup.sh, then rebuild)", req);
+      return hls_error(bhttp::status::not_found,
+                       "asset not embedded: web/" + name + " (run scripts/setup.sh, then rebuild)", req);
     std::lock_guard lk(asset_mu_);
     assets_.emplace(name, body);
   }
@@ -317,7 +336,8 @@ void HlsManager::write_metrics(std::string& out) const {
   write_metric_header(out, "streamgate_hls_muxers", "gauge", "HLS muxers running (one per stream with HLS viewers).");
   out += "streamgate_hls_muxers " + std::to_string(muxers.size()) + "\n";
   write_metric_header(out, "streamgate_hls_requests_total", "counter", "HLS requests by kind.");
-  static constexpr std::string_view kKinds[] = {"multivariant", "media_playlist", "init", "segment", "part", "player", "asset"};
+  static constexpr std::string_view kKinds[] = {"multivariant", "media_playlist", "init", "segment",
+                                                "part",         "player",         "asset"};
   for (size_t i = 0; i < static_cast<size_t>(Kind::Count); ++i)
     out += "streamgate_hls_requests_total{kind=\"" + std::string(kKinds[i]) + "\"} " +
            std::to_string(requests_[i].load(std::memory_order_relaxed)) + "\n";
@@ -325,8 +345,9 @@ void HlsManager::write_metrics(std::string& out) const {
   out += "streamgate_hls_errors_total{status=\"400\"} " + std::to_string(bad_requests_.load()) + "\n";
   out += "streamgate_hls_errors_total{status=\"404\"} " + std::to_string(not_found_.load()) + "\n";
   out += "streamgate_hls_errors_total{status=\"503\"} " + std::to_string(timeouts_.load()) + "\n";
-  write_metric_header(out, "streamgate_hls_waiting_requests", "gauge",
-       "HLS requests held open (blocking playlist reload, preload hints, cold start): about one per LL-HLS viewer.");
+  write_metric_header(
+      out, "streamgate_hls_waiting_requests", "gauge",
+      "HLS requests held open (blocking playlist reload, preload hints, cold start): about one per LL-HLS viewer.");
   out += "streamgate_hls_waiting_requests " + std::to_string(std::max<int64_t>(waiting_.load(), 0)) + "\n";
   uint64_t segments = ended_segments_.load(), parts = ended_parts_.load();
   for (const auto& m : muxers) {
@@ -342,8 +363,9 @@ void HlsManager::write_metrics(std::string& out) const {
     latency_us += m->latency_sum_us();
     latency_n += m->latency_count();
   }
-  write_metric_header(out, "streamgate_hls_part_latency_seconds", "summary",
-       "Time from the arrival of a part's first frame (non-LL: a segment's) until it is served, running muxers.");
+  write_metric_header(
+      out, "streamgate_hls_part_latency_seconds", "summary",
+      "Time from the arrival of a part's first frame (non-LL: a segment's) until it is served, running muxers.");
   out += "streamgate_hls_part_latency_seconds_sum " + std::to_string(static_cast<double>(latency_us) / 1e6) + "\n";
   out += "streamgate_hls_part_latency_seconds_count " + std::to_string(latency_n) + "\n";
 }

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <optional>
+
+#include "codec/h265.hpp"
 
 namespace sg::webrtc {
 namespace {
@@ -146,6 +149,136 @@ bool is_bundle_only(const sdp::SessionDescription& s, const sdp::Media& m) {
   return false;
 }
 
+// RFC 7798 7.1 media format parameters of H.265: profile-space, profile-id, tier-flag and level-id (defaults 0,
+// 1 = Main, 0 = Main tier, 93 = level 3.1), and tx-mode (default SRST: one RTP stream, all we send).
+struct H265Format {
+  int profile_space = 0, profile_id = 1, tier = 0, level_id = 93;
+  bool srst = true;
+  uint32_t compatibility = 0;  // general_profile_compatibility_flag[j] at bit 31 - j (from an SPS only)
+};
+
+int parse_int(std::string_view s, int fallback) {
+  int v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size() ? v : fallback;
+}
+
+H265Format h265_format(const sdp::FormatParameters& f) {
+  H265Format h;
+  h.profile_space = parse_int(f.get("profile-space").value_or("0"), -1);
+  h.profile_id = parse_int(f.get("profile-id").value_or("1"), -1);
+  h.tier = parse_int(f.get("tier-flag").value_or("0"), -1);
+  h.level_id = parse_int(f.get("level-id").value_or("93"), -1);
+  h.srst = iequals(f.get("tx-mode").value_or("SRST"), "SRST");
+  return h;
+}
+
+// What the track sends: the general profile_tier_level of its SPS (ITU-T H.265 7.3.3), else the fmtp it came with.
+std::optional<H265Format> track_h265_format(const media::Track& t) {
+  if (auto sps = codec::h265::parse_sps(t.sps)) {
+    H265Format h;
+    h.profile_space = sps->profile_space;
+    h.profile_id = sps->profile_idc;
+    h.tier = sps->tier_flag ? 1 : 0;
+    h.level_id = sps->level_idc;
+    h.compatibility = sps->profile_compatibility_flags;
+    return h;
+  }
+  auto f = sdp::parse_format_parameters(t.fmtp);
+  if (f.has("profile-id") || f.has("level-id")) return h265_format(f);
+  return std::nullopt;
+}
+
+std::string h265_profile_name(int profile_id) {
+  switch (profile_id) {
+    case 1: return "Main";
+    case 2: return "Main 10";
+    case 3: return "Main Still Picture";
+    case 4: return "Format Range Extensions";
+    default: return fmt::format("profile-id {}", profile_id);
+  }
+}
+
+std::string h265_level_name(int level_id) {
+  return level_id % 30 ? fmt::format("{}.{}", level_id / 30, level_id % 30 / 3) : std::to_string(level_id / 30);
+}
+
+// Whether a decoder of the offered profile decodes the stream (H.265 A.3): the stream says so with its profile
+// compatibility flags; without an SPS, Main and Main Still Picture streams decode on Main 10 (A.3.3) and Main
+// Still Picture on Main (A.3.2).
+bool h265_decodes(const H265Format& offered, const H265Format& sent) {
+  if (offered.profile_space != 0 || !offered.srst) return false;
+  if (offered.profile_id == sent.profile_id) return true;
+  if (offered.profile_id >= 0 && offered.profile_id < 32 && (sent.compatibility >> (31 - offered.profile_id)) & 1)
+    return true;
+  if (sent.compatibility) return false;
+  return (offered.profile_id == 2 && (sent.profile_id == 1 || sent.profile_id == 3)) ||
+         (offered.profile_id == 1 && sent.profile_id == 3);
+}
+
+// The offer's H.265 format for the stream (RFC 7798 7.2.2): a SRST format whose profile decodes the stream, the
+// stream's own profile before a superset, and among those one whose tier and level take the stream; -1 if none.
+int match_h265(const sdp::Media& offer, const media::Track& track) {
+  auto sent = track_h265_format(track);
+  int best = -1, best_rank = 4;
+  for (uint8_t pt : offer.payload_types()) {
+    auto map = offer.rtpmap(pt);
+    if (!map || !iequals(map->encoding, "H265") || map->clock_rate != 90000) continue;
+    auto offered = h265_format(offer.fmtp(pt).value_or(sdp::FormatParameters{}));
+    if (!offered.srst || offered.profile_space != 0) continue;
+    if (!sent) return pt;  // nothing known of the stream: the browser's first H.265 format
+    if (!h265_decodes(offered, *sent)) continue;
+    bool fits = offered.tier >= sent->tier && offered.level_id >= sent->level_id;
+    int rank = (offered.profile_id == sent->profile_id ? 0 : 2) + (fits ? 0 : 1);
+    if (rank < best_rank) {
+      best = pt;
+      best_rank = rank;
+    }
+  }
+  return best;
+}
+
+// RFC 7798 7.2.2: the answer keeps the offered format's profile-space, profile-id, tier-flag and tx-mode
+// (symmetric); its level-id says the level actually sent, which may not exceed the offered one (capped there, and
+// `note` says so).
+std::string answer_h265_fmtp(const H265Format& offered, const std::optional<H265Format>& sent, std::string& note) {
+  int level = offered.level_id;
+  if (sent && sent->level_id > 0) {
+    level = std::min(sent->level_id, offered.level_id);
+    if (sent->level_id > offered.level_id || sent->tier > offered.tier)
+      note = fmt::format("H265 level {} {} tier is above the offered level {} {} tier: the browser may not decode it",
+                         h265_level_name(sent->level_id), sent->tier ? "High" : "Main",
+                         h265_level_name(offered.level_id), offered.tier ? "High" : "Main");
+  }
+  return fmt::format("level-id={};profile-id={};tier-flag={};tx-mode=SRST", level, offered.profile_id, offered.tier);
+}
+
+// RFC 4585 4.2: the answer's feedback for a format is what the offer lists for it (or for "*") among what we
+// act on: NACK (retransmission), PLI and FIR (RFC 5104, keyframe). Not transport-cc: we send no transport-wide
+// sequence numbers.
+std::string answer_rtcp_fb(const sdp::Media& m, uint8_t pt) {
+  std::string out;
+  const std::string own = std::to_string(pt) + " ";
+  for (std::string_view kind : {"nack", "nack pli", "ccm fir"}) {
+    for (auto* a : m.attributes.all("rtcp-fb")) {
+      std::string_view v = a->value;
+      if (v.starts_with(own)) v.remove_prefix(own.size());
+      else if (v.starts_with("* ")) v.remove_prefix(2);
+      else continue;
+      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+      if (iequals(v, kind)) {
+        out += fmt::format("a=rtcp-fb:{} {}\r\n", pt, kind);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+bool is_offered_rtp_section(const sdp::SessionDescription& s, const sdp::Media& m, std::string_view type) {
+  return m.type == type && m.proto.find("RTP") != std::string::npos && (m.port != 0 || is_bundle_only(s, m));
+}
+
 }  // namespace
 
 int match_payload_type(const sdp::Media& offer, const media::Track& track, bool aac_to_opus) {
@@ -173,8 +306,7 @@ int match_payload_type(const sdp::Media& offer, const media::Track& track, bool 
         break;
       }
       case media::CodecId::H265:
-        if (iequals(enc, "H265") && rate == 90000) return pt;
-        break;
+        return match_h265(offer, track);
       case media::CodecId::Opus:
         if (iequals(enc, "opus") && rate == 48000) return pt;
         break;
@@ -194,10 +326,50 @@ int match_payload_type(const sdp::Media& offer, const media::Track& track, bool 
   return compatible >= 0 ? compatible : fallback;
 }
 
+std::optional<std::string> unsupported_video(const sdp::SessionDescription& offer,
+                                             const std::vector<media::Track>& tracks) {
+  const media::Track* video = nullptr;
+  for (const auto& t : tracks)
+    if (t.kind == media::MediaKind::Video) {
+      video = &t;
+      break;
+    }
+  if (!video) return std::nullopt;
+  bool video_offered = false, h265_offered = false;
+  for (const auto& m : offer.media) {
+    if (!is_offered_rtp_section(offer, m, "video")) continue;
+    video_offered = true;
+    if (match_payload_type(m, *video) >= 0) return std::nullopt;
+    for (uint8_t pt : m.payload_types())
+      if (auto map = m.rtpmap(pt); map && iequals(map->encoding, "H265")) h265_offered = true;
+  }
+  if (!video_offered) return std::nullopt;  // an audio-only viewer
+  switch (video->codec) {
+    case media::CodecId::H265: {
+      auto sent = track_h265_format(*video);
+      std::string what = sent ? fmt::format("H.265 {} (level {})", h265_profile_name(sent->profile_id),
+                                            h265_level_name(sent->level_id))
+                              : "H.265";
+      if (h265_offered)
+        return fmt::format("stream video is {}; this browser's offer has H.265 (RFC 7798) only in profiles, tiers or "
+                           "transmission modes that cannot carry it",
+                           what);
+      return fmt::format("stream video is {}; this browser's offer has no H.265 (RFC 7798) payload type", what);
+    }
+    case media::CodecId::H264:
+      return "stream video is H.264; this browser's offer has no H.264 (RFC 6184) payload type with "
+             "packetization-mode=1";
+    default:
+      return fmt::format("stream video is {}; this browser's offer has no payload type for it",
+                         media::to_string(video->codec));
+  }
+}
+
 Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vector<media::Track>& tracks,
                             const AnswerParams& params, uint32_t ssrc_seed) {
   Answer answer;
   if (offer.media.empty()) return make_error("offer has no media sections");
+  if (auto why = unsupported_video(offer, tracks)) return make_error(*why);
   std::vector<bool> used(tracks.size(), false);
   std::string bundle;
   std::string media_text;
@@ -277,6 +449,11 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
       }
       if (!profile.empty()) text += (text.empty() ? "" : ";") + std::string("profile-level-id=") + profile;
       if (!text.empty()) s += fmt::format("a=fmtp:{} {}\r\n", pt, text);
+    } else if (track.codec == media::CodecId::H265) {
+      std::string note;
+      auto offered = h265_format(m.fmtp(static_cast<uint8_t>(pt)).value_or(sdp::FormatParameters{}));
+      s += fmt::format("a=fmtp:{} {}\r\n", pt, answer_h265_fmtp(offered, track_h265_format(track), note));
+      if (!note.empty()) answer.notes.push_back(fmt::format("track {}: {}", track_index, note));
     } else if (auto* f = [&]() -> const sdp::Attribute* {
                  for (auto* a : m.attributes.all("fmtp"))
                    if (a->value.starts_with(std::to_string(pt) + " ")) return a;
@@ -284,7 +461,7 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
                }()) {
       s += fmt::format("a=fmtp:{}\r\n", f->value);
     }
-    if (st.video) s += fmt::format("a=rtcp-fb:{} nack\r\na=rtcp-fb:{} nack pli\r\n", pt, pt);
+    if (st.video) s += answer_rtcp_fb(m, static_cast<uint8_t>(pt));
     s += fmt::format("a=msid:{} {}{}\r\n", params.cname, m.type, track_index);
     s += fmt::format("a=ssrc:{} cname:{}\r\n", st.ssrc, params.cname);
     uint32_t prio_index = 0;

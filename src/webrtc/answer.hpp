@@ -2,6 +2,7 @@
 // The SDP answer to a browser's offer (JSEP, RFC 8829): BUNDLE, rtcp-mux, ICE-lite, DTLS passive, and for each
 // offered m= section the stream track it carries (with the codec the browser offered) or a rejection (port 0).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,16 @@ struct Answer {
 // With aac_to_opus, an AAC track matches the offer's Opus payload type.
 int match_payload_type(const sdp::Media& offer, const media::Track& track, bool aac_to_opus = false);
 
+// Why this offer cannot carry the stream's video, or nothing: the stream has video, the offer has a video section,
+// and none of its formats can carry the stream's codec (an H.265 stream and an offer without H.265, RFC 7798, or
+// with H.265 only in profiles that do not decode it). Such an offer is refused as a whole rather than answered
+// without video (as RFC 9725, "No Partially Successful Answers", asks of WHIP endpoints). An offer without any
+// video section (an audio-only viewer) is answered with the audio.
+std::optional<std::string> unsupported_video(const sdp::SessionDescription& offer,
+                                             const std::vector<media::Track>& tracks);
+
 // ssrc_seed makes SSRCs (distinct per track). Errors: not a WebRTC offer (no ICE credentials, no fingerprint,
-// no BUNDLE-able section) or nothing we can send.
+// no BUNDLE-able section), unsupported_video(), or nothing we can send.
 Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vector<media::Track>& tracks,
                             const AnswerParams& params, uint32_t ssrc_seed);
 

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 namespace sg::webrtc {
 namespace {
 
@@ -96,7 +98,9 @@ Result<std::unique_ptr<DtlsTransport>> DtlsTransport::create(DtlsRole role, std:
   std::unique_ptr<DtlsTransport> t(new DtlsTransport());
   t->role_ = role;
   t->cert_ = std::move(cert);
+  // RFC 8122 5: the hex digits are compared case-insensitively (pion writes them in lowercase, browsers in uppercase).
   t->expected_fingerprint_ = std::move(expected_remote_fingerprint);
+  for (auto& c : t->expected_fingerprint_) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   static const bool method_ready = [] {
     BIO_METHOD* m = datagram_method();
     BIO_meth_set_write(m, &DtlsTransport::bio_write);

@@ -1,10 +1,12 @@
 #pragma once
 // WebRTC egress: browsers play streams through WHEP (RFC 9725, `POST /{stream}/whep`) or the JSON WebSocket at
-// `/ws/{stream}`. All peers share one UDP socket, demultiplexed per RFC 7983 (STUN / DTLS / SRTP) and matched to
-// a peer by STUN USERNAME (our ufrag) on its first check, then by remote address. We are ICE-lite (RFC 8445 2.5):
-// we answer checks and never send any; DTLS 1.2 passive, keys exported into libsrtp. Each peer is a reader of
-// its stream: its units' RTP packets are forwarded with the peer's SSRC, payload type and sequence numbers.
-// Sockets, peers and their readers all live on one worker thread, so none of them needs a lock.
+// `/ws/{stream}`. One UDP port: each worker has its own socket on it (SO_REUSEPORT), demultiplexed per RFC 7983
+// (STUN / DTLS / SRTP) and matched to a peer by STUN USERNAME (our ufrag) on its first check, then by remote
+// address. We are ICE-lite (RFC 8445 2.5): we answer checks and never send any; DTLS 1.2 passive, keys exported
+// into libsrtp. Sessions spread over the workers (webrtc/shard.hpp): the worker whose socket gets a session's first
+// valid check owns it, and its peer, DTLS, SRTP, RTCP and NACK state and its stream's feed on that worker live
+// there without locks. Each worker's feed of a stream is one reader of the stream: its units' RTP packets are
+// forwarded with each peer's SSRC, payload type and sequence numbers.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/json/array.hpp>
@@ -54,7 +56,8 @@ class WebRtcServer {
   WebRtcServer(const WebRtcServer&) = delete;
   WebRtcServer& operator=(const WebRtcServer&) = delete;
 
-  // Binds the UDP socket (the DTLS certificate is made on the first session).
+  // Binds one UDP socket per worker to the port (the DTLS certificate is made on the first session). A port held
+  // by anything else is an error, even a SO_REUSEPORT group of another process of this user.
   Status listen(const std::string& host, uint16_t port);
   void start();
   void stop();  // closes every peer; idempotent
@@ -77,7 +80,7 @@ class WebRtcServer {
   // From any thread; true if it existed.
   boost::asio::awaitable<bool> close_session(std::string session);
   size_t sessions() const;
-  // From any thread: every session (id, stream, state, remote, counters, RTT, tracks).
+  // From any thread: every session (id, stream, state, worker, remote, counters, RTT, tracks).
   boost::asio::awaitable<boost::json::array> list_sessions();
 
   struct Impl;

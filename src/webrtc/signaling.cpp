@@ -73,6 +73,17 @@ json::object error_message(std::string_view message, int status = 0) {
   return m;
 }
 
+// RFC 9457 problem details; "error" too, as in every other error body of the server.
+json::object problem(std::string_view detail) {
+  json::object m;
+  m["type"] = "about:blank";
+  m["title"] = "Unprocessable Content";
+  m["status"] = 422;
+  m["detail"] = detail;
+  m["error"] = detail;
+  return m;
+}
+
 json::object answer_message(const std::string& sdp) {
   json::object m;
   m["type"] = "answer";
@@ -101,6 +112,14 @@ void WebRtcServer::add_routes(http::Router& router) {
       co_return http::error_response(bhttp::unsupported_media_type, "WHEP needs Content-Type: application/sdp", req);
     if (req.body().empty()) co_return http::error_response(bhttp::bad_request, "empty SDP offer", req);
     auto created = co_await create_session(p.get("stream"), req.body(), p.peer().address);
+    if (created.status == 422) {
+      // The offer cannot carry the stream (its video codec): a problem statement (RFC 9457), as the WHEP draft
+      // suggests for finer-grained errors. Not 406: draft-ietf-wish-whep-03 gives 406 to an SDP counter-offer.
+      auto res = http::json_response(bhttp::unprocessable_entity, problem(created.error), req);
+      res.set(verb_ns::field::content_type, "application/problem+json");
+      cors(res);
+      co_return res;
+    }
     if (created.status != 201) {
       auto res = http::error_response(static_cast<bhttp>(created.status), created.error, req);
       if (created.status == 429 || created.status == 503) res.set(verb_ns::field::retry_after, "1");

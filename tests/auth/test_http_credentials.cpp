@@ -78,5 +78,17 @@ TEST(AuthHttpCredentials, FirstOccurrenceOfAParameterCounts) {
   EXPECT_EQ(c.user, "a");
 }
 
+// The credentials in a playlist's URL, for its URIs: only jwt/user/pass, first occurrence, re-encoded so that nothing
+// but unreserved characters and escapes reaches the playlist text.
+TEST(AuthHttpCredentials, CredentialQueryKeepsOnlyCredentialsReencoded) {
+  EXPECT_EQ(credential_query("/cam/index.m3u8"), "");
+  EXPECT_EQ(credential_query("/cam/index.m3u8?_HLS_msn=3&x=1"), "");
+  EXPECT_EQ(credential_query("/cam/index.m3u8?jwt=eyJ.a-b_c.d~e&_HLS_msn=3"), "jwt=eyJ.a-b_c.d~e");
+  EXPECT_EQ(credential_query("/cam/stream.m3u8?pass=p%40ss+word&user=al%22ice&user=second"),
+            "user=al%22ice&pass=p%40ss%20word");
+  EXPECT_EQ(credential_query("/cam/index.m3u8?jwt=a\"b\nc"), "jwt=a%22b%0Ac");
+  EXPECT_EQ(credential_query("/cam/index.m3u8?jwt="), "");
+}
+
 }  // namespace
 }  // namespace sg::auth

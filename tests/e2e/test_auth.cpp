@@ -21,7 +21,6 @@ const std::string kE2eDir = SG_SOURCE_DIR "/tests/e2e";
 
 const std::string& kOffer = test::kMinimalOffer;
 
-
 // What a client presents: user + password (Basic, RTSP Digest/Basic), or a bearer token.
 struct Creds {
   std::string user, pass, token;
@@ -48,7 +47,8 @@ HttpReply request(uint16_t port, const std::string& method, const std::string& t
                   const std::string& body = {}, const std::string& type = {}, const std::string& extra = {},
                   int timeout_ms = 15000) {
   std::string raw = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                    (extra.find("Connection:") == std::string::npos ? "Connection: close\r\n" : "") + c.header() + extra;
+                    (extra.find("Connection:") == std::string::npos ? "Connection: close\r\n" : "") + c.header() +
+                    extra;
   if (!type.empty()) raw += "Content-Type: " + type + "\r\n";
   if (!body.empty() || method == "POST") raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   return http_raw(port, raw + "\r\n" + body, timeout_ms);
@@ -85,12 +85,30 @@ class AuthE2e : public ::testing::Test {
                        "rtsp://cam:ex3cpass@127.0.0.1:9/none -c copy -f rtsp rtsp://127.0.0.1:$RTSP_PORT/$STREAM\" }\n";
     server_ = std::make_unique<Server>(yaml);
     ASSERT_TRUE(server_->ready) << server_->log();
-    publisher_ = std::make_unique<Child>(
-        std::vector<std::string>{"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-f", "lavfi",
-                                 "-i", "testsrc2=size=320x240:rate=25", "-c:v", "libx264", "-preset", "ultrafast",
-                                 "-tune", "zerolatency", "-g", "25", "-f", "rtsp", "-rtsp_transport", "tcp",
-                                 publisher.rtsp_url(server_->rtsp_port, "cam")},
-        dir_ + "/publisher.log");
+    publisher_ = std::make_unique<Child>(std::vector<std::string>{"ffmpeg",
+                                                                  "-nostdin",
+                                                                  "-hide_banner",
+                                                                  "-loglevel",
+                                                                  "warning",
+                                                                  "-re",
+                                                                  "-f",
+                                                                  "lavfi",
+                                                                  "-i",
+                                                                  "testsrc2=size=320x240:rate=25",
+                                                                  "-c:v",
+                                                                  "libx264",
+                                                                  "-preset",
+                                                                  "ultrafast",
+                                                                  "-tune",
+                                                                  "zerolatency",
+                                                                  "-g",
+                                                                  "25",
+                                                                  "-f",
+                                                                  "rtsp",
+                                                                  "-rtsp_transport",
+                                                                  "tcp",
+                                                                  publisher.rtsp_url(server_->rtsp_port, "cam")},
+                                         dir_ + "/publisher.log");
     ASSERT_TRUE(wait_until([&] { return server_->log().find("RTSP publisher recording") != std::string::npos; }, 20s))
         << server_->log() << publisher_->log();
   }
@@ -177,10 +195,12 @@ class AuthE2e : public ::testing::Test {
   // No secret in the API, the metrics or the log.
   void check_no_secret_leaks(const Creds& api_user, std::vector<std::string> secrets) {
     // Give the exec source time to fail once (its stderr then lands in last_error and the log).
-    wait_until([&] {
-      auto r = request(server_->http_port, "GET", "/api/v1/streams/scripted", api_user);
-      return r.body.find("\"error\"") != std::string::npos;
-    }, 15s);
+    wait_until(
+        [&] {
+          auto r = request(server_->http_port, "GET", "/api/v1/streams/scripted", api_user);
+          return r.body.find("\"error\"") != std::string::npos;
+        },
+        15s);
     auto streams = request(server_->http_port, "GET", "/api/v1/streams", api_user);
     ASSERT_EQ(streams.status, 200);
     EXPECT_NE(streams.body.find("rtsp://cam:***@127.0.0.1:9/x"), std::string::npos) << streams.body;
@@ -235,7 +255,8 @@ TEST_F(AuthE2e, JwtFromAJwksDecidesEveryProtocol) {
   auto ec_key = JwtKey::ec("k2");
   auto stranger = JwtKey::rsa("k1");  // same kid, another key: its signatures must not verify
   std::ofstream(dir_ + "/jwks.json") << jwks_json({&key, &ec_key});
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto claims = [&](const std::string& perms) {
     return R"({"sub":"t","exp":)" + std::to_string(now + 3600) + R"(,"streamgate_permissions":)" + perms + "}";
   };
@@ -251,6 +272,13 @@ TEST_F(AuthE2e, JwtFromAJwksDecidesEveryProtocol) {
   Cases r{{}, {"", "", forged}, {"", "", elsewhere}, {"", "", read}};
   Cases api{{}, {"", "", forged_admin}, {"", "", read}, {"", "", admin}};
   check_every_protocol(r, api, "query");
+  // A player that can put the token only in the playlist's URL: the playlists hand it on to every URI in them
+  // (media playlist, init segment, segments, parts), so ffprobe reads the stream over HLS.
+  auto hls = run({"ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+                  server_->http_url("cam/index.m3u8?jwt=" + read)},
+                 60s, "auth_ffprobe_hls");
+  EXPECT_EQ(hls.exit_code, 0) << hls.output;
+  EXPECT_NE(hls.output.find("h264"), std::string::npos) << hls.output;
   check_no_secret_leaks(api.right, {publish, read, admin, forged});
 }
 
@@ -280,9 +308,11 @@ TEST_F(AuthE2e, HttpCalloutDecidesEveryProtocol) {
 
 TEST_F(AuthE2e, CalloutServiceDownDenies) {
   uint16_t dead = free_port();
-  start("auth:\n  method: http\n  internal_users: [{user: pub, pass: pubsecret, permissions: [publish]}]\n"
-        "  http_address: http://127.0.0.1:" + std::to_string(dead) + "/auth\n",
-        {"pub", "pubsecret", ""});
+  start(
+      "auth:\n  method: http\n  internal_users: [{user: pub, pass: pubsecret, permissions: [publish]}]\n"
+      "  http_address: http://127.0.0.1:" +
+          std::to_string(dead) + "/auth\n",
+      {"pub", "pubsecret", ""});
   EXPECT_FALSE(ffprobe({"viewer", "v1ew@pass", ""}, "tcp"));
   auto r = request(server_->http_port, "GET", "/cam/index.m3u8", {"viewer", "v1ew@pass", ""});
   EXPECT_EQ(r.status, 401);

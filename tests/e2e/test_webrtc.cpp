@@ -18,6 +18,7 @@
 #include "../support/client_requests.hpp"
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
+#include "../support/udp_client.hpp"
 #include "gst_publisher.hpp"
 #include "stun/stun.hpp"
 
@@ -191,41 +192,12 @@ TEST_F(WebRtcE2e, WhepRejectsWrongContentTypeUnknownStreamAndBadSdp) {
   EXPECT_EQ(whep(kOffer, "application/json").status, 415);
   EXPECT_EQ(whep(kOffer, "application/sdp", "nosuchstream").status, 404);
   EXPECT_EQ(whep("this is not sdp").status, 400);
-  // Valid SDP, but only VP8 offered: nothing to send.
+  // Valid SDP, but only VP8 offered for an H.264 stream: refused with the reason (422, see test_webrtc_h265.cpp).
   std::string vp8 = std::regex_replace(kOffer, std::regex("H264"), "VP8");
-  EXPECT_EQ(whep(vp8).status, 400);
+  auto refused = whep(vp8);
+  EXPECT_EQ(refused.status, 422) << refused.raw;
+  EXPECT_NE(refused.body.find("stream video is H.264"), std::string::npos) << refused.body;
 }
-
-// UDP helper: a socket on loopback that sends to the server's WebRTC port.
-class UdpClient {
- public:
-  explicit UdpClient(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    to_.sin_family = AF_INET;
-    to_.sin_port = htons(port);
-    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval tv{1, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~UdpClient() { ::close(fd_); }
-  void send(Bytes b) { ::sendto(fd_, b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&to_), sizeof to_); }
-  ByteVector receive() {
-    ByteVector buf(2048);
-    auto n = ::recv(fd_, buf.data(), buf.size(), 0);
-    buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
-    return buf;
-  }
-  uint16_t local_port() const {
-    sockaddr_in a{};
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    return ntohs(a.sin_port);
-  }
-
- private:
-  int fd_ = -1;
-  sockaddr_in to_{};
-};
 
 TEST_F(WebRtcE2e, AnswersStunChecksAsIceLite) {
   auto r = whep(kOffer);

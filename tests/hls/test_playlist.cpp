@@ -193,5 +193,22 @@ TEST(BlockingReload, PartWithoutMsnIsBadRequest) {
   EXPECT_EQ(decide_reload(PlaylistPosition{}, std::nullopt, 1), ReloadDecision::BadRequest);
 }
 
+// Credentials from the playlist's URL go on every URI a player will request: segments, the init segment, parts,
+// preload hints and the media playlist of a multivariant playlist.
+TEST(HlsPlaylist, AddQueryToUrisReachesEveryUri) {
+  const std::string ll =
+      "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXT-X-PART:DURATION=0.200,URI=\"part7.m4s\","
+      "INDEPENDENT=YES\n#EXTINF:1.000,\nseg3.m4s\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part8.m4s?x=1\"\n";
+  EXPECT_EQ(add_query_to_uris(ll, "jwt=t"),
+            "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-MAP:URI=\"init.mp4?jwt=t\"\n#EXT-X-PART:DURATION=0.200,"
+            "URI=\"part7.m4s?jwt=t\",INDEPENDENT=YES\n#EXTINF:1.000,\nseg3.m4s?jwt=t\n"
+            "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part8.m4s?x=1&jwt=t\"\n");
+  EXPECT_EQ(add_query_to_uris("#EXTM3U\r\n#EXT-X-STREAM-INF:BANDWIDTH=1\r\nstream.m3u8\r\n", "user=a&pass=b"),
+            "#EXTM3U\r\n#EXT-X-STREAM-INF:BANDWIDTH=1\r\nstream.m3u8?user=a&pass=b\r\n");
+  EXPECT_EQ(add_query_to_uris(ll, ""), ll);
+  EXPECT_EQ(add_query_to_uris("#EXT-X-MAP:URI=\"unterminated\nseg1.ts", "q=1"),
+            "#EXT-X-MAP:URI=\"unterminated\nseg1.ts?q=1");
+}
+
 }  // namespace
 }  // namespace sg::hls

@@ -59,6 +59,23 @@ TEST(Dtls, LoopbackHandshakeExportsMatchingSrtpKeys) {
   EXPECT_EQ(pkt, original);
 }
 
+TEST(Dtls, LowercaseSdpFingerprintMatches) {
+  auto server_cert = Certificate::generate();
+  auto client_cert = Certificate::generate();
+  ASSERT_TRUE(server_cert && client_cert);
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  auto server = DtlsTransport::create(DtlsRole::Server, *server_cert, lower((*client_cert)->fingerprint_sha256()));
+  auto client = DtlsTransport::create(DtlsRole::Client, *client_cert, lower((*server_cert)->fingerprint_sha256()));
+  ASSERT_TRUE(server && client);
+  (*client)->start();
+  pump(**client, **server);
+  EXPECT_TRUE((*server)->connected());
+  EXPECT_TRUE((*client)->connected());
+}
+
 TEST(Dtls, HandshakeFailsOnFingerprintMismatch) {
   auto server_cert = Certificate::generate();
   auto client_cert = Certificate::generate();

@@ -1,0 +1,450 @@
+// kernel_floor: the cost floor of a fan-out on this machine. Sends the bytes streamgate's fan-out sends, to the same
+// number of loopback sockets, with the server's syscall pattern and nothing else (no parsing, no queues, no
+// crypto), and reports the CPU time (utime + stime) of the sending process only, per second of stream sent.
+// bench/run.py divides streamgate's CPU per reader/viewer by this to print "x.x times the kernel floor".
+//
+//   kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps 30] [--json]
+//
+// rtsp: N TCP connections over loopback; per frame and reader one sendmsg gathering, per RTP packet, a 16-byte
+//   header (interleaved '$' header + RTP fixed header, rewritten per reader) and the shared payload of up to 1400
+//   bytes, as the RTSP server's sender writes a unit (src/rtsp_session/server.cpp). Default 2000 kb/s.
+// webrtc: one UDP socket sending to N loopback UDP sockets; per frame, every viewer's datagrams (RTP header, up to
+//   1200 payload bytes and a 16-byte SRTP tag, copied into a 64-slot batch as the server's protect step writes
+//   them) go out with sendmmsg, a viewer's run of equal-size datagrams as one UDP GSO message when the kernel has
+//   it, as the WebRTC server does (src/webrtc/server.cpp). Default 600 kb/s.
+// A child process reads and discards everything (its CPU is not counted): the receivers are outside the floor as
+// the load tools are outside streamgate's CPU in the bench table.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tool_support.hpp"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+namespace {
+
+constexpr size_t kRtspPayload = 1400;    // rtsp_publishers' FU-A size
+constexpr size_t kWebrtcPayload = 1200;  // the WebRTC server's kMaxPayload
+constexpr size_t kRtpHeader = 12;
+constexpr size_t kSrtpTag = 16;  // AEAD_AES_128_GCM
+constexpr size_t kSlots = 64;    // the WebRTC server's sendmmsg batch
+constexpr size_t kMaxGsoSegments = 64;
+
+struct Config {
+  std::string mode;
+  size_t sinks = 0;
+  double duration_s = 10;
+  double kbps = 0;
+  double fps = 30;
+  bool json = false;
+};
+
+struct Counters {
+  uint64_t syscalls = 0;
+  uint64_t bytes = 0;
+  uint64_t packets = 0;
+  uint64_t short_or_failed = 0;  // partial TCP writes completed later, or UDP messages the kernel refused
+};
+
+[[noreturn]] void die(const char* what) {
+  std::fprintf(stderr, "kernel_floor: %s: %s\n", what, std::strerror(errno));
+  std::exit(1);
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto tv = [](timeval t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
+}
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  return a;
+}
+
+// The receiving side: reads and discards until the parent goes away.
+[[noreturn]] void sink_loop(const std::vector<int>& fds) {
+  int ep = ::epoll_create1(0);
+  for (int fd : fds) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  }
+  std::vector<char> buf(256 * 1024);
+  std::vector<epoll_event> events(256);
+  size_t open = fds.size();
+  while (open > 0) {
+    int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 1000);
+    if (n < 0 && errno != EINTR) break;
+    if (::getppid() == 1) break;  // the parent died
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      for (;;) {
+        auto r = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+        if (r > 0) continue;
+        if (r == 0) {
+          ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+          --open;
+        }
+        break;
+      }
+    }
+  }
+  _exit(0);
+}
+
+// Frames at cfg.fps: calls send_frame(frame_bytes) on an absolute clock for the duration; returns the elapsed time.
+template <class F>
+double paced(const Config& cfg, F&& send_frame) {
+  const auto frame_bytes = static_cast<size_t>(cfg.kbps * 1000 / 8 / cfg.fps);
+  const auto interval_ns = static_cast<int64_t>(1e9 / cfg.fps);
+  timespec next{};
+  ::clock_gettime(CLOCK_MONOTONIC, &next);
+  const auto frames = static_cast<int64_t>(cfg.duration_s * cfg.fps);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t f = 0; f < frames; ++f) {
+    send_frame(frame_bytes, f);
+    next.tv_nsec += interval_ns;
+    while (next.tv_nsec >= 1000000000) {
+      next.tv_nsec -= 1000000000;
+      ++next.tv_sec;
+    }
+    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr) == EINTR) {
+    }
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Packet sizes of one frame split at `max_payload`.
+std::vector<size_t> split(size_t frame_bytes, size_t max_payload) {
+  std::vector<size_t> sizes;
+  while (frame_bytes > 0) {
+    auto n = std::min(frame_bytes, max_payload);
+    sizes.push_back(n);
+    frame_bytes -= n;
+  }
+  return sizes;
+}
+
+struct Run {
+  double seconds = 0;
+  double cpu = 0;
+  Counters c;
+};
+
+Run run_rtsp(const Config& cfg) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  auto addr = loopback(0);
+  int one = 1;
+  ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) die("bind");
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  if (::listen(listener, 4096) != 0) die("listen");
+  pid_t child = ::fork();
+  if (child == 0) {
+    std::vector<int> fds;
+    for (size_t i = 0; i < cfg.sinks; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) die("connect");
+      fds.push_back(fd);
+    }
+    sink_loop(fds);
+  }
+  std::vector<int> conns;
+  for (size_t i = 0; i < cfg.sinks; ++i) {
+    int fd = ::accept(listener, nullptr, nullptr);
+    if (fd < 0) die("accept");
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // as Asio sessions that write whole units
+    conns.push_back(fd);
+  }
+  std::vector<std::byte> payload(kRtspPayload + kRtpHeader, std::byte{0x5a});
+  std::vector<std::array<std::byte, 16>> headers;
+  std::vector<iovec> iov;
+  std::vector<uint16_t> seq(cfg.sinks, 0);
+  Run run;
+  double cpu0 = cpu_seconds();
+  run.seconds = paced(cfg, [&](size_t frame_bytes, int64_t) {
+    auto sizes = split(frame_bytes, kRtspPayload);
+    headers.resize(sizes.size());
+    for (size_t r = 0; r < conns.size(); ++r) {
+      iov.clear();
+      size_t total = 0;
+      for (size_t p = 0; p < sizes.size(); ++p) {
+        auto& h = headers[p];
+        auto size = static_cast<uint16_t>(sizes[p] + kRtpHeader);
+        h[0] = std::byte{'$'};
+        h[1] = std::byte{0};
+        h[2] = static_cast<std::byte>(size >> 8);
+        h[3] = static_cast<std::byte>(size & 0xff);
+        std::memcpy(h.data() + 4, payload.data(), kRtpHeader);
+        h[6] = static_cast<std::byte>(seq[r] >> 8);
+        h[7] = static_cast<std::byte>(seq[r]++ & 0xff);
+        iov.push_back({h.data(), h.size()});
+        iov.push_back({payload.data() + kRtpHeader, sizes[p]});
+        total += h.size() + sizes[p];
+        ++run.c.packets;
+      }
+      msghdr msg{};
+      msg.msg_iov = iov.data();
+      msg.msg_iovlen = iov.size();
+      size_t sent = 0;
+      for (;;) {
+        auto n = ::sendmsg(conns[r], &msg, MSG_NOSIGNAL);
+        ++run.c.syscalls;
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          die("sendmsg");
+        }
+        sent += static_cast<size_t>(n);
+        if (sent >= total) break;
+        ++run.c.short_or_failed;  // blocking socket: the rest of the gather list goes in the next call
+        auto left = static_cast<size_t>(n);
+        while (msg.msg_iovlen > 0 && left >= msg.msg_iov->iov_len) {
+          left -= msg.msg_iov->iov_len;
+          ++msg.msg_iov;
+          --msg.msg_iovlen;
+        }
+        msg.msg_iov->iov_base = static_cast<std::byte*>(msg.msg_iov->iov_base) + left;
+        msg.msg_iov->iov_len -= left;
+      }
+      run.c.bytes += total;
+    }
+  });
+  run.cpu = cpu_seconds() - cpu0;
+  for (int fd : conns) ::close(fd);
+  ::close(listener);
+  int st;
+  ::waitpid(child, &st, 0);
+  return run;
+}
+
+Run run_webrtc(const Config& cfg) {
+  // The sinks: N UDP sockets in the child; their ports come back over a pipe.
+  int pipefd[2];
+  if (::pipe(pipefd) != 0) die("pipe");
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(pipefd[0]);
+    std::vector<int> fds;
+    for (size_t i = 0; i < cfg.sinks; ++i) {
+      int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+      auto a = loopback(0);
+      int buf = 1 << 20;
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);  // as webrtc_viewers
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
+      socklen_t len = sizeof a;
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+      uint16_t port = ntohs(a.sin_port);
+      if (::write(pipefd[1], &port, sizeof port) != sizeof port) die("pipe write");
+      fds.push_back(fd);
+    }
+    ::close(pipefd[1]);
+    // UDP has no EOF: the child ends when the parent kills it.
+    sink_loop(fds);
+  }
+  ::close(pipefd[1]);
+  std::vector<sockaddr_in> dests;
+  for (size_t i = 0; i < cfg.sinks; ++i) {
+    uint16_t port = 0;
+    if (::read(pipefd[0], &port, sizeof port) != sizeof port) die("pipe read");
+    dests.push_back(loopback(port));
+  }
+  ::close(pipefd[0]);
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  auto a = loopback(0);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);  // as the server: sendmmsg never blocks
+
+  constexpr size_t kSlotSize = 2048;
+  std::vector<std::byte> slots(kSlots * kSlotSize);
+  std::vector<std::byte> payload(kWebrtcPayload, std::byte{0xa5});
+  std::array<mmsghdr, kSlots> msgs{};
+  std::array<iovec, kSlots> iovs{};
+  std::array<size_t, kSlots> dest_of{};
+  struct alignas(cmsghdr) Control {
+    std::byte bytes[CMSG_SPACE(sizeof(uint16_t))];
+  };
+  std::array<Control, kSlots> cmsgs{};
+  bool gso = true;
+  size_t queued = 0;
+  Run run;
+
+  auto flush = [&] {
+    size_t first = 0;
+    while (first < queued) {
+      size_t m = 0;
+      std::array<size_t, kSlots> first_of{};
+      for (size_t i = first; i < queued; ++m) {
+        size_t j = i + 1;
+        const size_t seg = iovs[i].iov_len;
+        if (gso)
+          while (j < queued && j - i < kMaxGsoSegments && iovs[j - 1].iov_len == seg && iovs[j].iov_len <= seg &&
+                 dest_of[j] == dest_of[i])
+            ++j;
+        auto& msg = msgs[m];
+        msg = {};
+        msg.msg_hdr.msg_iov = &iovs[i];
+        msg.msg_hdr.msg_iovlen = j - i;
+        msg.msg_hdr.msg_name = &dests[dest_of[i]];
+        msg.msg_hdr.msg_namelen = sizeof(sockaddr_in);
+        if (j - i > 1) {
+          msg.msg_hdr.msg_control = cmsgs[m].bytes;
+          msg.msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+          cmsghdr* c = CMSG_FIRSTHDR(&msg.msg_hdr);
+          c->cmsg_level = SOL_UDP;
+          c->cmsg_type = UDP_SEGMENT;
+          c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+          auto size = static_cast<uint16_t>(seg);
+          std::memcpy(CMSG_DATA(c), &size, sizeof size);
+        }
+        first_of[m] = i;
+        i = j;
+      }
+      int r = ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(m), 0);
+      ++run.c.syscalls;
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (gso && msgs[0].msg_hdr.msg_iovlen > 1 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)) {
+          gso = false;
+          continue;
+        }
+        // A full socket buffer: the server drops the rest of the batch, and so do we (counted).
+        run.c.short_or_failed += queued - first;
+        break;
+      }
+      auto done = static_cast<size_t>(r);
+      for (size_t k = 0; k < done; ++k) {
+        run.c.bytes += msgs[k].msg_len;
+        run.c.packets += msgs[k].msg_hdr.msg_iovlen;
+      }
+      first = done < m ? first_of[done] : queued;
+    }
+    queued = 0;
+  };
+
+  double cpu0 = cpu_seconds();
+  run.seconds = paced(cfg, [&](size_t frame_bytes, int64_t) {
+    auto sizes = split(frame_bytes, kWebrtcPayload);
+    for (size_t v = 0; v < dests.size(); ++v) {
+      if (queued + sizes.size() > kSlots) flush();
+      for (auto size : sizes) {
+        auto* slot = slots.data() + queued * kSlotSize;
+        auto len = kRtpHeader + size + kSrtpTag;
+        std::memcpy(slot, payload.data(), kRtpHeader);
+        std::memcpy(slot + kRtpHeader, payload.data(), size);  // the protect step writes the packet into the slot
+        std::memset(slot + kRtpHeader + size, 0, kSrtpTag);
+        iovs[queued] = {slot, len};
+        dest_of[queued] = v;
+        ++queued;
+      }
+    }
+    flush();
+  });
+  run.cpu = cpu_seconds() - cpu0;
+  ::close(fd);
+  ::kill(child, SIGTERM);
+  int st;
+  ::waitpid(child, &st, 0);
+  if (!gso) std::fprintf(stderr, "kernel_floor: UDP GSO unavailable, one datagram per packet\n");
+  return run;
+}
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps F] [--json]\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        usage();
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    try {
+      if (a == "--mode")
+        cfg.mode = value();
+      else if (a == "--sinks")
+        cfg.sinks = std::stoul(value());
+      else if (a == "--duration")
+        cfg.duration_s = std::stod(value());
+      else if (a == "--kbps")
+        cfg.kbps = std::stod(value());
+      else if (a == "--fps")
+        cfg.fps = std::stod(value());
+      else if (a == "--json")
+        cfg.json = true;
+      else {
+        usage();
+        return 2;
+      }
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "bad value for %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if ((cfg.mode != "rtsp" && cfg.mode != "webrtc") || cfg.sinks == 0 || cfg.duration_s <= 0 || cfg.fps <= 0 ||
+      cfg.kbps < 0) {
+    usage();
+    return 2;
+  }
+  if (cfg.kbps == 0) cfg.kbps = cfg.mode == "rtsp" ? 2000 : 600;
+  ::signal(SIGPIPE, SIG_IGN);
+  sg::bench::raise_file_limit();
+  auto run = cfg.mode == "rtsp" ? run_rtsp(cfg) : run_webrtc(cfg);
+  // Per second of stream, not of wall time: when the box is too loaded to keep up (the sender blocks on full socket
+  // buffers, the pacing falls behind), the floor still sent `duration` seconds of the stream for this CPU.
+  double percent = 100.0 * run.cpu / cfg.duration_s;
+  double per_sink = percent / static_cast<double>(cfg.sinks);
+  if (cfg.json) {
+    std::printf(
+        "{\"mode\":\"%s\",\"sinks\":%zu,\"kbps\":%.0f,\"seconds\":%.3f,\"cpu_s\":%.4f,\"cpu_percent\":%.3f,"
+        "\"per_sink_percent\":%.6f,\"syscalls\":%llu,\"packets\":%llu,\"bytes\":%llu,\"short_or_failed\":%llu}\n",
+        cfg.mode.c_str(), cfg.sinks, cfg.kbps, run.seconds, run.cpu, percent, per_sink,
+        static_cast<unsigned long long>(run.c.syscalls), static_cast<unsigned long long>(run.c.packets),
+        static_cast<unsigned long long>(run.c.bytes), static_cast<unsigned long long>(run.c.short_or_failed));
+  } else {
+    std::printf(
+        "%s floor: %zu sinks at %.0f kb/s, %.1f s of stream in %.1f s: CPU %.3f s (%.2f%% of a core, %.5f%% "
+        "per sink), %llu syscalls, %llu packets, %llu bytes, %llu short/failed\n",
+        cfg.mode.c_str(), cfg.sinks, cfg.kbps, cfg.duration_s, run.seconds, run.cpu, percent, per_sink,
+        static_cast<unsigned long long>(run.c.syscalls), static_cast<unsigned long long>(run.c.packets),
+        static_cast<unsigned long long>(run.c.bytes), static_cast<unsigned long long>(run.c.short_or_failed));
+  }
+  return 0;
+}
