@@ -57,6 +57,11 @@ json::object stream_json(const media::Stream& s) {
   };
   o["last_error"] = st.last_error.empty() ? json::value(nullptr) : json::value(st.last_error);
   o["source_transport"] = st.source_transport.empty() ? json::value(nullptr) : json::value(st.source_transport);
+  if (st.has_publisher)
+    o["publisher"] = json::object{{"protocol", st.publisher_protocol.empty() ? json::value(nullptr) : json::value(st.publisher_protocol)},
+                                  {"remote", st.publisher_remote.empty() ? json::value(nullptr) : json::value(st.publisher_remote)}};
+  else
+    o["publisher"] = nullptr;
   return o;
 }
 

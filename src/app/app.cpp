@@ -17,6 +17,7 @@
 #include "net/tls_context.hpp"
 #include "rtsp_session/client_source.hpp"
 #include "rtsp_session/exec_source.hpp"
+#include "rtmp_session/server.hpp"
 #include "rtsp_session/server.hpp"
 #include "webrtc/server.hpp"
 
@@ -25,9 +26,11 @@ namespace sg::app {
 struct App::Extensions {
   std::unique_ptr<net::TlsContext> tls;  // HTTPS and RTSPS certificate (declared first: outlives the servers)
   std::unique_ptr<rtsp_session::RtspServer> rtsp;
+  std::unique_ptr<rtmp_session::RtmpServer> rtmp;  // when rtmp.enabled
   std::unique_ptr<hls_session::HlsManager> hls;
   std::unique_ptr<webrtc::WebRtcServer> webrtc;
-  std::shared_ptr<net::ConnectionLimiter> http_limiter, rtsp_limiter;  // limits.* (held by connections too)
+  // limits.* (held by connections too); RTMP connections count against limits like RTSP's, separately.
+  std::shared_ptr<net::ConnectionLimiter> http_limiter, rtsp_limiter, rtmp_limiter;
 };
 
 // The control thread: config file watching and reloads run here, so file I/O and YAML parsing never hold up a
@@ -66,9 +69,25 @@ App::App(Config config) : config_(std::move(config)) {
   ext_->rtsp_limiter = net::ConnectionLimiter::make(
       "rtsp", {lim.rtsp_connections, lim.rtsp_connections_per_address, lim.per_address_exempt});
   ext_->rtsp->set_connection_limiter(ext_->rtsp_limiter);
-  api_->metric_writers.push_back([h = ext_->http_limiter, r = ext_->rtsp_limiter](std::string& out) {
-    net::ConnectionLimiter::write_metrics(out, {h.get(), r.get()});
-  });
+  if (config_.rtmp.enabled) {
+    rtmp_session::RtmpOptions ro;
+    ro.publish_conflict = config_.rtsp_options.publish_conflict;
+    ro.allow_any_publish = config_.rtsp_options.allow_any_publish;
+    ro.reader_queue = config_.reader_queue;
+    ro.setup_timeout = std::chrono::milliseconds(config_.request_timeout_ms);
+    ro.reader_timeout = std::chrono::milliseconds(config_.reader_timeout_ms);
+    ext_->rtmp = std::make_unique<rtmp_session::RtmpServer>(*pool_, *registry_, ro, *authorizer_);
+    ext_->rtmp_limiter = net::ConnectionLimiter::make(
+        "rtmp", {lim.rtsp_connections, lim.rtsp_connections_per_address, lim.per_address_exempt});
+    ext_->rtmp->set_connection_limiter(ext_->rtmp_limiter);
+    api_->metric_writers.push_back([rtmp = ext_->rtmp.get()](std::string& out) { rtmp->write_metrics(out); });
+  }
+  api_->metric_writers.push_back(
+      [h = ext_->http_limiter, r = ext_->rtsp_limiter, m = ext_->rtmp_limiter](std::string& out) {
+        std::vector<const net::ConnectionLimiter*> list{h.get(), r.get()};
+        if (m) list.push_back(m.get());
+        net::ConnectionLimiter::write_metrics(out, list);
+      });
   api::add_api_routes(router_, *api_);
   control_ = std::make_unique<Control>();
   control_->running = config_;
@@ -111,6 +130,8 @@ Status App::start() {
   if (auto s = http_->listen(config_.http.host, config_.http.port); !s) return s;
   if (auto s = ext_->rtsp->listen(config_.rtsp.host, config_.rtsp.port); !s) return s;
   if (auto s = ext_->webrtc->listen(config_.webrtc_udp.host, config_.webrtc_udp.port); !s) return s;
+  if (ext_->rtmp)
+    if (auto s = ext_->rtmp->listen(config_.rtmp.address.host, config_.rtmp.address.port); !s) return s;
   if (config_.tls.enabled()) {
     auto tls = net::TlsContext::load(config_.tls.cert, config_.tls.key);
     if (!tls) return make_error(tls.error());
@@ -125,6 +146,7 @@ Status App::start() {
   pool_->start();
   http_->start();
   ext_->rtsp->start();
+  if (ext_->rtmp) ext_->rtmp->start();
   ext_->webrtc->start();
   if (ext_->tls) ext_->tls->watch(std::chrono::milliseconds(config_.tls.reload_interval_ms));
   for (const auto& s : registry_->list()) {
@@ -145,6 +167,7 @@ Status App::start() {
              {"rtsp", config_.rtsp.host + ":" + std::to_string(ext_->rtsp->port())},
              {"https", ext_->tls ? config_.https.host + ":" + std::to_string(http_->tls_port()) : "off"},
              {"rtsps", ext_->tls ? config_.rtsps.host + ":" + std::to_string(ext_->rtsp->tls_port()) : "off"},
+             {"rtmp", ext_->rtmp ? config_.rtmp.address.host + ":" + std::to_string(ext_->rtmp->port()) : "off"},
              {"workers", pool_->size()},
              {"streams", registry_->size()},
              {"config", config_.file.empty() ? std::string("(defaults)") : config_.file}});
@@ -168,6 +191,7 @@ void App::stop() {
   api_->ready = false;
   http_->stop();
   ext_->rtsp->stop();
+  if (ext_->rtmp) ext_->rtmp->stop();
   if (ext_->tls) ext_->tls->stop();
   ext_->webrtc->stop();
   registry_->stop_all();
@@ -188,9 +212,11 @@ void App::drain() {
   api_->draining = true;
   http_->drain();
   ext_->rtsp->stop_accepting();
+  if (ext_->rtmp) ext_->rtmp->stop_accepting();
   log::info("draining: /readyz is 503, new sessions are refused, open ones are served until the grace period ends",
             {{"grace_ms", static_cast<int64_t>(control_->grace_ms.load())},
              {"rtsp_sessions", ext_->rtsp->sessions()},
+             {"rtmp_sessions", ext_->rtmp ? ext_->rtmp->sessions() : 0},
              {"webrtc_sessions", ext_->webrtc->sessions()}});
 }
 

@@ -266,7 +266,7 @@ class Parser {
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
     check_keys(root, "",
-               {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "api", "auth", "limits",
+               {"server", "workers", "log", "reader_queue", "rtsp", "rtmp", "streams", "hls", "webrtc", "api", "auth", "limits",
                 "tls", "shutdown_grace", "reader_timeout", "publisher_timeout"});
     if (auto g = root["shutdown_grace"]) c.shutdown_grace_ms = duration_ms(g, "shutdown_grace", 0, 3600000);
     if (auto a = root["api"]) {
@@ -323,6 +323,15 @@ class Parser {
     if (auto t = root["reader_timeout"]) c.reader_timeout_ms = duration_ms(t, "reader_timeout", 500, 3600000);
     if (auto t = root["publisher_timeout"]) c.publisher_timeout_ms = duration_ms(t, "publisher_timeout", 500, 3600000);
     c.rtsp_options.reader_timeout_ms = c.reader_timeout_ms;
+    if (auto r = root["rtmp"]) {
+      if (!r.IsMap() && !r.IsNull()) fail(r, "'rtmp' must be a mapping (address, enabled)");
+      c.rtmp.enabled = true;
+      if (r.IsMap()) {
+        check_keys(r, "rtmp", {"address", "enabled"});
+        if (r["address"]) c.rtmp.address = endpoint(r["address"], "rtmp.address");
+        if (r["enabled"]) c.rtmp.enabled = boolean(r["enabled"], "rtmp.enabled");
+      }
+    }
     if (auto r = root["rtsp"]) {
       check_keys(r, "rtsp", {"publish_conflict", "publish_auth", "read_auth", "auth_method", "session_timeout",
                              "source_timeout", "allow_any_publish", "loss_threshold", "loss_window"});

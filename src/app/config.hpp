@@ -82,6 +82,13 @@ struct ConnectionLimitsConfig {
   std::vector<auth::IpRange> per_address_exempt = {*auth::IpRange::parse("127.0.0.0/8"), *auth::IpRange::parse("::1")};
 };
 
+// rtmp: the RTMP listener (src/rtmp_session). Off unless configured, so an upgrade opens no new port:
+// `rtmp: { address: ":1935" }` (or an empty `rtmp: {}`) turns it on, `enabled: false` turns it off again.
+struct RtmpConfig {
+  bool enabled = false;
+  Endpoint address{"0.0.0.0", 1935};
+};
+
 // TLS for HTTPS and RTSPS: PEM files (cert: leaf first, then the chain). Both set = the TLS listeners run.
 struct TlsConfig {
   std::string cert;
@@ -119,6 +126,7 @@ struct Config {
   // publisher_timeout: a publisher that sends no packet for this long is gone (media::StreamOptions).
   int publisher_timeout_ms = 10000;
   RtspConfig rtsp_options;
+  RtmpConfig rtmp;
   HlsConfig hls;
   WebRtcConfig webrtc;
   ApiConfig api;

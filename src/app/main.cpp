@@ -1,4 +1,4 @@
-// streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--https ADDR] [--rtsps ADDR] [--webrtc-udp ADDR]
+// streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--rtmp ADDR] [--https ADDR] [--rtsps ADDR] [--webrtc-udp ADDR]
 //            [--workers N] [--log-level LEVEL] [--log-format json|text] [--version] [--help]
 #include <boost/asio/io_context.hpp>
 #include <sys/resource.h>
@@ -32,6 +32,7 @@ Options:
   --config FILE        YAML config file (default: built-in defaults, no streams)
   --http ADDR          HTTP listen address (API, WHEP, HLS, pages, metrics), default 0.0.0.0:8080
   --rtsp ADDR          RTSP listen address, default 0.0.0.0:8554
+  --rtmp ADDR          RTMP listen address (turns RTMP on; off unless the config has an rtmp section)
   --https ADDR         HTTPS listen address, default 0.0.0.0:8443 (needs tls.cert and tls.key in the config)
   --rtsps ADDR         RTSPS listen address, default 0.0.0.0:8322 (likewise)
   --webrtc-udp ADDR    WebRTC UDP address, default 0.0.0.0:8189
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
   // Our own binary re-executed between the server and an exec: command (see exec_supervisor.hpp).
   if (argc >= 2 && std::strcmp(argv[1], rtsp_session::kExecSupervisorFlag) == 0)
     return rtsp_session::exec_supervisor_main(argc, argv);
-  std::string config_path, http, rtsp, https, rtsps, webrtc, workers, level, format;
+  std::string config_path, http, rtsp, rtmp, https, rtsps, webrtc, workers, level, format;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -121,6 +122,8 @@ int main(int argc, char** argv) {
       if (!value(http)) return usage_error("--http needs an address");
     } else if (arg == "--rtsp") {
       if (!value(rtsp)) return usage_error("--rtsp needs an address");
+    } else if (arg == "--rtmp") {
+      if (!value(rtmp)) return usage_error("--rtmp needs an address");
     } else if (arg == "--https") {
       if (!value(https)) return usage_error("--https needs an address");
     } else if (arg == "--rtsps") {
@@ -161,8 +164,9 @@ int main(int argc, char** argv) {
   };
   if (!endpoint(http, config.http, "--http") || !endpoint(rtsp, config.rtsp, "--rtsp") ||
       !endpoint(webrtc, config.webrtc_udp, "--webrtc-udp") || !endpoint(https, config.https, "--https") ||
-      !endpoint(rtsps, config.rtsps, "--rtsps"))
+      !endpoint(rtsps, config.rtsps, "--rtsps") || !endpoint(rtmp, config.rtmp.address, "--rtmp"))
     return kExitUsage;
+  if (!rtmp.empty()) config.rtmp.enabled = true;
   if ((!https.empty() || !rtsps.empty()) && !config.tls.enabled())
     return usage_error(std::string(https.empty() ? "--rtsps" : "--https") +
                        " needs tls.cert and tls.key in the config");

@@ -308,12 +308,21 @@ bool Stream::acquire_publisher(const std::string& session, bool replace, std::fu
       old_kick = std::move(kick_publisher_);
     }
     publisher_ = session;
+    publisher_protocol_.clear();
+    publisher_remote_.clear();
     kick_publisher_ = std::move(kick);
     ++publisher_epoch_;
     started_ = true;
   }
   if (old_kick) old_kick();
   return true;
+}
+
+void Stream::describe_publisher(const std::string& session, std::string protocol, std::string remote) {
+  std::lock_guard lk(mu_);
+  if (publisher_ != session) return;
+  publisher_protocol_ = std::move(protocol);
+  publisher_remote_ = std::move(remote);
 }
 
 void Stream::release_publisher(const std::string& session) {
@@ -489,6 +498,10 @@ StreamStats Stream::stats() const {
     s.last_error = last_error_;
     s.tracks = tracks_;
     s.has_publisher = !publisher_.empty();
+    if (s.has_publisher) {
+      s.publisher_protocol = publisher_protocol_;
+      s.publisher_remote = publisher_remote_;
+    }
     s.source_transport = source_transport_;
     s.reception = reception_;
     s.keyframe_requests = keyframe_requests_;

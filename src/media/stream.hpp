@@ -96,6 +96,8 @@ struct StreamStats {
   KeyframeRequestCounts keyframe_requests;
   FanoutHistogram fanout;
   bool has_publisher = false;
+  std::string publisher_protocol;  // "rtsp", "rtsps", "rtmp" (set by the publisher's session); "" if none
+  std::string publisher_remote;    // the publisher's address:port
   double uptime_seconds = 0;  // since the stream last became ready; 0 when not ready
 };
 
@@ -161,6 +163,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // GOP cache is dropped, the publisher is kicked and every reader is closed, so players learn the stream ended.
   bool acquire_publisher(const std::string& session, bool replace, std::function<void()> kick);
   void release_publisher(const std::string& session);
+  // What the API shows of the current publisher (if it is still `session`): protocol and remote address.
+  void describe_publisher(const std::string& session, std::string protocol, std::string remote);
 
   // ---- reader side: call on worker thread `worker`; the Reader must be destroyed on that thread too.
   std::unique_ptr<Reader> attach(size_t worker, std::string session);
@@ -230,6 +234,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool started_ = false;
   std::string publisher_;
   std::function<void()> kick_publisher_;
+  std::string publisher_protocol_, publisher_remote_;
   uint64_t publisher_epoch_ = 0;  // +1 per acquire_publisher: a watch ends when its publisher's epoch is over
   uint64_t watched_epoch_ = 0;    // the epoch whose data watch runs (started at set_state(Ready))
   std::unique_ptr<boost::asio::steady_timer> on_demand_timer_;

@@ -748,6 +748,7 @@ rtsp::Response ServerSession::announce(const rtsp::Request& req) {
     res.reason = "Forbidden (stream already has a publisher)";
     return res;
   }
+  stream->describe_publisher(id_, conn_.secure() ? "rtsps" : "rtsp", remote_);
   publishing_ = true;
   created_stream_ = created;
   stream_ = stream;
