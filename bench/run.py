@@ -6,7 +6,8 @@
 
 Rows (issue #6): start to ready (median of 20), idle RSS after 5 s, REST throughput of GET /api/v1/streams with 100
 streams (wrk), RTSP fan-out (one 2 Mb/s H.264 stream, N TCP readers), WebRTC fan-out (N WHEP viewers of a 600 kb/s
-stream), ingest capacity (N RTSP publishers of 1 Mb/s), ingest-to-egress latency (send time carried in an RTP header
+stream), ingest capacity (N RTSP publishers of 1 Mb/s), RTMP ingest and fan-out (200 publishers, 200 players of one
+stream: server CPU per publisher / player), ingest-to-egress latency (send time carried in an RTP header
 extension from rtsp_publishers to rtsp_readers), and the seed's signaling test (1000 WebSocket users ramped over
 60 s). The server and the load tools share the machine, as the targets assume. The RTSP and WebRTC fan-out rows
 also say how many times the kernel floor the server costs (bench/kernel_floor: the same bytes, sockets and syscall
@@ -52,7 +53,7 @@ class Server:
     """A streamgate process on free ports with a generated config; CPU and RSS read from /proc."""
 
     def __init__(self, binary, config="", workers=None):
-        self.http, self.rtsp, self.udp = free_port(), free_port(), free_port()
+        self.http, self.rtsp, self.udp, self.rtmp = free_port(), free_port(), free_port(), free_port()
         self.dir = tempfile.mkdtemp(prefix="sg_bench_")
         cfg = os.path.join(self.dir, "streamgate.yaml")
         with open(cfg, "w") as f:
@@ -62,7 +63,8 @@ class Server:
             f.write(config)
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.proc = subprocess.Popen([binary, "--config", cfg, "--http", f"127.0.0.1:{self.http}",
-                                      "--rtsp", f"127.0.0.1:{self.rtsp}", "--webrtc-udp", f"127.0.0.1:{self.udp}"],
+                                      "--rtsp", f"127.0.0.1:{self.rtsp}", "--webrtc-udp", f"127.0.0.1:{self.udp}",
+                                      "--rtmp", f"127.0.0.1:{self.rtmp}"],
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -310,6 +312,43 @@ def row_ingest(a, rows):
                      "all ready; >= 1000 streams", ready == n))
 
 
+def rtmp_clients(a, url, mode, n, duration):
+    return [os.path.join(a.build, "bench", "rtmp_clients"), "--url", url, "--mode", mode, "--clients", str(n),
+            "--duration", str(duration), "--threads", "2"]
+
+
+def row_rtmp(a, rows):
+    """RTMP ingest (N publishers of the 320x240 clip, ~200 kb/s at 30 fps) and RTMP fan-out (N players of one
+    such stream), server CPU per publisher / per player, next to the RTSP rows."""
+    n = 5 if a.quick else 200
+    duration = 3 if a.quick else 15
+    with Server(a.binary) as s:
+        (rc, r), cpu, rss0, rss1 = measured(s, lambda: tool_json(
+            rtmp_clients(a, f"rtmp://127.0.0.1:{s.rtmp}/live/pub", "publish", n, duration), duration + 120))
+    rows.append((f"ingest, {n} RTMP publishers (H.264 320x240, 30 fps)",
+                 f"started {r.get('started')}/{n}, CPU {cpu:.1f}% ({cpu / n:.4f}%/publisher), "
+                 f"RSS {rss1 / 1024:.1f} MiB, errors {r.get('errors')}",
+                 "all publish", rc == 0 and r.get("started") == n))
+    with Server(a.binary) as s:
+        pub = subprocess.Popen(rtmp_clients(a, f"rtmp://127.0.0.1:{s.rtmp}/live/fanout", "publish", 1, duration + 30)
+                               + ["--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+        try:
+            if not s.wait_ready("fanout"):
+                raise RuntimeError("RTMP publisher stream never ready")
+            time.sleep(1)
+            (rc, r), cpu, rss0, rss1 = measured(s, lambda: tool_json(
+                rtmp_clients(a, f"rtmp://127.0.0.1:{s.rtmp}/live/fanout", "play", n, duration), duration + 120))
+        finally:
+            os.killpg(pub.pid, signal.SIGTERM)
+            pub.wait()
+    per = cpu / n
+    rows.append((f"RTMP fan-out, {n} players of one ~200 kb/s stream",
+                 f"CPU {cpu:.1f}% ({per:.4f}%/player), RSS +{(rss1 - rss0) / n:.1f} KiB/player, "
+                 f"started {r.get('started')}/{n}, min {r.get('kbps', {}).get('min')} kb/s, errors {r.get('errors')}",
+                 "all play", rc == 0 and r.get("started") == n))
+
+
 def row_ws(a, rows):
     users, ramp = (20, 1) if a.quick else (1000, 60)
     config = "streams:\n  live:\n    source: >-\n      " + exec_source(320, 240, 300, audio=True) + "\n"
@@ -328,7 +367,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="tiny N, seconds per row (CI smoke)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
-    ap.add_argument("--only", default="", help="comma-separated rows: startup,rest,rtsp,webrtc,ingest,ws")
+    ap.add_argument("--only", default="", help="comma-separated rows: startup,rest,rtsp,webrtc,ingest,rtmp,ws")
     ap.add_argument("--json", default="", help="also write the rows to this file")
     ap.add_argument("--rtsp-readers", default="", help="comma-separated reader counts of the rtsp rows "
                     "(default 100,500,1000,2000)")
@@ -341,7 +380,7 @@ def main():
     rows, latency_rows, failures = [], [], []
     steps = [("startup", lambda: row_startup(a, rows)), ("rest", lambda: row_rest(a, rows)),
              ("rtsp", lambda: row_rtsp_fanout(a, rows, latency_rows)), ("webrtc", lambda: row_webrtc_fanout(a, rows)),
-             ("ingest", lambda: row_ingest(a, rows)), ("ws", lambda: row_ws(a, rows))]
+             ("ingest", lambda: row_ingest(a, rows)), ("rtmp", lambda: row_rtmp(a, rows)), ("ws", lambda: row_ws(a, rows))]
     for name, step in steps:
         if only and name not in only:
             continue

@@ -40,9 +40,9 @@ struct Message {
 
 struct ChunkLimits {
   uint32_t max_chunk_size = 1 << 20;          // a larger Set Chunk Size from the peer is an error
-  uint32_t max_message_size = 16 << 20;       // a message header announcing more is an error
+  uint32_t max_message_size = 8 << 20;        // a message header announcing more is an error
   size_t max_chunk_streams = 64;              // chunk stream ids with state at once
-  size_t max_buffered_bytes = 32 << 20;       // partial messages held over all chunk streams
+  size_t max_buffered_bytes = 16 << 20;       // partial messages held over all chunk streams
 };
 
 class ChunkReader {

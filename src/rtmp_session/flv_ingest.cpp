@@ -1,5 +1,6 @@
 #include "rtmp_session/flv_ingest.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 
@@ -165,7 +166,7 @@ Status FlvIngest::on_audio(uint32_t timestamp, Bytes body) {
   if (tag->packet == rtmp::AudioPacket::SequenceHeader) {
     auto asc = codec::aac::parse_audio_specific_config(tag->data);
     if (!asc) return make_error("AAC sequence header: " + asc.error());
-    if (to_vector(tag->data) == audio_config_) return Ok{};
+    if (std::equal(tag->data.begin(), tag->data.end(), audio_config_.begin(), audio_config_.end())) return Ok{};
     const bool had = !audio_config_.empty();
     audio_config_ = to_vector(tag->data);
     audio_rate_ = asc->sample_rate;

@@ -375,7 +375,10 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession> {
                    {info});
     } else if (name == "createStream") {
       send_command(0, "_result", cmd->transaction, Amf0Value::make_null(), {Amf0Value::make_number(kMediaStreamId)});
-    } else if (name == "releaseStream" || name == "FCPublish" || name == "FCUnpublish" || name == "getStreamLength") {
+    } else if (name == "getStreamLength") {
+      // ffmpeg's player asks; a live stream has no length (0).
+      send_command(0, "_result", cmd->transaction, Amf0Value::make_null(), {Amf0Value::make_number(0)});
+    } else if (name == "releaseStream" || name == "FCPublish" || name == "FCUnpublish") {
       if (cmd->transaction > 0)
         send_command(0, "_result", cmd->transaction, Amf0Value::make_null(), {Amf0Value::make_undefined()});
     } else if (name == "publish" || name == "play") {
@@ -401,7 +404,11 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession> {
     while (pending_ && !closed_) {
       PendingRequest req = std::move(*pending_);
       pending_.reset();
-      co_await (req.publish ? start_publish(req) : start_play(req));
+      // Not `co_await (c ? a() : b())`: GCC 12 destroys that temporary awaitable twice.
+      if (req.publish)
+        co_await start_publish(req);
+      else
+        co_await start_play(req);
       blocked_ = false;
       backlog_bytes_ = 0;
       std::deque<Held> held = std::move(backlog_);
