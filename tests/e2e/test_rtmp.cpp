@@ -1,7 +1,7 @@
 // RTMP with real clients. ffmpeg publishes H.264 + AAC over RTMP (rtmp://host/live/cam and rtmp://host/cam);
 // ffprobe reads it over RTSP and HLS, ffmpeg reads it back over RTMP and decodes it, Chromium plays it over WHEP;
 // the API names the publisher's protocol. Enhanced RTMP H.265 (which Debian's ffmpeg 5.1 cannot send) is published
-// by a raw client with tags built per the spec from libx265 output, and read over RTSP and RTMP. Publishing needs
+// by a raw client with tags built per the spec from libx265 output, and read over RTSP. Publishing needs
 // the credentials the authorizer asks for. Garbage on the RTMP port leaves the server up with flat memory.
 #include <gtest/gtest.h>
 
@@ -237,7 +237,7 @@ std::vector<std::vector<ByteVector>> x265_access_units(int frames, std::string& 
   return units;
 }
 
-TEST(RtmpEnhanced, H265PublishedWithEnhancedRtmpIsReadOverRtspAndRtmp) {
+TEST(RtmpEnhanced, H265PublishedWithEnhancedRtmpIsReadOverRtsp) {
   if (!have_program("ffmpeg") || !have_program("ffprobe")) GTEST_SKIP() << "ffmpeg/ffprobe not installed";
   std::string error;
   auto units = x265_access_units(250, error);

@@ -72,12 +72,14 @@ TEST(FlvVideo, EnhancedRtmpHevcSequenceStartAndCodedFrames) {
   EXPECT_EQ(to_hex(config->sps[0]), kSps64);
   EXPECT_EQ(to_hex(config->pps[0]), kPps64);
   // CodedFrames (1): SI24 composition time, NAL units. CodedFramesX (3): no composition time.
-  auto coded = parse_video_tag(from_hex("91 68766331 000028 00000003 260101"));
+  ByteVector coded_bytes = from_hex("91 68766331 000028 00000003 260101");
+  auto coded = parse_video_tag(coded_bytes);
   ASSERT_TRUE(coded.ok()) << coded.error();
   EXPECT_EQ(coded->packet, VideoPacket::CodedFrames);
   EXPECT_EQ(coded->composition_time, 40);
   EXPECT_EQ(to_hex(coded->data), "00000003260101");
-  auto codedx = parse_video_tag(from_hex("a3 68766331 00000003 020101"));
+  ByteVector codedx_bytes = from_hex("a3 68766331 00000003 020101");
+  auto codedx = parse_video_tag(codedx_bytes);
   ASSERT_TRUE(codedx.ok()) << codedx.error();
   EXPECT_FALSE(codedx->keyframe);
   EXPECT_EQ(codedx->composition_time, 0);
@@ -118,11 +120,12 @@ TEST(FlvVideo, NalLengthsOverrunningTheTagFail) {
 
 TEST(FlvAudio, AacSequenceHeaderAndRawFrame) {
   // FLV E.4.2.1: SoundFormat 10 (AAC), 44 kHz, 16 bit, stereo = 0xAF; AACPacketType 0 = AudioSpecificConfig.
-  auto header = parse_audio_tag(from_hex("af00 1210"));
+  ByteVector header_bytes = from_hex("af00 1210"), raw_bytes = from_hex("af01 210049");
+  auto header = parse_audio_tag(header_bytes);
   ASSERT_TRUE(header.ok()) << header.error();
   EXPECT_EQ(header->packet, AudioPacket::SequenceHeader);
   EXPECT_EQ(to_hex(header->data), "1210");
-  auto raw = parse_audio_tag(from_hex("af01 210049"));
+  auto raw = parse_audio_tag(raw_bytes);
   ASSERT_TRUE(raw.ok());
   EXPECT_EQ(raw->packet, AudioPacket::RawFrame);
   EXPECT_EQ(to_hex(raw->data), "210049");
