@@ -100,6 +100,19 @@ App::App(Config config) : config_(std::move(config)) {
   for (const auto& name : router_.top_level_names())
     if (media::valid_stream_id(name))
       throw std::logic_error("route /" + name + "/ is not in media::kReservedStreamIds");
+  api_->config_file = config_.file;
+  api_->ports = [this] {
+    boost::json::object o{{"http", http_->port()}, {"rtsp", ext_->rtsp->port()}};
+    if (ext_->tls) {
+      o["https"] = http_->tls_port();
+      o["rtsps"] = ext_->rtsp->tls_port();
+    }
+    return o;
+  };
+  api_->session_counts = [e = ext_.get()] {
+    return boost::json::object{{"rtsp", e->rtsp->sessions()}, {"webrtc", e->webrtc->sessions()},
+                               {"hls_muxers", e->hls->muxers()}};
+  };
   http_ = std::make_unique<http::HttpServer>(*pool_, router_, authorizer_.get(), config_.http_policy);
   http_->set_request_timeout(std::chrono::milliseconds(config_.request_timeout_ms));
   http_->set_connection_limiter(ext_->http_limiter);

@@ -617,10 +617,11 @@ asio::awaitable<void> HttpServer::session(Stream stream, Peer peer, [[maybe_unus
       break;
     }
     Request req = parser.release();
-    if (beast::websocket::is_upgrade(req)) {
+    const bool websocket = beast::websocket::is_upgrade(req);
+    if (websocket || req.method() == bhttp::verb::get) {
       auto target = std::string_view(req.target().data(), req.target().size());
       auto m = router_.match(req.method(), target.substr(0, target.find('?')), true);
-      if (m.upgrade) {
+      if (m.upgrade && m.upgrade->event_stream == !websocket) {
         if (auto refused = co_await admit(req, peer, m)) {
           tcp_layer.expires_after(kWriteTimeout);
           co_await bhttp::async_write(stream, *refused, asio::as_tuple(asio::use_awaitable));

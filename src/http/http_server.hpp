@@ -65,6 +65,9 @@ Handler sync_handler(SyncHandler handler);
 struct UpgradeHandler {
   std::function<boost::asio::awaitable<void>(boost::beast::tcp_stream, Request, Params)> plain;
   std::function<boost::asio::awaitable<void>(TlsStream, Request, Params)> tls;
+  // Takes a plain GET instead of a WebSocket upgrade: a response streamed for the connection's life (Server-Sent
+  // Events). The handler writes the status line and headers itself.
+  bool event_stream = false;
   explicit operator bool() const { return plain && tls; }
 };
 
@@ -118,6 +121,15 @@ class Router {
     requires(!std::is_same_v<std::decay_t<F>, UpgradeHandler>)
   void add_upgrade(std::string pattern, Access access, F handler) {
     add_upgrade(std::move(pattern), std::move(access), UpgradeHandler{handler, handler});
+  }
+
+  // A GET whose response is an endless stream (text/event-stream): `handler` as for add_upgrade, called for a
+  // plain GET after the access check; the connection is the handler's until it returns.
+  template <class F>
+  void add_event_stream(std::string pattern, Access access, F handler) {
+    UpgradeHandler h{handler, handler};
+    h.event_stream = true;
+    add_upgrade(std::move(pattern), std::move(access), std::move(h));
   }
 
   struct Match {
