@@ -29,9 +29,15 @@ async function screenshots(page, name) {
   await page.setViewportSize({ width: 1280, height: 800 });
 }
 
+// Polls the page's decoded-frame count until `min` (waitForFunction would take an async predicate's promise as true).
 async function waitFrames(page, min, timeout) {
-  await page.waitForFunction(async (min) => (await window.playerFrames()) >= min, min, { timeout, polling: 500 });
-  return page.evaluate(() => window.playerFrames());
+  const deadline = Date.now() + timeout;
+  let n = 0;
+  while ((n = await page.evaluate(() => window.playerFrames())) < min) {
+    if (Date.now() > deadline) throw new Error(`only ${n} frames decoded in ${timeout} ms: ` + await page.textContent('#status'));
+    await page.waitForTimeout(500);
+  }
+  return n;
 }
 
 let code = 1;

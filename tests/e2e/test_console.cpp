@@ -33,9 +33,9 @@ bool have_browser() {
          std::ifstream(kE2eDir + "/node_modules/playwright-core/package.json").good();
 }
 
-// <build>/artifacts/console: the binary is <build>/src/streamgate.
+// <build>/artifacts/console: the binary is <build>/streamgate.
 std::string artifacts_dir() {
-  auto dir = std::filesystem::path(SG_BINARY).parent_path().parent_path() / "artifacts" / "console";
+  auto dir = std::filesystem::path(SG_BINARY).parent_path() / "artifacts" / "console";
   std::filesystem::create_directories(dir);
   return dir.string();
 }
