@@ -3,12 +3,15 @@
 // since its last event. Nothing runs while no client is connected; a client holds one snapshot and at most one
 // event being written, and one that does not take an event within kEventWriteTimeout is dropped (a slow client
 // never makes the server buffer). At most ApiContext::max_event_clients at once (503 beyond).
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/json.hpp>
+#include <cerrno>
 
 #include "api/api.hpp"
 #include "api/stream_events.hpp"
@@ -40,6 +43,14 @@ std::string head(std::string_view status, std::string_view type, size_t length) 
   if (length != std::string::npos) h += "Content-Length: " + std::to_string(length) + "\r\n";
   h += "\r\n";
   return h;
+}
+
+// An event client sends nothing after its request: end of stream, an error, or any bytes (a TLS close_notify)
+// mean it has gone, and its place is freed at once rather than at the next failed write.
+bool client_left(int fd) {
+  char byte;
+  auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 struct ClientCount {
@@ -76,7 +87,7 @@ asio::awaitable<void> serve_events(Stream stream, ApiContext& ctx) {
     }
     timer.expires_after(kEventInterval);
     auto [tec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (tec) break;
+    if (tec || client_left(tcp.socket().native_handle())) break;
     StreamSnapshot now = take_snapshot(ctx);
     out = diff_event(diff_streams(last, now));
     last = std::move(now);
