@@ -282,6 +282,22 @@ void write_mp4(std::vector<OutTrack>& tracks, PlaybackFile& out) {
 
 // Fragmented MP4: ftyp, moov (mvex), then one moof+mdat per video GOP (or per second without video).
 void write_fmp4(std::vector<OutTrack>& tracks, size_t ref, PlaybackFile& out) {
+  // Readers of fragments (ffmpeg's mov demuxer among them) shift a track with negative composition offsets by
+  // their largest magnitude. Instead, make the offsets non-negative and delay every track by the same time, so
+  // tracks keep their sync: video shows its first keyframe at `shift`, audio starts at `shift`.
+  double shift = 0;
+  std::vector<int64_t> lowest(tracks.size(), 0);
+  for (size_t k = 0; k < tracks.size(); ++k) {
+    for (const auto& x : tracks[k].samples) lowest[k] = std::min<int64_t>(lowest[k], x.cts);
+    shift = std::max(shift, static_cast<double>(-lowest[k]) / tracks[k].info->timescale);
+  }
+  for (size_t k = 0; k < tracks.size(); ++k) {
+    const int64_t delay = std::llround(shift * tracks[k].info->timescale) + lowest[k];
+    for (auto& x : tracks[k].samples) {
+      x.dts += delay;
+      x.cts = static_cast<int32_t>(x.cts - lowest[k]);
+    }
+  }
   {
     ByteVector head;
     mp4::BoxWriter w(head);
@@ -450,7 +466,7 @@ Result<PlaybackFile> build_playback_file(const std::vector<SegmentIndex>& segmen
   }
   // A keyframe before `start` only counts when its segment reaches `start`; otherwise `start` is in a gap.
   std::optional<Key> key = before;
-  if (key && segments[key->seg].start + segments[key->seg].duration() < start && after) key = after;
+  if (key && segments[key->seg].start + segments[key->seg].duration() < start) key = after;
   if (!key) key = after;
   if (!key) return make_error("no recording in this time range");
   const SysMicros t0 = key->time;

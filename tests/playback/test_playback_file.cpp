@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 
 #include "mp4/box_parser.hpp"
 #include "mp4/fragment.hpp"
@@ -136,7 +137,9 @@ SegmentIndex index_of(const ByteVector& file, SysMicros start) {
   EXPECT_TRUE(boxes);
   for (const auto& b : *boxes) {
     if (b.type == "moov") index.tracks = *mp4::parse_moov(b.payload);
-    if (b.type == "moof") EXPECT_TRUE(mp4::parse_moof(b.payload, b.offset, index.tracks, index.samples));
+    if (b.type == "moof") {
+      EXPECT_TRUE(mp4::parse_moof(b.payload, b.offset, index.tracks, index.samples));
+    }
   }
   return index;
 }
@@ -167,7 +170,8 @@ TEST(FragmentReader, ReadsTracksAndSamplesOfAWrittenSegment) {
   }
   EXPECT_EQ(video, 50u);
   EXPECT_EQ(keys, 2u);
-  EXPECT_EQ(index.duration(), 2s);
+  // The longest track: audio, whose last 1024-sample frame ends at 2.0053 s.
+  EXPECT_EQ(index.duration(), microseconds(2005333));
 }
 
 TEST(FragmentReader, RefusesTruncatedBoxesWithoutCrashing) {
@@ -261,8 +265,9 @@ TEST_F(PlaybackFileTest, Mp4StartsAtTheKeyframeBeforeStartAndCrossesTheSegmentBo
   ASSERT_EQ(traks.size(), 2u);
   Table v = read_table(traks[0]), a = read_table(traks[1]);
   EXPECT_EQ(v.timescale, 90000u);
-  // From the keyframe at 7.08 s to frames shown before 12.5 s: 5.4 s of video, 135 frames.
-  ASSERT_EQ(v.sizes.size(), 135u);
+  // From the keyframe (decoded at 7.0 s) in decode order up to the first frame shown at or after 12.5 s (the one
+  // decoded at 12.48 s): 137 frames.
+  ASSERT_EQ(v.sizes.size(), 137u);
   ASSERT_EQ(v.offsets.size(), v.sizes.size());
   ASSERT_EQ(v.cts.size(), v.sizes.size());
   EXPECT_EQ(v.cts[0], 0);  // the keyframe shows at 0
@@ -270,7 +275,7 @@ TEST_F(PlaybackFileTest, Mp4StartsAtTheKeyframeBeforeStartAndCrossesTheSegmentBo
   EXPECT_EQ(v.sync, (std::vector<uint32_t>{1, 26, 51, 76, 101, 126}));
   uint64_t total = 0;
   for (auto d : v.durations) total += d;
-  EXPECT_EQ(total, 135u * 3600);
+  EXPECT_EQ(total, 137u * 3600);
   // Every sample offset points at the sample's bytes: video frames 175.. of segment 0, then 0.. of segment 1.
   for (size_t i = 0; i < v.sizes.size(); ++i) {
     const auto o = v.offsets[i];
@@ -278,9 +283,9 @@ TEST_F(PlaybackFileTest, Mp4StartsAtTheKeyframeBeforeStartAndCrossesTheSegmentBo
     EXPECT_EQ(static_cast<int>(out[o + 1]), 1);
     EXPECT_EQ(seg * 250 + frame, 175 + static_cast<int>(i)) << i;
   }
-  // Audio from the first frame at or after the keyframe's time (7.08 s -> frame 333 at 7.104 s), in sync.
+  // Audio from the first frame at or after the keyframe's time (7.08 s -> frame 332 at 7.0827 s), in sync.
   ASSERT_FALSE(a.offsets.empty());
-  EXPECT_EQ(int(out[a.offsets[0] + 2]) << 8 | int(out[a.offsets[0] + 3]), 333);
+  EXPECT_EQ(int(out[a.offsets[0] + 2]) << 8 | int(out[a.offsets[0] + 3]), 332);  // 7.0827 s
   EXPECT_TRUE(a.cts.empty());
   // Across the boundary audio restarts at frame 0 of segment 1 without a gap in decode time.
   uint64_t audio_total = 0;
@@ -310,12 +315,22 @@ TEST_F(PlaybackFileTest, Fmp4HasOneFragmentPerGopWithTheSameSamples) {
     ASSERT_LE(s.offset + s.size, out.size());
     EXPECT_EQ(static_cast<uint32_t>(out[s.offset + 1]), s.track_id);
     if (s.track_id == 1) {
-      if (video == 0) EXPECT_TRUE(s.keyframe);
+      if (video == 0) {
+        EXPECT_TRUE(s.keyframe);
+      }
+      // Composition offsets made non-negative (+1 frame); audio is delayed by the same 40 ms instead.
       EXPECT_EQ(s.dts, video * 3600);
+      EXPECT_EQ(s.cts_offset, s.keyframe ? 3600 : 0);
       ++video;
+    } else if (video == 0) {
+      FAIL() << "audio before the first video fragment";
     }
   }
-  EXPECT_EQ(video, 135u);
+  EXPECT_EQ(video, 137u);
+  std::optional<uint64_t> first_audio;
+  for (const auto& s : samples)
+    if (s.track_id == 2 && !first_audio) first_audio = s.dts;
+  EXPECT_EQ(first_audio, 1920u);  // 40 ms at 48 kHz
 }
 
 TEST_F(PlaybackFileTest, StartInAGapBeginsAtTheNextKeyframeAndNoDataIsAnError) {
@@ -329,10 +344,13 @@ TEST_F(PlaybackFileTest, StartInAGapBeginsAtTheNextKeyframeAndNoDataIsAnError) {
 }
 
 TEST_F(PlaybackFileTest, DifferentTracksEndTheOutputAtThatSegment) {
+  auto whole = build_playback_file(indexes, at(10, 0, 8), at(10, 0, 15), Format::Mp4);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->duration, 7960ms);  // decoded from 7 s up to the frame shown at 15 s
   indexes[1].tracks[0].stsd.back() = std::byte{0x42};  // another codec configuration
   auto built = build_playback_file(indexes, at(10, 0, 8), at(10, 0, 15), Format::Mp4);
   ASSERT_TRUE(built);
-  EXPECT_LE(built->duration, 2080ms);
+  EXPECT_EQ(built->duration, 3000ms);  // 7 s to the end of the first segment
 }
 
 TEST(Spans, MergeTouchingAndKeepGaps) {
