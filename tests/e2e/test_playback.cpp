@@ -225,7 +225,7 @@ TEST(Playback, AMissingSegmentShowsAsAGapInTheSpans) {
   ASSERT_EQ(list.size(), 2u) << spans.body;
   EXPECT_EQ(list[1].at("start").as_string(), base_time(20));
   // Playback from inside the gap starts at the next segment.
-  auto reply = http_raw(rig.server.http_port, get_header("/cam/playback?start=" + base_time(15) + "&duration=5s", ""),
+  auto reply = http_raw(rig.server.http_port, get_header("/cam/playback?start=" + base_time(15) + "&duration=10s", ""),
                         20000);
   ASSERT_EQ(reply.status, 200);
   EXPECT_EQ(reply.headers["x-playback-start"].substr(0, 19), std::string(kBaseRfc) + "20");
