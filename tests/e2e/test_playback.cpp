@@ -28,6 +28,8 @@ struct Codecs {
   std::string video, audio;       // ffprobe codec names
 };
 
+void PrintTo(const Codecs& c, std::ostream* os) { *os << c.name; }
+
 Codecs h264_aac() {
   return {"H264_AAC",
           {"-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-keyint_min", "25", "-c:a", "aac", "-b:a", "64k"},
