@@ -13,6 +13,7 @@
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
 #include "hls_session/hls_manager.hpp"
+#include "playback/playback_server.hpp"
 #include "media/stream_registry.hpp"
 #include "net/tls_context.hpp"
 #include "rtsp_session/client_source.hpp"
@@ -26,6 +27,7 @@ struct App::Extensions {
   std::unique_ptr<net::TlsContext> tls;  // HTTPS and RTSPS certificate (declared first: outlives the servers)
   std::unique_ptr<rtsp_session::RtspServer> rtsp;
   std::unique_ptr<hls_session::HlsManager> hls;
+  std::unique_ptr<playback::PlaybackServer> playback;
   std::unique_ptr<webrtc::WebRtcServer> webrtc;
   std::shared_ptr<net::ConnectionLimiter> http_limiter, rtsp_limiter;  // limits.* (held by connections too)
 };
@@ -93,6 +95,8 @@ App::App(Config config) : config_(std::move(config)) {
   ext_->webrtc = std::make_unique<webrtc::WebRtcServer>(*pool_, *registry_, webrtc_options);
   ext_->webrtc->add_routes(router_);
   api_->metric_writers.push_back([w = ext_->webrtc.get()](std::string& out) { w->write_metrics(out); });
+  ext_->playback = std::make_unique<playback::PlaybackServer>(config_.record_path);
+  ext_->playback->add_routes(router_);  // before HLS's catch-all GET /{stream}/{file}
   ext_->hls = std::make_unique<hls_session::HlsManager>(*pool_, *registry_, hls_session::make_hls_options(config_.hls));
   ext_->hls->add_routes(router_);  // registers a catch-all GET /{stream}/{file}: add other GET routes before it
   api_->metric_writers.push_back([hls = ext_->hls.get()](std::string& out) { hls->write_metrics(out); });
