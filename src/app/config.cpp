@@ -267,7 +267,12 @@ class Parser {
     if (root.IsNull()) return c;  // an empty file: all defaults
     check_keys(root, "",
                {"server", "workers", "log", "reader_queue", "rtsp", "rtmp", "streams", "hls", "webrtc", "api", "auth", "limits",
-                "tls", "shutdown_grace", "reader_timeout", "publisher_timeout"});
+                "tls", "shutdown_grace", "reader_timeout", "publisher_timeout", "record_path"});
+    if (auto r = root["record_path"]) {
+      c.record_path = string(r, "record_path");
+      if (c.record_path.empty() || c.record_path.find("%stream") == std::string::npos)
+        fail(r, "'record_path' must contain %stream");
+    }
     if (auto g = root["shutdown_grace"]) c.shutdown_grace_ms = duration_ms(g, "shutdown_grace", 0, 3600000);
     if (auto a = root["api"]) {
       check_keys(a, "api", {"allow_exec", "allowed_sources"});
