@@ -1,6 +1,7 @@
 #pragma once
 // REST API (/api/v1/streams...), Prometheus /metrics, /healthz and /readyz, registered on the HTTP router.
 #include <atomic>
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -24,6 +25,8 @@ struct ApiContext {
   // given (auth::Permission path syntax: exact or "~regex").
   bool allow_exec = false;
   std::vector<auth::Permission> allowed_sources;
+  // Extra fields of a stream's JSON from other parts (e.g. "recording"), added to every stream object.
+  std::vector<std::function<void(const media::Stream&, boost::json::object&)>> stream_fields;
   // Extra metric lines from other parts (RTSP sessions, WebRTC peers...), already in exposition format.
   std::vector<std::function<void(std::string&)>> metric_writers;
 

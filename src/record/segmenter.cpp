@@ -117,6 +117,7 @@ Status RecordSegmenter::open_segment(const mp4::Sample& first, int64_t wall_us, 
   Chunk c;
   c.kind = Chunk::Kind::Open;
   c.start_us = std::max<int64_t>(0, segment_start_us_ + *wall_offset_us_);
+  c.format = options_.format;
   if (ts_)
     ts_->write_tables(c.data);
   else
