@@ -262,33 +262,39 @@ void DiskWriter::write_chunk(RecordingSink& sink, record::Chunk& chunk) {
   if (int err = write_all(sink.fd_, chunk.data.data(), chunk.data.size()); err != 0) return fail(sink, "cannot write", err);
   if (::fdatasync(sink.fd_) != 0) return fail(sink, "cannot sync", errno);
   sink.size_ += static_cast<int64_t>(chunk.data.size());
-  std::lock_guard lk(sink.mu_);
-  sink.status_.bytes += chunk.data.size();
+  const bool resumed = sink.failed_;
+  sink.failed_ = false;
+  {
+    std::lock_guard lk(sink.mu_);
+    sink.status_.bytes += chunk.data.size();
+    if (resumed) {
+      sink.status_.failed = false;
+      sink.status_.error.clear();
+      sink.status_.file = sink.path_;
+    }
+  }
+  // Resumed once a fragment is on disk again: a header alone may still fit on a nearly full disk.
+  if (resumed) log::info("recording resumed", {{"stream", sink.stream_}, {"file", sink.path_}});
 }
 
 void DiskWriter::open_file(RecordingSink& sink, const record::Chunk& chunk) {
   const std::string path =
       record::expand_record_path(sink.pattern_, sink.stream_, chunk.start_us) + std::string(record::extension(chunk.format));
   sink.path_ = path;
-  sink.size_ = 0;
+  sink.size_ = sink.header_size_ = 0;
   if (int err = make_parents(path); err != 0) return fail(sink, "cannot create the folder of", err);
   sink.fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (sink.fd_ < 0) return fail(sink, "cannot create", errno);
   if (int err = write_all(sink.fd_, chunk.data.data(), chunk.data.size()); err != 0) return fail(sink, "cannot write", err);
   if (::fdatasync(sink.fd_) != 0) return fail(sink, "cannot sync", errno);
   fsync_parent(path);  // the new name survives a power loss too
-  sink.size_ = static_cast<int64_t>(chunk.data.size());
-  const bool resumed = sink.failed_;
-  sink.failed_ = false;
+  sink.size_ = sink.header_size_ = static_cast<int64_t>(chunk.data.size());
   {
     std::lock_guard lk(sink.mu_);
     sink.status_.bytes += chunk.data.size();
     ++sink.status_.segments;
-    sink.status_.file = path;
-    sink.status_.failed = false;
-    sink.status_.error.clear();
+    if (!sink.failed_) sink.status_.file = path;
   }
-  if (resumed) log::info("recording resumed", {{"stream", sink.stream_}, {"file", path}});
   log::debug("recording segment started", {{"stream", sink.stream_}, {"file", path}});
 }
 
@@ -303,14 +309,14 @@ void DiskWriter::close_file(RecordingSink& sink) {
 
 void DiskWriter::fail(RecordingSink& sink, const std::string& what, int err) {
   if (sink.fd_ >= 0) {
-    // Back to the last whole fragment, so the file stays playable; a file without even its header goes.
-    if (sink.size_ > 0) {
-      if (::ftruncate(sink.fd_, sink.size_) != 0) {
-      }
-    }
+    // Back to the last whole fragment, so the file stays playable; a file without any fragment goes.
+    const bool empty = sink.size_ <= sink.header_size_;
+    if (!empty && ::ftruncate(sink.fd_, sink.size_) != 0)
+      log::warn("recording: cannot truncate a file back to its last fragment",
+                {{"stream", sink.stream_}, {"file", sink.path_}, {"error", std::strerror(errno)}});
     ::close(sink.fd_);
     sink.fd_ = -1;
-    if (sink.size_ == 0) ::unlink(sink.path_.c_str());
+    if (empty) ::unlink(sink.path_.c_str());
   }
   const std::string error = "recording stopped: " + what + " " + sink.path_ + ": " + std::strerror(err);
   const bool first = !sink.failed_;

@@ -72,8 +72,9 @@ class RecordingSink {
   // Writer-thread state.
   int fd_ = -1;
   std::string path_;
-  int64_t size_ = 0;  // bytes of whole chunks in the file
-  bool failed_ = false;
+  int64_t size_ = 0;         // bytes of whole chunks in the file
+  int64_t header_size_ = 0;  // of which the header (a file with no fragment after it is removed on failure)
+  bool failed_ = false;      // in error until a fragment is written again
   std::chrono::steady_clock::time_point retry_at_{};
 };
 

@@ -48,7 +48,7 @@ void RecordManager::configure(const app::RecordSettings& defaults,
     streams_ = streams;
     apply_retention();
   }
-  if (timer_) asio::post(pool_.context(0), [this] { scan(); });
+  if (started_.load()) asio::post(pool_.context(0), [this] { scan(); });
 }
 
 app::RecordSettings RecordManager::settings_for(const std::string& id) const {
@@ -85,6 +85,7 @@ void RecordManager::start() {
     std::lock_guard lk(mu_);
     apply_retention();
   }
+  started_ = true;
   asio::post(pool_.context(0), [this] {
     timer_ = std::make_unique<asio::steady_timer>(pool_.context(0));
     scan();
@@ -150,7 +151,12 @@ void RecordManager::scan() {
     auto& e = it->second;
     const bool running = e.recorder && !e.recorder->ended() && e.recorder->stream() == stream;
     if (running) continue;
-    if (e.recorder && !e.recorder->ended()) e.recorder->stop();  // a stream replaced under the same id
+    if (e.recorder && !e.recorder->ended()) {
+      // A stream replaced under the same id: the new recorder starts once the old one has written its last chunks
+      // (they share the sink).
+      e.recorder->stop();
+      continue;
+    }
     // One that could not record these tracks (no codec it can write) is not retried until they change.
     if (e.recorder && !e.recorder->error().empty() && e.recorder->stream() == stream &&
         e.recorder_tracks == stream->tracks())
@@ -182,8 +188,10 @@ void RecordManager::stop() {
     for (auto& [id, e] : entries_) end(e);
     entries_.clear();
   }
-  if (timer_) {
-    asio::post(pool_.context(0), [this] { timer_->cancel(); });
+  if (started_.load()) {
+    asio::post(pool_.context(0), [this] {
+      if (timer_) timer_->cancel();
+    });
   }
   writer_->stop();
 }

@@ -7,6 +7,7 @@
 // a config reload does not undo it).
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -67,6 +68,7 @@ class RecordManager {
   std::map<std::string, bool> api_choice_;  // POST record/start | stop
   std::map<std::string, Entry> entries_;
   bool stopped_ = false;
+  std::atomic<bool> started_{false};  // the scan timer runs
 };
 
 }  // namespace sg::record_session

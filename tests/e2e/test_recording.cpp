@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -209,6 +210,16 @@ TEST(Recording, H264AacAndH265OpusInTenSecondSegmentsForThirtySeconds) {
   Child h265(publisher_argv(Codecs::H265Opus, server.rtsp_url("rec265"), 30), dir + "/pub265.log");
   ASSERT_TRUE(wait_until([&] { return recording_state(server, "rec264") == "on" && recording_state(server, "rec265") == "on"; }, 20s))
       << log_tail(server.log());
+  // Metrics while recording (publisher-made streams go away with their publisher, and their recordings with them).
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto m = http_request(server.http_port, "GET", "/metrics").body;
+        return m.find("streamgate_record_segments_total{stream=\"rec264\"} 1") != std::string::npos &&
+               m.find("streamgate_record_disk_free_bytes{volume=\"" + dir + "/\"}") != std::string::npos &&
+               m.find("streamgate_record_recordings 2") != std::string::npos;
+      },
+      10s))
+      << http_request(server.http_port, "GET", "/metrics").body;
   EXPECT_EQ(h264.wait(90s), 0) << h264.log();
   EXPECT_EQ(h265.wait(90s), 0) << h265.log();
   wait_quiescent(pattern, "rec264", 2s);
@@ -216,9 +227,6 @@ TEST(Recording, H264AacAndH265OpusInTenSecondSegmentsForThirtySeconds) {
   // 30 s published: the recording starts at the first keyframe the server forwards (within the first second).
   check_recording(pattern, "rec264", "h264", "aac", 28.5, 3);
   check_recording(pattern, "rec265", "hevc", "opus", 28.5, 3);
-  auto m = http_request(server.http_port, "GET", "/metrics");
-  EXPECT_NE(m.body.find("streamgate_record_segments_total{stream=\"rec264\"}"), std::string::npos);
-  EXPECT_NE(m.body.find("streamgate_record_disk_free_bytes{volume="), std::string::npos);
   fs::remove_all(dir);
 }
 
@@ -333,7 +341,8 @@ TEST(Recording, RetentionDeletesFilesPastDeleteAfterAndEmptyFolders) {
   fs::create_directories(dir + "/gone");
   const std::string old = record::expand_record_path(pattern, "gone", 1'600'000'000'000'000) + ".mp4";
   std::ofstream(old) << "old";
-  const std::string foreign = dir + "/gone/notes.txt";  // not a recording: never touched
+  const std::string foreign = dir + "/notes.txt";  // not a recording: never touched
+  std::ofstream(foreign) << "keep";
   Server server(config(pattern, "1s", "  record_delete_after: 3s\n"));
   ASSERT_TRUE(server.ready) << log_tail(server.log());
   Child pub(publisher_argv(Codecs::H264Aac, server.rtsp_url("cam"), 0), dir + "/pub.log");
@@ -347,6 +356,7 @@ TEST(Recording, RetentionDeletesFilesPastDeleteAfterAndEmptyFolders) {
   EXPECT_FALSE(left.empty());
   EXPECT_LE(left.size(), 7u);
   EXPECT_EQ(recording_state(server, "cam"), "on");
+  EXPECT_TRUE(fs::exists(foreign));
   pub.kill();
   server.child.kill();
   fs::remove_all(dir);
