@@ -36,16 +36,36 @@ std::optional<std::vector<Token>> tokenize(std::string_view p) {
     }
     Field f;
     switch (p[i + 1]) {
-      case '%': literal('%'); ++i; continue;
-      case 'Y': f = Field::Year; break;
-      case 'm': f = Field::Month; break;
-      case 'd': f = Field::Day; break;
-      case 'H': f = Field::Hour; break;
-      case 'M': f = Field::Minute; break;
-      case 'S': f = Field::Second; break;
-      case 'f': f = Field::Micro; break;
-      case 's': f = Field::Unix; break;
-      default: return std::nullopt;
+      case '%':
+        literal('%');
+        ++i;
+        continue;
+      case 'Y':
+        f = Field::Year;
+        break;
+      case 'm':
+        f = Field::Month;
+        break;
+      case 'd':
+        f = Field::Day;
+        break;
+      case 'H':
+        f = Field::Hour;
+        break;
+      case 'M':
+        f = Field::Minute;
+        break;
+      case 'S':
+        f = Field::Second;
+        break;
+      case 'f':
+        f = Field::Micro;
+        break;
+      case 's':
+        f = Field::Unix;
+        break;
+      default:
+        return std::nullopt;
     }
     out.push_back({f, {}});
     ++i;
@@ -55,10 +75,18 @@ std::optional<std::vector<Token>> tokenize(std::string_view p) {
 
 size_t width(Field f) {
   switch (f) {
-    case Field::Year: return 4;
-    case Field::Micro: return 6;
-    case Field::Month: case Field::Day: case Field::Hour: case Field::Minute: case Field::Second: return 2;
-    default: return 0;
+    case Field::Year:
+      return 4;
+    case Field::Micro:
+      return 6;
+    case Field::Month:
+    case Field::Day:
+    case Field::Hour:
+    case Field::Minute:
+    case Field::Second:
+      return 2;
+    default:
+      return 0;
   }
 }
 
@@ -187,7 +215,8 @@ Status check_record_path(std::string_view pattern) {
   if (!civil && !has(*tokens, Field::Unix))
     return make_error("record_path '" + std::string(pattern) +
                       "' needs the start time to the second: %Y %m %d %H %M %S (and %f), or %s");
-  if (pattern.back() == '/') return make_error("record_path '" + std::string(pattern) + "' must name a file, not a folder");
+  if (pattern.back() == '/')
+    return make_error("record_path '" + std::string(pattern) + "' must name a file, not a folder");
   return Ok{};
 }
 
@@ -205,16 +234,36 @@ std::string expand_record_path(std::string_view pattern, std::string_view stream
   std::string out;
   for (const auto& t : *tokens) {
     switch (t.field) {
-      case Field::Literal: out += t.text; break;
-      case Field::Stream: out += stream; break;
-      case Field::Year: pad(out, y, 4); break;
-      case Field::Month: pad(out, mo, 2); break;
-      case Field::Day: pad(out, d, 2); break;
-      case Field::Hour: pad(out, sod / 3600, 2); break;
-      case Field::Minute: pad(out, sod / 60 % 60, 2); break;
-      case Field::Second: pad(out, sod % 60, 2); break;
-      case Field::Micro: pad(out, micros, 6); break;
-      case Field::Unix: out += std::to_string(secs); break;
+      case Field::Literal:
+        out += t.text;
+        break;
+      case Field::Stream:
+        out += stream;
+        break;
+      case Field::Year:
+        pad(out, y, 4);
+        break;
+      case Field::Month:
+        pad(out, mo, 2);
+        break;
+      case Field::Day:
+        pad(out, d, 2);
+        break;
+      case Field::Hour:
+        pad(out, sod / 3600, 2);
+        break;
+      case Field::Minute:
+        pad(out, sod / 60 % 60, 2);
+        break;
+      case Field::Second:
+        pad(out, sod % 60, 2);
+        break;
+      case Field::Micro:
+        pad(out, micros, 6);
+        break;
+      case Field::Unix:
+        out += std::to_string(secs);
+        break;
     }
   }
   return out;

@@ -16,7 +16,8 @@ std::vector<std::string> expired_files(std::span<const RecordedFile> files, int6
     for (size_t i = 0; i < list.size(); ++i) {
       const RecordedFile& f = *list[i];
       if (f.open || f.max_age_us <= 0) continue;
-      const int64_t end = i + 1 < list.size() ? std::max(list[i + 1]->start_us, f.start_us) : std::max(f.mtime_us, f.start_us);
+      const int64_t end =
+          i + 1 < list.size() ? std::max(list[i + 1]->start_us, f.start_us) : std::max(f.mtime_us, f.start_us);
       if (end < now_us - f.max_age_us) out.push_back({f.start_us, f.path});
     }
   }

@@ -14,10 +14,10 @@ namespace sg::record {
 struct RecordedFile {
   std::string path;
   std::string stream;
-  int64_t start_us = 0;      // from the file name (parse_record_path)
-  int64_t mtime_us = 0;      // last modification
-  int64_t max_age_us = 0;    // the stream's record_delete_after; <= 0 = keep forever
-  bool open = false;         // being written
+  int64_t start_us = 0;    // from the file name (parse_record_path)
+  int64_t mtime_us = 0;    // last modification
+  int64_t max_age_us = 0;  // the stream's record_delete_after; <= 0 = keep forever
+  bool open = false;       // being written
 };
 
 // The paths to delete at `now_us`, oldest first.

@@ -151,8 +151,7 @@ Status RecordSegmenter::flush_fragment(int64_t end_us, std::vector<Chunk>& out) 
   } else {
     std::vector<mp4::TrackRun> runs;
     for (size_t i = 0; i < tracks_.size(); ++i)
-      if (!pending_[i].empty())
-        runs.push_back({static_cast<uint32_t>(i + 1), tracks_[i].is_video(), pending_[i]});
+      if (!pending_[i].empty()) runs.push_back({static_cast<uint32_t>(i + 1), tracks_[i].is_video(), pending_[i]});
     auto frag = mp4::write_fragment(sequence_++, runs);
     if (!frag) {
       for (auto& p : pending_) p.clear();

@@ -34,9 +34,9 @@ struct SegmenterOptions {
 struct Chunk {
   enum class Kind { Open, Append };
   Kind kind = Kind::Append;
-  int64_t start_us = 0;     // Open: the segment's start, Unix microseconds (names the file)
+  int64_t start_us = 0;                      // Open: the segment's start, Unix microseconds (names the file)
   RecordFormat format = RecordFormat::Fmp4;  // Open: what the file holds (its extension)
-  int64_t media_us = 0;     // Append: main-track media time the chunk covers
+  int64_t media_us = 0;                      // Append: main-track media time the chunk covers
   ByteVector data;
 };
 

@@ -71,7 +71,8 @@ void walk(const std::string& prefix, const std::string& dir_path, int depth, Wal
   while (dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
     if (name == "." || name == "..") continue;
-    const std::string path = dir_path.empty() ? name : (dir_path.ends_with('/') ? dir_path + name : dir_path + "/" + name);
+    const std::string path =
+        dir_path.empty() ? name : (dir_path.ends_with('/') ? dir_path + name : dir_path + "/" + name);
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
@@ -90,10 +91,7 @@ void walk(const std::string& prefix, const std::string& dir_path, int depth, Wal
 }  // namespace
 
 RecordingSink::RecordingSink(DiskWriter& writer, std::string stream, std::string pattern, size_t max_queue_bytes)
-    : writer_(writer),
-      stream_(std::move(stream)),
-      pattern_(std::move(pattern)),
-      max_queue_bytes_(max_queue_bytes) {}
+    : writer_(writer), stream_(std::move(stream)), pattern_(std::move(pattern)), max_queue_bytes_(max_queue_bytes) {}
 
 bool RecordingSink::push(record::Chunk chunk) {
   bool episode = false, accepted = false;
@@ -259,7 +257,8 @@ void DiskWriter::write_chunk(RecordingSink& sink, record::Chunk& chunk) {
     return;
   }
   if (sink.fd_ < 0) return;  // failed, or the segment's start was dropped: wait for the next segment
-  if (int err = write_all(sink.fd_, chunk.data.data(), chunk.data.size()); err != 0) return fail(sink, "cannot write", err);
+  if (int err = write_all(sink.fd_, chunk.data.data(), chunk.data.size()); err != 0)
+    return fail(sink, "cannot write", err);
   if (::fdatasync(sink.fd_) != 0) return fail(sink, "cannot sync", errno);
   sink.size_ += static_cast<int64_t>(chunk.data.size());
   const bool resumed = sink.failed_;
@@ -278,14 +277,15 @@ void DiskWriter::write_chunk(RecordingSink& sink, record::Chunk& chunk) {
 }
 
 void DiskWriter::open_file(RecordingSink& sink, const record::Chunk& chunk) {
-  const std::string path =
-      record::expand_record_path(sink.pattern_, sink.stream_, chunk.start_us) + std::string(record::extension(chunk.format));
+  const std::string path = record::expand_record_path(sink.pattern_, sink.stream_, chunk.start_us) +
+                           std::string(record::extension(chunk.format));
   sink.path_ = path;
   sink.size_ = sink.header_size_ = 0;
   if (int err = make_parents(path); err != 0) return fail(sink, "cannot create the folder of", err);
   sink.fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (sink.fd_ < 0) return fail(sink, "cannot create", errno);
-  if (int err = write_all(sink.fd_, chunk.data.data(), chunk.data.size()); err != 0) return fail(sink, "cannot write", err);
+  if (int err = write_all(sink.fd_, chunk.data.data(), chunk.data.size()); err != 0)
+    return fail(sink, "cannot write", err);
   if (::fdatasync(sink.fd_) != 0) return fail(sink, "cannot sync", errno);
   fsync_parent(path);  // the new name survives a power loss too
   sink.size_ = sink.header_size_ = static_cast<int64_t>(chunk.data.size());

@@ -246,7 +246,8 @@ void RecordManager::write_metrics(std::string& out) const {
     for (const auto& [id, st] : list) label(out, f.name, "stream", id, f.get(st));
   }
   write_metric_header(out, "streamgate_record_disk_free_bytes", "gauge", "Free bytes on each recording volume");
-  for (const auto& [root, bytes] : writer_->disk_free()) label(out, "streamgate_record_disk_free_bytes", "volume", root, bytes);
+  for (const auto& [root, bytes] : writer_->disk_free())
+    label(out, "streamgate_record_disk_free_bytes", "volume", root, bytes);
   write_metric_header(out, "streamgate_record_files_deleted_total", "counter", "Recording files deleted by retention");
   out += "streamgate_record_files_deleted_total " + std::to_string(writer_->files_deleted()) + "\n";
   write_metric_header(out, "streamgate_record_drop_episodes_total", "counter",
@@ -258,19 +259,20 @@ void RecordManager::add_routes(http::Router& router) {
   namespace bhttp = boost::beast::http;
   for (bool on : {true, false}) {
     const std::string path = std::string("/api/v1/streams/{id}/record/") + (on ? "start" : "stop");
-    router.add(bhttp::verb::post, path, http::Access::api(),
-               http::sync_handler([this, on](const http::Request& req, const http::Params& p) -> http::Response {
-                 const std::string id = p.get("id");
-                 if (!registry_.find(id))
-                   return http::error_response(bhttp::status::not_found, "stream '" + id + "' not found", req);
-                 {
-                   std::lock_guard lk(mu_);
-                   api_choice_[id] = on;
-                 }
-                 scan();
-                 log::info(on ? "recording started through the API" : "recording stopped through the API", {{"stream", id}});
-                 return http::json_response(bhttp::status::ok, json::object{{"id", id}, {"recording", describe(id)}}, req);
-               }));
+    router.add(
+        bhttp::verb::post, path, http::Access::api(),
+        http::sync_handler([this, on](const http::Request& req, const http::Params& p) -> http::Response {
+          const std::string id = p.get("id");
+          if (!registry_.find(id))
+            return http::error_response(bhttp::status::not_found, "stream '" + id + "' not found", req);
+          {
+            std::lock_guard lk(mu_);
+            api_choice_[id] = on;
+          }
+          scan();
+          log::info(on ? "recording started through the API" : "recording stopped through the API", {{"stream", id}});
+          return http::json_response(bhttp::status::ok, json::object{{"id", id}, {"recording", describe(id)}}, req);
+        }));
   }
 }
 

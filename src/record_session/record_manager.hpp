@@ -5,9 +5,9 @@
 //
 // Routes: POST /api/v1/streams/{id}/record/start | stop (the API's choice holds until the other call or a restart;
 // a config reload does not undo it).
+#include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>

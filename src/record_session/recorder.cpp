@@ -1,8 +1,8 @@
 #include "record_session/recorder.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -29,7 +29,8 @@ Recorder::Recorder(std::shared_ptr<media::Stream> stream, size_t worker, asio::i
 Recorder::~Recorder() = default;
 
 void Recorder::start() {
-  asio::co_spawn(context_, [self = shared_from_this()]() { return self->run(); }, asio::detached);
+  asio::co_spawn(
+      context_, [self = shared_from_this()]() { return self->run(); }, asio::detached);
 }
 
 void Recorder::stop(bool close_sink) {
@@ -57,7 +58,8 @@ asio::awaitable<void> Recorder::run() {
   builder_.emplace(options_.format == record::RecordFormat::MpegTs ? hls::Variant::MpegTs : hls::Variant::Fmp4);
   if (!stop_requested_) {
     reader_ = stream_->attach(worker_, "record");
-    asio::co_spawn(context_, [self]() { return self->watch_idle(); }, asio::detached);
+    asio::co_spawn(
+        context_, [self]() { return self->watch_idle(); }, asio::detached);
     std::vector<media::UnitPtr> units;
     while (!stop_requested_ && co_await reader_->wait()) {
       units.clear();
@@ -125,7 +127,8 @@ void Recorder::push_chunks() {
 asio::awaitable<void> Recorder::watch_idle() {
   auto self = shared_from_this();
   asio::steady_timer timer(context_);
-  const auto idle = std::max<std::chrono::microseconds>(std::chrono::microseconds(2 * options_.part_us), std::chrono::seconds(2));
+  const auto idle =
+      std::max<std::chrono::microseconds>(std::chrono::microseconds(2 * options_.part_us), std::chrono::seconds(2));
   while (reader_ && !reader_->closed() && !stop_requested_) {
     timer.expires_after(std::chrono::milliseconds(500));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -67,8 +67,8 @@ TEST(ConfigRecord, ErrorsNameFileLineAndWhatIsWrong) {
 
 TEST(ConfigRecord, ReloadAppliesStreamDefaultsAndDoesNotRestartStreamsForRecordKeys) {
   auto a = parse_config("stream_defaults:\n  record: false\nstreams:\n  cam:\n    source: publisher\n", "t.yaml");
-  auto b = parse_config("stream_defaults:\n  record: true\nstreams:\n  cam:\n    source: publisher\n    record_part: 2s\n",
-                        "t.yaml");
+  auto b = parse_config(
+      "stream_defaults:\n  record: true\nstreams:\n  cam:\n    source: publisher\n    record_part: 2s\n", "t.yaml");
   ASSERT_TRUE(a.ok() && b.ok());
   auto changes = diff_config(*a, *b);
   EXPECT_EQ(changes.applied, std::vector<std::string>{"stream_defaults.record"});

@@ -29,10 +29,15 @@ constexpr double kFrame = 1.0 / 30;  // the publishers' frame duration (30 fps)
 
 enum class Codecs { H264Aac, H265Opus };
 
-std::vector<std::string> publisher_argv(Codecs c, const std::string& url, int seconds, const std::string& bitrate = "1M") {
-  std::vector<std::string> a = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re",
-                                "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
-                                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"};
+std::vector<std::string> publisher_argv(Codecs c, const std::string& url, int seconds,
+                                        const std::string& bitrate = "1M") {
+  std::vector<std::string> a = {"ffmpeg",       "-nostdin",
+                                "-hide_banner", "-loglevel",
+                                "warning",      "-re",
+                                "-f",           "lavfi",
+                                "-i",           "testsrc2=size=320x240:rate=30",
+                                "-f",           "lavfi",
+                                "-i",           "sine=frequency=440:sample_rate=48000"};
   if (seconds > 0) {
     a.push_back("-t");
     a.push_back(std::to_string(seconds));
@@ -69,7 +74,8 @@ std::vector<Segment> segments(const std::string& pattern, const std::string& str
   std::vector<Segment> out;
   std::error_code ec;
   const std::string root = record::record_root(pattern);
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
     if (!it->is_regular_file()) continue;
     auto parsed = record::parse_record_path(pattern, it->path().string());
     if (parsed && parsed->stream == stream) out.push_back({it->path().string(), parsed->start_us});
@@ -109,9 +115,10 @@ std::string shell_quote(const std::string& s) {
 
 // What ffprobe -v error says while reading and decoding every frame: empty for a clean file.
 std::string probe_errors(const std::string& file) {
-  auto r = run({"sh", "-c", "ffprobe -v error -count_frames -show_entries stream=nb_read_frames " + shell_quote(file) +
-                                " 2>&1 >/dev/null"},
-               120s, "probe");
+  auto r = run(
+      {"sh", "-c",
+       "ffprobe -v error -count_frames -show_entries stream=nb_read_frames " + shell_quote(file) + " 2>&1 >/dev/null"},
+      120s, "probe");
   return r.output;
 }
 
@@ -160,7 +167,9 @@ std::string recording_state(const Server& s, const std::string& id) {
   return std::string(v.at("recording").at("state").as_string());
 }
 
-std::string log_tail(const std::string& log, size_t n = 3000) { return log.size() > n ? log.substr(log.size() - n) : log; }
+std::string log_tail(const std::string& log, size_t n = 3000) {
+  return log.size() > n ? log.substr(log.size() - n) : log;
+}
 
 bool have_tools() { return have_program("ffmpeg") && have_program("ffprobe"); }
 
@@ -191,10 +200,10 @@ void check_recording(const std::string& pattern, const std::string& stream, cons
   }
   for (size_t i = 0; i + 1 < segs.size(); ++i) {
     const double end = static_cast<double>(segs[i].start_us) / 1e6 + durations[i];
-    EXPECT_NEAR(end, static_cast<double>(segs[i + 1].start_us) / 1e6, kFrame) << "gap or overlap after " << segs[i].path;
+    EXPECT_NEAR(end, static_cast<double>(segs[i + 1].start_us) / 1e6, kFrame)
+        << "gap or overlap after " << segs[i].path;
   }
-  const double span =
-      static_cast<double>(segs.back().start_us - segs.front().start_us) / 1e6 + durations.back();
+  const double span = static_cast<double>(segs.back().start_us - segs.front().start_us) / 1e6 + durations.back();
   EXPECT_NEAR(total, span, kFrame);
   EXPECT_GE(total, min_total);
 }
@@ -208,7 +217,8 @@ TEST(Recording, H264AacAndH265OpusInTenSecondSegmentsForThirtySeconds) {
   // Both at once, to save time; each publishes 30 s.
   Child h264(publisher_argv(Codecs::H264Aac, server.rtsp_url("rec264"), 30), dir + "/pub264.log");
   Child h265(publisher_argv(Codecs::H265Opus, server.rtsp_url("rec265"), 30), dir + "/pub265.log");
-  ASSERT_TRUE(wait_until([&] { return recording_state(server, "rec264") == "on" && recording_state(server, "rec265") == "on"; }, 20s))
+  ASSERT_TRUE(wait_until(
+      [&] { return recording_state(server, "rec264") == "on" && recording_state(server, "rec265") == "on"; }, 20s))
       << log_tail(server.log());
   // Metrics while recording (publisher-made streams go away with their publisher, and their recordings with them).
   EXPECT_TRUE(wait_until(
@@ -241,8 +251,9 @@ TEST(Recording, KillNineLeavesEveryFileReadableAndLosesAtMostAPartAndAGop) {
   ASSERT_TRUE(wait_until([&] { return segments(pattern, "cam").size() >= 3; }, 40s)) << log_tail(server.log());
   std::this_thread::sleep_for(3500ms);
   server.child.signal(SIGKILL);
-  const int64_t killed_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t killed_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   server.child.wait(10s);
   pub.kill();
   auto segs = segments(pattern, "cam");
@@ -269,9 +280,11 @@ uint64_t sequence_gaps(const std::vector<RawPacket>& packets, uint64_t& rtp_pack
   for (const auto& p : packets) {
     if (p.rtcp || p.data.size() < 12) continue;
     ++rtp_packets;
-    const uint16_t seq = static_cast<uint16_t>(static_cast<uint16_t>(p.data[2]) << 8 | static_cast<uint16_t>(p.data[3]));
+    const uint16_t seq =
+        static_cast<uint16_t>(static_cast<uint16_t>(p.data[2]) << 8 | static_cast<uint16_t>(p.data[3]));
     auto it = last.find(p.track);
-    if (it != last.end() && static_cast<uint16_t>(it->second + 1) != seq) gaps += static_cast<uint16_t>(seq - it->second - 1);
+    if (it != last.end() && static_cast<uint16_t>(it->second + 1) != seq)
+      gaps += static_cast<uint16_t>(seq - it->second - 1);
     last[p.track] = seq;
   }
   return gaps;
@@ -280,7 +293,8 @@ uint64_t sequence_gaps(const std::vector<RawPacket>& packets, uint64_t& rtp_pack
 TEST(Recording, AFullDiskStopsTheRecordingWithAnErrorLiveReadersLoseNothingAndItResumes) {
   if (!have_tools()) GTEST_SKIP() << "ffmpeg/ffprobe not installed";
   // A 2 MB tmpfs in a mount namespace of this test process (and so of the server it starts).
-  if (::geteuid() != 0 || ::unshare(CLONE_NEWNS) != 0 || ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+  if (::geteuid() != 0 || ::unshare(CLONE_NEWNS) != 0 ||
+      ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     GTEST_SKIP() << "needs root to mount a small tmpfs";
   const auto dir = temp_dir("full");
   ASSERT_EQ(::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=2m"), 0) << std::strerror(errno);

@@ -1,6 +1,6 @@
-#include "record/path_pattern.hpp"
-
 #include <gtest/gtest.h>
+
+#include "record/path_pattern.hpp"
 
 namespace sg::record {
 namespace {
@@ -47,14 +47,14 @@ TEST(PathPattern, UnixSecondsAndPercentLiteral) {
 TEST(PathPattern, ForeignAndImpossibleNamesDoNotParse) {
   const auto p = std::string(kDefaultRecordPath);
   EXPECT_FALSE(parse_record_path(p, "./recordings/cam1/2026-12-01_23-49-37-123456.mp4.tmp"));
-  EXPECT_FALSE(parse_record_path(p, "./recordings/cam1/2026-12-01_23-49-37-123456"));     // no extension
+  EXPECT_FALSE(parse_record_path(p, "./recordings/cam1/2026-12-01_23-49-37-123456"));      // no extension
   EXPECT_FALSE(parse_record_path(p, "./recordings/cam1/2026-02-31_23-49-37-123456.mp4"));  // 31 February
   EXPECT_FALSE(parse_record_path(p, "./recordings/cam1/2026-12-01_24-00-00-000000.mp4"));
   EXPECT_FALSE(parse_record_path(p, "./recordings/cam1/2026-12-01_23-49-37-12345.mp4"));  // 5 digits
   EXPECT_FALSE(parse_record_path(p, "./recordings/ca/m1/2026-12-01_23-49-37-123456.mp4"));
   EXPECT_FALSE(parse_record_path(p, "./recordings/.hidden/2026-12-01_23-49-37-123456.mp4"));
   EXPECT_FALSE(parse_record_path("%stream/%s_%Y-%m-%d_%H-%M-%S", "x/5_2026-12-01_23-49-37.mp4"));  // disagree
-  EXPECT_FALSE(parse_record_path("%stream/%stream_%s", "a/b_5.mp4"));                          // disagree
+  EXPECT_FALSE(parse_record_path("%stream/%stream_%s", "a/b_5.mp4"));                              // disagree
   EXPECT_TRUE(parse_record_path("%stream/%stream_%s", "a/a_5.mp4"));
 }
 
@@ -62,8 +62,8 @@ TEST(PathPattern, CheckRefusesPatternsThatCannotBeParsedBack) {
   EXPECT_TRUE(check_record_path(kDefaultRecordPath));
   EXPECT_TRUE(check_record_path("/var/rec/%stream_%s"));
   EXPECT_FALSE(check_record_path(""));
-  EXPECT_FALSE(check_record_path("/var/rec/%Y-%m-%d_%H-%M-%S"));        // no %stream
-  EXPECT_FALSE(check_record_path("/var/rec/%stream/%Y-%m-%d_%H"));      // not to the second
+  EXPECT_FALSE(check_record_path("/var/rec/%Y-%m-%d_%H-%M-%S"));            // no %stream
+  EXPECT_FALSE(check_record_path("/var/rec/%stream/%Y-%m-%d_%H"));          // not to the second
   EXPECT_FALSE(check_record_path("/var/rec/%stream/%Y-%m-%d_%H-%M-%S%j"));  // unknown field
   EXPECT_FALSE(check_record_path("/var/rec/%stream/%s%"));
   EXPECT_FALSE(check_record_path("/var/rec/%stream/%s/"));

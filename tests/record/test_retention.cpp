@@ -1,6 +1,6 @@
-#include "record/retention.hpp"
-
 #include <gtest/gtest.h>
+
+#include "record/retention.hpp"
 
 namespace sg::record {
 namespace {

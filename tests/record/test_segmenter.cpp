@@ -1,9 +1,8 @@
-#include "record/segmenter.hpp"
-
 #include <gtest/gtest.h>
 
 #include "mp4/box_parser.hpp"
 #include "mp4/fragment.hpp"
+#include "record/segmenter.hpp"
 
 namespace sg::record {
 namespace {
@@ -89,7 +88,8 @@ std::vector<Parsed> files(const std::vector<Chunk>& chunks) {
       auto tfdt = mp4::parse_tfdt(mp4::find_box(traf.payload, "tfdt")->payload);
       auto trun = mp4::parse_trun(mp4::find_box(traf.payload, "trun")->payload);
       if (id == 1) {
-        if (out.back().video_tfdt.empty()) out.back().first_is_key = trun->entries.front().flags == mp4::kSyncSampleFlags;
+        if (out.back().video_tfdt.empty())
+          out.back().first_is_key = trun->entries.front().flags == mp4::kSyncSampleFlags;
         out.back().video_tfdt.push_back(*tfdt);
         for (const auto& e : trun->entries) out.back().video_ticks += e.duration;
       } else {
