@@ -268,7 +268,9 @@ TEST(Recording, KillNineLeavesEveryFileReadableAndLosesAtMostAPartAndAGop) {
   const double expected = static_cast<double>(killed_us - segs.back().start_us) / 1e6;
   const double got = probe(segs.back().path).video_duration;
   EXPECT_GE(got, expected - 1.0 - 1.0 - 0.3) << "expected about " << expected << " s";
-  EXPECT_LE(got, expected + 0.1);
+  // File names follow media time from the wall clock at the first keyframe's arrival, which may have come late (x264
+  // start-up, scheduling): a name may be late by that much, so a file may hold a little more than kill - start.
+  EXPECT_LE(got, expected + 0.5);
   fs::remove_all(dir);
 }
 
