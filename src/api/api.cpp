@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
@@ -23,6 +24,8 @@ namespace verb_ns = boost::beast::http;
 std::string redact_source(std::string_view source) { return redact_secrets(source); }
 
 namespace {
+double process_cpu_seconds();
+}  // namespace
 
 json::object stream_json(const ApiContext& ctx, const media::Stream& s) {
   auto st = s.stats();
@@ -57,9 +60,43 @@ json::object stream_json(const ApiContext& ctx, const media::Stream& s) {
   };
   o["last_error"] = st.last_error.empty() ? json::value(nullptr) : json::value(st.last_error);
   o["source_transport"] = st.source_transport.empty() ? json::value(nullptr) : json::value(st.source_transport);
+  o["readers_by_protocol"] = json::object{{"rtsp", st.readers_rtsp}, {"webrtc", st.readers_webrtc}, {"hls", st.readers_hls}};
+  o["bitrate_in"] = static_cast<uint64_t>(st.bitrate_in);
   for (const auto& f : ctx.stream_fields) f(s, o);
   return o;
 }
+
+json::object server_json(ApiContext& ctx) {
+  json::object o;
+#ifdef SG_VERSION
+  o["version"] = SG_VERSION;
+#else
+  o["version"] = "unknown";
+#endif
+  o["uptime_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started_at).count();
+  o["cpu_seconds"] = process_cpu_seconds();
+  o["memory_rss_bytes"] = process_rss_bytes();
+  o["worker_threads"] = ctx.worker_threads;
+  o["streams"] = ctx.registry.list().size();
+  o["sessions"] = ctx.session_counts ? ctx.session_counts() : json::object{};
+  o["ports"] = ctx.ports ? ctx.ports() : json::object{};
+  o["event_clients"] = ctx.event_clients.load();
+  json::object config;
+  if (ctx.config_file.empty()) {
+    config["file"] = nullptr;
+    config["text"] = nullptr;
+  } else {
+    config["file"] = ctx.config_file;
+    std::ifstream f(ctx.config_file, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    config["text"] = f ? json::value(redact_config_text(ss.str())) : json::value(nullptr);
+  }
+  o["config"] = std::move(config);
+  return o;
+}
+
+namespace {
 
 // Reads {"id": "...", "source": "...", "on_demand": bool} strictly: unknown fields and wrong types are errors.
 Result<std::pair<std::string, media::StreamOptions>> parse_create(std::string_view body, size_t queue) {
@@ -347,6 +384,12 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     log::info("stream stopped", {{"stream", s->id()}});
     return http::json_response(bhttp::ok, stream_json(ctx, *s), req);
   }));
+
+  router.add(verb::get, "/api/v1/server", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
+    return http::json_response(bhttp::ok, server_json(ctx), req);
+  }));
+
+  add_event_routes(router, ctx);
 
   router.add(verb::get, "/metrics", http::Access::metrics(), http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
     return http::text_response(bhttp::ok, render_metrics(ctx), "text/plain; version=0.0.4; charset=utf-8", req);

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <string>
 
+#include <boost/json/object.hpp>
+
 #include "auth/policy.hpp"
 #include "http/http_server.hpp"
 #include "media/stream_registry.hpp"
@@ -25,6 +27,14 @@ struct ApiContext {
   // given (auth::Permission path syntax: exact or "~regex").
   bool allow_exec = false;
   std::vector<auth::Permission> allowed_sources;
+  // GET /api/v1/server: open sessions by protocol ({"rtsp": n, ...}), filled by the app; the config file shown
+  // (redacted) on the console's server page, "" when the server runs without one.
+  std::function<boost::json::object()> session_counts;
+  std::function<boost::json::object()> ports;  // listening ports by protocol ({"http": 8080, "rtsp": 8554, ...})
+  std::string config_file;
+  // GET /api/v1/events (the console's live stream list): clients connected now, and the most allowed at once.
+  std::atomic<size_t> event_clients{0};
+  size_t max_event_clients = 32;
   // Extra fields of a stream's JSON from other parts (e.g. "recording"), added to every stream object.
   std::vector<std::function<void(const media::Stream&, boost::json::object&)>> stream_fields;
   // Extra metric lines from other parts (RTSP sessions, WebRTC peers...), already in exposition format.
@@ -46,6 +56,13 @@ struct ApiContext {
 };
 
 void add_api_routes(http::Router& router, ApiContext& ctx);
+// GET /api/v1/events (api/events.cpp): Server-Sent Events of the stream list, see api/stream_events.hpp.
+void add_event_routes(http::Router& router, ApiContext& ctx);
+
+// One stream as the API shows it (GET /api/v1/streams/{id}).
+boost::json::object stream_json(const media::Stream& s);
+// GET /api/v1/server: version, uptime, CPU, memory, sessions by protocol and the redacted config text.
+boost::json::object server_json(ApiContext& ctx);
 
 // A source URL with its password hidden: rtsp://user:***@host/path.
 std::string redact_source(std::string_view source);

@@ -13,6 +13,7 @@
 #include "app/log.hpp"
 #include "base/prometheus.hpp"
 #include "hls_session/hls_manager.hpp"
+#include "playback/playback_server.hpp"
 #include "media/stream_registry.hpp"
 #include "net/tls_context.hpp"
 #include "record_session/record_manager.hpp"
@@ -27,6 +28,7 @@ struct App::Extensions {
   std::unique_ptr<net::TlsContext> tls;  // HTTPS and RTSPS certificate (declared first: outlives the servers)
   std::unique_ptr<rtsp_session::RtspServer> rtsp;
   std::unique_ptr<hls_session::HlsManager> hls;
+  std::unique_ptr<playback::PlaybackServer> playback;
   std::unique_ptr<webrtc::WebRtcServer> webrtc;
   std::unique_ptr<record_session::RecordManager> record;
   std::shared_ptr<net::ConnectionLimiter> http_limiter, rtsp_limiter;  // limits.* (held by connections too)
@@ -102,6 +104,8 @@ App::App(Config config) : config_(std::move(config)) {
   api_->stream_fields.push_back([r = ext_->record.get()](const media::Stream& s, boost::json::object& o) {
     o["recording"] = r->describe(s.id());
   });
+  ext_->playback = std::make_unique<playback::PlaybackServer>(config_.record_path);
+  ext_->playback->add_routes(router_);  // before HLS's catch-all GET /{stream}/{file}
   ext_->hls = std::make_unique<hls_session::HlsManager>(*pool_, *registry_, hls_session::make_hls_options(config_.hls));
   ext_->hls->add_routes(router_);  // registers a catch-all GET /{stream}/{file}: add other GET routes before it
   api_->metric_writers.push_back([hls = ext_->hls.get()](std::string& out) { hls->write_metrics(out); });
@@ -109,6 +113,19 @@ App::App(Config config) : config_(std::move(config)) {
   for (const auto& name : router_.top_level_names())
     if (media::valid_stream_id(name))
       throw std::logic_error("route /" + name + "/ is not in media::kReservedStreamIds");
+  api_->config_file = config_.file;
+  api_->ports = [this] {
+    boost::json::object o{{"http", http_->port()}, {"rtsp", ext_->rtsp->port()}};
+    if (ext_->tls) {
+      o["https"] = http_->tls_port();
+      o["rtsps"] = ext_->rtsp->tls_port();
+    }
+    return o;
+  };
+  api_->session_counts = [e = ext_.get()] {
+    return boost::json::object{{"rtsp", e->rtsp->sessions()}, {"webrtc", e->webrtc->sessions()},
+                               {"hls_muxers", e->hls->muxers()}};
+  };
   http_ = std::make_unique<http::HttpServer>(*pool_, router_, authorizer_.get(), config_.http_policy);
   http_->set_request_timeout(std::chrono::milliseconds(config_.request_timeout_ms));
   http_->set_connection_limiter(ext_->http_limiter);

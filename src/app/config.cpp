@@ -321,13 +321,22 @@ class Parser {
     if (root.IsNull()) return c;  // an empty file: all defaults
     check_keys(root, "",
                {"server", "workers", "log", "reader_queue", "rtsp", "streams", "hls", "webrtc", "api", "auth", "limits",
-                "tls", "shutdown_grace", "reader_timeout", "publisher_timeout", "stream_defaults"});
+                "tls", "shutdown_grace", "reader_timeout", "publisher_timeout", "record_path", "stream_defaults"});
+    if (auto r = root["record_path"]) {
+      c.record_path = string(r, "record_path");
+      if (c.record_path.empty() || c.record_path.find("%stream") == std::string::npos)
+        fail(r, "'record_path' must contain %stream");
+      if (auto ok = record::check_record_path(c.record_path); !ok) fail(r, "'record_path': " + ok.error());
+      c.record_defaults.path = c.record_path;
+    }
     if (auto d = root["stream_defaults"]) {
       check_keys(d, "stream_defaults", {"record", "record_path", "record_format", "record_segment", "record_part",
                                         "record_delete_after"});
       c.record_defaults = record_keys(d, "stream_defaults").over(c.record_defaults);
       if (c.record_defaults.part_ms > c.record_defaults.segment_ms)
         fail(d, "'stream_defaults.record_part' must not exceed 'stream_defaults.record_segment'");
+      // Playback (src/playback) looks for recordings where the default pattern puts them.
+      c.record_path = c.record_defaults.path;
     }
     if (auto g = root["shutdown_grace"]) c.shutdown_grace_ms = duration_ms(g, "shutdown_grace", 0, 3600000);
     if (auto a = root["api"]) {

@@ -152,6 +152,9 @@ struct Config {
   // SIGTERM: /readyz turns 503 and new sessions are refused at once; existing ones are served this long, then
   // closed. 0 = close at once.
   int shutdown_grace_ms = 0;
+  // record_path: where recorded segments go and where playback finds them (src/playback): a pattern with %stream
+  // and strftime fields plus %f (microseconds), expanded with the segment's start time in UTC; ".mp4" is appended.
+  std::string record_path = "./recordings/%stream/%Y-%m-%d_%H-%M-%S-%f";
   // Every setting outside `streams` as written in the file ("server.http" -> its YAML text), so a reload can tell
   // which ones changed (src/app/reload.hpp).
   std::map<std::string, std::string> setting_texts;

@@ -94,3 +94,48 @@ std::string redact_secrets(std::string_view text) {
 }
 
 }  // namespace sg
+
+namespace sg {
+
+namespace {
+
+bool secret_config_key(std::string_view key) {
+  if (is_secret_key(key)) return true;
+  for (std::string_view suffix : {"_pass", "_password", "_passwd", "_secret", "_token", "_key"})
+    if (key.size() > suffix.size() && key.substr(key.size() - suffix.size()) == suffix) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string redact_config_text(std::string_view yaml) {
+  std::string out;
+  out.reserve(yaml.size());
+  while (!yaml.empty()) {
+    auto nl = yaml.find('\n');
+    std::string_view line = yaml.substr(0, nl);
+    yaml = nl == std::string_view::npos ? std::string_view{} : yaml.substr(nl + 1);
+    // "  - pass: x", "pass: x", "'pass': x": the key is what precedes the first ": " (or a final ':').
+    size_t i = line.find_first_not_of(' ');
+    if (i != std::string_view::npos && line.substr(i).starts_with("- ")) i = line.find_first_not_of(' ', i + 2);
+    size_t colon = i == std::string_view::npos ? std::string_view::npos : line.find(':', i);
+    bool redacted = false;
+    if (colon != std::string_view::npos && line[i] != '#' && (colon + 1 == line.size() || line[colon + 1] == ' ')) {
+      std::string_view key = line.substr(i, colon - i);
+      if (key.size() >= 2 && (key.front() == '"' || key.front() == '\'') && key.back() == key.front())
+        key = key.substr(1, key.size() - 2);
+      std::string_view value = line.substr(colon + 1);
+      bool has_value = value.find_first_not_of(' ') != std::string_view::npos;
+      if (has_value && secret_config_key(key)) {
+        out.append(line.substr(0, colon + 1));
+        out += " \"***\"";
+        redacted = true;
+      }
+    }
+    if (!redacted) out += redact_secrets(line);
+    if (nl != std::string_view::npos) out += '\n';
+  }
+  return out;
+}
+
+}  // namespace sg

@@ -14,3 +14,12 @@ namespace sg {
 std::string redact_secrets(std::string_view text);
 
 }  // namespace sg
+
+namespace sg {
+
+// A YAML config file's text for display (the console's server page): the value of every key named like a secret
+// (pass, password, secret, token, key, jwt, ... or ending in _pass/_password/_secret/_token) becomes "***", and
+// URLs in it are redacted as by redact_secrets. Line structure and comments are kept.
+std::string redact_config_text(std::string_view yaml);
+
+}  // namespace sg

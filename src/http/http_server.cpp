@@ -197,13 +197,19 @@ std::string query_param(std::string_view target, std::string_view name) {
 }
 
 void Router::add(bhttp::verb method, std::string pattern, Access access, Handler handler) {
-  Route r{method, {}, std::move(access), std::move(handler), {}};
+  Route r{method, {}, std::move(access), std::move(handler), {}, {}};
+  for (auto s : split_path(pattern)) r.segments.emplace_back(s);
+  routes_.push_back(std::move(r));
+}
+
+void Router::add_streamed(bhttp::verb method, std::string pattern, Access access, StreamedHandler handler) {
+  Route r{method, {}, std::move(access), {}, {}, std::move(handler)};
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
 
 void Router::add_upgrade(std::string pattern, Access access, UpgradeHandler handler) {
-  Route r{bhttp::verb::get, {}, std::move(access), {}, std::move(handler)};
+  Route r{bhttp::verb::get, {}, std::move(access), {}, std::move(handler), {}};
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
@@ -255,6 +261,7 @@ Router::Match Router::match(bhttp::verb method, std::string_view path, bool upgr
       continue;
     }
     m.handler = route.handler ? &route.handler : nullptr;
+    m.streamed = route.streamed ? &route.streamed : nullptr;
     m.upgrade = route.upgrade ? &route.upgrade : nullptr;
     m.access = &route.access;
     m.params = std::move(params);
@@ -523,11 +530,12 @@ void HttpServer::add_cors(Response& res, const Request& req, const Access& acces
   res.set(bhttp::field::vary, "Origin");
 }
 
-asio::awaitable<Response> HttpServer::dispatch(Request& req, const Peer& peer) {
+asio::awaitable<StreamedResponse> HttpServer::dispatch(Request& req, const Peer& peer) {
   auto target = std::string_view(req.target().data(), req.target().size());
   auto path = target.substr(0, target.find('?'));
   auto m = router_.match(req.method(), path, false);
-  if (!m.handler && !m.allow.empty() && req.method() == bhttp::verb::options) {
+  const bool has_handler = m.handler || m.streamed;
+  if (!has_handler && !m.allow.empty() && req.method() == bhttp::verb::options) {
     // CORS preflight for a route without its own OPTIONS handler: only for explicitly listed origins.
     auto origin = header(req, bhttp::field::origin);
     if (!origin.empty() && listed(policy_.cors_origins, origin)) {
@@ -537,34 +545,39 @@ asio::awaitable<Response> HttpServer::dispatch(Request& req, const Peer& peer) {
       res.set(bhttp::field::access_control_allow_methods, m.allow);
       res.set(bhttp::field::access_control_allow_headers, "Content-Type, Authorization");
       res.set(bhttp::field::vary, "Origin");
-      co_return res;
+      co_return StreamedResponse{std::move(res), nullptr};
     }
   }
-  if (!m.handler) {
+  if (!has_handler) {
     if (!m.allow.empty()) {
       auto res = error_response(bhttp::status::method_not_allowed,
                                 "method " + std::string(req.method_string()) + " not allowed on " + std::string(path), req);
       res.set(bhttp::field::allow, m.allow);
-      co_return res;
+      co_return StreamedResponse{std::move(res), nullptr};
     }
     std::string message = "not found: ";
     message.append(path);
     Response res = error_response(bhttp::status::not_found, message, req);
-    co_return res;
+    co_return StreamedResponse{std::move(res), nullptr};
   }
-  if (auto refused = co_await admit(req, peer, m)) co_return std::move(*refused);
+  if (auto refused = co_await admit(req, peer, m)) co_return StreamedResponse{std::move(*refused), nullptr};
   m.params.set_peer(peer);
   std::string failure;
   try {
-    Response res = co_await (*m.handler)(req, m.params);
-    add_cors(res, req, *m.access);
-    co_return res;
+    StreamedResponse out;
+    if (m.streamed) {
+      out = co_await (*m.streamed)(req, m.params);
+    } else {
+      out.head = co_await (*m.handler)(req, m.params);
+    }
+    add_cors(out.head, req, *m.access);
+    co_return out;
   } catch (const std::exception& e) {
     failure = e.what();
   }
   log::error("HTTP handler failed", {{"path", path}, {"error", failure}});
   Response res = error_response(bhttp::status::internal_server_error, "internal error", req);
-  co_return res;
+  co_return StreamedResponse{std::move(res), nullptr};
 }
 
 // `slot`: the connection's place in the limits, held (in the coroutine frame) for its life, WebSocket included.
@@ -617,10 +630,11 @@ asio::awaitable<void> HttpServer::session(Stream stream, Peer peer, [[maybe_unus
       break;
     }
     Request req = parser.release();
-    if (beast::websocket::is_upgrade(req)) {
+    const bool websocket = beast::websocket::is_upgrade(req);
+    if (websocket || req.method() == bhttp::verb::get) {
       auto target = std::string_view(req.target().data(), req.target().size());
       auto m = router_.match(req.method(), target.substr(0, target.find('?')), true);
-      if (m.upgrade) {
+      if (m.upgrade && m.upgrade->event_stream == !websocket) {
         if (auto refused = co_await admit(req, peer, m)) {
           tcp_layer.expires_after(kWriteTimeout);
           co_await bhttp::async_write(stream, *refused, asio::as_tuple(asio::use_awaitable));
@@ -635,11 +649,39 @@ asio::awaitable<void> HttpServer::session(Stream stream, Peer peer, [[maybe_unus
         co_return;
       }
     }
-    Response res = co_await dispatch(req, peer);
-    bool keep_alive = res.keep_alive();
+    StreamedResponse out = co_await dispatch(req, peer);
+    bool keep_alive = out.head.keep_alive();
     tcp_layer.expires_after(kWriteTimeout);
-    auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-    if (wec || !keep_alive) break;
+    if (!out.body) {
+      auto [wec, wn] = co_await bhttp::async_write(stream, out.head, asio::as_tuple(asio::use_awaitable));
+      if (wec || !keep_alive) break;
+      continue;
+    }
+    // Streamed body: the head as given (its Content-Length included), then bounded chunks until that length.
+    uint64_t left = 0;
+    if (auto cl = out.head.find(bhttp::field::content_length); cl != out.head.end())
+      std::from_chars(cl->value().data(), cl->value().data() + cl->value().size(), left);
+    bhttp::response<bhttp::empty_body> head{std::move(out.head.base())};
+    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    auto [hec, hn] = co_await bhttp::async_write_header(stream, serializer, asio::as_tuple(asio::use_awaitable));
+    if (hec) break;
+    std::vector<std::byte> chunk(std::min<uint64_t>(left, 256 * 1024));
+    bool failed = false;
+    while (left > 0) {
+      const size_t n = out.body->read(std::span<std::byte>(chunk.data(), std::min<uint64_t>(left, chunk.size())));
+      if (n == 0) {
+        failed = true;
+        break;
+      }
+      tcp_layer.expires_after(kWriteTimeout);
+      auto [bec, bn] = co_await asio::async_write(stream, asio::buffer(chunk.data(), n), asio::as_tuple(asio::use_awaitable));
+      if (bec) {
+        failed = true;
+        break;
+      }
+      left -= n;
+    }
+    if (failed || !keep_alive) break;
   }
   tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
 }

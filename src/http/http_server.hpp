@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -60,11 +61,27 @@ using Handler = std::function<boost::asio::awaitable<Response>(const Request&, c
 // coroutine lambdas (temporaries in co_return expressions destroyed twice), and plain code is easier to test.
 using SyncHandler = std::function<Response(const Request&, const Params&)>;
 Handler sync_handler(SyncHandler handler);
+// A response body too large to hold in memory (recordings): the server writes the head, then asks `read` for the
+// body in bounded chunks (at most the span's size each; 0 = end or failure, which closes the connection) until
+// Content-Length bytes are sent. `read` runs on the connection's worker thread, so it must not block for long.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  virtual size_t read(std::span<std::byte> into) = 0;
+};
+struct StreamedResponse {
+  Response head;                       // status and headers, Content-Length included; its body is ignored
+  std::shared_ptr<BodySource> body;    // null: `head` is a complete ordinary response
+};
+using StreamedHandler = std::function<boost::asio::awaitable<StreamedResponse>(const Request&, const Params&)>;
 // Takes over the connection for a WebSocket upgrade request: one function per stream type (plain, TLS).
 // Router::add_upgrade makes both from one generic callable.
 struct UpgradeHandler {
   std::function<boost::asio::awaitable<void>(boost::beast::tcp_stream, Request, Params)> plain;
   std::function<boost::asio::awaitable<void>(TlsStream, Request, Params)> tls;
+  // Takes a plain GET instead of a WebSocket upgrade: a response streamed for the connection's life (Server-Sent
+  // Events). The handler writes the status line and headers itself.
+  bool event_stream = false;
   explicit operator bool() const { return plain && tls; }
 };
 
@@ -113,6 +130,8 @@ class Router {
   // matches the rest of the path.
   void add(bhttp::verb method, std::string pattern, Access access, Handler handler);
   void add_upgrade(std::string pattern, Access access, UpgradeHandler handler);
+  // A route whose body is written in chunks after the handler returns (StreamedResponse).
+  void add_streamed(bhttp::verb method, std::string pattern, Access access, StreamedHandler handler);
   // `handler` is callable as (Stream, Request, Params) -> awaitable<void> for both stream types.
   template <class F>
     requires(!std::is_same_v<std::decay_t<F>, UpgradeHandler>)
@@ -120,9 +139,19 @@ class Router {
     add_upgrade(std::move(pattern), std::move(access), UpgradeHandler{handler, handler});
   }
 
+  // A GET whose response is an endless stream (text/event-stream): `handler` as for add_upgrade, called for a
+  // plain GET after the access check; the connection is the handler's until it returns.
+  template <class F>
+  void add_event_stream(std::string pattern, Access access, F handler) {
+    UpgradeHandler h{handler, handler};
+    h.event_stream = true;
+    add_upgrade(std::move(pattern), std::move(access), std::move(h));
+  }
+
   struct Match {
     const Handler* handler = nullptr;
     const UpgradeHandler* upgrade = nullptr;
+    const StreamedHandler* streamed = nullptr;
     const Access* access = nullptr;
     Params params;
     std::string allow;  // when the path exists but not for this method (405)
@@ -138,6 +167,7 @@ class Router {
     Access access;
     Handler handler;
     UpgradeHandler upgrade;
+    StreamedHandler streamed;
   };
   std::vector<Route> routes_;
 };
@@ -173,7 +203,7 @@ class HttpServer {
                                            net::ConnectionLimiter::Slot slot);
   template <class Stream>
   boost::asio::awaitable<void> session(Stream stream, Peer peer, net::ConnectionLimiter::Slot slot);
-  boost::asio::awaitable<Response> dispatch(Request& req, const Peer& peer);
+  boost::asio::awaitable<StreamedResponse> dispatch(Request& req, const Peer& peer);
   // Host, CSRF and authorization checks for a matched route: a refusal response, or nothing when allowed.
   void add_cors(Response& res, const Request& req, const Access& access) const;
   boost::asio::awaitable<std::optional<Response>> admit(const Request& req, const Peer& peer, const Router::Match& m);

@@ -327,6 +327,8 @@ void Stream::release_publisher(const std::string& session) {
 std::unique_ptr<Reader> Stream::attach(size_t worker, std::string session) {
   auto reader = std::make_unique<Reader>(shared_from_this(), worker, pool_.context(worker).get_executor(),
                                          options_.reader_queue, std::move(session));
+  if (reader->session() == "hls") hls_readers_.fetch_add(1, std::memory_order_relaxed);
+  if (reader->session() == "webrtc") webrtc_feed_readers_.fetch_add(1, std::memory_order_relaxed);
   bool start_source = false;
   {
     std::lock_guard lk(mu_);
@@ -352,6 +354,8 @@ std::unique_ptr<Reader> Stream::attach(size_t worker, std::string session) {
 }
 
 void Stream::detach(Reader* reader) {
+  if (reader->session() == "hls") hls_readers_.fetch_sub(1, std::memory_order_relaxed);
+  if (reader->session() == "webrtc") webrtc_feed_readers_.fetch_sub(1, std::memory_order_relaxed);
   auto& slot = slots_[reader->worker()];
   std::erase(slot.readers, reader);
   slot.count.fetch_sub(1, std::memory_order_release);
@@ -512,8 +516,20 @@ StreamStats Stream::stats() const {
     }
     s.fanout.sum_seconds += static_cast<double>(slots_[w].fanout_ns.load(std::memory_order_relaxed)) / 1e9;
   }
-  int64_t readers = static_cast<int64_t>(s.readers) + external_readers_.load(std::memory_order_relaxed);
+  const int64_t attached = static_cast<int64_t>(s.readers);
+  const int64_t external = external_readers_.load(std::memory_order_relaxed);
+  int64_t readers = attached + external;
   s.readers = readers > 0 ? static_cast<size_t>(readers) : 0;
+  const int64_t hls = hls_readers_.load(std::memory_order_relaxed);
+  const int64_t feeds = webrtc_feed_readers_.load(std::memory_order_relaxed);
+  auto clamp = [](int64_t v) { return v > 0 ? static_cast<size_t>(v) : size_t{0}; };
+  s.readers_hls = clamp(hls);
+  s.readers_webrtc = clamp(feeds + external);  // a feed's own reader is offset in external_readers_
+  s.readers_rtsp = clamp(attached - hls - feeds);
+  {
+    std::lock_guard lk(mu_);
+    s.bitrate_in = ingest_rate_.sample(std::chrono::steady_clock::now(), s.bytes_in);
+  }
   return s;
 }
 

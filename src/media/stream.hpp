@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "media/rate_meter.hpp"
 #include "media/reader.hpp"
 #include "media/timestamp_rebaser.hpp"
 #include "media/track.hpp"
@@ -97,6 +98,10 @@ struct StreamStats {
   FanoutHistogram fanout;
   bool has_publisher = false;
   double uptime_seconds = 0;  // since the stream last became ready; 0 when not ready
+  // `readers` by protocol: RTSP sessions, WebRTC viewers, HLS muxers (one reader per stream while HLS is served,
+  // whatever the number of HLS viewers).
+  size_t readers_rtsp = 0, readers_webrtc = 0, readers_hls = 0;
+  double bitrate_in = 0;  // bits per second received from the source, measured between stats() calls (RateMeter)
 };
 
 class Stream : public std::enable_shared_from_this<Stream> {
@@ -236,6 +241,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   std::atomic<uint64_t> bytes_in_{0}, packets_in_{0}, units_in_{0}, reconnects_{0}, publisher_timeouts_{0};
   std::atomic<int64_t> external_readers_{0};
+  // Readers attached by the HLS muxer ("hls") and the WebRTC feeds ("webrtc"); the others are RTSP sessions.
+  std::atomic<int64_t> hls_readers_{0}, webrtc_feed_readers_{0};
+  mutable RateMeter ingest_rate_;  // under mu_
 };
 
 }  // namespace sg::media

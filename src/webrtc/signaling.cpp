@@ -243,7 +243,19 @@ void WebRtcServer::add_routes(http::Router& router) {
                co_return res;
              });
   auto root = options_web_root();
-  router.add(verb::get, "/", http::Access::open(), [root](const Request& req, const http::Params&) -> awaitable<Response> {
+  // The console (web/player): the streams and server page shows the API's data, so it asks what the API asks (a
+  // browser gets 401 with WWW-Authenticate: Basic and prompts). The stream page stays open like the player it
+  // has always been: what it shows comes from the API and the media routes, each with its own check.
+  for (std::string name : {"console.css", "console.js"}) {
+    std::string type = name.ends_with(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8";
+    router.add(verb::get, "/assets/" + name, http::Access::open(),
+               http::sync_handler([root, name, type](const Request& req, const http::Params&) -> Response {
+                 std::string body = player_page(root, name);
+                 if (body.empty()) return http::error_response(bhttp::not_found, "asset not embedded: " + name, req);
+                 return http::text_response(bhttp::ok, std::move(body), type, req);
+               }));
+  }
+  router.add(verb::get, "/", http::Access::api(), [root](const Request& req, const http::Params&) -> awaitable<Response> {
     std::string page = player_page(root, "streams.html");
     if (page.empty()) page = "<!doctype html><title>streamgate</title><p>streamgate: see /api/v1/streams</p>";
     co_return http::text_response(bhttp::ok, std::move(page), "text/html; charset=utf-8", req);

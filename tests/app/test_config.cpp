@@ -63,6 +63,17 @@ streams:
   EXPECT_EQ(c->streams[1].source.substr(0, 5), "exec:");
 }
 
+TEST(Config, RecordPathHasADefaultAndNeedsStream) {
+  auto c = parse_config("", "test.yaml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->record_path, "./recordings/%stream/%Y-%m-%d_%H-%M-%S-%f");
+  auto set = parse_config("record_path: /var/lib/sg/%stream/%Y%m%d-%H%M%S-%f\n", "test.yaml");
+  ASSERT_TRUE(set) << set.error();
+  EXPECT_EQ(set->record_path, "/var/lib/sg/%stream/%Y%m%d-%H%M%S-%f");
+  EXPECT_NE(error_of("record_path: /var/lib/sg/%Y\n").find("test.yaml:1"), std::string::npos);
+  EXPECT_NE(error_of("record_path: /var/lib/sg/%Y\n").find("must contain %stream"), std::string::npos);
+}
+
 TEST(Config, TypoInKeyNamesFileLineAndKey) {
   auto e = error_of("server:\n  http: 0.0.0.0:8080\n  htp: 0.0.0.0:8081\n");
   EXPECT_EQ(e.rfind("test.yaml:3: unknown key 'htp' in 'server'", 0), 0u) << e;

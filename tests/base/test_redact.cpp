@@ -42,3 +42,44 @@ TEST(Redact, OddInputDoesNotCrash) {
 
 }  // namespace
 }  // namespace sg
+
+namespace sg {
+namespace {
+
+TEST(RedactConfig, HidesValuesOfSecretKeysAndKeepsTheRest) {
+  const std::string yaml =
+      "server:\n"
+      "  http: 0.0.0.0:8080\n"
+      "auth:\n"
+      "  internal_users:\n"
+      "    - user: admin\n"
+      "      pass: hunter2\n"
+      "    - pass: \"s3cret\"\n"
+      "  api_token: abc\n"
+      "# pass: not a key, a comment\n"
+      "streams:\n"
+      "  cam: rtsp://admin:pw@10.0.0.5/x\n";
+  const std::string out = redact_config_text(yaml);
+  EXPECT_EQ(out,
+            "server:\n"
+            "  http: 0.0.0.0:8080\n"
+            "auth:\n"
+            "  internal_users:\n"
+            "    - user: admin\n"
+            "      pass: \"***\"\n"
+            "    - pass: \"***\"\n"
+            "  api_token: \"***\"\n"
+            "# pass: not a key, a comment\n"
+            "streams:\n"
+            "  cam: rtsp://admin:***@10.0.0.5/x\n");
+  EXPECT_EQ(out.find("hunter2"), std::string::npos);
+  EXPECT_EQ(out.find("s3cret"), std::string::npos);
+}
+
+TEST(RedactConfig, KeysThatOnlyContainASecretWordAreKept) {
+  EXPECT_EQ(redact_config_text("passthrough: true\nkeyframe_interval: 2"), "passthrough: true\nkeyframe_interval: 2");
+  EXPECT_EQ(redact_config_text("pass:"), "pass:");  // a mapping follows: nothing to hide on this line
+}
+
+}  // namespace
+}  // namespace sg
