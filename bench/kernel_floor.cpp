@@ -283,6 +283,8 @@ Run run_webrtc(const Config& cfg) {
   auto a = loopback(0);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);  // as the server: sendmmsg never blocks
+  int probe = IP_PMTUDISC_PROBE;  // as the server: DF set (no IP ID hashing per datagram)
+  ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe);
 
   constexpr size_t kSlotSize = 2048;
   std::vector<std::byte> slots(kSlots * kSlotSize);
