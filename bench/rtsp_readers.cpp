@@ -754,41 +754,27 @@ void usage() {
 
 int main(int argc, char** argv) {
   Config cfg;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    try {
-      if (a == "--url") cfg.url_text = value();
-      else if (a == "--readers") cfg.readers = std::stoul(value());
-      else if (a == "--duration") cfg.duration_s = std::stod(value());
-      else if (a == "--transport") {
-        auto t = value();
-        if (t != "tcp" && t != "udp") {
-          usage();
-          return 2;
-        }
-        cfg.udp = t == "udp";
-      } else if (a == "--ramp-ms") cfg.ramp_ms = std::stod(value());
-      else if (a == "--min-packets") cfg.min_packets = std::stoull(value());
-      else if (a == "--threads") cfg.threads = std::max<size_t>(1, std::stoul(value()));
-      else if (a == "--timeout") cfg.timeout_s = std::stod(value());
-      else if (a == "--json") cfg.json = true;
-      else if (a == "--verbose") cfg.verbose = true;
-      else {
-        usage();
-        return 2;
-      }
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "bad value for %s\n", a.c_str());
-      return 2;
-    }
+  std::string transport = "tcp";
+  if (int rc = sg::bench::parse_args(
+          argc, argv,
+          {{"--url", [&](const std::string& v) { cfg.url_text = v; }},
+           {"--readers", [&](const std::string& v) { cfg.readers = std::stoul(v); }},
+           {"--duration", [&](const std::string& v) { cfg.duration_s = std::stod(v); }},
+           {"--transport", [&](const std::string& v) { transport = v; }},
+           {"--ramp-ms", [&](const std::string& v) { cfg.ramp_ms = std::stod(v); }},
+           {"--min-packets", [&](const std::string& v) { cfg.min_packets = std::stoull(v); }},
+           {"--threads", [&](const std::string& v) { cfg.threads = std::max<size_t>(1, std::stoul(v)); }},
+           {"--timeout", [&](const std::string& v) { cfg.timeout_s = std::stod(v); }},
+           {"--json", [&](const std::string&) { cfg.json = true; }, false},
+           {"--verbose", [&](const std::string&) { cfg.verbose = true; }, false}},
+          usage);
+      rc >= 0)
+    return rc;
+  if (transport != "tcp" && transport != "udp") {
+    usage();
+    return 2;
   }
+  cfg.udp = transport == "udp";
   if (cfg.url_text.empty() || cfg.readers == 0) {
     usage();
     return 2;
