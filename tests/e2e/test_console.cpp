@@ -1,7 +1,8 @@
 // The web console end to end. Chromium (playwright-core, tests/e2e/console.mjs) runs the acceptance flow
 // against a server fed by an ffmpeg publisher: add a stream from the form (an invalid source first: the API's
 // error shows next to the field), see it go ready without a reload, play it on its page with WebRTC and with HLS,
-// kick its WebRTC session, stop and delete it; screenshots of every page at 1280x800 and 390x844 go to
+// kick its WebRTC session, stop and delete it, then kick an RTSP reader of the source stream from that stream's
+// page (which also lists its RTSP publisher); screenshots of every page at 1280x800 and 390x844 go to
 // <build>/artifacts/console/. With 500 configured streams the streams page renders in under a second and a change
 // of one stream touches only its row. Without a browser: the event stream (/api/v1/events) sends the list once
 // and then only the changed streams, refuses clients over its limit, the server endpoint redacts the config, and
@@ -140,6 +141,10 @@ TEST(ConsoleE2e, ChromiumAddsPlaysKicksStopsAndDeletesAStream) {
       },
       20s))
       << server.log();
+  // An RTSP reader of "upstream" for the stream page's RTSP session list to show and kick.
+  Child rtsp_reader({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-rtsp_transport", "tcp", "-i",
+                     server.rtsp_url("upstream"), "-f", "null", "-"},
+                    ::testing::TempDir() + "sg_console_rtsp_reader.log");
   auto r = run({"node", kE2eDir + "/console.mjs", "flow", "http://127.0.0.1:" + std::to_string(server.http_port),
                 server.rtsp_url("upstream"), artifacts_dir()},
                240s, "console_flow");
@@ -164,7 +169,15 @@ TEST(ConsoleE2e, ChromiumAddsPlaysKicksStopsAndDeletesAStream) {
   EXPECT_NE(str(out, "server").find("Version"), std::string::npos);
   EXPECT_NE(str(out, "server").find("rtsp"), std::string::npos);
   EXPECT_NE(str(out, "config").find("consent_timeout"), std::string::npos) << r.output;
-  for (std::string page : {"add-stream-error", "streams", "stream-webrtc", "stream-hls", "server"})
+  // The source stream's page lists its RTSP publisher and reader; kicking the reader ended its connection.
+  EXPECT_NE(str(out, "rtspPublisherRow").find("publish"), std::string::npos) << r.output;
+  EXPECT_NE(str(out, "rtspPublisherRow").find("tcp"), std::string::npos) << r.output;
+  EXPECT_NE(str(out, "rtspReaderRow").find("read"), std::string::npos) << r.output;
+  EXPECT_EQ(num(out, "rtspKickedApiStatus"), 404) << r.output;
+  EXPECT_EQ(num(out, "rtspPublishersAfter"), 1) << r.output;
+  EXPECT_TRUE(wait_until([&] { return !rtsp_reader.running(); }, 20s)) << "the kicked ffmpeg reader goes on";
+  EXPECT_TRUE(publisher->running());
+  for (std::string page : {"add-stream-error", "streams", "stream-webrtc", "stream-hls", "server", "stream-rtsp"})
     for (std::string size : {"1280x800", "390x844"})
       EXPECT_TRUE(std::filesystem::exists(artifacts_dir() + "/" + page + "-" + size + ".png")) << page << size;
 }
