@@ -21,7 +21,7 @@ struct SessionInfo {
   int64_t created_unix_ns = 0;
   uint64_t bytes_sent = 0;  // media (RTP and RTCP) to a reader
   uint64_t packets_sent = 0;
-  uint64_t bytes_received = 0;  // everything read from the connection, and a publisher's UDP packets
+  uint64_t bytes_received = 0;    // everything read from the connection, and a publisher's UDP packets
   uint64_t packets_received = 0;  // a publisher's RTP/RTCP packets (interleaved or UDP)
 };
 

@@ -25,7 +25,8 @@ void RtspServer::add_routes(http::Router& router) {
              }));
   router.add(verb::delete_, "/api/v1/rtsp/sessions/{id}", http::Access::api(),
              http::sync_handler([this](const Request& req, const http::Params& p) -> Response {
-               if (!kick_session(p.get("id"))) return http::error_response(bhttp::not_found, "no such RTSP session", req);
+               if (!kick_session(p.get("id")))
+                 return http::error_response(bhttp::not_found, "no such RTSP session", req);
                return http::text_response(bhttp::no_content, "", "text/plain", req);
              }));
 }
