@@ -22,7 +22,7 @@ struct SessionInfo {
   uint64_t bytes_sent = 0;  // media (RTP and RTCP) to a reader
   uint64_t packets_sent = 0;
   uint64_t bytes_received = 0;    // everything read from the connection, and a publisher's UDP packets
-  uint64_t packets_received = 0;  // a publisher's RTP/RTCP packets (interleaved or UDP)
+  uint64_t packets_received = 0;  // a publisher's RTP/RTCP (interleaved or UDP), a UDP reader's RTCP
 };
 
 // "2026-12-02T00:48:45.123Z" (RFC 3339, UTC, milliseconds).
