@@ -60,7 +60,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx);
 void add_event_routes(http::Router& router, ApiContext& ctx);
 
 // One stream as the API shows it (GET /api/v1/streams/{id}).
-boost::json::object stream_json(const media::Stream& s);
+boost::json::object stream_json(const ApiContext& ctx, const media::Stream& s);
 // GET /api/v1/server: version, uptime, CPU, memory, sessions by protocol and the redacted config text.
 boost::json::object server_json(ApiContext& ctx);
 
