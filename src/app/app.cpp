@@ -64,6 +64,7 @@ App::App(Config config) : config_(std::move(config)) {
   ext_->rtsp = std::make_unique<rtsp_session::RtspServer>(*pool_, *registry_, config_.rtsp_options, config_.reader_queue,
                                                           *authorizer_);
   api_->metric_writers.push_back([rtsp = ext_->rtsp.get()](std::string& out) { rtsp->write_metrics(out); });
+  ext_->rtsp->add_routes(router_);  // /api/v1/rtsp/sessions
   const auto& lim = config_.limits;
   ext_->http_limiter = net::ConnectionLimiter::make(
       "http", {lim.http_connections, lim.http_connections_per_address, lim.per_address_exempt});
