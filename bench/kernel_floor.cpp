@@ -283,6 +283,8 @@ Run run_webrtc(const Config& cfg) {
   auto a = loopback(0);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);  // as the server: sendmmsg never blocks
+  int probe = IP_PMTUDISC_PROBE;  // as the server: DF set (no IP ID hashing per datagram)
+  ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe);
 
   constexpr size_t kSlotSize = 2048;
   std::vector<std::byte> slots(kSlots * kSlotSize);
@@ -387,37 +389,17 @@ void usage() {
 
 int main(int argc, char** argv) {
   Config cfg;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    try {
-      if (a == "--mode")
-        cfg.mode = value();
-      else if (a == "--sinks")
-        cfg.sinks = std::stoul(value());
-      else if (a == "--duration")
-        cfg.duration_s = std::stod(value());
-      else if (a == "--kbps")
-        cfg.kbps = std::stod(value());
-      else if (a == "--fps")
-        cfg.fps = std::stod(value());
-      else if (a == "--json")
-        cfg.json = true;
-      else {
-        usage();
-        return 2;
-      }
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "bad value for %s\n", a.c_str());
-      return 2;
-    }
-  }
+  if (int rc = sg::bench::parse_args(
+          argc, argv,
+          {{"--mode", [&](const std::string& v) { cfg.mode = v; }},
+           {"--sinks", [&](const std::string& v) { cfg.sinks = std::stoul(v); }},
+           {"--duration", [&](const std::string& v) { cfg.duration_s = std::stod(v); }},
+           {"--kbps", [&](const std::string& v) { cfg.kbps = std::stod(v); }},
+           {"--fps", [&](const std::string& v) { cfg.fps = std::stod(v); }},
+           {"--json", [&](const std::string&) { cfg.json = true; }, false}},
+          usage);
+      rc >= 0)
+    return rc;
   if ((cfg.mode != "rtsp" && cfg.mode != "webrtc") || cfg.sinks == 0 || cfg.duration_s <= 0 || cfg.fps <= 0 ||
       cfg.kbps < 0) {
     usage();

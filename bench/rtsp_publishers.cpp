@@ -535,35 +535,21 @@ void usage() {
 
 int main(int argc, char** argv) {
   Config cfg;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    try {
-      if (a == "--url") cfg.url_text = value();
-      else if (a == "--publishers") cfg.publishers = std::stoul(value());
-      else if (a == "--duration") cfg.duration_s = std::stod(value());
-      else if (a == "--bitrate") cfg.bitrate = std::stoull(value());
-      else if (a == "--fps") cfg.fps = std::stoi(value());
-      else if (a == "--ramp-ms") cfg.ramp_ms = std::stod(value());
-      else if (a == "--threads") cfg.threads = std::max<size_t>(1, std::stoul(value()));
-      else if (a == "--timeout") cfg.timeout_s = std::stod(value());
-      else if (a == "--json") cfg.json = true;
-      else if (a == "--verbose") cfg.verbose = true;
-      else {
-        usage();
-        return 2;
-      }
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "bad value for %s\n", a.c_str());
-      return 2;
-    }
-  }
+  if (int rc = sg::bench::parse_args(
+          argc, argv,
+          {{"--url", [&](const std::string& v) { cfg.url_text = v; }},
+           {"--publishers", [&](const std::string& v) { cfg.publishers = std::stoul(v); }},
+           {"--duration", [&](const std::string& v) { cfg.duration_s = std::stod(v); }},
+           {"--bitrate", [&](const std::string& v) { cfg.bitrate = std::stoull(v); }},
+           {"--fps", [&](const std::string& v) { cfg.fps = std::stoi(v); }},
+           {"--ramp-ms", [&](const std::string& v) { cfg.ramp_ms = std::stod(v); }},
+           {"--threads", [&](const std::string& v) { cfg.threads = std::max<size_t>(1, std::stoul(v)); }},
+           {"--timeout", [&](const std::string& v) { cfg.timeout_s = std::stod(v); }},
+           {"--json", [&](const std::string&) { cfg.json = true; }, false},
+           {"--verbose", [&](const std::string&) { cfg.verbose = true; }, false}},
+          usage);
+      rc >= 0)
+    return rc;
   if (cfg.url_text.empty() || cfg.publishers == 0 || cfg.fps < 1 || cfg.fps > 240 || cfg.bitrate > 1'000'000'000) {
     usage();
     return 2;

@@ -15,6 +15,13 @@
 // per-thread histogram (10 us buckets up to 1 s); p50/p99/p999 are reported when any packet carried it. Packets
 // sent before this reader's PLAY (a server's GOP cache replayed at the start) are not counted. Only meaningful when
 // the publisher runs on the same machine (one CLOCK_MONOTONIC).
+// Two arrival times are recorded (TCP): when the packet reached this reader's socket (the kernel's receive timestamp,
+// SO_TIMESTAMPNS, of the last segment of the read that completed it: never earlier than the truth) -- the server's
+// forwarding latency -- and when this tool parsed it ("app"), which adds the tool's own queueing: one thread
+// reads its readers one after another, so with 1000 readers the last waits for the other 999 reads.
+#include <sys/socket.h>
+#include <time.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -36,6 +43,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "rtp/rtcp.hpp"
@@ -168,17 +176,39 @@ struct LatencyHistogram {
 constexpr uint8_t kSendTimeExtId = 1;
 int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
 
+// CLOCK_REALTIME - CLOCK_MONOTONIC (steady_clock), to put the kernel's receive timestamps (realtime) on the
+// publisher's clock: the smallest of a few samples' brackets, so the error is well under the 10 us buckets.
+int64_t realtime_minus_monotonic() {
+  int64_t best = 0, best_gap = INT64_MAX;
+  for (int i = 0; i < 16; ++i) {
+    timespec a{}, r{}, b{};
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    clock_gettime(CLOCK_REALTIME, &r);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
+    int64_t gap = ns(b) - ns(a);
+    if (gap < best_gap) {
+      best_gap = gap;
+      best = ns(r) - (ns(a) + gap / 2);
+    }
+  }
+  return best;
+}
+const int64_t g_realtime_offset_ns = realtime_minus_monotonic();
+
 uint16_t g_port_seed = 0;
 std::atomic<uint32_t> g_port_next{0};
 
 class Reader {
  public:
-  Reader(asio::io_context& io, const Config& cfg, size_t index, ReaderResult& result, LatencyHistogram& latency)
+  Reader(asio::io_context& io, const Config& cfg, size_t index, ReaderResult& result, LatencyHistogram& latency,
+         LatencyHistogram& app_latency)
       : io_(io),
         cfg_(cfg),
         index_(index),
         result_(result),
         latency_(latency),
+        app_latency_(app_latency),
         socket_(io),
         timer_(io),
         buf_(192 * 1024) {
@@ -239,6 +269,8 @@ class Reader {
       co_return;
     }
     socket_.set_option(tcp::no_delay(true));
+    int on = 1;  // the kernel's receive time of each read (for the latency at the socket)
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
 
     auto options = co_await request("OPTIONS", cfg_.request_url);
     if (!options) co_return;
@@ -493,13 +525,44 @@ class Reader {
         read_error_ = "timeout";
         co_return std::nullopt;
       }
-      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), kTuple);
+      auto [ec, n] = co_await read_stamped(asio::buffer(buf_.data() + end_, buf_.size() - end_));
       if (ec) {
         if (ec != asio::error::operation_aborted) read_ok_ = false;
         read_error_ = ec == asio::error::eof ? "connection closed by the server" : ec.message();
         co_return std::nullopt;
       }
       end_ += n;
+    }
+  }
+
+  // async_read_some, with the kernel's receive timestamp of the read kept in rx_ns_ (steady_clock ns; 0 if none).
+  awaitable<std::tuple<boost::system::error_code, size_t>> read_stamped(asio::mutable_buffer into) {
+    for (;;) {
+      iovec iov{into.data(), into.size()};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      ssize_t n = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT);
+      if (n > 0) {
+        rx_ns_ = 0;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec ts{};
+            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            rx_ns_ = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec - g_realtime_offset_ns;
+          }
+        }
+        co_return std::tuple{boost::system::error_code{}, static_cast<size_t>(n)};
+      }
+      if (n == 0) co_return std::tuple{boost::system::error_code{asio::error::eof}, size_t{0}};
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        co_return std::tuple{boost::system::error_code(errno, boost::system::system_category()), size_t{0}};
+      auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kTuple);
+      if (ec) co_return std::tuple{ec, size_t{0}};
     }
   }
 
@@ -545,7 +608,12 @@ class Reader {
     if (p->has_extension()) {
       if (auto sent = p->extension_element(kSendTimeExtId); sent && sent->size() == 8) {
         auto sent_ns = static_cast<int64_t>(sg::be64(*sent, 0));
-        if (sent_ns >= play_sent_ns_) latency_.add(now_ns() - sent_ns);
+        if (sent_ns >= play_sent_ns_) {
+          const int64_t now = now_ns();
+          app_latency_.add(now - sent_ns);
+          // UDP (no socket timestamp here) and reads without one count the time of parsing.
+          latency_.add((rx_ns_ != 0 ? std::min(rx_ns_, now) : now) - sent_ns);
+        }
       }
     }
     t.seq.update(p->sequence(), p->timestamp(), 0);
@@ -642,7 +710,9 @@ class Reader {
   const Config& cfg_;
   size_t index_;
   ReaderResult& result_;
-  LatencyHistogram& latency_;  // shared by the readers of this thread
+  LatencyHistogram& latency_;      // at the socket, shared by the readers of this thread
+  LatencyHistogram& app_latency_;  // when parsed here
+  int64_t rx_ns_ = 0;              // the kernel's receive time of the last read (steady_clock ns), 0: none
   int64_t play_sent_ns_ = 0;   // steady_clock when PLAY was sent: earlier send times are cached replays
   tcp::socket socket_;
   asio::steady_timer timer_;
@@ -684,41 +754,27 @@ void usage() {
 
 int main(int argc, char** argv) {
   Config cfg;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    try {
-      if (a == "--url") cfg.url_text = value();
-      else if (a == "--readers") cfg.readers = std::stoul(value());
-      else if (a == "--duration") cfg.duration_s = std::stod(value());
-      else if (a == "--transport") {
-        auto t = value();
-        if (t != "tcp" && t != "udp") {
-          usage();
-          return 2;
-        }
-        cfg.udp = t == "udp";
-      } else if (a == "--ramp-ms") cfg.ramp_ms = std::stod(value());
-      else if (a == "--min-packets") cfg.min_packets = std::stoull(value());
-      else if (a == "--threads") cfg.threads = std::max<size_t>(1, std::stoul(value()));
-      else if (a == "--timeout") cfg.timeout_s = std::stod(value());
-      else if (a == "--json") cfg.json = true;
-      else if (a == "--verbose") cfg.verbose = true;
-      else {
-        usage();
-        return 2;
-      }
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "bad value for %s\n", a.c_str());
-      return 2;
-    }
+  std::string transport = "tcp";
+  if (int rc = sg::bench::parse_args(
+          argc, argv,
+          {{"--url", [&](const std::string& v) { cfg.url_text = v; }},
+           {"--readers", [&](const std::string& v) { cfg.readers = std::stoul(v); }},
+           {"--duration", [&](const std::string& v) { cfg.duration_s = std::stod(v); }},
+           {"--transport", [&](const std::string& v) { transport = v; }},
+           {"--ramp-ms", [&](const std::string& v) { cfg.ramp_ms = std::stod(v); }},
+           {"--min-packets", [&](const std::string& v) { cfg.min_packets = std::stoull(v); }},
+           {"--threads", [&](const std::string& v) { cfg.threads = std::max<size_t>(1, std::stoul(v)); }},
+           {"--timeout", [&](const std::string& v) { cfg.timeout_s = std::stod(v); }},
+           {"--json", [&](const std::string&) { cfg.json = true; }, false},
+           {"--verbose", [&](const std::string&) { cfg.verbose = true; }, false}},
+          usage);
+      rc >= 0)
+    return rc;
+  if (transport != "tcp" && transport != "udp") {
+    usage();
+    return 2;
   }
+  cfg.udp = transport == "udp";
   if (cfg.url_text.empty() || cfg.readers == 0) {
     usage();
     return 2;
@@ -747,7 +803,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   for (size_t i = 0; i < cfg.threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
   std::vector<ReaderResult> results(cfg.readers);
-  std::vector<LatencyHistogram> latency(cfg.threads);
+  std::vector<LatencyHistogram> latency(cfg.threads), app_latency(cfg.threads);
   std::vector<std::unique_ptr<Reader>> readers;
   cfg.start = Clock::now();
   auto ramp = std::chrono::microseconds(static_cast<int64_t>(cfg.ramp_ms * 1000));
@@ -755,7 +811,8 @@ int main(int argc, char** argv) {
             std::chrono::milliseconds(static_cast<int64_t>(cfg.duration_s * 1000));
   for (size_t i = 0; i < cfg.readers; ++i) {
     auto& io = *contexts[i % cfg.threads];
-    readers.push_back(std::make_unique<Reader>(io, cfg, i, results[i], latency[i % cfg.threads]));
+    readers.push_back(std::make_unique<Reader>(io, cfg, i, results[i], latency[i % cfg.threads],
+                                               app_latency[i % cfg.threads]));
     asio::co_spawn(io, start_reader(io, *readers.back(), cfg.start + ramp * static_cast<int64_t>(i)), asio::detached);
   }
   std::vector<std::thread> threads;
@@ -783,8 +840,12 @@ int main(int argc, char** argv) {
     if (!r.error.empty()) ++errors[r.error];
   }
   bool ok = enough == cfg.readers;
-  for (size_t i = 1; i < latency.size(); ++i) latency[0].merge(latency[i]);
+  for (size_t i = 1; i < latency.size(); ++i) {
+    latency[0].merge(latency[i]);
+    app_latency[0].merge(app_latency[i]);
+  }
   const LatencyHistogram& lat = latency[0];
+  const LatencyHistogram& app = app_latency[0];
   if (cfg.json) {
     std::printf(
         "{\"url\":\"%s\",\"transport\":\"%s\",\"readers\":%zu,\"connected\":%zu,\"ok\":%zu,\"min_packets\":%llu,"
@@ -806,6 +867,8 @@ int main(int argc, char** argv) {
     if (lat.samples > 0) {
       std::printf(",\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"samples\":%llu}", lat.quantile_us(0.5),
                   lat.quantile_us(0.99), lat.quantile_us(0.999), static_cast<unsigned long long>(lat.samples));
+      std::printf(",\"app_latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f}", app.quantile_us(0.5),
+                  app.quantile_us(0.99), app.quantile_us(0.999));
     }
     std::printf("}\n");
   } else {
@@ -821,9 +884,12 @@ int main(int argc, char** argv) {
     std::printf("lost packets (sequence gaps): %llu, invalid frames: %llu, readers not starting at a keyframe: %zu\n",
                 static_cast<unsigned long long>(lost), static_cast<unsigned long long>(invalid), not_key);
     if (lat.samples > 0) {
-      std::printf("latency (send-time extension, 10 us buckets): p50 %.0f us  p99 %.0f us  p999 %.0f us  (%llu samples)\n",
+      std::printf("latency at the socket (send-time extension, 10 us buckets): p50 %.0f us  p99 %.0f us  p999 %.0f us"
+                  "  (%llu samples)\n",
                   lat.quantile_us(0.5), lat.quantile_us(0.99), lat.quantile_us(0.999),
                   static_cast<unsigned long long>(lat.samples));
+      std::printf("latency when parsed by this tool: p50 %.0f us  p99 %.0f us  p999 %.0f us\n", app.quantile_us(0.5),
+                  app.quantile_us(0.99), app.quantile_us(0.999));
     }
     for (auto& [e, n] : errors) std::printf("error x%zu: %s\n", n, e.c_str());
   }

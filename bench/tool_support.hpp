@@ -1,14 +1,52 @@
 #pragma once
-// Small pieces every load tool in bench/ needs: order statistics, JSON string escaping for the --json summary, and
-// a file-descriptor limit high enough for thousands of sockets.
+// Small pieces every load tool in bench/ needs: the command line, order statistics, JSON string escaping for the
+// --json summary, and a file-descriptor limit high enough for thousands of sockets.
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
+#include <functional>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sg::bench {
+
+// One command-line flag: `set` takes its value (converting with std::stoul, std::stod... and throwing on a bad one);
+// a switch (takes_value false) gets an empty string.
+struct Flag {
+  std::string_view name;
+  std::function<void(const std::string&)> set;
+  bool takes_value = true;
+};
+
+// Applies argv to the flags in order. Returns -1 to go on; 0 after --help/-h (usage printed); 2 after an unknown
+// flag, a missing value or a value `set` rejected (usage or the reason printed).
+inline int parse_args(int argc, char** argv, std::initializer_list<Flag> flags, void (*usage)()) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    }
+    const Flag* flag = nullptr;
+    for (const auto& f : flags)
+      if (f.name == a) flag = &f;
+    if (!flag || (flag->takes_value && i + 1 >= argc)) {
+      usage();
+      return 2;
+    }
+    try {
+      flag->set(flag->takes_value ? std::string(argv[++i]) : std::string());
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "bad value for %s\n", a.c_str());
+      return 2;
+    }
+  }
+  return -1;
+}
 
 // The q-quantile (0 = min, 0.5 = median, 1 = max) by nearest rank; T{} for no samples.
 template <class T>

@@ -771,35 +771,21 @@ void usage() {
 
 int main(int argc, char** argv) {
   Config cfg;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    try {
-      if (a == "--url") cfg.url_text = value();
-      else if (a == "--viewers") cfg.viewers = std::stoul(value());
-      else if (a == "--duration") cfg.duration_s = std::stod(value());
-      else if (a == "--ramp-ms") cfg.ramp_ms = std::stod(value());
-      else if (a == "--threads") cfg.threads = std::max<size_t>(1, std::stoul(value()));
-      else if (a == "--min-ratio") cfg.min_ratio = std::stod(value());
-      else if (a == "--timeout") cfg.timeout_s = std::stod(value());
-      else if (a == "--no-delete") cfg.delete_at_end = false;
-      else if (a == "--json") cfg.json = true;
-      else if (a == "--verbose") cfg.verbose = true;
-      else {
-        usage();
-        return 2;
-      }
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "bad value for %s\n", a.c_str());
-      return 2;
-    }
-  }
+  if (int rc = sg::bench::parse_args(
+          argc, argv,
+          {{"--url", [&](const std::string& v) { cfg.url_text = v; }},
+           {"--viewers", [&](const std::string& v) { cfg.viewers = std::stoul(v); }},
+           {"--duration", [&](const std::string& v) { cfg.duration_s = std::stod(v); }},
+           {"--ramp-ms", [&](const std::string& v) { cfg.ramp_ms = std::stod(v); }},
+           {"--threads", [&](const std::string& v) { cfg.threads = std::max<size_t>(1, std::stoul(v)); }},
+           {"--min-ratio", [&](const std::string& v) { cfg.min_ratio = std::stod(v); }},
+           {"--timeout", [&](const std::string& v) { cfg.timeout_s = std::stod(v); }},
+           {"--no-delete", [&](const std::string&) { cfg.delete_at_end = false; }, false},
+           {"--json", [&](const std::string&) { cfg.json = true; }, false},
+           {"--verbose", [&](const std::string&) { cfg.verbose = true; }, false}},
+          usage);
+      rc >= 0)
+    return rc;
   if (cfg.url_text.empty() || cfg.viewers == 0 || cfg.duration_s <= 0 || cfg.ramp_ms < 0 || cfg.timeout_s <= 0 ||
       cfg.min_ratio < 0 || cfg.min_ratio > 1) {
     usage();

@@ -189,34 +189,17 @@ void usage() {
 int main(int argc, char** argv) {
   Config cfg;
   std::string url;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    try {
-      if (a == "--url") url = next();
-      else if (a == "--users") cfg.users = std::stoul(next());
-      else if (a == "--ramp") cfg.ramp_s = std::stod(next());
-      else if (a == "--hold") cfg.hold_s = std::stod(next());
-      else if (a == "--timeout") cfg.timeout_s = std::stod(next());
-      else if (a == "--json") cfg.json = true;
-      else if (a == "--help" || a == "-h") {
-        usage();
-        return 0;
-      } else {
-        usage();
-        return 2;
-      }
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "ws_signaling: bad value for %s\n", a.c_str());
-      return 2;
-    }
-  }
+  if (int rc = sg::bench::parse_args(
+          argc, argv,
+          {{"--url", [&](const std::string& v) { url = v; }},
+           {"--users", [&](const std::string& v) { cfg.users = std::stoul(v); }},
+           {"--ramp", [&](const std::string& v) { cfg.ramp_s = std::stod(v); }},
+           {"--hold", [&](const std::string& v) { cfg.hold_s = std::stod(v); }},
+           {"--timeout", [&](const std::string& v) { cfg.timeout_s = std::stod(v); }},
+           {"--json", [&](const std::string&) { cfg.json = true; }, false}},
+          usage);
+      rc >= 0)
+    return rc;
   if (!url.starts_with("ws://") || cfg.users == 0) {
     usage();
     return 2;

@@ -1,12 +1,11 @@
-// Fuzzes what playback reads from recorded segments: the moov/moof sample-table reader (src/mp4/fragment_reader)
-// and the segment path pattern's inverse (src/playback/path_pattern).
+// Fuzzes what playback reads from recorded segments: the moov/moof sample-table reader (src/mp4/fragment_reader).
+// The file names are parsed by record/path_pattern (fuzz/record_path.cpp).
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
+#include <vector>
 
 #include "mp4/box_parser.hpp"
 #include "mp4/fragment_reader.hpp"
-#include "playback/path_pattern.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const sg::Bytes bytes(reinterpret_cast<const std::byte*>(data), size);
@@ -22,14 +21,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           if (s.offset < b.offset) (void)s;  // offsets may point anywhere: the reader checks them against the file
       }
     }
-  }
-  // The same bytes as "pattern\npath".
-  const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const size_t nl = text.find('\n');
-  if (nl != std::string_view::npos) {
-    (void)sg::playback::parse_segment_path(text.substr(0, nl), text.substr(nl + 1));
-    (void)sg::playback::pattern_root(text.substr(0, nl));
-    (void)sg::playback::pattern_for_stream(text.substr(0, nl), text.substr(nl + 1));
   }
   return 0;
 }

@@ -27,7 +27,7 @@ namespace {
 double process_cpu_seconds();
 }  // namespace
 
-json::object stream_json(const media::Stream& s) {
+json::object stream_json(const ApiContext& ctx, const media::Stream& s) {
   auto st = s.stats();
   json::array tracks;
   for (size_t i = 0; i < st.tracks->size(); ++i) {
@@ -67,6 +67,7 @@ json::object stream_json(const media::Stream& s) {
                                   {"remote", st.publisher_remote.empty() ? json::value(nullptr) : json::value(st.publisher_remote)}};
   else
     o["publisher"] = nullptr;
+  for (const auto& f : ctx.stream_fields) f(s, o);
   return o;
 }
 
@@ -316,7 +317,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
       uint64_t generation = ctx.registry.generation();
       if (cache.generation != generation || now - cache.built >= ApiContext::kListTtl) {
         json::array list;
-        for (const auto& s : ctx.registry.list()) list.push_back(stream_json(*s));
+        for (const auto& s : ctx.registry.list()) list.push_back(stream_json(ctx, *s));
         cache.body = http::serialize_json(json::object{{"items", std::move(list)}});
         cache.body += '\n';
         cache.generation = generation;
@@ -350,7 +351,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
       return http::error_response(ctx.registry.full() ? bhttp::too_many_requests : bhttp::conflict, created.error(), req);
     (*created)->start();
     log::info("stream created", {{"stream", id}, {"source", redact_source((*created)->options().source)}});
-    auto res = http::json_response(bhttp::created, stream_json(**created), req);
+    auto res = http::json_response(bhttp::created, stream_json(ctx, **created), req);
     res.set(verb_ns::field::location, "/api/v1/streams/" + id);
     return res;
   }));
@@ -358,7 +359,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
   router.add(verb::get, "/api/v1/streams/{id}", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
     auto s = ctx.registry.find(p.get("id"));
     if (!s) return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
-    return http::json_response(bhttp::ok, stream_json(*s), req);
+    return http::json_response(bhttp::ok, stream_json(ctx, *s), req);
   }));
 
   router.add(verb::delete_, "/api/v1/streams/{id}", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
@@ -377,7 +378,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     s->start();
     ctx.invalidate_list();
     log::info("stream started", {{"stream", s->id()}});
-    return http::json_response(bhttp::ok, stream_json(*s), req);
+    return http::json_response(bhttp::ok, stream_json(ctx, *s), req);
   }));
 
   router.add(verb::post, "/api/v1/streams/{id}/stop", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
@@ -386,7 +387,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     s->stop();
     ctx.invalidate_list();
     log::info("stream stopped", {{"stream", s->id()}});
-    return http::json_response(bhttp::ok, stream_json(*s), req);
+    return http::json_response(bhttp::ok, stream_json(ctx, *s), req);
   }));
 
   router.add(verb::get, "/api/v1/server", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {

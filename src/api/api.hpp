@@ -1,6 +1,7 @@
 #pragma once
 // REST API (/api/v1/streams...), Prometheus /metrics, /healthz and /readyz, registered on the HTTP router.
 #include <atomic>
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -34,6 +35,8 @@ struct ApiContext {
   // GET /api/v1/events (the console's live stream list): clients connected now, and the most allowed at once.
   std::atomic<size_t> event_clients{0};
   size_t max_event_clients = 32;
+  // Extra fields of a stream's JSON from other parts (e.g. "recording"), added to every stream object.
+  std::vector<std::function<void(const media::Stream&, boost::json::object&)>> stream_fields;
   // Extra metric lines from other parts (RTSP sessions, WebRTC peers...), already in exposition format.
   std::vector<std::function<void(std::string&)>> metric_writers;
 
@@ -57,7 +60,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx);
 void add_event_routes(http::Router& router, ApiContext& ctx);
 
 // One stream as the API shows it (GET /api/v1/streams/{id}).
-boost::json::object stream_json(const media::Stream& s);
+boost::json::object stream_json(const ApiContext& ctx, const media::Stream& s);
 // GET /api/v1/server: version, uptime, CPU, memory, sessions by protocol and the redacted config text.
 boost::json::object server_json(ApiContext& ctx);
 

@@ -30,7 +30,7 @@ constexpr std::chrono::seconds kKeepAlive{15};  // a comment line, so proxies an
 
 StreamSnapshot take_snapshot(ApiContext& ctx) {
   StreamSnapshot out;
-  for (const auto& s : ctx.registry.list()) out.emplace(s->id(), http::serialize_json(stream_json(*s)));
+  for (const auto& s : ctx.registry.list()) out.emplace(s->id(), http::serialize_json(stream_json(ctx, *s)));
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include "playback/playback_server.hpp"
 #include "media/stream_registry.hpp"
 #include "net/tls_context.hpp"
+#include "record_session/record_manager.hpp"
 #include "rtsp_session/client_source.hpp"
 #include "rtsp_session/exec_source.hpp"
 #include "rtmp_session/server.hpp"
@@ -31,6 +32,7 @@ struct App::Extensions {
   std::unique_ptr<hls_session::HlsManager> hls;
   std::unique_ptr<playback::PlaybackServer> playback;
   std::unique_ptr<webrtc::WebRtcServer> webrtc;
+  std::unique_ptr<record_session::RecordManager> record;
   // limits.* (held by connections too); RTMP connections count against limits like RTSP's, separately.
   std::shared_ptr<net::ConnectionLimiter> http_limiter, rtsp_limiter, rtmp_limiter;
 };
@@ -65,6 +67,7 @@ App::App(Config config) : config_(std::move(config)) {
   ext_->rtsp = std::make_unique<rtsp_session::RtspServer>(*pool_, *registry_, config_.rtsp_options, config_.reader_queue,
                                                           *authorizer_);
   api_->metric_writers.push_back([rtsp = ext_->rtsp.get()](std::string& out) { rtsp->write_metrics(out); });
+  ext_->rtsp->add_routes(router_);  // /api/v1/rtsp/sessions
   const auto& lim = config_.limits;
   ext_->http_limiter = net::ConnectionLimiter::make(
       "http", {lim.http_connections, lim.http_connections_per_address, lim.per_address_exempt});
@@ -114,6 +117,13 @@ App::App(Config config) : config_(std::move(config)) {
   ext_->webrtc = std::make_unique<webrtc::WebRtcServer>(*pool_, *registry_, webrtc_options);
   ext_->webrtc->add_routes(router_);
   api_->metric_writers.push_back([w = ext_->webrtc.get()](std::string& out) { w->write_metrics(out); });
+  ext_->record = std::make_unique<record_session::RecordManager>(*pool_, *registry_);
+  ext_->record->configure(config_.record_defaults, config_.stream_record);
+  ext_->record->add_routes(router_);
+  api_->metric_writers.push_back([r = ext_->record.get()](std::string& out) { r->write_metrics(out); });
+  api_->stream_fields.push_back([r = ext_->record.get()](const media::Stream& s, boost::json::object& o) {
+    o["recording"] = r->describe(s.id());
+  });
   ext_->playback = std::make_unique<playback::PlaybackServer>(config_.record_path);
   ext_->playback->add_routes(router_);  // before HLS's catch-all GET /{stream}/{file}
   ext_->hls = std::make_unique<hls_session::HlsManager>(*pool_, *registry_, hls_session::make_hls_options(config_.hls));
@@ -166,6 +176,7 @@ Status App::start() {
   ext_->rtsp->start();
   if (ext_->rtmp) ext_->rtmp->start();
   ext_->webrtc->start();
+  ext_->record->start();
   if (ext_->tls) ext_->tls->watch(std::chrono::milliseconds(config_.tls.reload_interval_ms));
   for (const auto& s : registry_->list()) {
     if (!s->options().on_demand) s->start();
@@ -212,6 +223,7 @@ void App::stop() {
   if (ext_->rtmp) ext_->rtmp->stop();
   if (ext_->tls) ext_->tls->stop();
   ext_->webrtc->stop();
+  ext_->record->stop();  // what the recorders queued is written, then the writer thread ends
   registry_->stop_all();
   pool_->stop();
   // With every worker joined, the servers' sockets and timers can go while their contexts still exist; the pool
@@ -287,6 +299,7 @@ App::ReloadOutcome App::reload_now(const std::string& trigger, bool only_if_chan
   out.changes = diff_config(c.running, *next);
   out.stream_errors = apply_stream_changes(*registry_, out.changes, config_.reader_queue);
   c.running.streams = next->streams;
+  ext_->record->configure(next->record_defaults, next->stream_record);
   bool auth_changed = false;
   for (const auto& key : out.changes.applied) {
     if (auto it = next->setting_texts.find(key); it != next->setting_texts.end())

@@ -12,8 +12,20 @@
 #include "app/config_env.hpp"
 #include "app/log.hpp"
 #include "media/stream_registry.hpp"
+#include "record/path_pattern.hpp"
 
 namespace sg::app {
+
+RecordSettings RecordOverrides::over(const RecordSettings& d) const {
+  RecordSettings r = d;
+  if (record) r.record = *record;
+  if (path) r.path = *path;
+  if (format) r.format = *format;
+  if (segment_ms) r.segment_ms = *segment_ms;
+  if (part_ms) r.part_ms = *part_ms;
+  if (delete_after_ms) r.delete_after_ms = *delete_after_ms;
+  return r;
+}
 
 std::string Endpoint::to_string() const {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
@@ -137,6 +149,48 @@ class Parser {
       fail(n, "'" + name + "' must be between " + std::to_string(min_ms) + "ms and " + std::to_string(max_ms) +
                   "ms, got '" + s + "'");
     return static_cast<int>(ms);
+  }
+
+  // "500ms", "10s", "30m", "1h", "7d" or a plain number of seconds -> milliseconds in [min_ms, max_ms].
+  int64_t long_duration_ms(const YAML::Node& n, const std::string& name, int64_t min_ms, int64_t max_ms) {
+    auto s = string(n, name);
+    std::string_view v = s;
+    double scale = 1000;
+    for (auto [suffix, factor] : {std::pair{"ms", 1.0}, std::pair{"s", 1000.0}, std::pair{"m", 60000.0},
+                                  std::pair{"h", 3600000.0}, std::pair{"d", 86400000.0}}) {
+      if (v.ends_with(suffix)) {
+        scale = factor;
+        v.remove_suffix(std::string_view(suffix).size());
+        break;
+      }
+    }
+    double x = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (v.empty() || ec != std::errc() || ptr != v.data() + v.size())
+      fail(n, "'" + name + "' must be a duration like 500ms, 10s, 30m, 1h or 7d, got '" + s + "'");
+    const double ms = x * scale;
+    if (!(ms >= static_cast<double>(min_ms) && ms <= static_cast<double>(max_ms)))
+      fail(n, "'" + name + "' must be between " + std::to_string(min_ms) + "ms and " + std::to_string(max_ms) +
+                  "ms, got '" + s + "'");
+    return static_cast<int64_t>(ms);
+  }
+
+  // The record* keys of a stream entry or of stream_defaults.
+  RecordOverrides record_keys(const YAML::Node& n, const std::string& where) {
+    RecordOverrides o;
+    if (n["record"]) o.record = boolean(n["record"], where + ".record");
+    if (n["record_path"]) {
+      o.path = string(n["record_path"], where + ".record_path");
+      if (auto ok = record::check_record_path(*o.path); !ok) fail(n["record_path"], "'" + where + ".record_path': " + ok.error());
+    }
+    if (n["record_format"]) o.format = one_of(n["record_format"], where + ".record_format", {"fmp4", "mpegts"});
+    if (n["record_segment"]) o.segment_ms = long_duration_ms(n["record_segment"], where + ".record_segment", 1000, 86400000);
+    if (n["record_part"]) o.part_ms = long_duration_ms(n["record_part"], where + ".record_part", 100, 60000);
+    if (n["record_delete_after"])
+      o.delete_after_ms = long_duration_ms(n["record_delete_after"], where + ".record_delete_after", 0, 100LL * 365 * 86400000);
+    if (o.part_ms && o.segment_ms && *o.part_ms > *o.segment_ms)
+      fail(n, "'" + where + ".record_part' must not exceed '" + where + ".record_segment'");
+    return o;
   }
 
   Credentials credentials(const YAML::Node& n, const std::string& name) {
@@ -267,11 +321,22 @@ class Parser {
     if (root.IsNull()) return c;  // an empty file: all defaults
     check_keys(root, "",
                {"server", "workers", "log", "reader_queue", "rtsp", "rtmp", "streams", "hls", "webrtc", "api", "auth", "limits",
-                "tls", "shutdown_grace", "reader_timeout", "publisher_timeout", "record_path"});
+                "tls", "shutdown_grace", "reader_timeout", "publisher_timeout", "record_path", "stream_defaults"});
     if (auto r = root["record_path"]) {
       c.record_path = string(r, "record_path");
       if (c.record_path.empty() || c.record_path.find("%stream") == std::string::npos)
         fail(r, "'record_path' must contain %stream");
+      if (auto ok = record::check_record_path(c.record_path); !ok) fail(r, "'record_path': " + ok.error());
+      c.record_defaults.path = c.record_path;
+    }
+    if (auto d = root["stream_defaults"]) {
+      check_keys(d, "stream_defaults", {"record", "record_path", "record_format", "record_segment", "record_part",
+                                        "record_delete_after"});
+      c.record_defaults = record_keys(d, "stream_defaults").over(c.record_defaults);
+      if (c.record_defaults.part_ms > c.record_defaults.segment_ms)
+        fail(d, "'stream_defaults.record_part' must not exceed 'stream_defaults.record_segment'");
+      // Playback (src/playback) looks for recordings where the default pattern puts them.
+      c.record_path = c.record_defaults.path;
     }
     if (auto g = root["shutdown_grace"]) c.shutdown_grace_ms = duration_ms(g, "shutdown_grace", 0, 3600000);
     if (auto a = root["api"]) {
@@ -419,7 +484,9 @@ class Parser {
         if (!seen.insert(sc.id).second) fail(it->first, "duplicate stream id '" + sc.id + "'");
         const YAML::Node v = it->second;  // a copy: it-> yields a temporary proxy
         std::string where = "streams." + sc.id;
-        check_keys(v, where, {"source", "on_demand", "rtsp_transport"});
+        check_keys(v, where, {"source", "on_demand", "rtsp_transport", "record", "record_path", "record_format",
+                              "record_segment", "record_part", "record_delete_after"});
+        if (auto ro = record_keys(v, where); ro != RecordOverrides{}) c.stream_record[sc.id] = std::move(ro);
         if (!v["source"]) fail(v, "'" + where + "' needs a 'source'");
         sc.source = string(v["source"], where + ".source");
         if (auto s = media::validate_source(sc.source); !s) fail(v["source"], "'" + where + ".source': " + s.error());

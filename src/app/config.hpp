@@ -3,6 +3,7 @@
 // "streamgate.yaml:4: unknown key 'htp' in 'server' (expected one of: http, rtsp, webrtc_udp, allowed_hosts, cors_origins, request_timeout)".
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,27 @@ struct StreamConfig {
   bool on_demand = false;
   std::string rtsp_transport = "auto";  // auto | udp | tcp
   bool operator==(const StreamConfig&) const = default;
+};
+
+// Recording (src/record_session): `stream_defaults.record*` for every stream, `streams.<id>.record*` per stream.
+// Durations in milliseconds.
+struct RecordSettings {
+  bool record = false;
+  std::string path = "./recordings/%stream/%Y-%m-%d_%H-%M-%S-%f";  // record/path_pattern.hpp
+  std::string format = "fmp4";                                     // fmp4 | mpegts
+  int64_t segment_ms = 3600000;
+  int64_t part_ms = 1000;
+  int64_t delete_after_ms = 7LL * 86400000;  // 0 = keep forever
+  bool operator==(const RecordSettings&) const = default;
+};
+
+// A stream's own record* keys; unset ones follow stream_defaults (also after a reload changes them).
+struct RecordOverrides {
+  std::optional<bool> record;
+  std::optional<std::string> path, format;
+  std::optional<int64_t> segment_ms, part_ms, delete_after_ms;
+  RecordSettings over(const RecordSettings& defaults) const;
+  bool operator==(const RecordOverrides&) const = default;
 };
 
 struct RtspConfig {
@@ -133,6 +155,8 @@ struct Config {
   http::HttpPolicy http_policy;
   auth_session::AuthOptions auth;
   std::vector<StreamConfig> streams;
+  RecordSettings record_defaults;                     // stream_defaults.record*
+  std::map<std::string, RecordOverrides> stream_record;  // streams.<id>.record*, by stream id
   // SIGTERM: /readyz turns 503 and new sessions are refused at once; existing ones are served this long, then
   // closed. 0 = close at once.
   int shutdown_grace_ms = 0;

@@ -5,7 +5,7 @@
 namespace sg::app {
 
 bool is_live_setting(std::string_view key) {
-  return key == "log.level" || key == "shutdown_grace" || is_auth_setting(key);
+  return key == "log.level" || key == "shutdown_grace" || key.starts_with("stream_defaults.") || is_auth_setting(key);
 }
 
 bool is_auth_setting(std::string_view key) {

@@ -23,7 +23,8 @@ struct ConfigChanges {
   std::vector<std::string> restart_required;  // settings that differ but only take effect after a restart
 };
 
-// Settings ("section.key") that take effect without a restart: log.level, shutdown_grace and the auth settings.
+// Settings ("section.key") that take effect without a restart: log.level, shutdown_grace, stream_defaults.* (recording)
+// and the auth settings.
 bool is_live_setting(std::string_view key);
 // The settings that make up the authorizer's options (auth_session::Authorizer::update).
 bool is_auth_setting(std::string_view key);

@@ -40,6 +40,10 @@ class Reader {
   void push(const UnitPtr& unit);
   // The sink (borrowed; nullptr to remove) must outlive its use by this reader.
   void set_sink(UnitSink* sink) { sink_ = sink; }
+  // A hint for the fan-out: start loading the sink's memory (it is written next).
+  void prefetch_sink() const {
+    if (sink_) __builtin_prefetch(sink_);
+  }
   void close();  // wakes the session; wait() then returns false
   // Wakes a pending wait() even with nothing queued (the session has other work, e.g. a response to send).
   void wake();

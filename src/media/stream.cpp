@@ -192,8 +192,16 @@ void Stream::deliver(size_t worker, const UnitPtr& unit, int64_t published_ns) {
   // Each unit starts at the next reader: no reader is always served last (the pass over a worker's readers takes
   // time: a socket write each, or a queue push and a wake-up).
   const size_t start = slot.rotation++ % n;
-  for (size_t i = start; i < n; ++i) readers[i]->push(unit);
-  for (size_t i = 0; i < start; ++i) readers[i]->push(unit);
+  // Each push touches a reader and its session that the pass before left cold: load the next ones meanwhile.
+  auto pass = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      if (i + 2 < to) __builtin_prefetch(readers[i + 2]);
+      if (i + 1 < to) readers[i + 1]->prefetch_sink();
+      readers[i]->push(unit);
+    }
+  };
+  pass(start, n);
+  pass(0, start);
   const int64_t took = std::max<int64_t>(0, steady_now_ns() - published_ns);
   slot.fanout[FanoutHistogram::bucket(took)].fetch_add(1, std::memory_order_relaxed);
   slot.fanout_ns.fetch_add(static_cast<uint64_t>(took), std::memory_order_relaxed);

@@ -1,8 +1,7 @@
 #pragma once
-// The inverse of the recorder's segment path pattern (record_path): from a file's path back to the stream and the
-// segment's start time. Pure; the pattern is record_path with the file extension appended (".mp4").
-// Fields: %stream, %Y (4 digits), %m %d %H %M %S (2 digits), %f (microseconds, 6 digits), %s (Unix seconds),
-// %% (a literal '%'). The time fields are UTC. Any other field makes the pattern unusable (nothing matches).
+// Playback's view of the recorder's file names: record/path_pattern.hpp parses them (one parser for both sides);
+// this adds the time type playback computes with and the scan helpers. The pattern is record_path as configured
+// (without extension); only fMP4 segments (".mp4") are played back.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -17,15 +16,12 @@ struct SegmentName {
   SysMicros start;
 };
 
-// Nothing when `path` does not match `pattern`, or its date is invalid. %stream matches one or more characters
-// other than '/'.
+// Nothing when `path` is not an fMP4 segment of `pattern` (record::parse_record_path decides).
 std::optional<SegmentName> parse_segment_path(std::string_view pattern, std::string_view path);
 
-// The literal directory part of `pattern` before its first field ("./recordings/%stream/..." -> "./recordings"):
-// where a scan for segments starts. "." when the pattern starts with a field.
+// The directory where a scan for the segments of `pattern` starts (record::record_root); with `stream`, the one
+// for that stream's segments only (its %stream fields filled in).
 std::string pattern_root(std::string_view pattern);
-
-// `pattern` with every %stream replaced by `stream` (other fields kept), for a scan limited to one stream.
-std::string pattern_for_stream(std::string_view pattern, std::string_view stream);
+std::string pattern_root(std::string_view pattern, std::string_view stream);
 
 }  // namespace sg::playback

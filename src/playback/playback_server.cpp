@@ -88,7 +88,7 @@ std::string html_escape_json(std::string s) {
 
 }  // namespace
 
-PlaybackServer::PlaybackServer(std::string record_path) : pattern_(std::move(record_path) + ".mp4") {}
+PlaybackServer::PlaybackServer(std::string record_path) : pattern_(std::move(record_path)) {}
 
 void PlaybackServer::add_routes(http::Router& router) {
   router.add(bhttp::verb::get, "/api/v1/recordings", http::Access::api(),

@@ -38,9 +38,8 @@ bool read_at(int fd, uint64_t offset, std::byte* into, size_t n) {
 }
 
 template <class F>
-void scan(const std::string& pattern, F&& on_file) {
+void scan(const std::string& pattern, const fs::path& root, F&& on_file) {
   std::error_code ec;
-  const fs::path root = pattern_root(pattern);
   fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     if (it.depth() > 16) {
@@ -58,7 +57,7 @@ void scan(const std::string& pattern, F&& on_file) {
 
 std::vector<std::string> recorded_streams(const std::string& pattern) {
   std::set<std::string> names;
-  scan(pattern, [&](const std::string&, const SegmentName& name, const fs::directory_entry&) {
+  scan(pattern, pattern_root(pattern), [&](const std::string&, const SegmentName& name, const fs::directory_entry&) {
     if (!name.stream.empty()) names.insert(name.stream);
   });
   return {names.begin(), names.end()};
@@ -66,8 +65,9 @@ std::vector<std::string> recorded_streams(const std::string& pattern) {
 
 std::vector<SegmentFile> segment_files(const std::string& pattern, const std::string& stream) {
   std::vector<SegmentFile> out;
-  const std::string mine = pattern_for_stream(pattern, stream);
-  scan(mine, [&](const std::string& path, const SegmentName& name, const fs::directory_entry&) {
+  scan(pattern, pattern_root(pattern, stream), [&](const std::string& path, const SegmentName& name,
+                                                   const fs::directory_entry&) {
+    if (name.stream != stream) return;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return;
     out.push_back({path, name.start, static_cast<uint64_t>(st.st_size),

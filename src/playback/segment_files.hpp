@@ -18,7 +18,7 @@ struct SegmentFile {
   int64_t mtime_ns = 0;
 };
 
-// `pattern` is record_path with ".mp4" appended. Streams with at least one segment, sorted.
+// `pattern` is record_path. Streams with at least one fMP4 segment, sorted.
 std::vector<std::string> recorded_streams(const std::string& pattern);
 // The segments of `stream`, sorted by start.
 std::vector<SegmentFile> segment_files(const std::string& pattern, const std::string& stream);

@@ -21,7 +21,9 @@
 #include <charconv>
 #include <cstdint>
 #include <random>
+#include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "app/log.hpp"
 #include "auth/http_credentials.hpp"
@@ -37,6 +39,7 @@
 #include "rtsp_session/burst_pacer.hpp"
 #include "rtsp_session/ingest.hpp"
 #include "rtsp_session/play_timing.hpp"
+#include "rtsp_session/session_info.hpp"
 #include "rtp/receiver_report.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "sdp/sdp.hpp"
@@ -145,6 +148,10 @@ class ServerSession : public std::enable_shared_from_this<ServerSession>, public
       remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
       remote_address_ = ep.address();
     }
+    info_.id = id_;
+    info_.remote = remote_;
+    info_.transport = conn_.secure() ? "tls" : "tcp";
+    info_.created_unix_ns = unix_ns();
     touch();
   }
 
@@ -158,11 +165,27 @@ class ServerSession : public std::enable_shared_from_this<ServerSession>, public
   // From the UDP receive thread.
   void on_udp(size_t track, bool rtcp, Bytes packet) {
     touch();
+    bytes_received_.fetch_add(packet.size(), std::memory_order_relaxed);
+    packets_received_.fetch_add(1, std::memory_order_relaxed);
     if (rtcp || mode_ != Mode::Record || !udp_ingest_) return;
     note_publisher_ssrc(track, packet);
     udp_ingest_->on_rtp(track, packet, true);
   }
   const std::string& id() const { return id_; }
+  // What the sessions API shows. Any thread: the session updates info_ under info_mu_ when a request changes it,
+  // and counts in atomics.
+  SessionInfo info() const {
+    SessionInfo out;
+    {
+      std::lock_guard lk(info_mu_);
+      out = info_;
+    }
+    out.bytes_sent = bytes_sent_.load(std::memory_order_relaxed);
+    out.packets_sent = packets_sent_.load(std::memory_order_relaxed);
+    out.bytes_received = bytes_received_.load(std::memory_order_relaxed);
+    out.packets_received = packets_received_.load(std::memory_order_relaxed);
+    return out;
+  }
   // The fan-out's direct path (plain TCP readers): see sender().
   bool take(const media::UnitPtr& unit) override;
 
@@ -206,6 +229,13 @@ class ServerSession : public std::enable_shared_from_this<ServerSession>, public
     co_return result;
   }
   log::Fields base_fields() const { return {}; }
+  // A request answered: the API's view of role, stream, transport and state follows (under info_mu_).
+  void note_answered(const rtsp::Request& req, int status);
+  void count_sent(uint64_t bytes, uint64_t packets) {
+    reader_->add_sent(bytes, packets);
+    bytes_sent_.fetch_add(bytes, std::memory_order_relaxed);
+    packets_sent_.fetch_add(packets, std::memory_order_relaxed);
+  }
 
   asio::awaitable<void> watchdog();
   asio::awaitable<void> handle(rtsp::Request& req);
@@ -305,6 +335,11 @@ class ServerSession : public std::enable_shared_from_this<ServerSession>, public
   asio::steady_timer pace_timer_;
 
   log::RateLimit bad_log_;
+
+  // The sessions API (info()): read from the HTTP thread.
+  mutable std::mutex info_mu_;
+  SessionInfo info_;
+  std::atomic<uint64_t> bytes_sent_{0}, packets_sent_{0}, bytes_received_{0}, packets_received_{0};
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -336,6 +371,7 @@ asio::awaitable<void> ServerSession::run() {
     auto [ec, n] = co_await conn_.read_some(asio::buffer(buf.data() + used, buf.size() - used));
     if (ec) break;
     used += n;
+    bytes_received_.fetch_add(n, std::memory_order_relaxed);
     // A request (or interleaved frame) runs from its first byte, empty lines included, to its end: bytes that
     // complete nothing (a CRLF or a header byte per second) neither count as activity nor extend the deadline.
     if (request_started_ == Clock::time_point{}) request_started_ = Clock::now();
@@ -631,6 +667,7 @@ asio::awaitable<void> ServerSession::handle(rtsp::Request& req) {
   if (res.status >= 400 && res.status != 401)
     log::info("RTSP request refused", {{"session", id_}, {"remote", remote_}, {"method", req.method},
                                        {"uri", req.uri}, {"status", res.status}});
+  note_answered(req, res.status);
   co_await send(res);
   // PLAY answered: now media may flow.
   if (req.method_id() == M::Play && res.status == 200 && !playing_ && reader_) {
@@ -638,6 +675,31 @@ asio::awaitable<void> ServerSession::handle(rtsp::Request& req) {
     sender_done_ = false;
     asio::co_spawn(conn_.get_executor(), [self = shared_from_this()] { return self->sender(); }, asio::detached);
   }
+}
+
+void ServerSession::note_answered(const rtsp::Request& req, int status) {
+  if (status < 200 || status >= 300) return;
+  using M = rtsp::Method;
+  const char* state = nullptr;
+  switch (req.method_id()) {
+    case M::Options: if (mode_ == Mode::None && !session_started_) state = "options"; break;
+    case M::Describe: if (mode_ == Mode::None) state = "described"; break;
+    case M::Announce: state = "announced"; break;
+    case M::Setup: if (!playing_) state = "setup"; break;
+    case M::Play: state = "playing"; break;
+    case M::Record: state = "recording"; break;
+    default: break;
+  }
+  std::string stream = path_;
+  if (stream.empty() && req.method_id() == M::Describe)
+    if (auto target = parse_target(req.uri)) stream = target->path;
+  bool udp = false;
+  for (const auto& s : setups_) udp |= s.active && !s.tcp;
+  std::lock_guard lk(info_mu_);
+  if (state) info_.state = state;
+  info_.role = mode_ == Mode::Play ? "read" : mode_ == Mode::Record ? "publish" : "none";
+  if (!stream.empty()) info_.stream = std::move(stream);
+  info_.transport = conn_.secure() ? "tls" : udp ? "udp" : "tcp";
 }
 
 rtsp::Response ServerSession::options(const rtsp::Request& req) {
@@ -916,6 +978,7 @@ rtsp::Response ServerSession::record(const rtsp::Request& req) {
 
 void ServerSession::on_interleaved(uint8_t channel, Bytes payload) {
   if (mode_ != Mode::Record || !ingest_) return;  // RTCP from readers, or data before RECORD
+  packets_received_.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = 0; i < setups_.size(); ++i) {
     if (setups_[i].active && setups_[i].tcp && setups_[i].rtp_channel == channel) {
       note_publisher_ssrc(i, payload);
@@ -964,7 +1027,7 @@ asio::awaitable<void> ServerSession::sender() {
       close();
       break;
     }
-    reader_->add_sent(bytes, packets);
+    count_sent(bytes, packets);
   }
   sender_waiting_ = false;
   if (reader_) reader_->set_sink(nullptr);
@@ -1040,7 +1103,7 @@ bool ServerSession::take(const media::UnitPtr& unit) {
     close();
     return true;
   }
-  reader_->add_sent(bytes, packets);
+  count_sent(bytes, packets);
   if (n < asio::buffer_size(buffers_)) {
     // The socket is full (a slow reader): keep the rest, and let the sender wait for the socket to drain. Units
     // queue meanwhile, and the oldest are dropped when the queue is full, as without this path.
@@ -1088,7 +1151,7 @@ asio::awaitable<void> ServerSession::send_udp_loop() {
     if (budget > 0) send_udp(unit, packet, budget, bytes, packets);
     if (pacer_.active()) pacer_.consume(bytes);
     send_udp_reports();
-    reader_->add_sent(bytes, packets);
+    count_sent(bytes, packets);
     if (unit < units_.size()) {
       pace_timer_.expires_after(std::chrono::nanoseconds(pacer_.wait_ns()));
       boost::system::error_code ec;
@@ -1284,6 +1347,49 @@ void RtspServer::start() {
   if (tls_acceptor_) asio::co_spawn(tls_acceptor_->get_executor(), accept_loop(*tls_acceptor_, tls_), asio::detached);
   asio::co_spawn(rtp_socket_->get_executor(), udp_loop(*rtp_socket_, false), asio::detached);
   asio::co_spawn(rtcp_socket_->get_executor(), udp_loop(*rtcp_socket_, true), asio::detached);
+}
+
+std::vector<SessionInfo> RtspServer::session_infos() {
+  std::vector<std::shared_ptr<ServerSession>> live;
+  {
+    std::lock_guard lk(sessions_mu_);
+    live.reserve(live_.size());
+    for (auto& [p, w] : live_)
+      if (auto s = w.lock()) live.push_back(std::move(s));
+  }
+  std::vector<SessionInfo> out;
+  out.reserve(live.size());
+  for (const auto& s : live) out.push_back(s->info());
+  std::sort(out.begin(), out.end(), [](const SessionInfo& a, const SessionInfo& b) {
+    return std::tie(a.created_unix_ns, a.id) < std::tie(b.created_unix_ns, b.id);
+  });
+  return out;
+}
+
+std::optional<SessionInfo> RtspServer::session_info(std::string_view id) {
+  std::shared_ptr<ServerSession> found;
+  {
+    std::lock_guard lk(sessions_mu_);
+    for (auto& [p, w] : live_)
+      if (auto s = w.lock(); s && s->id() == id) found = std::move(s);
+  }
+  if (!found) return std::nullopt;
+  return found->info();
+}
+
+bool RtspServer::kick_session(std::string_view id) {
+  std::shared_ptr<ServerSession> found;
+  {
+    std::lock_guard lk(sessions_mu_);
+    for (auto& [p, w] : live_)
+      if (auto s = w.lock(); s && s->id() == id) found = std::move(s);
+  }
+  if (!found) return false;
+  auto info = found->info();
+  log::info("rtsp session kicked",
+            {{"session", info.id}, {"stream", info.stream}, {"remote", info.remote}, {"role", info.role}});
+  found->kick();  // closes the connection on the session's own thread
+  return true;
 }
 
 void RtspServer::stop_accepting() {

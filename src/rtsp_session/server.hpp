@@ -10,14 +10,19 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "app/config.hpp"
 #include "auth_session/authorizer.hpp"
 #include "base/result.hpp"
+#include "http/http_server.hpp"
 #include "media/stream_registry.hpp"
 #include "net/connection_limiter.hpp"
 #include "net/worker_pool.hpp"
+#include "rtsp_session/session_info.hpp"
 
 namespace sg::net {
 class TlsContext;
@@ -55,6 +60,14 @@ class RtspServer {
   size_t sessions() const { return sessions_.load(); }
   // Prometheus lines for the RTSP server.
   void write_metrics(std::string& out) const;
+
+  // The sessions API (like the WebRTC one): every open connection, oldest first; one by id; kick = close its
+  // connection (the client sees EOF), false when no session has that id. Any thread.
+  std::vector<SessionInfo> session_infos();
+  std::optional<SessionInfo> session_info(std::string_view id);
+  bool kick_session(std::string_view id);
+  // GET /api/v1/rtsp/sessions[?stream=NAME], GET and DELETE /api/v1/rtsp/sessions/{id} (sessions_api.cpp).
+  void add_routes(http::Router& router);
 
   // ---- for sessions
   struct UdpTarget {

@@ -35,6 +35,7 @@ SessionTable::Refusal SessionTable::add(const std::shared_ptr<Peer>& peer, bool 
   std::lock_guard lk(mu_);
   if (auto r = refusal_locked(peer->client, per_address); r.status) return r;
   by_id_[peer->id] = Entry{peer->ufrag, peer, -1};
+  unclaimed_.insert(peer.get());
   id_by_ufrag_[peer->ufrag] = peer->id;
   peer->pending = true;
   ++pending_total_;
@@ -54,6 +55,7 @@ SessionTable::Claim SessionTable::claim(const std::string& ufrag, int worker) {
   if (!entry.unclaimed) return {nullptr, entry.owner};
   entry.owner = worker;
   entry.unclaimed->worker = worker;
+  unclaimed_.erase(entry.unclaimed.get());
   return {std::move(entry.unclaimed), worker};
 }
 
@@ -93,6 +95,7 @@ void SessionTable::end_pending_locked(Peer& peer) {
 
 void SessionTable::erase_locked(Peer& peer) {
   end_pending_locked(peer);
+  unclaimed_.erase(&peer);
   by_id_.erase(peer.id);
   auto u = id_by_ufrag_.find(peer.ufrag);
   if (u != id_by_ufrag_.end() && u->second == peer.id) id_by_ufrag_.erase(u);
@@ -126,10 +129,10 @@ SessionTable::Claim SessionTable::take(const std::string& id) {
 std::vector<std::shared_ptr<Peer>> SessionTable::take_expired(Clock::time_point now) {
   std::vector<std::shared_ptr<Peer>> out;
   std::lock_guard lk(mu_);
-  for (auto& [id, e] : by_id_) {
-    if (!e.unclaimed) continue;
-    auto age = now - e.unclaimed->created;
-    if (age > options_.setup_timeout || age > options_.consent_timeout) out.push_back(e.unclaimed);
+  // Only the sessions no worker has claimed: with thousands of connected viewers this runs every tick.
+  for (Peer* p : unclaimed_) {
+    auto age = now - p->created;
+    if (age > options_.setup_timeout || age > options_.consent_timeout) out.push_back(by_id_.at(p->id).unclaimed);
   }
   for (auto& p : out) {
     p->closed = true;

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "webrtc/peer.hpp"
@@ -83,6 +84,7 @@ class SessionTable {
   const WebRtcOptions options_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> by_id_;
+  std::unordered_set<Peer*> unclaimed_;  // the peers of by_id_ whose Entry::unclaimed is set
   std::unordered_map<std::string, std::string> id_by_ufrag_;
   std::map<udp::endpoint, int> owner_by_path_;
   std::map<boost::asio::ip::address, PendingFrom> pending_from_;

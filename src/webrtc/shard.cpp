@@ -471,7 +471,21 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
           continue;
         }
         EgressPtr eu;
-        for (size_t i = 0; i < feed->peers.size(); ++i) {
+        const size_t n = feed->peers.size();
+        for (size_t i = 0; i < n; ++i) {
+          // Memory, not arithmetic, bounds this loop: start loading the peers ahead (two ahead: the peer; one
+          // ahead: what it points to, now that its pointers are likely in cache).
+          if (i + 2 < n) {
+            const Peer* ahead = feed->peers[i + 2].get();
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 64);
+          }
+          if (i + 1 < n) {
+            const Peer& next = *feed->peers[i + 1];
+            __builtin_prefetch(next.out.data());
+            __builtin_prefetch(next.by_track.data());
+            __builtin_prefetch(next.srtp_out.get());
+          }
           Peer& peer = *feed->peers[i];
           if (unit->seq < peer.next_seq || unit->track >= peer.by_track.size() || peer.by_track[unit->track] < 0)
             continue;

@@ -2,8 +2,9 @@
 //   node console.mjs flow <base url> <source rtsp url> <screenshot dir>
 //     The issue's acceptance flow: an invalid source shows the API's error next to the field; a stream added from
 //     the form goes ready without a reload; its page plays it with WebRTC and then HLS (frames decoded); its WebRTC
-//     session is kicked (gone from the list and the API); it is stopped and deleted. Screenshots of every page at
-//     1280x800 and 390x844.
+//     session is kicked (gone from the list and the API); it is stopped and deleted. Then the page of the source
+//     stream shows its RTSP publisher and an RTSP reader (started by the test), and the reader's Kick button ends it.
+//     Screenshots of every page at 1280x800 and 390x844.
 //   node console.mjs scale <base url> <stream to change> <screenshot dir>
 //     With many configured streams: the first render time measured in the page, then how many rows an update of
 //     one stream touches (a MutationObserver on the table body).
@@ -118,6 +119,21 @@ try {
     out.config = await page.textContent('#config');
     await screenshots(page, 'server');
     step('server page');
+    // The source stream's page: its RTSP publisher (ffmpeg) and reader sessions; kick the reader.
+    const upstream = new URL(arg).pathname.replace(/^\/+/, '');
+    await page.goto(`${base}/${upstream}/`);
+    await page.waitForFunction(() => document.querySelector('#rtsp-session-rows tr[data-role="publish"]') &&
+                               document.querySelector('#rtsp-session-rows tr[data-role="read"]'), null, { timeout: 15000 });
+    out.rtspPublisherRow = await page.textContent('#rtsp-session-rows tr[data-role="publish"]');
+    const rtspReader = await page.$eval('#rtsp-session-rows tr[data-role="read"]', (r) => r.dataset.session);
+    out.rtspReaderRow = await page.textContent(`#rtsp-session-rows tr[data-session="${rtspReader}"]`);
+    await screenshots(page, 'stream-rtsp');
+    await page.click(`#rtsp-session-rows tr[data-session="${rtspReader}"] button`);
+    await page.waitForFunction((id) => !document.querySelector(`#rtsp-session-rows tr[data-session="${id}"]`), rtspReader,
+                               { timeout: 15000 });
+    out.rtspKickedApiStatus = await page.evaluate(async (id) => (await fetch('/api/v1/rtsp/sessions/' + id)).status, rtspReader);
+    out.rtspPublishersAfter = await page.$$eval('#rtsp-session-rows tr[data-role="publish"]', (r) => r.length);
+    step('rtsp reader kicked');
   } else if (mode === 'scale') {
     await page.goto(`${base}/`);
     await page.waitForFunction(() => window.consoleStats.firstRenderMs !== null, null, { timeout: 30000 });

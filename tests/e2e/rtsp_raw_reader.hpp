@@ -113,6 +113,8 @@ class RawRtspReader {
   const std::vector<std::string>& track_urls() const { return track_urls_; }
   const std::string& play_response() const { return play_response_; }
   const std::string& error() const { return error_; }
+  // The server closed the RTSP connection (a read returned EOF).
+  bool eof() const { return eof_; }
 
  private:
   static sockaddr_in loopback(uint16_t port) {
@@ -212,6 +214,7 @@ class RawRtspReader {
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
     char tmp[65536];
     auto n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n == 0) eof_ = true;
     if (n <= 0) return false;
     buf_.append(tmp, static_cast<size_t>(n));
     return true;
@@ -233,7 +236,10 @@ class RawRtspReader {
     if (left.count() <= 0 || ::poll(fds.data(), fds.size(), static_cast<int>(left.count())) <= 0) return false;
     if (fds.back().revents & (POLLIN | POLLHUP)) {
       char tmp[4096];
-      if (::recv(fd_, tmp, sizeof tmp, MSG_DONTWAIT) == 0) return false;
+      if (::recv(fd_, tmp, sizeof tmp, MSG_DONTWAIT) == 0) {
+        eof_ = true;
+        return false;
+      }
     }
     for (size_t i = 0; i + 1 < fds.size(); ++i) {
       if (!(fds[i].revents & POLLIN)) continue;
@@ -256,6 +262,7 @@ class RawRtspReader {
   std::vector<std::string> track_urls_;
   std::string play_response_;
   std::string error_;
+  bool eof_ = false;
 };
 
 }  // namespace sg::test

@@ -1,11 +1,13 @@
 // The web console end to end. Chromium (playwright-core, tests/e2e/console.mjs) runs the acceptance flow
 // against a server fed by an ffmpeg publisher: add a stream from the form (an invalid source first: the API's
 // error shows next to the field), see it go ready without a reload, play it on its page with WebRTC and with HLS,
-// kick its WebRTC session, stop and delete it; screenshots of every page at 1280x800 and 390x844 go to
+// kick its WebRTC session, stop and delete it, then kick an RTSP reader of the source stream from that stream's
+// page (which also lists its RTSP publisher); screenshots of every page at 1280x800 and 390x844 go to
 // <build>/artifacts/console/. With 500 configured streams the streams page renders in under a second and a change
 // of one stream touches only its row. Without a browser: the event stream (/api/v1/events) sends the list once
 // and then only the changed streams, refuses clients over its limit, the server endpoint redacts the config, and
-// with auth on the console asks for HTTP Basic credentials.
+// with auth on the console asks for HTTP Basic credentials. The RTSP sessions API (/api/v1/rtsp/sessions) lists the
+// publisher and readers of a stream and kicks one; the stream page shows them and kicks a reader from its button.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -19,6 +21,7 @@
 
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
+#include "rtsp_raw_reader.hpp"
 
 namespace sg::test {
 namespace {
@@ -59,6 +62,7 @@ double num(const json::object& o, std::string_view key) {
   if (!v) return -1;
   if (v->is_double()) return v->as_double();
   if (v->is_int64()) return static_cast<double>(v->as_int64());
+  if (v->is_uint64()) return static_cast<double>(v->as_uint64());
   return -1;
 }
 
@@ -137,6 +141,10 @@ TEST(ConsoleE2e, ChromiumAddsPlaysKicksStopsAndDeletesAStream) {
       },
       20s))
       << server.log();
+  // An RTSP reader of "upstream" for the stream page's RTSP session list to show and kick.
+  Child rtsp_reader({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-rtsp_transport", "tcp", "-i",
+                     server.rtsp_url("upstream"), "-f", "null", "-"},
+                    ::testing::TempDir() + "sg_console_rtsp_reader.log");
   auto r = run({"node", kE2eDir + "/console.mjs", "flow", "http://127.0.0.1:" + std::to_string(server.http_port),
                 server.rtsp_url("upstream"), artifacts_dir()},
                240s, "console_flow");
@@ -161,7 +169,15 @@ TEST(ConsoleE2e, ChromiumAddsPlaysKicksStopsAndDeletesAStream) {
   EXPECT_NE(str(out, "server").find("Version"), std::string::npos);
   EXPECT_NE(str(out, "server").find("rtsp"), std::string::npos);
   EXPECT_NE(str(out, "config").find("consent_timeout"), std::string::npos) << r.output;
-  for (std::string page : {"add-stream-error", "streams", "stream-webrtc", "stream-hls", "server"})
+  // The source stream's page lists its RTSP publisher and reader; kicking the reader ended its connection.
+  EXPECT_NE(str(out, "rtspPublisherRow").find("publish"), std::string::npos) << r.output;
+  EXPECT_NE(str(out, "rtspPublisherRow").find("tcp"), std::string::npos) << r.output;
+  EXPECT_NE(str(out, "rtspReaderRow").find("read"), std::string::npos) << r.output;
+  EXPECT_EQ(num(out, "rtspKickedApiStatus"), 404) << r.output;
+  EXPECT_EQ(num(out, "rtspPublishersAfter"), 1) << r.output;
+  EXPECT_TRUE(wait_until([&] { return !rtsp_reader.running(); }, 20s)) << "the kicked ffmpeg reader goes on";
+  EXPECT_TRUE(publisher->running());
+  for (std::string page : {"add-stream-error", "streams", "stream-webrtc", "stream-hls", "server", "stream-rtsp"})
     for (std::string size : {"1280x800", "390x844"})
       EXPECT_TRUE(std::filesystem::exists(artifacts_dir() + "/" + page + "-" + size + ".png")) << page << size;
 }
@@ -234,6 +250,101 @@ TEST(ConsoleE2e, EventClientsOverTheLimitAreRefused) {
         return again.wait_for("event: streams", 2s);
       },
       10s));
+}
+
+// GET /api/v1/rtsp/sessions[?stream=], as JSON.
+json::array rtsp_sessions(const Server& server, const std::string& query = "") {
+  auto r = http_request(server.http_port, "GET", "/api/v1/rtsp/sessions" + query);
+  if (r.status != 200) return {};
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("items")) return {};
+  return v.as_object().at("items").as_array();
+}
+
+const json::object* find_session(const json::array& items, std::string_view key, std::string_view value) {
+  for (const auto& v : items)
+    if (v.is_object() && str(v.as_object(), key) == value) return &v.as_object();
+  return nullptr;
+}
+
+TEST(RtspSessionsApi, ListsPublisherAndReadersAndKickEndsOnlyTheKickedReader) {
+  if (!have_program("ffmpeg")) GTEST_SKIP() << "ffmpeg not installed";
+  Server server;
+  ASSERT_TRUE(server.ready) << server.log();
+  auto publisher = ffmpeg_publisher(server, "cam");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto r = http_request(server.http_port, "GET", "/api/v1/streams/cam");
+        return r.status == 200 && r.body.find("\"ready\"") != std::string::npos;
+      },
+      20s))
+      << server.log();
+  RawRtspReader tcp_reader(server.rtsp_port, server.rtsp_url("cam"), true);
+  ASSERT_TRUE(tcp_reader.play()) << tcp_reader.error();
+  RawRtspReader udp_reader(server.rtsp_port, server.rtsp_url("cam"), false);
+  ASSERT_TRUE(udp_reader.play()) << udp_reader.error();
+
+  // The publisher and both readers, with media counted both ways.
+  json::array items;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        tcp_reader.read_until([&] { return !tcp_reader.packets().empty(); }, 200ms);
+        items = rtsp_sessions(server, "?stream=cam");
+        if (items.size() != 3) return false;
+        for (const auto& v : items)
+          if (num(v.as_object(), str(v.as_object(), "role") == "publish" ? "bytes_received" : "bytes_sent") <= 0)
+            return false;
+        return true;
+      },
+      20s))
+      << json::serialize(items);
+  const auto* pub = find_session(items, "role", "publish");
+  ASSERT_NE(pub, nullptr) << json::serialize(items);
+  EXPECT_EQ(str(*pub, "stream"), "cam");
+  EXPECT_EQ(str(*pub, "state"), "recording");
+  EXPECT_EQ(str(*pub, "transport"), "tcp");  // ffmpeg -rtsp_transport tcp
+  EXPECT_GT(num(*pub, "packets_received"), 0);
+  EXPECT_EQ(str(*pub, "remote").rfind("127.0.0.1:", 0), 0u);
+  EXPECT_EQ(str(*pub, "created").size(), 24u) << str(*pub, "created");  // 2026-12-02T00:48:45.123Z
+  EXPECT_EQ(str(*pub, "created").back(), 'Z');
+  const json::object* tcp_entry = nullptr;
+  for (const auto& v : items)
+    if (&v.as_object() != pub && str(v.as_object(), "transport") == "tcp") tcp_entry = &v.as_object();
+  const auto* udp_entry = find_session(items, "transport", "udp");
+  ASSERT_NE(tcp_entry, nullptr) << json::serialize(items);
+  ASSERT_NE(udp_entry, nullptr) << json::serialize(items);
+  for (const auto* r : {tcp_entry, udp_entry}) {
+    EXPECT_EQ(str(*r, "role"), "read");
+    EXPECT_EQ(str(*r, "stream"), "cam");
+    EXPECT_EQ(str(*r, "state"), "playing");
+    EXPECT_GT(num(*r, "packets_sent"), 0);
+  }
+  const std::string kicked = str(*tcp_entry, "id"), kept = str(*udp_entry, "id"), pub_id = str(*pub, "id");
+  EXPECT_EQ(rtsp_sessions(server).size(), 3u);
+  EXPECT_TRUE(rtsp_sessions(server, "?stream=other").empty());
+  auto one = http_request(server.http_port, "GET", "/api/v1/rtsp/sessions/" + kicked);
+  EXPECT_EQ(one.status, 200);
+  EXPECT_NE(one.body.find("\"role\":\"read\""), std::string::npos) << one.body;
+
+  // Kick the TCP reader: its connection ends (EOF), it leaves the list; the other reader and the publisher go on.
+  auto del = http_request(server.http_port, "DELETE", "/api/v1/rtsp/sessions/" + kicked);
+  EXPECT_EQ(del.status, 204) << del.body;
+  EXPECT_TRUE(tcp_reader.read_until([&] { return tcp_reader.eof(); }, 20s));
+  EXPECT_TRUE(wait_until([&] { return !find_session(rtsp_sessions(server), "id", kicked); }, 10s));
+  EXPECT_EQ(http_request(server.http_port, "GET", "/api/v1/rtsp/sessions/" + kicked).status, 404);
+  const size_t before = udp_reader.packets().size();
+  EXPECT_TRUE(udp_reader.read_until([&] { return udp_reader.packets().size() > before + 50; }, 20s));
+  EXPECT_FALSE(udp_reader.eof());
+  items = rtsp_sessions(server, "?stream=cam");
+  EXPECT_NE(find_session(items, "id", kept), nullptr) << json::serialize(items);
+  EXPECT_NE(find_session(items, "id", pub_id), nullptr) << json::serialize(items);
+  EXPECT_TRUE(publisher->running());
+  EXPECT_NE(http_request(server.http_port, "GET", "/api/v1/streams/cam").body.find("\"ready\""), std::string::npos);
+  EXPECT_NE(server.log().find("rtsp session kicked"), std::string::npos);
+
+  EXPECT_EQ(http_request(server.http_port, "DELETE", "/api/v1/rtsp/sessions/0123456789abcdef").status, 404);
+  EXPECT_EQ(http_request(server.http_port, "GET", "/api/v1/rtsp/sessions/0123456789abcdef").status, 404);
 }
 
 TEST(ConsoleE2e, ServerEndpointShowsVersionSessionsAndTheConfigRedacted) {

@@ -119,7 +119,7 @@ TEST_F(WebRtcH265E2e, ChromiumWithoutH265GetsTheReasonOverWhepWebSocketAndThePla
   EXPECT_EQ(ws.at("status").as_int64(), 422) << r.output;
   EXPECT_NE(std::string(ws.at("message").as_string()).find("stream video is H.265"), std::string::npos) << r.output;
   EXPECT_TRUE(player.at("error").as_bool()) << r.output;
-  EXPECT_NE(player_text.find("cannot play h265 here: stream video is H.265 Main"), std::string::npos) << r.output;
+  EXPECT_NE(player_text.find("cannot play h265 with WebRTC here: stream video is H.265 Main"), std::string::npos) << r.output;
   EXPECT_EQ(player_text.find("retrying"), std::string::npos) << "a 422 is not retried: " << r.output;
 }
 

@@ -131,5 +131,28 @@ TEST(SessionTable, UnclaimedSessionsExpireAfterTheSetupTimeoutClaimedOnesDoNot) 
   EXPECT_EQ(t.pending(), 1u);
 }
 
+// The sweep walks only the unclaimed sessions: a session closed through the API (take) or claimed and then removed
+// must leave that set too (else the sweep would see a freed peer: ASan catches it).
+TEST(SessionTable, SweepSeesOnlySessionsStillUnclaimedAfterTakesClaimsAndRemovals) {
+  auto o = limits(10, 10);
+  o.setup_timeout = std::chrono::milliseconds(1000);
+  SessionTable t(o);
+  auto a = make_peer("a"), b = make_peer("b"), c = make_peer("c");
+  a->created = b->created = c->created = Clock::now() - std::chrono::seconds(2);
+  for (auto& p : {a, b, c}) ASSERT_EQ(t.add(p, true).status, 0);
+  ASSERT_TRUE(t.take("c").peer);
+  c.reset();
+  auto claimed = t.claim("ub", 1).peer;
+  ASSERT_TRUE(claimed);
+  t.remove(*claimed);
+  claimed.reset();
+  b.reset();
+  auto expired = t.take_expired(Clock::now());
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0], a);
+  EXPECT_TRUE(t.take_expired(Clock::now()).empty());
+  EXPECT_EQ(t.sessions(), 0u);
+}
+
 }  // namespace
 }  // namespace sg::webrtc
