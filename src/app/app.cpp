@@ -53,6 +53,16 @@ struct App::Control {
   std::atomic<bool> last_ok{true};
 };
 
+namespace {
+// Where playback looks for recordings: the default record_path and every stream's own.
+std::vector<std::string> record_patterns(const Config& c) {
+  std::vector<std::string> out{c.record_path, c.record_defaults.path};
+  for (const auto& [id, o] : c.stream_record)
+    if (o.path) out.push_back(*o.path);
+  return out;
+}
+}  // namespace
+
 App::App(Config config) : config_(std::move(config)) {
   pool_ = std::make_unique<net::WorkerPool>(config_.workers);
   registry_ = std::make_unique<media::StreamRegistry>(
@@ -136,7 +146,7 @@ App::App(Config config) : config_(std::move(config)) {
   api_->stream_fields.push_back([r = ext_->record.get()](const media::Stream& s, boost::json::object& o) {
     o["recording"] = r->describe(s.id());
   });
-  ext_->playback = std::make_unique<playback::PlaybackServer>(config_.record_path);
+  ext_->playback = std::make_unique<playback::PlaybackServer>(record_patterns(config_));
   ext_->playback->add_routes(router_);  // before HLS's catch-all GET /{stream}/{file}
   ext_->hls = std::make_unique<hls_session::HlsManager>(*pool_, *registry_, hls_session::make_hls_options(config_.hls));
   ext_->hls->add_routes(router_);  // registers a catch-all GET /{stream}/{file}: add other GET routes before it
@@ -318,6 +328,7 @@ App::ReloadOutcome App::reload_now(const std::string& trigger, bool only_if_chan
   out.stream_errors = apply_stream_changes(*registry_, out.changes, config_.reader_queue);
   c.running.streams = next->streams;
   ext_->record->configure(next->record_defaults, next->stream_record);
+  ext_->playback->set_patterns(record_patterns(*next));
   bool auth_changed = false;
   for (const auto& key : out.changes.applied) {
     if (auto it = next->setting_texts.find(key); it != next->setting_texts.end())

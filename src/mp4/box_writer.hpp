@@ -38,4 +38,18 @@ class BoxWriter {
   std::vector<size_t> open_;
 };
 
+// The empty sample tables of a fragmented file's trak (stts, stsc, stco with no entries; stsz with sample_size 0
+// and no samples): the samples are in the fragments.
+inline void write_empty_sample_tables(BoxWriter& w) {
+  for (const char* box : {"stts", "stsc", "stco"}) {
+    w.begin_full(box, 0, 0);
+    w.u32(0);
+    w.end();
+  }
+  w.begin_full("stsz", 0, 0);
+  w.u32(0);
+  w.u32(0);
+  w.end();
+}
+
 }  // namespace sg::mp4

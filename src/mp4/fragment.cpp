@@ -166,15 +166,7 @@ Status write_trak(BoxWriter& w, const TrackInfo& t, uint32_t track_id) {
   w.u32(1);
   if (auto s = write_sample_entry(w, t); !s) return s;
   w.end();
-  for (const char* empty : {"stts", "stsc", "stco"}) {
-    w.begin_full(empty, 0, 0);
-    w.u32(0);
-    w.end();
-  }
-  w.begin_full("stsz", 0, 0);
-  w.u32(0);
-  w.u32(0);
-  w.end();
+  write_empty_sample_tables(w);
   w.end();  // stbl
   w.end();  // minf
   w.end();  // mdia

@@ -306,15 +306,7 @@ void write_fmp4(std::vector<OutTrack>& tracks, size_t ref, PlaybackFile& out) {
     mvhd(w, 0, static_cast<uint32_t>(tracks.size() + 1));
     for (auto& t : tracks) {
       trak_head(w, t, 0);
-      for (const char* box : {"stts", "stsc", "stco"}) {
-        w.begin_full(box, 0, 0);
-        w.u32(0);
-        w.end();
-      }
-      w.begin_full("stsz", 0, 0);
-      w.u32(0);
-      w.u32(0);
-      w.end();
+      mp4::write_empty_sample_tables(w);
       close_trak(w);
     }
     w.begin("mvex");

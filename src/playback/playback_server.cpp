@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <boost/json.hpp>
 
 #include "app/log.hpp"
@@ -88,7 +89,29 @@ std::string html_escape_json(std::string s) {
 
 }  // namespace
 
-PlaybackServer::PlaybackServer(std::string record_path) : pattern_(std::move(record_path)) {}
+PlaybackServer::PlaybackServer(std::vector<std::string> patterns) { set_patterns(std::move(patterns)); }
+
+void PlaybackServer::set_patterns(std::vector<std::string> patterns) {
+  std::sort(patterns.begin(), patterns.end());
+  patterns.erase(std::unique(patterns.begin(), patterns.end()), patterns.end());
+  std::lock_guard lk(mu_);
+  patterns_ = std::move(patterns);
+}
+
+std::vector<SegmentFile> PlaybackServer::files_of(const std::string& stream) {
+  std::vector<std::string> patterns;
+  {
+    std::lock_guard lk(mu_);
+    patterns = patterns_;
+  }
+  std::vector<SegmentFile> out;
+  std::set<std::string> seen;
+  for (const auto& pattern : patterns)
+    for (auto& f : segment_files(pattern, stream))
+      if (seen.insert(f.path).second) out.push_back(std::move(f));
+  std::stable_sort(out.begin(), out.end(), [](const SegmentFile& a, const SegmentFile& b) { return a.start < b.start; });
+  return out;
+}
 
 void PlaybackServer::add_routes(http::Router& router) {
   router.add(bhttp::verb::get, "/api/v1/recordings", http::Access::api(),
@@ -108,7 +131,7 @@ void PlaybackServer::add_routes(http::Router& router) {
 std::vector<Span> PlaybackServer::spans(const std::string& stream) {
   std::vector<Span> out;
   std::map<std::string, CachedDuration> seen;
-  for (const auto& f : segment_files(pattern_, stream)) {
+  for (const auto& f : files_of(stream)) {
     CachedDuration d;
     bool cached = false;
     {
@@ -136,8 +159,16 @@ std::vector<Span> PlaybackServer::spans(const std::string& stream) {
 }
 
 http::Response PlaybackServer::list_streams(const http::Request& req) {
+  std::vector<std::string> patterns;
+  {
+    std::lock_guard lk(mu_);
+    patterns = patterns_;
+  }
+  std::set<std::string> streams;
+  for (const auto& pattern : patterns)
+    for (auto& s : recorded_streams(pattern)) streams.insert(std::move(s));
   json::array items;
-  for (const auto& s : recorded_streams(pattern_)) items.push_back(json::value(s));
+  for (const auto& s : streams) items.push_back(json::value(s));
   return http::json_response(bhttp::status::ok, json::object{{"items", items}}, req);
 }
 
@@ -173,7 +204,7 @@ http::StreamedResponse PlaybackServer::playback(const http::Request& req, const 
   }
   const SysMicros end = *start + duration;
   // The segment holding `start` (the last one starting at or before it) and those starting before `end`.
-  auto files = segment_files(pattern_, stream);
+  auto files = files_of(stream);
   std::vector<SegmentFile> chosen;
   for (size_t i = 0; i < files.size(); ++i) {
     const bool holds_start = files[i].start <= *start && (i + 1 == files.size() || files[i + 1].start > *start);

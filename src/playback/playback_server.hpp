@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "http/http_server.hpp"
 #include "playback/segment_files.hpp"
@@ -20,8 +21,11 @@ namespace sg::playback {
 
 class PlaybackServer {
  public:
-  // `record_path`: the config's record_path (segment files are that pattern + ".mp4").
-  explicit PlaybackServer(std::string record_path);
+  // `patterns`: every record_path recordings may be under (the default one and the streams' own; segment files
+  // are a pattern + ".mp4"). A stream's segments are looked up under each.
+  explicit PlaybackServer(std::vector<std::string> patterns);
+  // After a config reload changed the record paths.
+  void set_patterns(std::vector<std::string> patterns);
   // Before any catch-all /{stream}/{file} route.
   void add_routes(http::Router& router);
 
@@ -33,8 +37,10 @@ class PlaybackServer {
   http::Response list_spans(const http::Request& req, const std::string& stream);
   http::StreamedResponse playback(const http::Request& req, const std::string& stream);
   http::Response page(const http::Request& req, const std::string& stream);
+  // The stream's segment files under every pattern, sorted by start (a file matched by two patterns once).
+  std::vector<SegmentFile> files_of(const std::string& stream);
 
-  std::string pattern_;
+  std::vector<std::string> patterns_;  // guarded by mu_
   struct CachedDuration {
     uint64_t size = 0;
     int64_t mtime_ns = 0;

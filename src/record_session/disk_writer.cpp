@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -136,7 +138,13 @@ RecordingStatus RecordingSink::status() const {
 }
 
 DiskWriter::DiskWriter(std::chrono::milliseconds retry_interval) : retry_interval_(retry_interval) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sg-record");
+    // Below the workers: on a busy box the scheduler runs live forwarding first; the writer catches up in the gaps
+    // (its queues absorb seconds of media), so recording costs readers no latency.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+    run();
+  });
 }
 
 DiskWriter::~DiskWriter() { stop(); }

@@ -79,12 +79,16 @@ std::string get_header(const std::string& target, const std::string& header) {
   return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + header + "\r\n";
 }
 
-// A server whose record_path points at a temporary folder of segments.
+// A server whose record_path points at a temporary folder of segments: the top-level one, or (per_stream) only the
+// stream's own `streams.cam.record_path`.
 class PlaybackRig {
  public:
-  explicit PlaybackRig(const Codecs& codecs)
+  explicit PlaybackRig(const Codecs& codecs, bool per_stream = false)
       : dir(::testing::TempDir() + "sg_playback_" + std::to_string(::getpid()) + "_" + codecs.name),
-        server(write(dir, codecs) ? "record_path: " + dir + "/%stream/%Y-%m-%d_%H-%M-%S-%f\n" : "") {}
+        server(!write(dir, codecs) ? ""
+               : per_stream
+                   ? "streams:\n  cam:\n    source: publisher\n    record_path: " + dir + "/%stream/%Y-%m-%d_%H-%M-%S-%f\n"
+                   : "record_path: " + dir + "/%stream/%Y-%m-%d_%H-%M-%S-%f\n") {}
   ~PlaybackRig() { fs::remove_all(dir); }
   bool write(const std::string& d, const Codecs& c) {
     fs::remove_all(d);
@@ -256,6 +260,20 @@ TEST(Playback, ChromiumPlaysTheRecordingsPageSpan) {
   EXPECT_GT(v.at("currentTimeAdvance").to_number<double>(), 1.0) << r.output;
   EXPECT_GT(v.at("framesAdvance").to_number<double>(), 30.0) << r.output;
   std::cout << "[ playback ] chromium: " << line << "\n";
+}
+
+TEST(Playback, AStreamsOwnRecordPathIsFoundAndPlayedBack) {
+  REQUIRE_PEERS();
+  PlaybackRig rig(h264_aac(), /*per_stream=*/true);
+  ASSERT_TRUE(rig.error.empty()) << rig.error;
+  ASSERT_TRUE(rig.server.ready) << rig.server.log();
+  const uint16_t port = rig.server.http_port;
+  auto streams = http_request(port, "GET", "/api/v1/recordings");
+  ASSERT_EQ(streams.status, 200) << streams.body;
+  EXPECT_EQ(json::parse(streams.body).at("items"), json::parse(R"(["cam"])"));
+  auto reply = http_raw(port, get_header("/cam/playback?start=" + base_time(5) + "&duration=10s", ""), 20000);
+  ASSERT_EQ(reply.status, 200) << reply.raw.substr(0, 300);
+  EXPECT_GT(reply.body.size(), 10000u);
 }
 
 }  // namespace

@@ -208,7 +208,79 @@ void check_recording(const std::string& pattern, const std::string& stream, cons
   EXPECT_GE(total, min_total);
 }
 
-TEST(Recording, H264AacAndH265OpusInTenSecondSegmentsForThirtySeconds) {
+// RFC 3339 (UTC, microseconds) of a Unix time in microseconds, as /{stream}/playback takes it.
+std::string rfc3339(int64_t unix_us) {
+  const time_t secs = static_cast<time_t>(unix_us / 1000000);
+  tm t{};
+  gmtime_r(&secs, &t);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(unix_us % 1000000));
+  return buf;
+}
+
+// What ffprobe says of a played-back file: duration, each track's first timestamp, whether it starts on a keyframe.
+struct PlayedBack {
+  double duration = 0;
+  std::map<std::string, double> start;  // codec_type -> start_time
+  std::map<std::string, std::string> codec;
+  bool starts_with_keyframe = false;
+  std::string output;
+};
+
+PlayedBack probe_played_back(const std::string& file) {
+  PlayedBack p;
+  auto r = run({"ffprobe", "-v", "error", "-of", "json", "-show_entries",
+                "format=duration:stream=codec_type,codec_name,start_time", file},
+               30s, "playback_probe");
+  p.output = r.output;
+  boost::system::error_code ec;
+  auto v = json::parse(r.output.substr(std::min(r.output.find('{'), r.output.size())), ec);
+  if (ec || !v.is_object() || !v.as_object().contains("streams")) return p;
+  if (auto* f = v.as_object().if_contains("format")) p.duration = std::stod(std::string(f->at("duration").as_string()));
+  for (const auto& s : v.at("streams").as_array()) {
+    const std::string type(s.at("codec_type").as_string());
+    p.codec[type] = std::string(s.at("codec_name").as_string());
+    p.start[type] = std::stod(std::string(s.at("start_time").as_string()));
+  }
+  auto k = run({"ffprobe", "-v", "quiet", "-select_streams", "v:0", "-show_entries", "packet=flags", "-read_intervals",
+                "%+#1", "-of", "csv=p=0", file},
+               30s, "playback_probe");
+  p.starts_with_keyframe = k.output.starts_with("K");
+  return p;
+}
+
+// Plays back 15 s of what the server recorded, from 5 s into the first segment (so the span crosses into the
+// second): one MP4 of 15 s +- one GOP (1 s), starting on a keyframe, audio and video starting within 50 ms, that
+// decodes without errors.
+void check_playback_across_a_boundary(const Server& server, const std::string& pattern, const std::string& stream,
+                                      const std::string& video, const std::string& audio, const std::string& dir) {
+  SCOPED_TRACE("playback of " + stream);
+  auto segs = segments(pattern, stream);
+  ASSERT_GE(segs.size(), 2u);
+  const int64_t from = segs[0].start_us + 5000000;
+  ASSERT_LT(from, segs[1].start_us);
+  ASSERT_GT(from + 15000000, segs[1].start_us);
+  auto spans = http_request(server.http_port, "GET", "/api/v1/recordings/" + stream);
+  ASSERT_EQ(spans.status, 200) << spans.body;
+  const std::string target = "/" + stream + "/playback?start=" + rfc3339(from) + "&duration=15s";
+  auto reply = http_raw(server.http_port,
+                        "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 30000);
+  ASSERT_EQ(reply.status, 200) << reply.raw.substr(0, 500);
+  ASSERT_EQ(reply.body.size(), std::stoul(reply.headers["content-length"]));
+  const std::string file = dir + "/played_" + stream + ".mp4";
+  std::ofstream(file, std::ios::binary) << reply.body;
+  auto p = probe_played_back(file);
+  EXPECT_EQ(p.codec["video"], video) << p.output;
+  EXPECT_EQ(p.codec["audio"], audio) << p.output;
+  EXPECT_GE(p.duration, 15.0 - 0.1) << p.output;
+  EXPECT_LE(p.duration, 16.0 + 0.1) << p.output;
+  EXPECT_NEAR(p.start["video"], p.start["audio"], 0.05) << p.output;
+  EXPECT_TRUE(p.starts_with_keyframe);
+  EXPECT_EQ(probe_errors(file), "");
+}
+
+TEST(Recording, H264AacAndH265OpusInTenSecondSegmentsForThirtySecondsPlayBackAcrossABoundary) {
   if (!have_tools()) GTEST_SKIP() << "ffmpeg/ffprobe not installed";
   const auto dir = temp_dir("codecs");
   const auto pattern = pattern_in(dir);
@@ -237,6 +309,9 @@ TEST(Recording, H264AacAndH265OpusInTenSecondSegmentsForThirtySeconds) {
   // 30 s published: the recording starts at the first keyframe the server forwards (within the first second).
   check_recording(pattern, "rec264", "h264", "aac", 28.5, 3);
   check_recording(pattern, "rec265", "hevc", "opus", 28.5, 3);
+  // What the recorder wrote plays back through the server across a segment boundary.
+  check_playback_across_a_boundary(server, pattern, "rec264", "h264", "aac", dir);
+  check_playback_across_a_boundary(server, pattern, "rec265", "hevc", "opus", dir);
   fs::remove_all(dir);
 }
 
