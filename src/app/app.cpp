@@ -271,10 +271,12 @@ void App::drain() {
   http_->drain();
   ext_->rtsp->stop_accepting();
   if (ext_->rtmp) ext_->rtmp->stop_accepting();
+  if (ext_->srt) ext_->srt->stop_accepting();
   log::info("draining: /readyz is 503, new sessions are refused, open ones are served until the grace period ends",
             {{"grace_ms", static_cast<int64_t>(control_->grace_ms.load())},
              {"rtsp_sessions", ext_->rtsp->sessions()},
              {"rtmp_sessions", ext_->rtmp ? ext_->rtmp->sessions() : 0},
+             {"srt_sessions", ext_->srt ? ext_->srt->sessions() : 0},
              {"webrtc_sessions", ext_->webrtc->sessions()}});
 }
 

@@ -367,6 +367,10 @@ int SrtServer::listen_callback(void* self, SRTSOCKET socket, int, const sockaddr
 
 // On a libsrt thread, during the handshake: decides whether the caller may connect (0) or is rejected (-1).
 int SrtServer::on_listen(SRTSOCKET socket, const sockaddr* peer, const char* stream_id) {
+  if (!accepting_.load()) {
+    srt_setrejectreason(socket, SRT_REJX_DOWN);
+    return -1;
+  }
   uint16_t peer_port = 0;
   const std::string ip = address_of(peer, &peer_port);
   const std::string remote = ip + ":" + std::to_string(peer_port);

@@ -49,6 +49,8 @@ class SrtServer {
   Status listen(const std::string& host, uint16_t port);
   void start();
   void stop();
+  // Drain: new callers are rejected (SRT_REJX_DOWN); open sessions go on.
+  void stop_accepting() { accepting_.store(false); }
   uint16_t port() const { return port_; }
   size_t sessions() const { return sessions_.load(); }
   void write_metrics(std::string& out) const;
@@ -84,6 +86,7 @@ class SrtServer {
   uint16_t port_ = 0;
   std::thread io_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> accepting_{true};
   std::mutex mu_;
   std::map<int, std::shared_ptr<SrtSession>> live_;  // by SRT socket
   std::mutex bad_mu_;
