@@ -19,6 +19,7 @@
 #include "record_session/record_manager.hpp"
 #include "rtsp_session/client_source.hpp"
 #include "rtsp_session/exec_source.hpp"
+#include "rtmp_session/client_source.hpp"
 #include "rtmp_session/server.hpp"
 #include "srt_session/server.hpp"
 #include "rtsp_session/server.hpp"
@@ -408,6 +409,12 @@ media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& 
       o.loss_threshold = loss_threshold;
       o.loss_window = loss_window;
       return std::make_unique<rtsp_session::ClientSource>(context, stream, std::move(o));
+    }
+    if (source.starts_with("rtmp://")) {
+      rtmp_session::RtmpClientOptions o;
+      o.url = source;
+      o.source_timeout = source_timeout;
+      return std::make_unique<rtmp_session::RtmpClientSource>(context, stream, std::move(o));
     }
     if (source.starts_with("exec:")) {
       rtsp_session::ExecOptions o;

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "app/log.hpp"
+#include "rtmp/url.hpp"
 
 namespace sg::media {
 
@@ -36,11 +37,15 @@ Status validate_source(std::string_view source) {
     if (source.size() == 7) return make_error("source 'rtsp://' has no host");
     return Ok{};
   }
+  if (source.starts_with("rtmp://")) {
+    if (auto u = rtmp::parse_rtmp_url(source); !u) return make_error("source '" + std::string(source) + "': " + u.error());
+    return Ok{};
+  }
   if (source.starts_with("exec:")) {
     if (source.find_first_not_of(' ', 5) == std::string_view::npos) return make_error("source 'exec:' has no command");
     return Ok{};
   }
-  return make_error("source must be 'rtsp://...', 'exec:<command>' or 'publisher', got '" + std::string(source) +
+  return make_error("source must be 'rtsp://...', 'rtmp://...', 'exec:<command>' or 'publisher', got '" + std::string(source) +
                     "'");
 }
 

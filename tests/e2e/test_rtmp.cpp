@@ -213,6 +213,82 @@ TEST_F(RtmpE2e, ChromiumPlaysTheRtmpStreamOverWhep) {
   EXPECT_NE(r.output.find("\"width\":320"), std::string::npos) << r.output;
 }
 
+TEST_F(RtmpE2e, ARtmpPullSourceOfThisServerPlaysOverRtsp) {
+  // A stream whose source is rtmp://: the pull client plays the RTMP-published stream back from this server.
+  auto created = http_request(rig_->server.http_port, "POST", "/api/v1/streams",
+                              R"({"id":"relay","source":")" + rig_->url("live/cam") + R"("})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_TRUE(wait_until([&] { return rig_->ready("relay"); }, 20s)) << boost::json::serialize(rig_->stream("relay"))
+                                                                      << logs();
+  auto d = decode(rig_->server.rtsp_url("relay"), 3, "rtmp_pull_self_rtsp");
+  EXPECT_EQ(d.exit_code, 0) << d.output;
+  EXPECT_GE(d.frames, 3 * 25 * 6 / 10) << d.output;
+  EXPECT_TRUE(d.audio) << d.output;
+  EXPECT_EQ(http_request(rig_->server.http_port, "DELETE", "/api/v1/streams/relay").status, 204);
+}
+
+// An ffmpeg RTMP origin (`-listen 1`: ffmpeg serves one player) pulled by a configured `source: rtmp://...`
+// stream; ffprobe reads it over RTSP; when the origin goes away the stream turns to error with the reason and
+// reconnects to a new origin on the same URL.
+TEST(RtmpPull, AnFfmpegOriginIsPulledReadOverRtspAndReconnectedAfterItGoesAway) {
+  if (!have_program("ffmpeg") || !have_program("ffprobe")) GTEST_SKIP() << "ffmpeg/ffprobe not installed";
+  const uint16_t origin_port = free_port();
+  const std::string origin_url = "rtmp://127.0.0.1:" + std::to_string(origin_port) + "/live/cam";
+  auto origin_argv = [&] {
+    auto a = ffmpeg_publisher(origin_url);
+    a.insert(a.end() - 1, {"-listen", "1"});
+    return a;
+  };
+  auto origin = std::make_unique<Child>(origin_argv(), log_file("origin"));
+  // ffmpeg listens once its input is open; the server's first attempts may find nothing and back off (1 s).
+  RtmpServer rig("streams:\n  pulled:\n    source: " + origin_url + "\n");
+  ASSERT_TRUE(rig.server.ready) << rig.server.log();
+  ASSERT_TRUE(wait_until([&] { return rig.ready("pulled"); }, 30s))
+      << boost::json::serialize(rig.stream("pulled")) << origin->log() << tail(rig.server.log());
+  auto r = run({"ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height",
+                "-of", "compact", rig.server.rtsp_url("pulled")},
+               30s, "rtmp_pull_ffprobe");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("codec_name=h264|width=320|height=240"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("codec_name=aac"), std::string::npos) << r.output;
+
+  origin.reset();  // SIGTERM: the origin is gone
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto s = rig.stream("pulled");
+        return s.contains("state") && s.at("state") == "error";
+      },
+      20s))
+      << boost::json::serialize(rig.stream("pulled"));
+  auto s = rig.stream("pulled");
+  ASSERT_TRUE(s.contains("last_error"));
+  EXPECT_TRUE(s.at("last_error").is_string()) << boost::json::serialize(s);
+  origin = std::make_unique<Child>(origin_argv(), log_file("origin2"));
+  EXPECT_TRUE(wait_until([&] { return rig.ready("pulled"); }, 40s))
+      << boost::json::serialize(rig.stream("pulled")) << origin->log() << tail(rig.server.log());
+}
+
+TEST(RtmpPull, BadRtmpSourcesAreRefusedWithTheReason) {
+  RtmpServer rig;
+  ASSERT_TRUE(rig.server.ready) << rig.server.log();
+  auto bad = http_request(rig.server.http_port, "POST", "/api/v1/streams", R"({"id":"x","source":"rtmp://host"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("app and a stream"), std::string::npos) << bad.body;
+  // Nothing listens on the origin's port: the stream shows why.
+  const uint16_t closed = free_port();
+  auto created = http_request(rig.server.http_port, "POST", "/api/v1/streams",
+                              R"({"id":"gone","source":"rtmp://127.0.0.1:)" + std::to_string(closed) + R"(/live/x"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto s = rig.stream("gone");
+        return s.contains("last_error") && s.at("last_error").is_string() &&
+               s.at("last_error").as_string().find("cannot connect") != std::string::npos;
+      },
+      10s))
+      << boost::json::serialize(rig.stream("gone"));
+}
+
 // ---- Enhanced RTMP H.265
 
 // libx265 access units (one slice per picture, no B-frames): NAL units grouped so each VCL NAL unit ends one.
