@@ -36,4 +36,14 @@ Amf0Value status_object(std::string_view level, std::string_view code, std::stri
                                  {"description", Amf0Value::make_string(std::string(description))}});
 }
 
+std::optional<Amf0Value> metadata_object(Bytes payload) {
+  auto values = decode_amf0(payload);
+  if (!values || values->empty() || !(*values)[0].is_string()) return std::nullopt;
+  const size_t at = (*values)[0].string == "@setDataFrame" ? 1 : 0;
+  if (values->size() > at + 1 && (*values)[at].is_string() && (*values)[at].string == "onMetaData" &&
+      (*values)[at + 1].is_object())
+    return std::move((*values)[at + 1]);
+  return std::nullopt;
+}
+
 }  // namespace sg::rtmp

@@ -1,6 +1,7 @@
 #pragma once
 // RTMP command messages (RTMP specification 7.1.1, 7.2): an AMF0 command name, a transaction id, a command object
 // (or null) and optional arguments. AMF3 command messages (type 17) are the same after one format byte.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,5 +24,8 @@ ByteVector encode_command(std::string_view name, double transaction, const Amf0V
                           const std::vector<Amf0Value>& args = {});
 // An info object of onStatus / _result (level, code, description).
 Amf0Value status_object(std::string_view level, std::string_view code, std::string_view description);
+// The onMetaData object of a data message: a plain onMetaData (as players receive it) or one wrapped in
+// @setDataFrame (as publishers send it, and some servers relay it). Nothing for any other data message.
+std::optional<Amf0Value> metadata_object(Bytes payload);
 
 }  // namespace sg::rtmp

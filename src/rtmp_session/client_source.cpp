@@ -42,13 +42,6 @@ constexpr uint32_t kWindowAckSize = 2'500'000;  // asked of the server (RTMP 5.4
 constexpr uint32_t kBufferMs = 1000;            // Set Buffer Length for the play stream (RTMP 7.1.7)
 constexpr size_t kReadBuffer = 64 * 1024;       // grows to one whole chunk when the server's chunk size is larger
 
-uint32_t be32(Bytes b, size_t at) {
-  return (std::to_integer<uint32_t>(b[at]) << 24) | (std::to_integer<uint32_t>(b[at + 1]) << 16) |
-         (std::to_integer<uint32_t>(b[at + 2]) << 8) | std::to_integer<uint32_t>(b[at + 3]);
-}
-uint16_t be16(Bytes b, size_t at) {
-  return static_cast<uint16_t>((std::to_integer<uint16_t>(b[at]) << 8) | std::to_integer<uint16_t>(b[at + 1]));
-}
 uint8_t type_id(MessageType t) { return static_cast<uint8_t>(t); }
 
 std::string seconds_text(std::chrono::milliseconds d) { return std::to_string(d.count() / 1000.0).substr(0, 4) + " s"; }
@@ -182,13 +175,7 @@ struct RtmpClientSource::Runner : std::enable_shared_from_this<Runner> {
 
   void on_data(Bytes payload) {
     if (!ingest) return;
-    auto values = rtmp::decode_amf0(payload);
-    if (!values || values->empty() || !(*values)[0].is_string()) return;
-    // onMetaData as a player receives it, or wrapped in @setDataFrame as some servers relay it.
-    size_t at = (*values)[0].string == "@setDataFrame" ? 1 : 0;
-    if (values->size() > at + 1 && (*values)[at].is_string() && (*values)[at].string == "onMetaData" &&
-        (*values)[at + 1].is_object())
-      ingest->on_metadata((*values)[at + 1]);
+    if (auto metadata = rtmp::metadata_object(payload)) ingest->on_metadata(*metadata);
   }
 
   void on_command(Bytes payload) {

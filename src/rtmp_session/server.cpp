@@ -342,13 +342,7 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession> {
 
   void on_data(Bytes payload) {
     if (!ingest_) return;
-    auto values = rtmp::decode_amf0(payload);
-    if (!values || values->empty() || !(*values)[0].is_string()) return;
-    // @setDataFrame("onMetaData", {...}) from the publisher, or a plain onMetaData.
-    size_t at = (*values)[0].string == "@setDataFrame" ? 1 : 0;
-    if (values->size() > at + 1 && (*values)[at].is_string() && (*values)[at].string == "onMetaData" &&
-        (*values)[at + 1].is_object())
-      ingest_->on_metadata((*values)[at + 1]);
+    if (auto metadata = rtmp::metadata_object(payload)) ingest_->on_metadata(*metadata);
   }
 
   void on_command(uint32_t stream_id, Bytes payload) {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "../support/process.hpp"
+#include "mp4_probe.hpp"
 
 namespace sg::test {
 namespace {
@@ -99,32 +100,6 @@ class PlaybackRig {
   Server server;
 };
 
-struct Probe {
-  double duration = 0;
-  std::map<std::string, double> start;  // codec_type -> start_time
-  std::map<std::string, std::string> codec;
-  std::string output;
-};
-
-Probe probe(const std::string& file) {
-  Probe p;
-  auto r = run({"ffprobe", "-v", "error", "-of", "json", "-show_entries",
-                "format=duration:stream=codec_type,codec_name,start_time", file},
-               30s, "playback_probe");
-  p.output = r.output;
-  boost::system::error_code ec;
-  auto v = json::parse(r.output.substr(std::min(r.output.find('{'), r.output.size())), ec);
-  if (ec || !v.is_object()) return p;
-  if (auto* f = v.as_object().if_contains("format"))
-    p.duration = std::stod(std::string(f->at("duration").as_string()));
-  for (const auto& s : v.at("streams").as_array()) {
-    const std::string type(s.at("codec_type").as_string());
-    p.codec[type] = std::string(s.at("codec_name").as_string());
-    p.start[type] = std::stod(std::string(s.at("start_time").as_string()));
-  }
-  return p;
-}
-
 #define REQUIRE_PEERS()                                                                            \
   do {                                                                                             \
     if (!have_program("ffmpeg") || !have_program("ffprobe")) GTEST_SKIP() << "ffmpeg not installed"; \
@@ -163,7 +138,7 @@ TEST_P(PlaybackCodecs, FifteenSecondsAcrossASegmentBoundaryStartOnAKeyframeWithA
     const std::string file = rig.dir + "/out_" + format + ".mp4";
     std::ofstream(file, std::ios::binary) << reply.body;
 
-    auto p = probe(file);
+    auto p = probe_mp4(file);
     EXPECT_EQ(p.codec["video"], c.video) << p.output;
     EXPECT_EQ(p.codec["audio"], c.audio) << p.output;
     // 15 s from the keyframe at or before 7.5 s: 15 s plus up to one GOP (1 s).

@@ -16,6 +16,7 @@
 
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
+#include "mp4_probe.hpp"
 #include "record/path_pattern.hpp"
 #include "rtsp_raw_reader.hpp"
 
@@ -219,37 +220,6 @@ std::string rfc3339(int64_t unix_us) {
   return buf;
 }
 
-// What ffprobe says of a played-back file: duration, each track's first timestamp, whether it starts on a keyframe.
-struct PlayedBack {
-  double duration = 0;
-  std::map<std::string, double> start;  // codec_type -> start_time
-  std::map<std::string, std::string> codec;
-  bool starts_with_keyframe = false;
-  std::string output;
-};
-
-PlayedBack probe_played_back(const std::string& file) {
-  PlayedBack p;
-  auto r = run({"ffprobe", "-v", "error", "-of", "json", "-show_entries",
-                "format=duration:stream=codec_type,codec_name,start_time", file},
-               30s, "playback_probe");
-  p.output = r.output;
-  boost::system::error_code ec;
-  auto v = json::parse(r.output.substr(std::min(r.output.find('{'), r.output.size())), ec);
-  if (ec || !v.is_object() || !v.as_object().contains("streams")) return p;
-  if (auto* f = v.as_object().if_contains("format")) p.duration = std::stod(std::string(f->at("duration").as_string()));
-  for (const auto& s : v.at("streams").as_array()) {
-    const std::string type(s.at("codec_type").as_string());
-    p.codec[type] = std::string(s.at("codec_name").as_string());
-    p.start[type] = std::stod(std::string(s.at("start_time").as_string()));
-  }
-  auto k = run({"ffprobe", "-v", "quiet", "-select_streams", "v:0", "-show_entries", "packet=flags", "-read_intervals",
-                "%+#1", "-of", "csv=p=0", file},
-               30s, "playback_probe");
-  p.starts_with_keyframe = k.output.starts_with("K");
-  return p;
-}
-
 // Plays back 15 s of what the server recorded, from 5 s into the first segment (so the span crosses into the
 // second): one MP4 of 15 s +- one GOP (1 s), starting on a keyframe, audio and video starting within 50 ms, that
 // decodes without errors.
@@ -270,13 +240,13 @@ void check_playback_across_a_boundary(const Server& server, const std::string& p
   ASSERT_EQ(reply.body.size(), std::stoul(reply.headers["content-length"]));
   const std::string file = dir + "/played_" + stream + ".mp4";
   std::ofstream(file, std::ios::binary) << reply.body;
-  auto p = probe_played_back(file);
+  auto p = probe_mp4(file);
   EXPECT_EQ(p.codec["video"], video) << p.output;
   EXPECT_EQ(p.codec["audio"], audio) << p.output;
   EXPECT_GE(p.duration, 15.0 - 0.1) << p.output;
   EXPECT_LE(p.duration, 16.0 + 0.1) << p.output;
   EXPECT_NEAR(p.start["video"], p.start["audio"], 0.05) << p.output;
-  EXPECT_TRUE(p.starts_with_keyframe);
+  EXPECT_TRUE(probe(file).first_video_key);
   EXPECT_EQ(probe_errors(file), "");
 }
 

@@ -113,3 +113,22 @@ TEST(RtmpCommand, EncodesResultWithStatusObject) {
 
 }  // namespace
 }  // namespace sg::rtmp
+
+namespace sg::rtmp {
+namespace {
+
+TEST(RtmpMetadata, PlainAndSetDataFrameFormsGiveTheObjectOtherDataGivesNothing) {
+  auto meta = Amf0Value::make_ecma_array({{"width", Amf0Value::make_number(320)}});
+  auto plain = encode_amf0({Amf0Value::make_string("onMetaData"), meta});
+  auto wrapped = encode_amf0({Amf0Value::make_string("@setDataFrame"), Amf0Value::make_string("onMetaData"), meta});
+  auto other = encode_amf0({Amf0Value::make_string("onTextData"), meta});
+  ASSERT_TRUE(metadata_object(plain).has_value());
+  EXPECT_EQ(*metadata_object(plain), meta);
+  ASSERT_TRUE(metadata_object(wrapped).has_value());
+  EXPECT_EQ(metadata_object(wrapped)->get_number("width"), 320);
+  EXPECT_FALSE(metadata_object(other).has_value());
+  EXPECT_FALSE(metadata_object(encode_amf0({Amf0Value::make_string("onMetaData")})).has_value());
+}
+
+}  // namespace
+}  // namespace sg::rtmp
