@@ -21,6 +21,7 @@
 #include "rtsp_session/exec_source.hpp"
 #include "rtmp_session/client_source.hpp"
 #include "rtmp_session/server.hpp"
+#include "srt_session/client_source.hpp"
 #include "srt_session/server.hpp"
 #include "rtsp_session/server.hpp"
 #include "webrtc/server.hpp"
@@ -397,7 +398,8 @@ media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& 
   const auto source_timeout = std::chrono::seconds(std::max(1, config.rtsp_options.source_timeout_s));
   const double loss_threshold = config.rtsp_options.loss_threshold_percent / 100.0;
   const auto loss_window = std::chrono::milliseconds(config.rtsp_options.loss_window_ms);
-  return [&pool, source_timeout, loss_threshold, loss_window, rtsp_port = std::move(rtsp_port)](
+  const int srt_latency_ms = config.srt.latency_ms;
+  return [&pool, source_timeout, loss_threshold, loss_window, srt_latency_ms, rtsp_port = std::move(rtsp_port)](
              const std::shared_ptr<media::Stream>& stream) -> std::unique_ptr<media::Source> {
     const auto& source = stream->options().source;
     auto& context = pool.context(pool.next());
@@ -415,6 +417,13 @@ media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& 
       o.url = source;
       o.source_timeout = source_timeout;
       return std::make_unique<rtmp_session::RtmpClientSource>(context, stream, std::move(o));
+    }
+    if (source.starts_with("srt://")) {
+      srt_session::SrtClientOptions o;
+      o.url = source;
+      o.source_timeout = source_timeout;
+      o.default_latency_ms = srt_latency_ms;
+      return std::make_unique<srt_session::SrtClientSource>(context, stream, std::move(o));
     }
     if (source.starts_with("exec:")) {
       rtsp_session::ExecOptions o;

@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <srt/access_control.h>
 #include <srt/srt.h>
-#include <syslog.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -18,6 +17,7 @@
 #include "hls_session/sample_builder.hpp"
 #include "mpegts/muxer.hpp"
 #include "srt/stream_id.hpp"
+#include "srt_session/libsrt.hpp"
 #include "srt_session/ts_ingest.hpp"
 
 namespace sg::srt_session {
@@ -46,14 +46,7 @@ std::string address_of(const sockaddr* sa, uint16_t* port = nullptr) {
   return text;
 }
 
-std::string srt_error() { return srt_getlasterror_str(); }
-
-// libsrt logs to stderr by default; its errors go to our log instead (one JSON line each), the rest is dropped.
-void srt_log(void*, int level, const char*, int, const char* area, const char* message) {
-  std::string text = message ? message : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  log::write(level <= LOG_ERR ? log::Level::Warn : log::Level::Debug, "libsrt", {{"area", area ? area : ""}, {"message", text}});
-}
+std::string srt_error() { return last_error(); }
 
 }  // namespace
 
@@ -288,13 +281,11 @@ SrtServer::SrtServer(net::WorkerPool& pool, media::StreamRegistry& registry, Srt
 
 SrtServer::~SrtServer() {
   stop();
-  if (started_up_) srt_cleanup();
+  if (started_up_) cleanup();
 }
 
 Status SrtServer::listen(const std::string& host, uint16_t port) {
-  if (srt_startup() < 0) return make_error("SRT: startup failed: " + srt_error());
-  srt_setloglevel(LOG_ERR);
-  srt_setloghandler(nullptr, &srt_log);
+  if (auto s = startup(); !s) return s;
   started_up_ = true;
   listener_ = srt_create_socket();
   if (listener_ == SRT_INVALID_SOCK) return make_error("SRT: cannot create a socket: " + srt_error());

@@ -325,3 +325,84 @@ TEST(SrtGarbage, FloodOfGarbageUdpLeavesTheServerUp) {
 
 }  // namespace
 }  // namespace sg::test
+
+// ---- SRT pull sources (caller mode): source: srt://host:port?streamid=...
+
+namespace sg::test {
+namespace {
+
+std::string last_error(const boost::json::object& s) {
+  auto* e = s.if_contains("last_error");
+  return e && e->is_string() ? std::string(e->as_string()) : std::string();
+}
+
+TEST(SrtPull, AnFfmpegListenerIsPulledReadOverRtspAndReconnectedAfterItGoesAway) {
+  if (!have_program("ffmpeg") || !have_program("ffprobe")) GTEST_SKIP() << "ffmpeg/ffprobe not installed";
+  const uint16_t origin_port = free_port(SOCK_DGRAM);
+  const std::string origin = "srt://127.0.0.1:" + std::to_string(origin_port);
+  auto origin_argv = [&] { return ffmpeg_publisher(origin + "?mode=listener"); };
+  auto listener = std::make_unique<Child>(origin_argv(), log_file("pull_origin"));
+  // ffmpeg listens once its inputs are open; the first attempts may find nothing and back off (1 s).
+  SrtServer rig("streams:\n  pulled:\n    source: " + origin + "?latency=200\n");
+  ASSERT_TRUE(rig.server.ready) << rig.server.log();
+  ASSERT_TRUE(wait_until([&] { return rig.ready("pulled"); }, 30s))
+      << boost::json::serialize(rig.stream("pulled")) << listener->log() << tail(rig.server.log());
+  auto r = run({"ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height",
+                "-of", "compact", rig.server.rtsp_url("pulled")},
+               30s, "srt_pull_ffprobe");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("codec_name=h264|width=320|height=240"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("codec_name=aac"), std::string::npos) << r.output;
+
+  listener.reset();  // SIGTERM: the origin is gone; the stream says why, then comes back with a new origin
+  EXPECT_TRUE(wait_until([&] { return rig.stream("pulled").contains("state") && rig.stream("pulled").at("state") == "error"; }, 30s))
+      << boost::json::serialize(rig.stream("pulled"));
+  EXPECT_FALSE(last_error(rig.stream("pulled")).empty()) << boost::json::serialize(rig.stream("pulled"));
+  listener = std::make_unique<Child>(origin_argv(), log_file("pull_origin2"));
+  EXPECT_TRUE(wait_until([&] { return rig.ready("pulled"); }, 40s))
+      << boost::json::serialize(rig.stream("pulled")) << listener->log() << tail(rig.server.log());
+  auto again = decode(rig.server.rtsp_url("pulled"), 3, "srt_pull_decode");
+  EXPECT_GT(again.frames, 25) << again.output;
+}
+
+// One streamgate pulls a stream of another over SRT (`read:` stream id, passphrase); a wrong passphrase or an
+// unknown stream shows the reason on the pulled stream; bad srt:// sources are refused with the reason and without
+// their secrets.
+TEST(SrtPull, AStreamOfAnotherServerIsPulledWithItsPassphraseAndRefusalsAreShown) {
+  if (!have_program("ffmpeg") || !have_program("ffprobe")) GTEST_SKIP() << "ffmpeg/ffprobe not installed";
+  SrtServer origin("srt:\n  passphrase: correct-horse-battery\n");
+  ASSERT_TRUE(origin.server.ready) << origin.server.log();
+  Child publisher(ffmpeg_publisher(origin.url("publish:cam", "passphrase=correct-horse-battery")), log_file("pull_pub"));
+  ASSERT_TRUE(wait_until([&] { return origin.ready("cam") || !publisher.running(); }, 30s)) << publisher.log();
+
+  const std::string base = "srt://127.0.0.1:" + std::to_string(origin.srt_port);
+  SrtServer edge("streams:\n"
+                 "  good:\n    source: " + base + "?streamid=read:cam&passphrase=correct-horse-battery\n"
+                 "  badpass:\n    source: " + base + "?streamid=read:cam&passphrase=wrong-horse-battery\n"
+                 "  nostream:\n    source: " + base + "?streamid=read:nothing&passphrase=correct-horse-battery\n");
+  ASSERT_TRUE(edge.server.ready) << edge.server.log();
+  ASSERT_TRUE(wait_until([&] { return edge.ready("good"); }, 30s))
+      << boost::json::serialize(edge.stream("good")) << tail(edge.server.log()) << tail(origin.server.log());
+  auto d = decode(edge.server.rtsp_url("good"), 3, "srt_pull_edge_decode");
+  EXPECT_GT(d.frames, 25) << d.output;
+  EXPECT_TRUE(d.audio) << d.output;
+
+  EXPECT_TRUE(wait_until([&] { return !last_error(edge.stream("badpass")).empty(); }, 20s));
+  EXPECT_NE(last_error(edge.stream("badpass")).find("failed"), std::string::npos) << boost::json::serialize(edge.stream("badpass"));
+  EXPECT_TRUE(wait_until([&] { return !last_error(edge.stream("nostream")).empty(); }, 20s));
+  EXPECT_FALSE(edge.ready("nostream"));
+  // Secrets of the sources stay out of the API.
+  auto list = http_request(edge.server.http_port, "GET", "/api/v1/streams");
+  EXPECT_EQ(list.body.find("correct-horse-battery"), std::string::npos) << list.body;
+  EXPECT_EQ(list.body.find("wrong-horse-battery"), std::string::npos) << list.body;
+
+  auto bad = http_request(edge.server.http_port, "POST", "/api/v1/streams",
+                          R"({"id":"x","source":"srt://host?streamid=read:cam:alice:topsecret&passphrase=0123456789abc"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("needs a port"), std::string::npos) << bad.body;
+  EXPECT_EQ(bad.body.find("topsecret"), std::string::npos) << bad.body;
+  EXPECT_EQ(bad.body.find("0123456789abc"), std::string::npos) << bad.body;
+}
+
+}  // namespace
+}  // namespace sg::test
