@@ -17,6 +17,8 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -26,7 +28,29 @@ namespace sg::test {
 
 using namespace std::chrono_literals;
 
+// A port nothing is bound to, for a server under test. Picked at random below Linux's ephemeral range
+// (net.ipv4.ip_local_port_range, 32768-60999): a port the kernel handed out (what bind to port 0 gives) can be
+// taken again, between our close and the server's bind, by any outgoing connection of a test running in
+// parallel; ports outside that range are only ever taken by an explicit bind.
 inline uint16_t free_port(int type = SOCK_STREAM) {
+  static std::mt19937 rng(static_cast<unsigned>(::getpid()) ^
+                          static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  static std::set<uint16_t> given;  // never the same port twice in one test process
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const auto port = static_cast<uint16_t>(20000 + rng() % 12000);
+    if (given.count(port)) continue;
+    int fd = ::socket(AF_INET, type, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (ok) {
+      given.insert(port);
+      return port;
+    }
+  }
   int fd = ::socket(AF_INET, type, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
