@@ -12,7 +12,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
   # libraries
-  libboost1.81-all-dev libssl-dev libsrtp2-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libboost1.81-all-dev libssl-dev libsrtp2-dev libsrt-openssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libavcodec-dev libavutil-dev libswresample-dev libopus-dev
   # real peers used by the tests and the demo
   ffmpeg wrk chromium libnss3-tools curl procps python3 python3-gi python3-gst-1.0 gir1.2-gst-rtsp-server-1.0

@@ -60,7 +60,7 @@ json::object stream_json(const ApiContext& ctx, const media::Stream& s) {
   };
   o["last_error"] = st.last_error.empty() ? json::value(nullptr) : json::value(st.last_error);
   o["source_transport"] = st.source_transport.empty() ? json::value(nullptr) : json::value(st.source_transport);
-  o["readers_by_protocol"] = json::object{{"rtsp", st.readers_rtsp}, {"webrtc", st.readers_webrtc}, {"hls", st.readers_hls}, {"rtmp", st.readers_rtmp}};
+  o["readers_by_protocol"] = json::object{{"rtsp", st.readers_rtsp}, {"webrtc", st.readers_webrtc}, {"hls", st.readers_hls}, {"rtmp", st.readers_rtmp}, {"srt", st.readers_srt}};
   o["bitrate_in"] = static_cast<uint64_t>(st.bitrate_in);
   if (st.has_publisher)
     o["publisher"] = json::object{{"protocol", st.publisher_protocol.empty() ? json::value(nullptr) : json::value(st.publisher_protocol)},

@@ -21,6 +21,8 @@
 #include "rtsp_session/exec_source.hpp"
 #include "rtmp_session/client_source.hpp"
 #include "rtmp_session/server.hpp"
+#include "srt_session/client_source.hpp"
+#include "srt_session/server.hpp"
 #include "rtsp_session/server.hpp"
 #include "webrtc/server.hpp"
 
@@ -30,6 +32,7 @@ struct App::Extensions {
   std::unique_ptr<net::TlsContext> tls;  // HTTPS and RTSPS certificate (declared first: outlives the servers)
   std::unique_ptr<rtsp_session::RtspServer> rtsp;
   std::unique_ptr<rtmp_session::RtmpServer> rtmp;  // when rtmp.enabled
+  std::unique_ptr<srt_session::SrtServer> srt;     // when srt.enabled
   std::unique_ptr<hls_session::HlsManager> hls;
   std::unique_ptr<playback::PlaybackServer> playback;
   std::unique_ptr<webrtc::WebRtcServer> webrtc;
@@ -98,6 +101,16 @@ App::App(Config config) : config_(std::move(config)) {
     ext_->rtmp->set_connection_limiter(ext_->rtmp_limiter);
     api_->metric_writers.push_back([rtmp = ext_->rtmp.get()](std::string& out) { rtmp->write_metrics(out); });
   }
+  if (config_.srt.enabled) {
+    srt_session::SrtOptions so;
+    so.passphrase = config_.srt.passphrase;
+    so.latency_ms = config_.srt.latency_ms;
+    so.publish_conflict = config_.rtsp_options.publish_conflict;
+    so.allow_any_publish = config_.rtsp_options.allow_any_publish;
+    so.reader_queue = config_.reader_queue;
+    ext_->srt = std::make_unique<srt_session::SrtServer>(*pool_, *registry_, so, *authorizer_);
+    api_->metric_writers.push_back([srt = ext_->srt.get()](std::string& out) { srt->write_metrics(out); });
+  }
   api_->metric_writers.push_back(
       [h = ext_->http_limiter, r = ext_->rtsp_limiter, m = ext_->rtmp_limiter](std::string& out) {
         std::vector<const net::ConnectionLimiter*> list{h.get(), r.get()};
@@ -151,6 +164,7 @@ App::App(Config config) : config_(std::move(config)) {
   api_->ports = [this] {
     boost::json::object o{{"http", http_->port()}, {"rtsp", ext_->rtsp->port()}};
     if (ext_->rtmp) o["rtmp"] = ext_->rtmp->port();
+    if (ext_->srt) o["srt"] = ext_->srt->port();
     if (ext_->tls) {
       o["https"] = http_->tls_port();
       o["rtsps"] = ext_->rtsp->tls_port();
@@ -159,7 +173,7 @@ App::App(Config config) : config_(std::move(config)) {
   };
   api_->session_counts = [e = ext_.get()] {
     return boost::json::object{{"rtsp", e->rtsp->sessions()}, {"webrtc", e->webrtc->sessions()},
-                               {"rtmp", e->rtmp ? e->rtmp->sessions() : 0}, {"hls_muxers", e->hls->muxers()}};
+                               {"rtmp", e->rtmp ? e->rtmp->sessions() : 0}, {"srt", e->srt ? e->srt->sessions() : 0}, {"hls_muxers", e->hls->muxers()}};
   };
   http_ = std::make_unique<http::HttpServer>(*pool_, router_, authorizer_.get(), config_.http_policy);
   http_->set_request_timeout(std::chrono::milliseconds(config_.request_timeout_ms));
@@ -174,6 +188,8 @@ Status App::start() {
   if (auto s = ext_->webrtc->listen(config_.webrtc_udp.host, config_.webrtc_udp.port); !s) return s;
   if (ext_->rtmp)
     if (auto s = ext_->rtmp->listen(config_.rtmp.address.host, config_.rtmp.address.port); !s) return s;
+  if (ext_->srt)
+    if (auto s = ext_->srt->listen(config_.srt.address.host, config_.srt.address.port); !s) return s;
   if (config_.tls.enabled()) {
     auto tls = net::TlsContext::load(config_.tls.cert, config_.tls.key);
     if (!tls) return make_error(tls.error());
@@ -189,6 +205,7 @@ Status App::start() {
   http_->start();
   ext_->rtsp->start();
   if (ext_->rtmp) ext_->rtmp->start();
+  if (ext_->srt) ext_->srt->start();
   ext_->webrtc->start();
   ext_->record->start();
   if (ext_->tls) ext_->tls->watch(std::chrono::milliseconds(config_.tls.reload_interval_ms));
@@ -211,6 +228,7 @@ Status App::start() {
              {"https", ext_->tls ? config_.https.host + ":" + std::to_string(http_->tls_port()) : "off"},
              {"rtsps", ext_->tls ? config_.rtsps.host + ":" + std::to_string(ext_->rtsp->tls_port()) : "off"},
              {"rtmp", ext_->rtmp ? config_.rtmp.address.host + ":" + std::to_string(ext_->rtmp->port()) : "off"},
+             {"srt", ext_->srt ? config_.srt.address.host + ":" + std::to_string(ext_->srt->port()) : "off"},
              {"workers", pool_->size()},
              {"streams", registry_->size()},
              {"config", config_.file.empty() ? std::string("(defaults)") : config_.file}});
@@ -235,6 +253,7 @@ void App::stop() {
   http_->stop();
   ext_->rtsp->stop();
   if (ext_->rtmp) ext_->rtmp->stop();
+  if (ext_->srt) ext_->srt->stop();
   if (ext_->tls) ext_->tls->stop();
   ext_->webrtc->stop();
   ext_->record->stop();  // what the recorders queued is written, then the writer thread ends
@@ -257,10 +276,12 @@ void App::drain() {
   http_->drain();
   ext_->rtsp->stop_accepting();
   if (ext_->rtmp) ext_->rtmp->stop_accepting();
+  if (ext_->srt) ext_->srt->stop_accepting();
   log::info("draining: /readyz is 503, new sessions are refused, open ones are served until the grace period ends",
             {{"grace_ms", static_cast<int64_t>(control_->grace_ms.load())},
              {"rtsp_sessions", ext_->rtsp->sessions()},
              {"rtmp_sessions", ext_->rtmp ? ext_->rtmp->sessions() : 0},
+             {"srt_sessions", ext_->srt ? ext_->srt->sessions() : 0},
              {"webrtc_sessions", ext_->webrtc->sessions()}});
 }
 
@@ -380,7 +401,8 @@ media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& 
   const auto source_timeout = std::chrono::seconds(std::max(1, config.rtsp_options.source_timeout_s));
   const double loss_threshold = config.rtsp_options.loss_threshold_percent / 100.0;
   const auto loss_window = std::chrono::milliseconds(config.rtsp_options.loss_window_ms);
-  return [&pool, source_timeout, loss_threshold, loss_window, rtsp_port = std::move(rtsp_port)](
+  const int srt_latency_ms = config.srt.latency_ms;
+  return [&pool, source_timeout, loss_threshold, loss_window, srt_latency_ms, rtsp_port = std::move(rtsp_port)](
              const std::shared_ptr<media::Stream>& stream) -> std::unique_ptr<media::Source> {
     const auto& source = stream->options().source;
     auto& context = pool.context(pool.next());
@@ -398,6 +420,13 @@ media::SourceFactory make_source_factory(const Config& config, net::WorkerPool& 
       o.url = source;
       o.source_timeout = source_timeout;
       return std::make_unique<rtmp_session::RtmpClientSource>(context, stream, std::move(o));
+    }
+    if (source.starts_with("srt://")) {
+      srt_session::SrtClientOptions o;
+      o.url = source;
+      o.source_timeout = source_timeout;
+      o.default_latency_ms = srt_latency_ms;
+      return std::make_unique<srt_session::SrtClientSource>(context, stream, std::move(o));
     }
     if (source.starts_with("exec:")) {
       rtsp_session::ExecOptions o;

@@ -320,7 +320,7 @@ class Parser {
     c.file = file_;
     if (root.IsNull()) return c;  // an empty file: all defaults
     check_keys(root, "",
-               {"server", "workers", "log", "reader_queue", "rtsp", "rtmp", "streams", "hls", "webrtc", "api", "auth", "limits",
+               {"server", "workers", "log", "reader_queue", "rtsp", "rtmp", "srt", "streams", "hls", "webrtc", "api", "auth", "limits",
                 "tls", "shutdown_grace", "reader_timeout", "publisher_timeout", "record_path", "stream_defaults"});
     if (auto r = root["record_path"]) {
       c.record_path = string(r, "record_path");
@@ -400,6 +400,22 @@ class Parser {
         check_keys(r, "rtmp", {"address", "enabled"});
         if (r["address"]) c.rtmp.address = endpoint(r["address"], "rtmp.address");
         if (r["enabled"]) c.rtmp.enabled = boolean(r["enabled"], "rtmp.enabled");
+      }
+    }
+    if (auto r = root["srt"]) {
+      if (!r.IsMap() && !r.IsNull()) fail(r, "'srt' must be a mapping (address, enabled, passphrase, latency)");
+      c.srt.enabled = true;
+      if (r.IsMap()) {
+        check_keys(r, "srt", {"address", "enabled", "passphrase", "latency"});
+        if (r["address"]) c.srt.address = endpoint(r["address"], "srt.address");
+        if (r["enabled"]) c.srt.enabled = boolean(r["enabled"], "srt.enabled");
+        if (r["passphrase"]) {
+          c.srt.passphrase = string(r["passphrase"], "srt.passphrase");
+          // SRTO_PASSPHRASE: 10 to 79 characters (an empty one means no encryption).
+          if (!c.srt.passphrase.empty() && (c.srt.passphrase.size() < 10 || c.srt.passphrase.size() > 79))
+            fail(r["passphrase"], "'srt.passphrase' must be 10 to 79 characters long");
+        }
+        if (r["latency"]) c.srt.latency_ms = duration_ms(r["latency"], "srt.latency", 20, 10000);
       }
     }
     if (auto r = root["rtsp"]) {

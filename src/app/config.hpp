@@ -111,6 +111,16 @@ struct RtmpConfig {
   Endpoint address{"0.0.0.0", 1935};
 };
 
+// srt: the SRT listener (src/srt_session), UDP. Off unless configured, like rtmp: `srt: { address: ":8890" }` (or
+// `srt: {}`) turns it on. passphrase: AES encryption for every connection (10..79 characters; callers must use the
+// same one); latency: SRTO_LATENCY (receiver buffer and peer latency).
+struct SrtConfig {
+  bool enabled = false;
+  Endpoint address{"0.0.0.0", 8890};
+  std::string passphrase;
+  int latency_ms = 120;
+};
+
 // TLS for HTTPS and RTSPS: PEM files (cert: leaf first, then the chain). Both set = the TLS listeners run.
 struct TlsConfig {
   std::string cert;
@@ -149,6 +159,7 @@ struct Config {
   int publisher_timeout_ms = 10000;
   RtspConfig rtsp_options;
   RtmpConfig rtmp;
+  SrtConfig srt;
   HlsConfig hls;
   WebRtcConfig webrtc;
   ApiConfig api;

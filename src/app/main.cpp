@@ -1,4 +1,4 @@
-// streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--rtmp ADDR] [--https ADDR] [--rtsps ADDR] [--webrtc-udp ADDR]
+// streamgate [--config FILE] [--http ADDR] [--rtsp ADDR] [--rtmp ADDR] [--srt ADDR] [--https ADDR] [--rtsps ADDR] [--webrtc-udp ADDR]
 //            [--workers N] [--log-level LEVEL] [--log-format json|text] [--version] [--help]
 #include <boost/asio/io_context.hpp>
 #include <sys/resource.h>
@@ -33,6 +33,7 @@ Options:
   --http ADDR          HTTP listen address (API, WHEP, HLS, pages, metrics), default 0.0.0.0:8080
   --rtsp ADDR          RTSP listen address, default 0.0.0.0:8554
   --rtmp ADDR          RTMP listen address (turns RTMP on; off unless the config has an rtmp section)
+  --srt ADDR           SRT listen address, UDP (turns SRT on; off unless the config has an srt section)
   --https ADDR         HTTPS listen address, default 0.0.0.0:8443 (needs tls.cert and tls.key in the config)
   --rtsps ADDR         RTSPS listen address, default 0.0.0.0:8322 (likewise)
   --webrtc-udp ADDR    WebRTC UDP address, default 0.0.0.0:8189
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
   // Our own binary re-executed between the server and an exec: command (see exec_supervisor.hpp).
   if (argc >= 2 && std::strcmp(argv[1], rtsp_session::kExecSupervisorFlag) == 0)
     return rtsp_session::exec_supervisor_main(argc, argv);
-  std::string config_path, http, rtsp, rtmp, https, rtsps, webrtc, workers, level, format;
+  std::string config_path, http, rtsp, rtmp, srt, https, rtsps, webrtc, workers, level, format;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -122,6 +123,8 @@ int main(int argc, char** argv) {
       if (!value(http)) return usage_error("--http needs an address");
     } else if (arg == "--rtsp") {
       if (!value(rtsp)) return usage_error("--rtsp needs an address");
+    } else if (arg == "--srt") {
+      if (!value(srt)) return usage_error("--srt needs an address");
     } else if (arg == "--rtmp") {
       if (!value(rtmp)) return usage_error("--rtmp needs an address");
     } else if (arg == "--https") {
@@ -164,9 +167,11 @@ int main(int argc, char** argv) {
   };
   if (!endpoint(http, config.http, "--http") || !endpoint(rtsp, config.rtsp, "--rtsp") ||
       !endpoint(webrtc, config.webrtc_udp, "--webrtc-udp") || !endpoint(https, config.https, "--https") ||
-      !endpoint(rtsps, config.rtsps, "--rtsps") || !endpoint(rtmp, config.rtmp.address, "--rtmp"))
+      !endpoint(rtsps, config.rtsps, "--rtsps") || !endpoint(rtmp, config.rtmp.address, "--rtmp") ||
+      !endpoint(srt, config.srt.address, "--srt"))
     return kExitUsage;
   if (!rtmp.empty()) config.rtmp.enabled = true;
+  if (!srt.empty()) config.srt.enabled = true;
   if ((!https.empty() || !rtsps.empty()) && !config.tls.enabled())
     return usage_error(std::string(https.empty() ? "--rtsps" : "--https") +
                        " needs tls.cert and tls.key in the config");

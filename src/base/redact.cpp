@@ -22,6 +22,31 @@ bool is_secret_key(std::string_view key) {
   return false;
 }
 
+// An SRT stream id carries credentials too: MediaMTX's `read:cam:user:pass` (everything after the user) and the
+// access control form's `s=` value (`#!::r=cam,u=user,s=pass`, '#' possibly written %23).
+void redact_stream_id(std::string_view value, std::string& out) {
+  if (value.starts_with("read:") || value.starts_with("publish:")) {
+    size_t colon = value.find(':');
+    colon = value.find(':', colon + 1);                                              // after the stream
+    if (colon != std::string_view::npos) colon = value.find(':', colon + 1);          // after the user
+    if (colon == std::string_view::npos) return out.append(value), void();
+    out.append(value.substr(0, colon + 1));
+    out.append("***");
+    return;
+  }
+  if (!value.starts_with("#!::") && !value.starts_with("%23!::")) return out.append(value), void();
+  size_t i = 0;
+  for (;;) {
+    size_t key = value.find("s=", i);
+    while (key != std::string_view::npos && value[key - 1] != ',' && value[key - 1] != ':') key = value.find("s=", key + 1);
+    if (key == std::string_view::npos) return out.append(value.substr(i)), void();
+    out.append(value.substr(i, key + 2 - i));
+    out.append("***");
+    i = value.find(',', key);
+    if (i == std::string_view::npos) return;
+  }
+}
+
 // Redacts one URL (from its scheme to its end) into out.
 void redact_url(std::string_view url, std::string& out) {
   auto scheme_end = url.find("://");
@@ -62,6 +87,9 @@ void redact_url(std::string_view url, std::string& out) {
     if (eq != std::string_view::npos && is_secret_key(pair.substr(0, eq))) {
       out.append(pair.substr(0, eq + 1));
       out.append("***");
+    } else if (eq != std::string_view::npos && pair.substr(0, eq) == "streamid") {
+      out.append(pair.substr(0, eq + 1));
+      redact_stream_id(pair.substr(eq + 1), out);
     } else {
       out.append(pair);
     }

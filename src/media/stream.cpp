@@ -347,6 +347,7 @@ std::unique_ptr<Reader> Stream::attach(size_t worker, std::string session) {
   if (reader->session() == "hls") hls_readers_.fetch_add(1, std::memory_order_relaxed);
   if (reader->session() == "webrtc") webrtc_feed_readers_.fetch_add(1, std::memory_order_relaxed);
   if (reader->session().starts_with("rtmp-")) rtmp_readers_.fetch_add(1, std::memory_order_relaxed);
+  if (reader->session().starts_with("srt-")) srt_readers_.fetch_add(1, std::memory_order_relaxed);
   bool start_source = false, ask_keyframe = false;
   {
     std::lock_guard lk(mu_);
@@ -379,6 +380,7 @@ void Stream::detach(Reader* reader) {
   if (reader->session() == "hls") hls_readers_.fetch_sub(1, std::memory_order_relaxed);
   if (reader->session() == "webrtc") webrtc_feed_readers_.fetch_sub(1, std::memory_order_relaxed);
   if (reader->session().starts_with("rtmp-")) rtmp_readers_.fetch_sub(1, std::memory_order_relaxed);
+  if (reader->session().starts_with("srt-")) srt_readers_.fetch_sub(1, std::memory_order_relaxed);
   auto& slot = slots_[reader->worker()];
   std::erase(slot.readers, reader);
   slot.count.fetch_sub(1, std::memory_order_release);
@@ -554,7 +556,9 @@ StreamStats Stream::stats() const {
   s.readers_webrtc = clamp(feeds + external);  // a feed's own reader is offset in external_readers_
   const int64_t rtmp = rtmp_readers_.load(std::memory_order_relaxed);
   s.readers_rtmp = clamp(rtmp);
-  s.readers_rtsp = clamp(attached - hls - feeds - rtmp);
+  const int64_t srt = srt_readers_.load(std::memory_order_relaxed);
+  s.readers_srt = clamp(srt);
+  s.readers_rtsp = clamp(attached - hls - feeds - rtmp - srt);
   {
     std::lock_guard lk(mu_);
     s.bitrate_in = ingest_rate_.sample(std::chrono::steady_clock::now(), s.bytes_in);

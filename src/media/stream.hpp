@@ -97,12 +97,12 @@ struct StreamStats {
   KeyframeRequestCounts keyframe_requests;
   FanoutHistogram fanout;
   bool has_publisher = false;
-  std::string publisher_protocol;  // "rtsp", "rtsps", "rtmp" (set by the publisher's session); "" if none
+  std::string publisher_protocol;  // "rtsp", "rtsps", "rtmp", "srt" (set by the publisher's session); "" if none
   std::string publisher_remote;    // the publisher's address:port
   double uptime_seconds = 0;  // since the stream last became ready; 0 when not ready
   // `readers` by protocol: RTSP sessions, WebRTC viewers, HLS muxers (one reader per stream while HLS is served,
   // whatever the number of HLS viewers).
-  size_t readers_rtsp = 0, readers_webrtc = 0, readers_hls = 0, readers_rtmp = 0;
+  size_t readers_rtsp = 0, readers_webrtc = 0, readers_hls = 0, readers_rtmp = 0, readers_srt = 0;
   double bitrate_in = 0;  // bits per second received from the source, measured between stats() calls (RateMeter)
 };
 
@@ -247,7 +247,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::atomic<uint64_t> bytes_in_{0}, packets_in_{0}, units_in_{0}, reconnects_{0}, publisher_timeouts_{0};
   std::atomic<int64_t> external_readers_{0};
   // Readers attached by the HLS muxer ("hls") and the WebRTC feeds ("webrtc"); the others are RTSP sessions.
-  std::atomic<int64_t> hls_readers_{0}, webrtc_feed_readers_{0}, rtmp_readers_{0};  // rtmp: sessions "rtmp-N"
+  std::atomic<int64_t> hls_readers_{0}, webrtc_feed_readers_{0}, rtmp_readers_{0}, srt_readers_{0};  // sessions "rtmp-N", "srt-N"
   mutable RateMeter ingest_rate_;  // under mu_
 };
 

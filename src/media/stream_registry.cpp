@@ -4,7 +4,9 @@
 #include <cctype>
 
 #include "app/log.hpp"
+#include "base/redact.hpp"
 #include "rtmp/url.hpp"
+#include "srt/url.hpp"
 
 namespace sg::media {
 
@@ -38,15 +40,19 @@ Status validate_source(std::string_view source) {
     return Ok{};
   }
   if (source.starts_with("rtmp://")) {
-    if (auto u = rtmp::parse_rtmp_url(source); !u) return make_error("source '" + std::string(source) + "': " + u.error());
+    if (auto u = rtmp::parse_rtmp_url(source); !u) return make_error("source '" + redact_secrets(source) + "': " + u.error());
+    return Ok{};
+  }
+  if (source.starts_with("srt://")) {
+    if (auto u = srt::parse_srt_url(source); !u) return make_error("source '" + redact_secrets(source) + "': " + u.error());
     return Ok{};
   }
   if (source.starts_with("exec:")) {
     if (source.find_first_not_of(' ', 5) == std::string_view::npos) return make_error("source 'exec:' has no command");
     return Ok{};
   }
-  return make_error("source must be 'rtsp://...', 'rtmp://...', 'exec:<command>' or 'publisher', got '" + std::string(source) +
-                    "'");
+  return make_error("source must be 'rtsp://...', 'rtmp://...', 'srt://...', 'exec:<command>' or 'publisher', got '" +
+                    redact_secrets(source) + "'");
 }
 
 StreamRegistry::StreamRegistry(net::WorkerPool& pool, SourceFactory factory)

@@ -1,6 +1,6 @@
 #include "rtmp/url.hpp"
 
-#include <charconv>
+#include "base/uri.hpp"
 
 namespace sg::rtmp {
 
@@ -18,35 +18,11 @@ Result<RtmpUrl> parse_rtmp_url(std::string_view url) {
   std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
   if (authority.find('@') != std::string_view::npos)
     return make_error("rtmp URL credentials go in the query (?user=..&pass=..), not before the host");
+  auto hp = parse_host_port(authority, "rtmp URL");
+  if (!hp) return make_error(hp.error());
   RtmpUrl out;
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return make_error("rtmp URL has an unclosed '[' in its host");
-    out.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return make_error("rtmp URL has junk after its IPv6 host");
-      port_text = after.substr(1);
-    }
-  } else {
-    const size_t colon = authority.find(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) return make_error("rtmp URL has no host");
-  if (out.host.find_first_of("[]:/?#") != std::string::npos && authority.front() != '[')
-    return make_error("rtmp URL has a bad host");
-  if (authority.front() == '[' && out.host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos)
-    return make_error("rtmp URL has a bad IPv6 host");
-  if (!port_text.empty() || (authority.size() && authority.back() == ':')) {
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() || value == 0 ||
-        value > 65535)
-      return make_error("rtmp URL has a bad port");
-    out.port = static_cast<uint16_t>(value);
-  }
+  out.host = std::move(hp->host);
+  if (hp->port) out.port = *hp->port;
   // The query belongs to the stream name; the path before it splits into app / name.
   const size_t q = path.find('?');
   std::string_view query = q == std::string_view::npos ? std::string_view{} : path.substr(q);

@@ -1,39 +1,17 @@
 #include "rtsp/url.hpp"
 
+#include "base/uri.hpp"
 #include "rtsp/text.hpp"
 
 namespace sg::rtsp {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = ascii_lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 bool is_scheme_absolute(std::string_view s) { return istarts_with(s, "rtsp://") || istarts_with(s, "rtsps://"); }
 
 }  // namespace
 
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = hex_value(s[i + 1]);
-    int lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
+std::optional<std::string> percent_decode(std::string_view s) { return sg::percent_decode(s); }
 
 Result<Url> parse_url(std::string_view text) {
   Url url;

@@ -34,6 +34,15 @@ TEST(Redact, CredentialQueryParametersAreHidden) {
   EXPECT_EQ(redact_secrets("srt://h:8890?streamid=x&passphrase=zz"), "srt://h:8890?streamid=x&passphrase=***");
 }
 
+TEST(Redact, CredentialsInSrtStreamIdsAreHidden) {
+  EXPECT_EQ(redact_secrets("srt://h:8890?streamid=read:cam:alice:s3cr:et&latency=200"),
+            "srt://h:8890?streamid=read:cam:alice:***&latency=200");
+  EXPECT_EQ(redact_secrets("srt://h:8890?streamid=publish:cam"), "srt://h:8890?streamid=publish:cam");
+  EXPECT_EQ(redact_secrets("srt://h:8890?streamid=%23!::r=cam,u=alice,s=pw,m=request"),
+            "srt://h:8890?streamid=%23!::r=cam,u=alice,s=***,m=request");
+  EXPECT_EQ(redact_secrets("srt://h:8890?streamid=%23!::r=ss=x,s="), "srt://h:8890?streamid=%23!::r=ss=x,s=***");
+}
+
 TEST(Redact, OddInputDoesNotCrash) {
   for (std::string s : {"://", "a://", "://@", "x://:@", "x://a:b@", "x://?", "x://h?pass", "x://h?&&=", "::///@@"})
     EXPECT_NO_THROW(redact_secrets(s)) << s;

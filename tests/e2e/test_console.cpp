@@ -211,7 +211,7 @@ TEST(ConsoleE2e, EventStreamSendsTheListOnceThenOnlyChangedStreams) {
   EXPECT_NE(client.data().find("Content-Type: text/event-stream"), std::string::npos) << client.data();
   EXPECT_NE(client.data().find("\"id\":\"s019\""), std::string::npos);
   EXPECT_EQ(client.data().find("pw-s019"), std::string::npos);  // sources redacted as in the API
-  EXPECT_NE(client.data().find("\"readers_by_protocol\":{\"rtsp\":0,\"webrtc\":0,\"hls\":0,\"rtmp\":0}"), std::string::npos);
+  EXPECT_NE(client.data().find("\"readers_by_protocol\":{\"rtsp\":0,\"webrtc\":0,\"hls\":0,\"rtmp\":0,\"srt\":0}"), std::string::npos);
   const size_t first = client.data().size();
   // Nothing changes: no update (a second covers two event intervals).
   EXPECT_FALSE(client.wait_for("event: update", 1200ms, first)) << client.data().substr(first);
