@@ -2,7 +2,7 @@
 # inline assembly .incbin's each file; the object is rebuilt when any of them changes.
 function(sg_embed_web_assets target)
   set(web ${PROJECT_SOURCE_DIR}/web)
-  set(names player/index.html player/streams.html player/console.css player/console.js hls.html recordings.html
+  set(names player/index.html player/streams.html player/publish.html player/console.css player/console.js hls.html recordings.html
             node_modules/hls.js/dist/hls.min.js)
   set(out ${CMAKE_CURRENT_BINARY_DIR}/web_embedded.cpp)
   set(asm "")

@@ -138,6 +138,9 @@ App::App(Config config) : config_(std::move(config)) {
   webrtc_options.setup_timeout = std::chrono::milliseconds(config_.webrtc.setup_timeout_ms);
   webrtc_options.max_pending_per_address = config_.webrtc.max_pending_per_address;
   webrtc_options.per_address_exempt = config_.limits.per_address_exempt;
+  // WHIP publishers follow the RTSP publishing rules (rtsp.allow_any_publish, rtsp.publish_conflict).
+  webrtc_options.allow_any_publish = config_.rtsp_options.allow_any_publish;
+  webrtc_options.publish_conflict = config_.rtsp_options.publish_conflict;
   ext_->webrtc = std::make_unique<webrtc::WebRtcServer>(*pool_, *registry_, webrtc_options);
   ext_->webrtc->add_routes(router_);
   api_->metric_writers.push_back([w = ext_->webrtc.get()](std::string& out) { w->write_metrics(out); });

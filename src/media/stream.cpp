@@ -348,7 +348,7 @@ std::unique_ptr<Reader> Stream::attach(size_t worker, std::string session) {
   if (reader->session() == "webrtc") webrtc_feed_readers_.fetch_add(1, std::memory_order_relaxed);
   if (reader->session().starts_with("rtmp-")) rtmp_readers_.fetch_add(1, std::memory_order_relaxed);
   if (reader->session().starts_with("srt-")) srt_readers_.fetch_add(1, std::memory_order_relaxed);
-  bool start_source = false;
+  bool start_source = false, ask_keyframe = false;
   {
     std::lock_guard lk(mu_);
     auto& slot = slots_[worker];
@@ -358,6 +358,9 @@ std::unique_ptr<Reader> Stream::attach(size_t worker, std::string session) {
     // would be cut at its head, so then the reader waits for the next keyframe instead.
     if (has_video_ && (gop_.empty() || gop_.size() > options_.reader_queue)) {
       reader->set_wait_keyframe(true);
+      // The reader would wait for the source's next keyframe (seconds with a long GOP): ask for one now when the
+      // source can be asked (a WHIP or RTSP publisher, an RTSP camera), rate-limited like a viewer's PLI.
+      ask_keyframe = keyframe_handler_ && state_ == StreamState::Ready;
     } else {
       for (const auto& u : gop_) reader->push(u);
     }
@@ -369,6 +372,7 @@ std::unique_ptr<Reader> Stream::attach(size_t worker, std::string session) {
     log::info("on-demand source starting for first reader", {{"stream", id_}});
     start();
   }
+  if (ask_keyframe) request_keyframe();
   return reader;
 }
 

@@ -304,4 +304,24 @@ void append_fir(ByteVector& out, uint32_t sender_ssrc, std::span<const FirEntry>
   }
 }
 
+void append_remb(ByteVector& out, uint32_t sender_ssrc, uint64_t bitrate, std::span<const uint32_t> ssrcs) {
+  ssrcs = ssrcs.first(std::min<size_t>(ssrcs.size(), 255));
+  // draft-alvestrand-rmcat-remb-03 2.2: bitrate = mantissa (18 bits) << exp (6 bits); the smallest exponent that
+  // fits keeps the most precision.
+  unsigned exp = 0;
+  while (exp < 63 && (bitrate >> exp) > 0x3ffff) ++exp;
+  const auto mantissa = static_cast<uint32_t>(std::min<uint64_t>(bitrate >> exp, 0x3ffff));
+  append_common_header(out, 15, RtcpType::kPsfb, 20 + 4 * ssrcs.size());
+  append32(out, sender_ssrc);
+  append32(out, 0);  // media source SSRC: unused, 0 (2.2)
+  append8(out, 'R');
+  append8(out, 'E');
+  append8(out, 'M');
+  append8(out, 'B');
+  append8(out, static_cast<uint8_t>(ssrcs.size()));
+  append8(out, static_cast<uint8_t>((exp << 2) | (mantissa >> 16)));
+  append16(out, static_cast<uint16_t>(mantissa & 0xffff));
+  for (uint32_t s : ssrcs) append32(out, s);
+}
+
 }  // namespace sg::rtp

@@ -166,6 +166,9 @@ void append_bye(ByteVector& out, std::span<const uint32_t> ssrcs, std::string_vi
 void append_nack(ByteVector& out, uint32_t sender_ssrc, uint32_t media_ssrc, std::span<const uint16_t> lost);
 void append_pli(ByteVector& out, uint32_t sender_ssrc, uint32_t media_ssrc);
 void append_fir(ByteVector& out, uint32_t sender_ssrc, std::span<const FirEntry> entries);
+// draft-alvestrand-rmcat-remb-03: the receiver's estimate of the bitrate the sender may use for `ssrcs` (at most
+// 255 listed), rounded down to what an 18-bit mantissa and a 6-bit exponent can say.
+void append_remb(ByteVector& out, uint32_t sender_ssrc, uint64_t bitrate, std::span<const uint32_t> ssrcs);
 
 // The middle 32 bits of a 64-bit NTP timestamp, as carried in the LSR field of a report block.
 inline uint32_t ntp_middle32(uint64_t ntp) { return static_cast<uint32_t>(ntp >> 16); }

@@ -211,7 +211,7 @@ struct Ingest::TrackState {
   ByteVector pending;
   std::vector<media::Slice> pending_slices;
   uint32_t pending_ts = 0;
-  rtp::ReorderBuffer<ByteVector> reorder{32};
+  rtp::ReorderBuffer<ByteVector> reorder{Ingest::kDefaultReorderCapacity};
   rtp::LossCounter loss;
   rtp::LossCounts reported;  // what the stream was told so far
   std::vector<codec::AccessUnit> aus;
@@ -219,10 +219,12 @@ struct Ingest::TrackState {
   log::RateLimit bad_log;
 };
 
-Ingest::Ingest(std::shared_ptr<media::Stream> stream, const std::vector<media::Track>& tracks)
+Ingest::Ingest(std::shared_ptr<media::Stream> stream, const std::vector<media::Track>& tracks,
+               size_t reorder_capacity)
     : stream_(std::move(stream)), source_(stream_->begin_source()) {
   for (const auto& t : tracks) {
     auto st = std::make_unique<TrackState>();
+    if (reorder_capacity != kDefaultReorderCapacity) st->reorder = rtp::ReorderBuffer<ByteVector>(reorder_capacity);
     st->track = t;
     st->video = t.kind == media::MediaKind::Video;
     st->params_known = !st->video || t.width > 0;
@@ -272,6 +274,13 @@ uint64_t Ingest::lost_packets() const {
     if (t->depacketizer) n += t->depacketizer->stats().lost_packets;
   }
   return n;
+}
+
+size_t Ingest::held(size_t track) const { return track < tracks_.size() ? tracks_[track]->reorder.held() : 0; }
+
+void Ingest::skip_gap(size_t track) {
+  if (track >= tracks_.size()) return;
+  tracks_[track]->reorder.skip_gap([&](uint16_t, ByteVector&& p) { process(track, p); });
 }
 
 void Ingest::on_rtp(size_t track, Bytes packet, bool over_udp) {

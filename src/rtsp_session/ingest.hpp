@@ -38,13 +38,22 @@ std::string sdp_from_tracks(const std::vector<media::Track>& tracks, const std::
 // source's session calls it from its own thread).
 class Ingest {
  public:
-  // The tracks must already be set on the stream (Stream::set_tracks) in this order.
-  Ingest(std::shared_ptr<media::Stream> stream, const std::vector<media::Track>& tracks);
+  // The tracks must already be set on the stream (Stream::set_tracks) in this order. reorder_capacity: sequence
+  // numbers the reorder buffer of an over_udp track holds ahead of a gap (a receiver that asks for lost packets
+  // again, WHIP with NACK, needs room for a round trip's worth of packets and calls skip_gap() when it gives up).
+  Ingest(std::shared_ptr<media::Stream> stream, const std::vector<media::Track>& tracks,
+         size_t reorder_capacity = kDefaultReorderCapacity);
+  static constexpr size_t kDefaultReorderCapacity = 32;
   ~Ingest();
 
   // One whole RTP packet (header + payload) received on track `track`, in arrival order. Malformed packets are
   // counted and dropped. over_udp: packets pass a small reorder buffer first (loss is counted).
   void on_rtp(size_t track, Bytes packet, bool over_udp = false);
+
+  // Packets of `track` held behind a gap in its reorder buffer.
+  size_t held(size_t track) const;
+  // Gives up on the oldest gap of `track` (counted as lost) and releases the packets behind it.
+  void skip_gap(size_t track);
 
   uint64_t packets() const { return packets_; }
   uint64_t bad_packets() const { return bad_packets_; }

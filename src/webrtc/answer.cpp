@@ -256,10 +256,11 @@ std::string answer_h265_fmtp(const H265Format& offered, const std::optional<H265
 // RFC 4585 4.2: the answer's feedback for a format is what the offer lists for it (or for "*") among what we
 // act on: NACK (retransmission), PLI and FIR (RFC 5104, keyframe). Not transport-cc: we send no transport-wide
 // sequence numbers.
-std::string answer_rtcp_fb(const sdp::Media& m, uint8_t pt) {
+std::string answer_rtcp_fb(const sdp::Media& m, uint8_t pt, bool remb = false) {
   std::string out;
   const std::string own = std::to_string(pt) + " ";
-  for (std::string_view kind : {"nack", "nack pli", "ccm fir"}) {
+  for (std::string_view kind : {"nack", "nack pli", "ccm fir", "goog-remb"}) {
+    if (kind == "goog-remb" && !remb) continue;
     for (auto* a : m.attributes.all("rtcp-fb")) {
       std::string_view v = a->value;
       if (v.starts_with(own)) v.remove_prefix(own.size());
@@ -484,6 +485,137 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
   if (answer.remote_fingerprint.empty()) return make_error("offer has no sha-256 fingerprint");
   std::string sdp = fmt::format("v=0\r\no=- {} 2 IN IP4 127.0.0.1\r\ns=streamgate\r\nt=0 0\r\n", ssrc_seed);
   sdp += fmt::format("a=group:BUNDLE {}\r\na=ice-lite\r\na=msid-semantic: WMS {}\r\n", bundle, params.cname);
+  answer.sdp = sdp + media_text;
+  return answer;
+}
+
+namespace {
+
+// The offer's payload type we receive on a publisher's section, or -1: H.264 packetization-mode 1 (a constrained
+// baseline format first), or Opus at 48 kHz.
+int whip_payload_type(const sdp::Media& m) {
+  int any = -1;
+  for (uint8_t pt : m.payload_types()) {
+    auto map = m.rtpmap(pt);
+    if (!map) continue;
+    if (m.type == "audio") {
+      if (iequals(map->encoding, "opus") && map->clock_rate == 48000) return pt;
+      continue;
+    }
+    if (!iequals(map->encoding, "H264") || map->clock_rate != 90000) continue;
+    auto f = m.fmtp(pt).value_or(sdp::FormatParameters{});
+    if (f.get("packetization-mode").value_or("0") != "1") continue;
+    if (classify(offered_profile_level_id(f)) == H264Profile::ConstrainedBaseline) return pt;
+    if (any < 0) any = pt;
+  }
+  return any;
+}
+
+std::string offered_formats(const sdp::Media& m) {
+  std::string out;
+  for (uint8_t pt : m.payload_types()) {
+    auto map = m.rtpmap(pt);
+    if (!map) continue;
+    std::string name = map->encoding;
+    if (out.find(name) != std::string::npos) continue;  // rtx, red, ulpfec and profiles repeat
+    out += (out.empty() ? "" : ", ") + name;
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string raw_fmtp_of(const sdp::Media& m, uint8_t pt) {
+  const std::string own = std::to_string(pt) + " ";
+  for (auto* a : m.attributes.all("fmtp"))
+    if (a->value.starts_with(own)) return a->value.substr(own.size());
+  return {};
+}
+
+}  // namespace
+
+std::optional<std::string> unsupported_publish(const sdp::SessionDescription& offer) {
+  int video = 0, audio = 0;
+  for (const auto& m : offer.media) {
+    if (m.type != "video" && m.type != "audio") continue;
+    if (!is_offered_rtp_section(offer, m, m.type)) continue;
+    const auto dir = sdp::effective_direction(offer, m);
+    if (dir != sdp::Direction::kSendOnly && dir != sdp::Direction::kSendRecv)
+      return fmt::format("WHIP: the {} section is {}: a publisher's sections must send", m.type, sdp::to_string(dir));
+    if (whip_payload_type(m) < 0) {
+      if (m.type == "video")
+        return fmt::format("WHIP: video must be H.264 with packetization-mode=1 (RFC 6184); offered: {}",
+                           offered_formats(m));
+      return fmt::format("WHIP: audio must be Opus (RFC 7587); offered: {}", offered_formats(m));
+    }
+    if (++(m.type == "video" ? video : audio) > 1)
+      return fmt::format("WHIP: more than one {} section (one video and one audio track at most)", m.type);
+  }
+  if (video + audio == 0) return "WHIP: the offer has no audio or video section";
+  return std::nullopt;
+}
+
+Result<WhipAnswer> build_whip_answer(const sdp::SessionDescription& offer, const AnswerParams& params) {
+  if (auto why = unsupported_publish(offer)) return make_error(*why);
+  WhipAnswer answer;
+  std::string bundle, media_text;
+  for (size_t i = 0; i < offer.media.size(); ++i) {
+    const auto& m = offer.media[i];
+    std::string mid = m.mid() ? std::string(*m.mid()) : std::to_string(i);
+    if (answer.remote_ufrag.empty()) {
+      answer.remote_ufrag = attr_value(offer, m, "ice-ufrag");
+      answer.remote_pwd = attr_value(offer, m, "ice-pwd");
+      auto fp = attr_value(offer, m, "fingerprint");
+      if (fp.starts_with("sha-256 ") || fp.starts_with("SHA-256 "))
+        answer.remote_fingerprint = upper(std::string(fp.substr(8)));
+    }
+    const bool media = (m.type == "video" || m.type == "audio") && is_offered_rtp_section(offer, m, m.type);
+    const int pt = media ? whip_payload_type(m) : -1;
+    if (pt < 0) {
+      // Data channels and anything else: rejected (RFC 8843 7.3.3), with the transport attributes webrtcbin wants.
+      std::string first_fmt = m.formats.empty() ? "0" : m.formats.front();
+      media_text += fmt::format("m={} 0 {} {}\r\nc=IN IP4 0.0.0.0\r\na=mid:{}\r\na=inactive\r\n", m.type, m.proto,
+                                first_fmt, mid);
+      media_text += fmt::format("a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n", params.ufrag, params.pwd);
+      media_text += fmt::format("a=fingerprint:sha-256 {}\r\na=setup:passive\r\n", params.fingerprint);
+      continue;
+    }
+    const auto map = m.rtpmap(static_cast<uint8_t>(pt));
+    ReceivedTrack rt;
+    rt.mid = mid;
+    rt.video = m.type == "video";
+    auto& t = rt.track;
+    t.kind = rt.video ? media::MediaKind::Video : media::MediaKind::Audio;
+    t.codec = rt.video ? media::CodecId::H264 : media::CodecId::Opus;
+    t.payload_type = static_cast<uint8_t>(pt);
+    t.encoding_name = map->encoding;
+    t.clock_rate = map->clock_rate;
+    t.channels = rt.video ? 0 : static_cast<uint8_t>(map->channels > 0 ? map->channels : 2);
+    t.fmtp = raw_fmtp_of(m, static_cast<uint8_t>(pt));
+    if (!bundle.empty()) bundle += ' ';
+    bundle += mid;
+    std::string s = fmt::format("m={} 9 UDP/TLS/RTP/SAVPF {}\r\nc=IN IP4 0.0.0.0\r\n", m.type, pt);
+    s += fmt::format("a=mid:{}\r\na=recvonly\r\n", mid);
+    s += fmt::format("a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n", params.ufrag, params.pwd);
+    s += fmt::format("a=fingerprint:sha-256 {}\r\na=setup:passive\r\n", params.fingerprint);
+    s += "a=rtcp-mux\r\na=rtcp-rsize\r\n";
+    s += fmt::format("a=rtpmap:{} {}/{}", pt, map->encoding, map->clock_rate);
+    if (!rt.video && map->channels > 1) s += fmt::format("/{}", map->channels);
+    s += "\r\n";
+    if (!t.fmtp.empty()) s += fmt::format("a=fmtp:{} {}\r\n", pt, t.fmtp);
+    if (rt.video) s += answer_rtcp_fb(m, static_cast<uint8_t>(pt), true);
+    uint32_t prio_index = 0;
+    for (const auto& c : params.candidates) {
+      uint32_t priority = (126u << 24) | ((65535u - prio_index) << 8) | 255u;
+      s += fmt::format("a=candidate:{} 1 udp {} {} {} typ host\r\n", prio_index + 1, priority, c.ip, c.port);
+      ++prio_index;
+    }
+    s += "a=end-of-candidates\r\n";
+    media_text += s;
+    answer.tracks.push_back(std::move(rt));
+  }
+  if (answer.remote_ufrag.empty() || answer.remote_pwd.empty()) return make_error("offer has no ICE credentials");
+  if (answer.remote_fingerprint.empty()) return make_error("offer has no sha-256 fingerprint");
+  std::string sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=streamgate\r\nt=0 0\r\n";
+  sdp += fmt::format("a=group:BUNDLE {}\r\na=ice-lite\r\na=msid-semantic: WMS\r\n", bundle);
   answer.sdp = sdp + media_text;
   return answer;
 }

@@ -63,4 +63,34 @@ std::optional<std::string> unsupported_video(const sdp::SessionDescription& offe
 Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vector<media::Track>& tracks,
                             const AnswerParams& params, uint32_t ssrc_seed);
 
+// ---- WHIP (RFC 9725): a publisher's offer, answered recvonly.
+
+// A track the publisher sends on one m= section, as the answer accepted it.
+struct ReceivedTrack {
+  media::Track track;  // codec, clock rate, the offer's payload type and fmtp
+  std::string mid;
+  bool video = false;
+};
+
+struct WhipAnswer {
+  std::string sdp;
+  std::vector<ReceivedTrack> tracks;  // at most one video (H.264) and one audio (Opus) track, in offer order
+  std::string remote_ufrag, remote_pwd;
+  std::string remote_fingerprint;  // sha-256 from the offer, uppercase
+};
+
+// What we take from a publisher: H.264 in packetization-mode 1 (RFC 6184; constrained baseline preferred, as
+// browsers decode it everywhere) and Opus (RFC 7587), one video and one audio section at most, each sending.
+// Why the offer cannot be taken as a whole, or nothing: a sending section without any of those formats (VP8-only,
+// VP9, AV1, H.264 only in packetization-mode 0, G.711 ...), a second video or audio section, a section that does
+// not send, or no audio/video section at all. RFC 9725 ("No Partially Successful Answers") asks WHIP endpoints to
+// refuse such an offer instead of answering part of it: the server answers 422 with this text.
+std::optional<std::string> unsupported_publish(const sdp::SessionDescription& offer);
+
+// The recvonly answer (BUNDLE, rtcp-mux, reduced-size RTCP, ICE-lite, DTLS passive) with the feedback we give:
+// generic NACK, PLI, FIR and REMB (goog-remb) for the video, when the offer lists them. No header extensions, no
+// RTX (retransmissions come on the media SSRC), no transport-cc. Errors: unsupported_publish(), or not a WebRTC
+// offer (no ICE credentials, no sha-256 fingerprint).
+Result<WhipAnswer> build_whip_answer(const sdp::SessionDescription& offer, const AnswerParams& params);
+
 }  // namespace sg::webrtc

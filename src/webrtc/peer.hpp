@@ -7,6 +7,7 @@
 
 #include <boost/asio/ip/udp.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "transcode/aac_opus.hpp"
 #include "webrtc/answer.hpp"
 #include "webrtc/dtls.hpp"
+#include "webrtc/publisher.hpp"
 #include "webrtc/srtp.hpp"
 
 namespace sg::webrtc {
@@ -125,6 +127,16 @@ struct Peer {
   uint64_t plis = 0, nacks = 0, retransmits = 0, send_drops = 0;
   double rtt_ms = -1;
   double fraction_lost = 0;
+  // WHIP: the session receives media from its peer (a publisher) instead of sending the stream.
+  std::unique_ptr<Publisher> publisher;
+  uint64_t keyframe_handler = 0;  // Stream::set_keyframe_handler id while the publisher is connected
+  // Runs once when the session ends, wherever it ends (closed by its owner, or never claimed): a publisher's
+  // session gives the stream back.
+  std::function<void()> on_close;
+  void run_on_close() {
+    auto f = std::exchange(on_close, nullptr);
+    if (f) f();
+  }
 
   std::string state() const {
     if (closed) return "closed";

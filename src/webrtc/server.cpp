@@ -172,9 +172,118 @@ struct WebRtcServer::Impl {
     return c;
   }
 
+  // On the offer's thread: a WHIP session (RFC 9725) for a publisher of `stream_id`. The stream is claimed here,
+  // as an RTSP ANNOUNCE claims it: its tracks are the offer's, a second publisher is refused (or replaces this one,
+  // publish_conflict), and whatever ends the session (DELETE, setup or consent timeout, a kick) gives it back.
+  Created create_publisher(const std::string& stream_id, const std::string& offer_text,
+                           const asio::ip::address& client, const std::shared_ptr<Impl>& self) {
+    if (stopped) return failure(503, "server stopping");
+    const bool limited = per_address_limited(client);
+    if (auto r = table.refusal(client, limited); r.status) return failure(r.status, std::move(r.error));
+    auto offer = sdp::parse(offer_text);
+    if (!offer) return failure(400, "bad SDP offer: " + offer.error());
+    if (auto why = unsupported_publish(*offer)) {
+      log::info("whip offer refused", {{"stream", stream_id}, {"remote", client.to_string()}, {"why", *why}});
+      return failure(422, *why);
+    }
+    AnswerParams params;
+    params.ufrag = random_token(8);
+    params.pwd = random_token(24);
+    auto made = certificate();
+    if (!made) return failure(503, "DTLS certificate unavailable: " + made.error());
+    params.fingerprint = (*made)->fingerprint_sha256();
+    params.candidates = candidates;
+    auto answer = build_whip_answer(*offer, params);
+    if (!answer) return failure(400, "cannot answer the offer: " + answer.error());
+
+    auto stream = registry.find(stream_id);
+    bool created = false;
+    if (!stream) {
+      if (!options.allow_any_publish) return failure(404, "stream '" + stream_id + "' not found");
+      media::StreamOptions opts;
+      opts.source = "publisher";
+      opts.reader_queue = options.reader_queue;
+      auto fresh = registry.create(stream_id, std::move(opts));
+      if (fresh) {
+        stream = *fresh;
+        created = true;
+      } else {
+        stream = registry.find(stream_id);  // created concurrently
+        if (!stream) return failure(registry.full() ? 503 : 400, fresh.error());
+      }
+    }
+    if (stream->options().source != "publisher")
+      return failure(403, "stream '" + stream_id + "' has a source of its own");
+
+    auto peer = std::make_shared<Peer>();
+    peer->id = random_token(16);
+    peer->stream_id = stream_id;
+    peer->stream = stream;
+    peer->cert = *made;
+    peer->ufrag = params.ufrag;
+    peer->pwd = params.pwd;
+    peer->remote_ufrag = answer->remote_ufrag;
+    peer->remote_pwd = answer->remote_pwd;
+    peer->remote_fingerprint = answer->remote_fingerprint;
+    peer->client = client;
+    std::weak_ptr<Impl> weak = self;
+    const std::string id = peer->id;
+    if (!stream->acquire_publisher(id, options.publish_conflict == "replace", [weak, id] {
+          if (auto impl = weak.lock())
+            asio::co_spawn(impl->pool.context(0), close(impl, id, "replaced or timed out as the publisher"),
+                           asio::detached);
+        })) {
+      if (created) registry.remove(stream_id);
+      log::info("whip publisher refused: stream busy", {{"stream", stream_id}, {"remote", client.to_string()}});
+      return failure(409, "stream '" + stream_id + "' already has a publisher");
+    }
+    peer->on_close = [stream, id, created, &reg = registry, stream_id] {
+      stream->release_publisher(id);
+      if (created) reg.remove(stream_id);
+    };
+    stream->describe_publisher(id, "whip", client.to_string());
+    std::vector<media::Track> tracks;
+    for (const auto& t : answer->tracks) tracks.push_back(t.track);
+    stream->set_tracks(std::move(tracks));
+    stream->set_state(media::StreamState::Connecting);
+    PublisherOptions popts;
+    popts.remb_bitrate = options.whip_bitrate;
+    peer->publisher = std::make_unique<Publisher>(stream, answer->tracks, popts, random_u32() | 1);
+    if (auto r = table.add(peer, limited); r.status) {
+      peer->run_on_close();
+      return failure(r.status, std::move(r.error));
+    }
+    log::info("whip session created",
+              {{"session", peer->id}, {"stream", stream_id}, {"tracks", answer->tracks.size()}, {"created", created}});
+    Created c;
+    c.session = peer->id;
+    c.answer = std::move(answer->sdp);
+    c.candidates = candidates;
+    return c;
+  }
+
+  // Any thread: ends a session wherever it is (unclaimed here, or on the shard that owns it).
+  static awaitable<bool> close(std::shared_ptr<Impl> impl, std::string session, std::string why) {
+    auto found = impl->table.take(session);
+    if (found.peer) {
+      found.peer->run_on_close();
+      log::info("webrtc session closed", {{"session", found.peer->id},
+                                          {"stream", found.peer->stream_id},
+                                          {"reason", why},
+                                          {"packets", 0},
+                                          {"nacks", 0}});
+      co_return true;
+    }
+    if (found.owner < 0 || static_cast<size_t>(found.owner) >= impl->shards.size()) co_return false;
+    auto shard = impl->shards[static_cast<size_t>(found.owner)];
+    co_return co_await asio::co_spawn(shard->context(), close_on(shard, std::move(session), std::move(why)),
+                                      use_awaitable);
+  }
+
   // Coroutines with by-value parameters (not capturing lambdas: GCC 12 double-destroys lambda captures).
-  static awaitable<bool> close_on(std::shared_ptr<Shard> shard, std::string session) {
-    co_return shard->close(session, "closed by the client");
+  static awaitable<bool> close_on(std::shared_ptr<Shard> shard, std::string session,
+                                  std::string why = "closed by the client") {
+    co_return shard->close(session, why);
   }
 
   static awaitable<void> list_on(std::shared_ptr<Shard> shard, std::shared_ptr<json::array> out) {
@@ -253,10 +362,12 @@ void WebRtcServer::start() {
 void WebRtcServer::stop() {
   auto impl = impl_;
   if (!impl || impl->stopped.exchange(true)) return;
-  for (auto& p : impl->table.take_all_unclaimed())
+  for (auto& p : impl->table.take_all_unclaimed()) {
+    p->run_on_close();
     log::info(
         "webrtc session closed",
         {{"session", p->id}, {"stream", p->stream_id}, {"reason", "server stopping"}, {"packets", 0}, {"nacks", 0}});
+  }
   std::vector<std::future<void>> done;
   for (auto& shard : impl->shards) {
     if (impl->pool.stopped() || net::WorkerPool::current() == static_cast<int>(shard->index())) {
@@ -290,19 +401,18 @@ awaitable<WebRtcServer::Created> WebRtcServer::create_session(std::string stream
 }
 
 awaitable<bool> WebRtcServer::close_session(std::string session) {
-  auto impl = impl_;
-  auto found = impl->table.take(session);
-  if (found.peer) {
-    log::info("webrtc session closed", {{"session", found.peer->id},
-                                        {"stream", found.peer->stream_id},
-                                        {"reason", "closed by the client"},
-                                        {"packets", 0},
-                                        {"nacks", 0}});
-    co_return true;
-  }
-  if (found.owner < 0 || static_cast<size_t>(found.owner) >= impl->shards.size()) co_return false;
-  auto shard = impl->shards[static_cast<size_t>(found.owner)];
-  co_return co_await asio::co_spawn(shard->context(), Impl::close_on(shard, std::move(session)), use_awaitable);
+  co_return co_await Impl::close(impl_, std::move(session), "closed by the client");
+}
+
+awaitable<WebRtcServer::Created> WebRtcServer::create_publish_session(std::string stream_id, std::string offer,
+                                                                      asio::ip::address client) {
+  co_return impl_->create_publisher(stream_id, offer, client, impl_);
+}
+
+WebRtcServer::SessionKind WebRtcServer::session_kind(const std::string& session) const {
+  SessionKind k;
+  k.exists = impl_->table.find(session, k.publisher, k.stream);
+  return k;
 }
 
 awaitable<json::array> WebRtcServer::list_sessions() {
@@ -369,6 +479,18 @@ void WebRtcServer::write_metrics(std::string& out) const {
        sum(&ShardCounters::send_drops));
   line("streamgate_webrtc_transcoded_packets_total", "counter", "Opus packets made from AAC",
        sum(&ShardCounters::transcoded_packets));
+  line("streamgate_whip_packets_received_total", "counter", "RTP packets received from WHIP publishers",
+       sum(&ShardCounters::whip_packets));
+  line("streamgate_whip_bytes_received_total", "counter", "RTP bytes received from WHIP publishers (decrypted)",
+       sum(&ShardCounters::whip_bytes));
+  line("streamgate_whip_nacks_sent_total", "counter",
+       "Lost video packets asked for again from WHIP publishers (RTCP generic NACK entries)",
+       sum(&ShardCounters::whip_nacks_sent));
+  line("streamgate_whip_plis_sent_total", "counter", "RTCP PLI keyframe requests sent to WHIP publishers",
+       sum(&ShardCounters::whip_plis_sent));
+  line("streamgate_whip_unrecovered_packets_total", "counter",
+       "Lost video packets of WHIP publishers that NACK did not bring back in time",
+       sum(&ShardCounters::whip_unrecovered));
 }
 
 }  // namespace sg::webrtc

@@ -38,6 +38,11 @@ struct WebRtcOptions {
   size_t max_pending_per_address = 16;
   // Client addresses without the per-address cap (a reverse proxy or a test client on this machine).
   std::vector<auth::IpRange> per_address_exempt;
+  // WHIP publishing, as for RTSP and RTMP publishers: publishing to an unconfigured path creates it
+  // (allow_any_publish); a second publisher to a busy path is refused or replaces the first (publish_conflict).
+  bool allow_any_publish = true;
+  std::string publish_conflict = "refuse";
+  uint64_t whip_bitrate = 2'500'000;  // REMB estimate sent to WHIP publishers (bit/s)
 };
 
 inline WebRtcOptions make_options(size_t reader_queue, std::vector<std::string> additional_hosts = {},
@@ -77,8 +82,21 @@ class WebRtcServer {
   // From any thread: a peer for `stream_id` answering `offer` from `client` (the HTTP connection's address).
   boost::asio::awaitable<Created> create_session(std::string stream_id, std::string offer,
                                                  boost::asio::ip::address client);
+  // WHIP (RFC 9725): a session receiving `offer` from a publisher of `stream_id`, which it claims as a publisher
+  // does (created when allow_any_publish and absent; refused with 409 when it has a publisher and
+  // publish_conflict is refuse; 403 when the stream has a source of its own; 422 with the reason for an offer we
+  // cannot take as a whole).
+  boost::asio::awaitable<Created> create_publish_session(std::string stream_id, std::string offer,
+                                                         boost::asio::ip::address client);
   // From any thread; true if it existed.
   boost::asio::awaitable<bool> close_session(std::string session);
+  // Whether the session exists (claimed or not), and whether it receives (WHIP) rather than sends.
+  struct SessionKind {
+    bool exists = false;
+    bool publisher = false;
+    std::string stream;
+  };
+  SessionKind session_kind(const std::string& session) const;
   size_t sessions() const;
   // From any thread: every session (id, stream, state, worker, remote, counters, RTT, tracks).
   boost::asio::awaitable<boost::json::array> list_sessions();

@@ -34,7 +34,7 @@ SessionTable::Refusal SessionTable::refusal_locked(const boost::asio::ip::addres
 SessionTable::Refusal SessionTable::add(const std::shared_ptr<Peer>& peer, bool per_address) {
   std::lock_guard lk(mu_);
   if (auto r = refusal_locked(peer->client, per_address); r.status) return r;
-  by_id_[peer->id] = Entry{peer->ufrag, peer, -1};
+  by_id_[peer->id] = Entry{peer->ufrag, peer, -1, peer->publisher != nullptr, peer->stream_id};
   unclaimed_.insert(peer.get());
   id_by_ufrag_[peer->ufrag] = peer->id;
   peer->pending = true;
@@ -45,6 +45,15 @@ SessionTable::Refusal SessionTable::add(const std::shared_ptr<Peer>& peer, bool 
   pending_.store(pending_total_, std::memory_order_relaxed);
   sessions_total_.fetch_add(1, std::memory_order_relaxed);
   return {};
+}
+
+bool SessionTable::find(const std::string& id, bool& publisher, std::string& stream) const {
+  std::lock_guard lk(mu_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return false;
+  publisher = it->second.publisher;
+  stream = it->second.stream;
+  return true;
 }
 
 SessionTable::Claim SessionTable::claim(const std::string& ufrag, int worker) {

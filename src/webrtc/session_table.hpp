@@ -59,6 +59,9 @@ class SessionTable {
   // Calls `visit` for each unclaimed session, under the lock (a worker may claim it at any time).
   void visit_unclaimed(const std::function<void(const Peer&)>& visit) const;
 
+  // Whether `id` is a session (claimed or not); `publisher` and `stream` say what it is.
+  bool find(const std::string& id, bool& publisher, std::string& stream) const;
+
   size_t sessions() const { return sessions_.load(std::memory_order_relaxed); }
   size_t pending() const { return pending_.load(std::memory_order_relaxed); }
   uint64_t sessions_total() const { return sessions_total_.load(std::memory_order_relaxed); }
@@ -70,6 +73,8 @@ class SessionTable {
     std::string ufrag;
     std::shared_ptr<Peer> unclaimed;  // set until a worker claims the session
     int owner = -1;
+    bool publisher = false;  // WHIP
+    std::string stream;
   };
   // Sessions still setting up, per client address; `refused` counts the offers turned away in the current episode
   // (logged when it starts and when the address has no pending session left).

@@ -95,6 +95,7 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
   static constexpr size_t kRecvSize = 65536;
   std::unique_ptr<std::byte[]> recv_data{new std::byte[kRecvSize]};
   std::array<std::byte, 2048> control_buffer{};
+  ByteVector rtcp_out;  // a WHIP publisher's feedback being built
 
   // sendmmsg batch: every datagram of a fan-out round goes out in as few syscalls as possible.
   static constexpr size_t kSlots = 64;
@@ -133,6 +134,19 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
     table.remove(*peer);
     counters.sessions.store(by_id.size(), std::memory_order_relaxed);
     peer->out.clear();  // drops the retransmission history (and the units it holds)
+    if (peer->publisher) {
+      if (peer->keyframe_handler && peer->stream) peer->stream->clear_keyframe_handler(peer->keyframe_handler);
+      const auto& c = peer->publisher->counters();
+      log::info("whip publisher left", {{"session", peer->id},
+                                        {"stream", peer->stream_id},
+                                        {"packets", c.packets},
+                                        {"nacks_sent", c.nacks_sent},
+                                        {"recovered", c.recovered},
+                                        {"unrecovered", c.unrecovered},
+                                        {"plis_sent", c.plis_sent}});
+      peer->publisher.reset();  // the ingest reports its last reception counts to the stream
+    }
+    peer->run_on_close();
     log::info("webrtc session closed", {{"session", peer->id},
                                         {"stream", peer->stream_id},
                                         {"reason", std::string(why)},
@@ -322,6 +336,10 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
     peer->srtp_out = std::move(*out);
     peer->srtp_in = std::move(*in);
     table.end_pending(*peer);
+    if (peer->publisher) {
+      start_publisher(peer);
+      return;
+    }
     // The retransmission history is made now, not with the offer: offers that never connect cost little memory.
     for (auto& o : peer->out) o.history.resize(o.info.video ? kVideoHistory : kAudioHistory);
     log::info("webrtc session connected",
@@ -336,11 +354,18 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
     auto* peer = &peer_ref;
     if (!peer->srtp_in) return;
     Bytes packet(data, n);
-    if (!rtp::is_rtcp(packet)) return;  // we receive no media
+    if (!rtp::is_rtcp(packet)) {
+      if (peer->publisher) on_publisher_rtp(*peer, data, n);
+      return;  // a viewer sends no media
+    }
     auto plain = peer->srtp_in->unprotect_rtcp(data, n);
     if (!plain) return;
     auto messages = rtp::parse_rtcp(Bytes(data, *plain));
     if (!messages) return;
+    if (peer->publisher) {
+      for (const auto& msg : *messages) peer->publisher->on_rtcp(msg, now_ns());
+      return;
+    }
     for (const auto& msg : *messages) {
       if (std::holds_alternative<rtp::Pli>(msg) || std::holds_alternative<rtp::Fir>(msg)) {
         ++peer->plis;
@@ -355,6 +380,67 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     flush();
+  }
+
+  // ---- WHIP publishers
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  }
+
+  void start_publisher(const std::shared_ptr<Peer>& peer) {
+    peer->publisher->start();
+    // A reader that needs a keyframe the GOP cache cannot give (Stream::request_keyframe) gets a PLI sent to the
+    // browser, from this thread.
+    std::weak_ptr<Impl> weak_self = weak_from_this();
+    std::weak_ptr<Peer> weak_peer = peer;
+    peer->keyframe_handler = peer->stream->set_keyframe_handler([weak_self, weak_peer, &ctx = context] {
+      asio::post(ctx, [weak_self, weak_peer] {
+        auto self = weak_self.lock();
+        auto p = weak_peer.lock();
+        if (!self || !p || p->closed || !p->publisher) return;
+        p->publisher->request_keyframe();
+        self->publisher_tick(*p);
+      });
+    });
+    log::info("whip publisher connected", {{"session", peer->id}, {"stream", peer->stream_id}, {"worker", index}});
+    publisher_tick(*peer);  // the first PLI (once the video SSRC is known) and report
+  }
+
+  void on_publisher_rtp(Peer& peer, std::byte* data, size_t n) {
+    auto plain = peer.srtp_in->unprotect_rtp(data, n);
+    if (!plain) {
+      counters.bad_datagrams.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    rtcp_out.clear();
+    auto before = peer.publisher->counters();
+    peer.publisher->on_rtp(Bytes(data, *plain), now_ns(), rtcp_out);
+    count_publisher(before, peer.publisher->counters());
+    send_rtcp(peer, rtcp_out);
+  }
+
+  void publisher_tick(Peer& peer) {
+    rtcp_out.clear();
+    auto before = peer.publisher->counters();
+    peer.publisher->tick(now_ns(), rtcp_out);
+    count_publisher(before, peer.publisher->counters());
+    send_rtcp(peer, rtcp_out);
+  }
+
+  void count_publisher(const PublisherCounters& before, const PublisherCounters& after) {
+    counters.whip_packets.fetch_add(after.packets - before.packets, std::memory_order_relaxed);
+    counters.whip_bytes.fetch_add(after.bytes - before.bytes, std::memory_order_relaxed);
+    counters.whip_nacks_sent.fetch_add(after.nacks_sent - before.nacks_sent, std::memory_order_relaxed);
+    counters.whip_plis_sent.fetch_add(after.plis_sent - before.plis_sent, std::memory_order_relaxed);
+    counters.whip_unrecovered.fetch_add(after.unrecovered - before.unrecovered, std::memory_order_relaxed);
+  }
+
+  void send_rtcp(Peer& peer, const ByteVector& compound) {
+    if (compound.empty() || !peer.srtp_out || !peer.remote) return;
+    if (compound.size() + kSrtpMaxTrailer > control_buffer.size()) return;
+    std::memcpy(control_buffer.data(), compound.data(), compound.size());
+    auto n = peer.srtp_out->protect_rtcp(control_buffer.data(), compound.size());
+    if (n) send(Bytes(control_buffer.data(), *n), *peer.remote);
   }
 
   // RFC 4585 6.3.1 PLI / RFC 5104 4.3.1 FIR: the viewer lost a picture and needs a keyframe. The GOP cache cannot
@@ -742,7 +828,9 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
           peer->dtls_timer = next ? now + *next : Clock::time_point{};
           flush_dtls(*peer);
         }
-        if (peer->srtp_out && now >= peer->next_report) {
+        if (peer->publisher && peer->srtp_out) {
+          publisher_tick(*peer);
+        } else if (peer->srtp_out && now >= peer->next_report) {
           if (peer->next_report != Clock::time_point{}) send_reports(*peer, now);
           // Spread over the second so that 1000 peers do not report in the same tick.
           peer->next_report = now + 900ms + std::chrono::milliseconds(random_u32() % 200);
@@ -754,6 +842,7 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
       // Sessions no shard has claimed (no valid STUN check yet) belong to none: the first shard sweeps them.
       if (index == 0) {
         for (auto& p : table.take_expired(now)) {
+          p->run_on_close();
           bool consent = now - p->created > options.consent_timeout;
           if (!consent) counters.setup_timeouts.fetch_add(1, std::memory_order_relaxed);
           trim_at = now + 1s;
@@ -826,6 +915,12 @@ json::object describe_session(const Peer& p) {
   o["id"] = p.id;
   o["stream"] = p.stream_id;
   o["state"] = p.state();
+  o["role"] = p.publisher || p.on_close ? "publisher" : "viewer";
+  if (p.publisher) {
+    o["packets_received"] = p.publisher->counters().packets;
+    o["nacks_sent"] = p.publisher->counters().nacks_sent;
+    o["plis_sent"] = p.publisher->counters().plis_sent;
+  }
   if (p.worker >= 0)
     o["worker"] = p.worker;
   else

@@ -25,6 +25,8 @@ struct ShardCounters {
   std::atomic<size_t> sessions{0};  // owned by this shard now
   std::atomic<uint64_t> packets_sent{0}, bytes_sent{0}, stun_requests{0}, bad_datagrams{0}, forwarded{0},
       setup_timeouts{0}, nacks{0}, retransmits{0}, plis{0}, send_drops{0}, transcoded_packets{0};
+  // WHIP publishers: RTP received, sequence numbers NACKed, PLIs sent, lost video packets NACK did not repair.
+  std::atomic<uint64_t> whip_packets{0}, whip_bytes{0}, whip_nacks_sent{0}, whip_plis_sent{0}, whip_unrecovered{0};
 };
 
 class Shard {

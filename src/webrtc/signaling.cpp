@@ -64,6 +64,21 @@ void cors(Response& res) {
   res.set(verb_ns::field::access_control_expose_headers, "Location, ETag, Link");
 }
 
+bool is_content_type(std::string_view ct, std::string_view want) {
+  auto base = ct.substr(0, ct.find(';'));
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  return base.size() == want.size() && std::equal(base.begin(), base.end(), want.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
+// RFC 9725 4.3.2: an ICE restart is a PATCH with If-Match: "*" whose fragment carries new ICE credentials.
+bool is_ice_restart(const Request& req) {
+  auto body = std::string_view(req.body());
+  return req[verb_ns::field::if_match] == "*" || body.find("a=ice-ufrag:") != std::string_view::npos ||
+         body.find("a=ice-pwd:") != std::string_view::npos;
+}
+
 // Built outside the coroutine: GCC 12 miscompiles initializer lists of string literals inside coroutine frames.
 json::object error_message(std::string_view message, int status = 0) {
   json::object m;
@@ -155,6 +170,96 @@ void WebRtcServer::add_routes(http::Router& router) {
                cors(res);
                co_return res;
              });
+  // ---- WHIP (RFC 9725): publishing with the `publish` action, as RTSP ANNOUNCE and RTMP publish.
+  router.add(verb::post, "/{stream}/whip", http::Access::stream(auth::Action::Publish, "whip"),
+             [this](const Request& req, const http::Params& p) -> awaitable<Response> {
+    if (!is_sdp_content_type(req[verb_ns::field::content_type])) {
+      auto res = http::error_response(bhttp::unsupported_media_type, "WHIP needs Content-Type: application/sdp", req);
+      cors(res);
+      co_return res;
+    }
+    if (req.body().empty()) {
+      auto res = http::error_response(bhttp::bad_request, "empty SDP offer", req);
+      cors(res);
+      co_return res;
+    }
+    auto created = co_await create_publish_session(p.get("stream"), req.body(), p.peer().address);
+    if (created.status == 422) {
+      // RFC 9725 4.2: an offer we cannot take as a whole (no H.264 packetization-mode 1 video or Opus audio, ...):
+      // a problem statement saying why, not a partial answer.
+      auto res = http::json_response(bhttp::unprocessable_entity, problem(created.error), req);
+      res.set(verb_ns::field::content_type, "application/problem+json");
+      cors(res);
+      co_return res;
+    }
+    if (created.status != 201) {
+      auto res = http::error_response(static_cast<bhttp>(created.status), created.error, req);
+      if (created.status == 429 || created.status == 503) res.set(verb_ns::field::retry_after, "1");
+      cors(res);
+      co_return res;
+    }
+    auto res = http::text_response(bhttp::created, std::move(created.answer), "application/sdp", req);
+    res.set(verb_ns::field::location, "/" + p.get("stream") + "/whip/" + created.session);
+    res.set(verb_ns::field::etag, "\"" + created.session + "\"");
+    cors(res);
+    co_return res;
+  });
+  router.add(verb::options, "/{stream}/whip", http::Access::open(), [](const Request& req, const http::Params&) -> awaitable<Response> {
+    auto res = http::text_response(bhttp::no_content, "", "text/plain", req);
+    cors(res);
+    res.set(verb_ns::field::access_control_allow_methods, "POST, OPTIONS");
+    res.set(verb_ns::field::access_control_allow_headers, "Content-Type, Authorization");
+    res.set("Accept-Post", "application/sdp");
+    co_return res;
+  });
+  router.add(verb::options, "/{stream}/whip/{session}", http::Access::open(), [](const Request& req, const http::Params&) -> awaitable<Response> {
+    auto res = http::text_response(bhttp::no_content, "", "text/plain", req);
+    cors(res);
+    res.set(verb_ns::field::access_control_allow_methods, "PATCH, DELETE, OPTIONS");
+    res.set(verb_ns::field::access_control_allow_headers, "Content-Type, Authorization, If-Match");
+    res.set("Accept-Patch", "application/trickle-ice-sdpfrag");
+    co_return res;
+  });
+  // RFC 9725 4.3: DELETE on the session URL ends the session, and with it the stream's publisher.
+  router.add(verb::delete_, "/{stream}/whip/{session}", http::Access::stream(auth::Action::Publish, "whip"),
+             [this](const Request& req, const http::Params& p) -> awaitable<Response> {
+               auto kind = session_kind(p.get("session"));
+               if (!kind.exists || !kind.publisher || kind.stream != p.get("stream")) {
+                 auto res = http::error_response(bhttp::not_found, "no such WHIP session", req);
+                 cors(res);
+                 co_return res;
+               }
+               co_await close_session(p.get("session"));
+               auto res = http::text_response(bhttp::ok, "", "text/plain", req);
+               cors(res);
+               co_return res;
+             });
+  // RFC 9725 4.3.1: we support trickle ICE (as ICE-lite we learn the client's candidates from its checks, so a
+  // trickled fragment needs nothing more: 204) but not ICE restarts (422: "supports either Trickle ICE or ICE
+  // restarts, but not both").
+  router.add(verb::patch, "/{stream}/whip/{session}", http::Access::stream(auth::Action::Publish, "whip"),
+             [this](const Request& req, const http::Params& p) -> awaitable<Response> {
+               Response res;
+               auto kind = session_kind(p.get("session"));
+               if (!kind.exists || !kind.publisher || kind.stream != p.get("stream"))
+                 res = http::error_response(bhttp::not_found, "no such WHIP session", req);
+               else if (!is_content_type(req[verb_ns::field::content_type], "application/trickle-ice-sdpfrag"))
+                 res = http::error_response(bhttp::unsupported_media_type,
+                                            "PATCH needs Content-Type: application/trickle-ice-sdpfrag", req);
+               else if (is_ice_restart(req))
+                 res = http::json_response(bhttp::unprocessable_entity,
+                                           problem("ICE restarts are not supported: publish again with a new offer"),
+                                           req);
+               else
+                 res = http::text_response(bhttp::no_content, "", "text/plain", req);
+               cors(res);
+               co_return res;
+             });
+  router.add(verb::get, "/{stream}/publish", http::Access::open(), [root = options_web_root()](const Request& req, const http::Params&) -> awaitable<Response> {
+    std::string page = player_page(root, "publish.html");
+    if (page.empty()) co_return http::error_response(bhttp::not_found, "publish page not embedded", req);
+    co_return http::text_response(bhttp::ok, std::move(page), "text/html; charset=utf-8", req);
+  });
   // Generic over the connection: beast::tcp_stream (http) or http::TlsStream (https).
   router.add_upgrade("/ws/{stream}", http::Access::stream(auth::Action::Read, "webrtc"),
                      [this](auto stream, Request req, http::Params p) -> awaitable<void> {

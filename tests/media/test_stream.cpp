@@ -478,6 +478,22 @@ TEST_F(StreamTest, KeyframeRequestsAreRateLimitedToOnePerIntervalPerStream) {
   EXPECT_EQ(c.unsupported, 0u);
 }
 
+TEST_F(StreamTest, AReaderWithoutACachedKeyframeAsksTheSourceForOne) {
+  auto s = make_stream(8);
+  int calls = 0;
+  s->set_keyframe_handler([&] { ++calls; });
+  attach(s, 0);  // not ready yet: nothing to ask
+  EXPECT_EQ(calls, 0);
+  s->set_state(StreamState::Ready);
+  attach(s, 0);  // ready, no keyframe cached
+  EXPECT_EQ(calls, 1);
+  s->publish(make_unit(true, true));
+  drain(pool, 0);
+  attach(s, 1);  // the GOP cache serves this one
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(s->stats().keyframe_requests.sent, 1u);
+}
+
 TEST_F(StreamTest, ClearingAnOlderKeyframeHandlerKeepsTheNewerOne) {
   auto s = make_stream(8);
   int first = 0, second = 0;

@@ -128,6 +128,30 @@ TEST(Rtcp, RecognisesRembAndTransportCc) {
   EXPECT_EQ(as<TransportCc>(msgs->at(0)), (TransportCc{1, 2, 16, 3}));
 }
 
+TEST(Rtcp, RembBuilderWritesTheSmallestExponentThatFits) {
+  // The same 2 Mbit/s as the packet above: exponent 3, mantissa 250000.
+  ByteVector out;
+  const uint32_t ssrcs[] = {0x12345678};
+  append_remb(out, 1, 2000000, ssrcs);
+  EXPECT_EQ(out, from_hex("8fce0005 00000001 00000000 52454d42 010fd090 12345678"));
+}
+
+TEST(Rtcp, RembBuilderRoundTripsLargeAndSmallBitrates) {
+  for (uint64_t bitrate : {uint64_t{0}, uint64_t{30000}, uint64_t{2500000}, uint64_t{1} << 40}) {
+    ByteVector out;
+    const uint32_t ssrcs[] = {7, 9};
+    append_remb(out, 3, bitrate, ssrcs);
+    auto msgs = parse_rtcp(out);
+    ASSERT_TRUE(msgs.ok()) << msgs.error();
+    const auto& remb = as<Remb>(msgs->at(0));
+    // Rounded down to 18 significant bits.
+    EXPECT_LE(remb.bitrate, bitrate);
+    EXPECT_GE(remb.bitrate, bitrate - (bitrate >> 17));
+    EXPECT_EQ(remb.ssrcs, (std::vector<uint32_t>{7, 9}));
+    EXPECT_EQ(remb.sender_ssrc, 3u);
+  }
+}
+
 TEST(Rtcp, RembBitrateSaturatesInsteadOfOverflowing) {
   auto remb = from_hex("8fce0004 00000001 00000000 52454d42 00ffffff");
   auto msgs = parse_rtcp(remb);
