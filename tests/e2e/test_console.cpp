@@ -21,6 +21,7 @@
 
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
+#include "browser.hpp"
 #include "rtsp_raw_reader.hpp"
 
 namespace sg::test {
@@ -29,12 +30,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-const std::string kE2eDir = SG_SOURCE_DIR "/tests/e2e";
 
-bool have_browser() {
-  return have_program("node") && have_program("chromium") &&
-         std::ifstream(kE2eDir + "/node_modules/playwright-core/package.json").good();
-}
 
 // <build>/artifacts/console: the binary is <build>/streamgate.
 std::string artifacts_dir() {

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "../support/process.hpp"
+#include "browser.hpp"
 #include "codec/h264.hpp"
 #include "codec/h265.hpp"
 #include "rtmp/flv.hpp"
@@ -19,12 +20,7 @@
 namespace sg::test {
 namespace {
 
-const std::string kE2eDir = SG_SOURCE_DIR "/tests/e2e";
 
-bool have_browser() {
-  return have_program("node") && have_program("chromium") &&
-         std::ifstream(kE2eDir + "/node_modules/playwright-core/package.json").good();
-}
 
 std::string log_file(const std::string& tag) {
   return ::testing::TempDir() + "sg_rtmp_" + tag + "_" + std::to_string(::getpid()) + ".log";

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "../support/process.hpp"
+#include "browser.hpp"
 
 namespace sg::test {
 namespace {
@@ -161,6 +162,28 @@ TEST_F(SrtE2e, FfprobeReadsVideoAndAudioOverRtsp) {
   EXPECT_EQ(r.exit_code, 0) << r.output << logs();
   EXPECT_NE(r.output.find("codec_name=h264|width=320|height=240"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("codec_name=aac"), std::string::npos) << r.output;
+}
+
+TEST_F(SrtE2e, FfprobeReadsVideoAndAudioOverHls) {
+  HttpReply mv;
+  wait_until([&] { return (mv = http_request(rig_->server.http_port, "GET", "/cam/index.m3u8")).status == 200; }, 20s);
+  ASSERT_EQ(mv.status, 200) << mv.body << logs();
+  auto r = run({"ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "compact",
+                rig_->server.http_url("cam/index.m3u8")},
+               30s, "srt_ffprobe_hls");
+  EXPECT_EQ(r.exit_code, 0) << r.output << logs();
+  EXPECT_NE(r.output.find("codec_name=h264|width=320|height=240"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("codec_name=aac"), std::string::npos) << r.output;
+}
+
+TEST_F(SrtE2e, ChromiumPlaysTheSrtStreamOverWhep) {
+  if (!have_browser()) GTEST_SKIP() << "node, chromium or playwright-core missing";
+  // webrtc_play.mjs exits 0 when video frames are decoded and audio samples (AAC -> Opus) are played out.
+  auto r = run({"node", kE2eDir + "/webrtc_play.mjs", "http://127.0.0.1:" + std::to_string(rig_->server.http_port),
+                "cam", "whep", "10"},
+               60s, "srt_webrtc_play");
+  EXPECT_EQ(r.exit_code, 0) << r.output << logs();
+  EXPECT_NE(r.output.find("\"width\":320"), std::string::npos) << r.output;
 }
 
 TEST_F(SrtE2e, SrtReadersCountUnderTheirProtocol) {

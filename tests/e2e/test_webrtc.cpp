@@ -18,6 +18,7 @@
 #include "../support/client_requests.hpp"
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
+#include "browser.hpp"
 #include "../support/udp_client.hpp"
 #include "gst_publisher.hpp"
 #include "stun/stun.hpp"
@@ -25,12 +26,7 @@
 namespace sg::test {
 namespace {
 
-const std::string kE2eDir = SG_SOURCE_DIR "/tests/e2e";
 
-bool have_browser() {
-  return have_program("node") && have_program("chromium") &&
-         std::ifstream(kE2eDir + "/node_modules/playwright-core/package.json").good();
-}
 
 const std::string& kOffer = test::kMinimalOffer;
 

@@ -13,16 +13,12 @@
 #include "../support/client_requests.hpp"
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
+#include "browser.hpp"
 
 namespace sg::test {
 namespace {
 
-const std::string kE2eDir = SG_SOURCE_DIR "/tests/e2e";
 
-bool have_browser() {
-  return have_program("node") && have_program("chromium") &&
-         std::ifstream(kE2eDir + "/node_modules/playwright-core/package.json").good();
-}
 
 class WebRtcH265E2e : public ::testing::Test {
  protected:

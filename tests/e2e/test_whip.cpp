@@ -16,19 +16,15 @@
 
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
+#include "browser.hpp"
 #include "../support/udp_client.hpp"
 #include "../webrtc/chrome_publish_offer.hpp"
 
 namespace sg::test {
 namespace {
 
-const std::string kE2eDir = SG_SOURCE_DIR "/tests/e2e";
 const std::string kOffer(webrtc::test::kChromePublishOffer);
 
-bool have_browser() {
-  return have_program("node") && have_program("chromium") &&
-         std::ifstream(kE2eDir + "/node_modules/playwright-core/package.json").good();
-}
 
 std::string tail(const std::string& s) { return s.size() > 4000 ? s.substr(s.size() - 4000) : s; }
 
@@ -111,6 +107,18 @@ TEST_F(WhipE2e, ChromiumPublishPageFeedsRtspAndWhepReaders) {
   EXPECT_TRUE(std::regex_search(probe.output, std::regex("codec_name=h264\\|width=[1-9][0-9]*\\|height=[1-9]")))
       << probe.output;
   EXPECT_NE(probe.output.find("codec_name=opus"), std::string::npos) << probe.output;
+
+  // HLS (fMP4, the default low-latency variant) carries the Opus track as is.
+  HttpReply mv;
+  wait_until([&] { return (mv = http_request(server_->http_port, "GET", "/whipcam/index.m3u8")).status == 200; }, 20s);
+  ASSERT_EQ(mv.status, 200) << mv.body;
+  EXPECT_NE(mv.body.find("opus"), std::string::npos) << mv.body;
+  auto hls = run({"ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "compact",
+                  server_->http_url("whipcam/index.m3u8")},
+                 40s, "whip_hls_ffprobe");
+  EXPECT_EQ(hls.exit_code, 0) << hls.output;
+  EXPECT_NE(hls.output.find("codec_name=h264"), std::string::npos) << hls.output;
+  EXPECT_NE(hls.output.find("codec_name=opus"), std::string::npos) << hls.output;
 
   // A second Chromium plays it over WHEP: video frames decoded, audio samples played out.
   auto play = run({"node", kE2eDir + "/webrtc_play.mjs", "http://127.0.0.1:" + std::to_string(server_->http_port),
