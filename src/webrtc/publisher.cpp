@@ -48,7 +48,7 @@ void Publisher::on_rtp(Bytes packet, int64_t now_ns, ByteVector& rtcp) {
   t.reporter.on_rtp(p->ssrc(), p->sequence(), p->timestamp(), now_ns);
   if (t.nack) {
     t.nack->on_packet(p->sequence(), now_ns);
-    send_nacks(t, index, now_ns, rtcp);
+    send_nacks(t, now_ns, rtcp);
   }
   // Video goes through the reorder buffer (retransmissions arrive late); audio is taken as it comes (nothing asks
   // for it again, and a reorder buffer would hold it behind every loss).
@@ -62,8 +62,7 @@ void Publisher::on_rtp(Bytes packet, int64_t now_ns, ByteVector& rtcp) {
   maybe_pli(now_ns, rtcp);
 }
 
-void Publisher::send_nacks(Track& t, size_t index, int64_t now_ns, ByteVector& rtcp) {
-  (void)index;
+void Publisher::send_nacks(Track& t, int64_t now_ns, ByteVector& rtcp) {
   lost_.clear();
   t.nack->due(now_ns, 0, lost_);
   if (lost_.empty()) return;
@@ -103,7 +102,7 @@ void Publisher::tick(int64_t now_ns, ByteVector& rtcp) {
   for (size_t i = 0; i < tracks_.size(); ++i) {
     auto& t = tracks_[i];
     if (!t.nack) continue;
-    send_nacks(t, i, now_ns, rtcp);
+    send_nacks(t, now_ns, rtcp);
     // The retransmission did not come in time: the packets behind the gap go on (the unit with the hole is
     // dropped by the depacketizer, and a PLI asks for a fresh keyframe).
     while (t.held_since_ns >= 0 && now_ns - t.held_since_ns >= options_.max_hold_ns && ingest_->held(i) > 0) {

@@ -25,7 +25,7 @@ class Ingest;
 namespace sg::webrtc {
 
 struct PublisherOptions {
-  uint64_t remb_bitrate = 2'500'000;       // bit/s announced to the browser (webrtc.whip_max_bitrate)
+  uint64_t remb_bitrate = 2'500'000;       // bit/s announced to the browser (WebRtcOptions::whip_bitrate; no config key yet)
   int64_t report_interval_ns = 1'000'000'000;
   int64_t pli_interval_ns = 500'000'000;   // at most one PLI per this
   // A gap in the video waits this long for its retransmission before the packets behind it go on without it.
@@ -75,7 +75,7 @@ class Publisher {
     std::unique_ptr<rtp::NackList> nack;  // video only
     int64_t held_since_ns = -1;           // since when the reorder buffer holds packets behind a gap
   };
-  void send_nacks(Track& t, size_t index, int64_t now_ns, ByteVector& rtcp);
+  void send_nacks(Track& t, int64_t now_ns, ByteVector& rtcp);
   void maybe_pli(int64_t now_ns, ByteVector& rtcp);
 
   std::shared_ptr<media::Stream> stream_;
