@@ -99,6 +99,40 @@ json::object problem(std::string_view detail) {
   return m;
 }
 
+// The answer to a WHEP or WHIP offer, from what the session table made of it: 201 with the SDP answer, Location
+// (`/{stream}/{resource}/{session}`) and ETag; 422 with a problem statement (RFC 9457) when the offer cannot be taken
+// as a whole; any other refusal with its status (429 and 503 with Retry-After). CORS on every one.
+Response offer_response(const Request& req, WebRtcServer::Created created, const std::string& stream,
+                        std::string_view resource) {
+  if (created.status == 422) {
+    auto res = http::json_response(bhttp::unprocessable_entity, problem(created.error), req);
+    res.set(verb_ns::field::content_type, "application/problem+json");
+    cors(res);
+    return res;
+  }
+  if (created.status != 201) {
+    auto res = http::error_response(static_cast<bhttp>(created.status), created.error, req);
+    if (created.status == 429 || created.status == 503) res.set(verb_ns::field::retry_after, "1");
+    cors(res);
+    return res;
+  }
+  auto res = http::text_response(bhttp::created, std::move(created.answer), "application/sdp", req);
+  res.set(verb_ns::field::location, "/" + stream + "/" + std::string(resource) + "/" + created.session);
+  res.set(verb_ns::field::etag, "\"" + created.session + "\"");
+  cors(res);
+  return res;
+}
+
+// OPTIONS on a WHEP or WHIP endpoint: CORS preflight and what it accepts.
+awaitable<Response> offer_options(const Request& req, const http::Params&) {
+  auto res = http::text_response(bhttp::no_content, "", "text/plain", req);
+  cors(res);
+  res.set(verb_ns::field::access_control_allow_methods, "POST, OPTIONS");
+  res.set(verb_ns::field::access_control_allow_headers, "Content-Type, Authorization");
+  res.set("Accept-Post", "application/sdp");
+  co_return res;
+}
+
 json::object answer_message(const std::string& sdp) {
   json::object m;
   m["type"] = "answer";
@@ -126,35 +160,12 @@ void WebRtcServer::add_routes(http::Router& router) {
     if (!is_sdp_content_type(req[verb_ns::field::content_type]))
       co_return http::error_response(bhttp::unsupported_media_type, "WHEP needs Content-Type: application/sdp", req);
     if (req.body().empty()) co_return http::error_response(bhttp::bad_request, "empty SDP offer", req);
-    auto created = co_await create_session(p.get("stream"), req.body(), p.peer().address);
-    if (created.status == 422) {
-      // The offer cannot carry the stream (its video codec): a problem statement (RFC 9457), as the WHEP draft
-      // suggests for finer-grained errors. Not 406: draft-ietf-wish-whep-03 gives 406 to an SDP counter-offer.
-      auto res = http::json_response(bhttp::unprocessable_entity, problem(created.error), req);
-      res.set(verb_ns::field::content_type, "application/problem+json");
-      cors(res);
-      co_return res;
-    }
-    if (created.status != 201) {
-      auto res = http::error_response(static_cast<bhttp>(created.status), created.error, req);
-      if (created.status == 429 || created.status == 503) res.set(verb_ns::field::retry_after, "1");
-      cors(res);
-      co_return res;
-    }
-    auto res = http::text_response(bhttp::created, std::move(created.answer), "application/sdp", req);
-    res.set(verb_ns::field::location, "/" + p.get("stream") + "/whep/" + created.session);
-    res.set(verb_ns::field::etag, "\"" + created.session + "\"");
-    cors(res);
-    co_return res;
+    // An offer that cannot carry the stream (its video codec) gets 422 with a problem statement, as the WHEP draft
+    // suggests for finer-grained errors. Not 406: draft-ietf-wish-whep-03 gives 406 to an SDP counter-offer.
+    co_return offer_response(req, co_await create_session(p.get("stream"), req.body(), p.peer().address),
+                             p.get("stream"), "whep");
   });
-  router.add(verb::options, "/{stream}/whep", http::Access::open(), [](const Request& req, const http::Params&) -> awaitable<Response> {
-    auto res = http::text_response(bhttp::no_content, "", "text/plain", req);
-    cors(res);
-    res.set(verb_ns::field::access_control_allow_methods, "POST, OPTIONS");
-    res.set(verb_ns::field::access_control_allow_headers, "Content-Type, Authorization");
-    res.set("Accept-Post", "application/sdp");
-    co_return res;
-  });
+  router.add(verb::options, "/{stream}/whep", http::Access::open(), offer_options);
   router.add(verb::delete_, "/{stream}/whep/{session}", http::Access::stream(auth::Action::Read, "webrtc"),
              [this](const Request& req, const http::Params& p) -> awaitable<Response> {
                bool found = co_await close_session(p.get("session"));
@@ -183,35 +194,12 @@ void WebRtcServer::add_routes(http::Router& router) {
       cors(res);
       co_return res;
     }
-    auto created = co_await create_publish_session(p.get("stream"), req.body(), p.peer().address);
-    if (created.status == 422) {
-      // RFC 9725 4.2: an offer we cannot take as a whole (no H.264 packetization-mode 1 video or Opus audio, ...):
-      // a problem statement saying why, not a partial answer.
-      auto res = http::json_response(bhttp::unprocessable_entity, problem(created.error), req);
-      res.set(verb_ns::field::content_type, "application/problem+json");
-      cors(res);
-      co_return res;
-    }
-    if (created.status != 201) {
-      auto res = http::error_response(static_cast<bhttp>(created.status), created.error, req);
-      if (created.status == 429 || created.status == 503) res.set(verb_ns::field::retry_after, "1");
-      cors(res);
-      co_return res;
-    }
-    auto res = http::text_response(bhttp::created, std::move(created.answer), "application/sdp", req);
-    res.set(verb_ns::field::location, "/" + p.get("stream") + "/whip/" + created.session);
-    res.set(verb_ns::field::etag, "\"" + created.session + "\"");
-    cors(res);
-    co_return res;
+    // RFC 9725 4.2: an offer we cannot take as a whole (no H.264 packetization-mode 1 video or Opus audio, ...)
+    // gets 422 with a problem statement saying why, not a partial answer.
+    co_return offer_response(req, co_await create_publish_session(p.get("stream"), req.body(), p.peer().address),
+                             p.get("stream"), "whip");
   });
-  router.add(verb::options, "/{stream}/whip", http::Access::open(), [](const Request& req, const http::Params&) -> awaitable<Response> {
-    auto res = http::text_response(bhttp::no_content, "", "text/plain", req);
-    cors(res);
-    res.set(verb_ns::field::access_control_allow_methods, "POST, OPTIONS");
-    res.set(verb_ns::field::access_control_allow_headers, "Content-Type, Authorization");
-    res.set("Accept-Post", "application/sdp");
-    co_return res;
-  });
+  router.add(verb::options, "/{stream}/whip", http::Access::open(), offer_options);
   router.add(verb::options, "/{stream}/whip/{session}", http::Access::open(), [](const Request& req, const http::Params&) -> awaitable<Response> {
     auto res = http::text_response(bhttp::no_content, "", "text/plain", req);
     cors(res);
