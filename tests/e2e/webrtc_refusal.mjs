@@ -47,8 +47,10 @@ try {
   const deadline = Date.now() + 20000;
   let text = '';
   while (Date.now() < deadline) {
-    text = await status.textContent();
-    const error = (await status.getAttribute('class')) === 'error';
+    // Text and class in one read: two reads could see the old text with the new error class.
+    const seen = await status.evaluate((el) => ({ text: el.textContent, error: el.className === 'error' }));
+    text = seen.text;
+    const error = seen.error;
     result.player = { text, error };
     if (error || text.startsWith('playing')) break;
     await page.waitForTimeout(250);
