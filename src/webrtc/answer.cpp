@@ -253,6 +253,18 @@ std::string answer_h265_fmtp(const H265Format& offered, const std::optional<H265
   return fmt::format("level-id={};profile-id={};tier-flag={};tx-mode=SRST", level, offered.profile_id, offered.tier);
 }
 
+// Our host candidates (ICE-lite) and a=end-of-candidates: type preference 126 (host), local preference falling with
+// the index so the first listed is preferred, component 1 (RFC 8445 5.1.2.1).
+void append_candidates(std::string& s, const std::vector<Candidate>& candidates) {
+  uint32_t index = 0;
+  for (const auto& c : candidates) {
+    const uint32_t priority = (126u << 24) | ((65535u - index) << 8) | 255u;
+    s += fmt::format("a=candidate:{} 1 udp {} {} {} typ host\r\n", index + 1, priority, c.ip, c.port);
+    ++index;
+  }
+  s += "a=end-of-candidates\r\n";
+}
+
 // RFC 4585 4.2: the answer's feedback for a format is what the offer lists for it (or for "*") among what we
 // act on: NACK (retransmission), PLI and FIR (RFC 5104, keyframe). Not transport-cc: we send no transport-wide
 // sequence numbers.
@@ -465,13 +477,7 @@ Result<Answer> build_answer(const sdp::SessionDescription& offer, const std::vec
     if (st.video) s += answer_rtcp_fb(m, static_cast<uint8_t>(pt));
     s += fmt::format("a=msid:{} {}{}\r\n", params.cname, m.type, track_index);
     s += fmt::format("a=ssrc:{} cname:{}\r\n", st.ssrc, params.cname);
-    uint32_t prio_index = 0;
-    for (const auto& c : params.candidates) {
-      uint32_t priority = (126u << 24) | ((65535u - prio_index) << 8) | 255u;
-      s += fmt::format("a=candidate:{} 1 udp {} {} {} typ host\r\n", prio_index + 1, priority, c.ip, c.port);
-      ++prio_index;
-    }
-    s += "a=end-of-candidates\r\n";
+    append_candidates(s, params.candidates);
     media_text += s;
     answer.tracks.push_back(st);
   }
@@ -602,13 +608,7 @@ Result<WhipAnswer> build_whip_answer(const sdp::SessionDescription& offer, const
     s += "\r\n";
     if (!t.fmtp.empty()) s += fmt::format("a=fmtp:{} {}\r\n", pt, t.fmtp);
     if (rt.video) s += answer_rtcp_fb(m, static_cast<uint8_t>(pt), true);
-    uint32_t prio_index = 0;
-    for (const auto& c : params.candidates) {
-      uint32_t priority = (126u << 24) | ((65535u - prio_index) << 8) | 255u;
-      s += fmt::format("a=candidate:{} 1 udp {} {} {} typ host\r\n", prio_index + 1, priority, c.ip, c.port);
-      ++prio_index;
-    }
-    s += "a=end-of-candidates\r\n";
+    append_candidates(s, params.candidates);
     media_text += s;
     answer.tracks.push_back(std::move(rt));
   }
