@@ -4,13 +4,15 @@ address in $GST_RTSP_ADDRESS, e.g. inside a network namespace).
 
 usage: gst_rtsp_server.py PORT [USER PASS]
 
-Mounts: /h264 (H.264 640x360 + AAC) and /h265 (H.265 640x360 + Opus), live test patterns, TCP and UDP.
+Mounts: /h264 (H.264 640x360 + AAC) and /h265 (H.265 640x360 + Opus), live test patterns, TCP and UDP;
+/h264-2m (H.264 640x360 only, a noise pattern at 2 Mb/s CBR: a camera stream of known bitrate for load tests).
 Keyframe requests: /longgop (H.264 30 fps, a keyframe every 10 s unless asked: rtpsession turns a client's RTCP
 PLI/FIR into a force-key-unit event that x264enc honours) and /longgop-deaf (the same, but the event is dropped
 before the encoder: a camera that ignores PLI). For these two it prints, when they change, the RTCP it received:
 "rtcp MOUNT reports=N highest=SEQ lsr=LSR plis=P firs=F" (N: clients whose receiver reports carried a report block
 about the camera's stream; SEQ/LSR: the latest such block; P/F: PLIs/FIRs received for its stream).
-With USER and PASS every request needs Digest authentication. Prints "ready" once it listens.
+With USER and PASS every request needs Digest authentication. Prints "ready" once it listens, and "clients N" whenever
+the number of connected RTSP clients (TCP connections) changes.
 Run it with Debian's /usr/bin/python3 (the GObject bindings are installed for that interpreter).
 """
 import os
@@ -38,6 +40,9 @@ LAUNCH = {
     "/h265": (f"( {SOURCE_VIDEO} ! x265enc tune=zerolatency speed-preset=ultrafast key-int-max=25 "
               f"! rtph265pay name=pay0 pt=96 config-interval=1 "
               f"{SOURCE_AUDIO} ! opusenc ! rtpopuspay name=pay1 pt=97 )"),
+    "/h264-2m": ("( videotestsrc is-live=true pattern=snow ! video/x-raw,width=640,height=360,framerate=25/1 "
+                 "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate=2000 vbv-buf-capacity=1000 "
+                 "! rtph264pay name=pay0 pt=96 config-interval=1 )"),
     "/longgop": LONG_GOP,
     "/longgop-deaf": LONG_GOP,
 }
@@ -89,6 +94,22 @@ class RtcpWatch:
         return True
 
 
+class ClientCount:
+    """Prints "clients N" when the number of connected RTSP clients changes."""
+
+    def __init__(self):
+        self.clients = 0
+
+    def connected(self, _server, client):
+        self.clients += 1
+        client.connect("closed", self.closed)
+        print(f"clients {self.clients}", flush=True)
+
+    def closed(self, _client):
+        self.clients -= 1
+        print(f"clients {self.clients}", flush=True)
+
+
 def main():
     if len(sys.argv) not in (2, 4):
         sys.exit(__doc__)
@@ -102,6 +123,8 @@ def main():
     server.set_service(port)
 
     watch = RtcpWatch()
+    count = ClientCount()
+    server.connect("client-connected", count.connected)
     for mount, launch in LAUNCH.items():
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(launch)
@@ -126,7 +149,7 @@ def main():
     if server.attach(None) == 0:
         sys.exit(f"cannot listen on {address}:{port}")
     GLib.timeout_add(200, watch.poll)
-    print(f"ready rtsp://{address}:{port}/h264 /h265 /longgop /longgop-deaf", flush=True)
+    print(f"ready rtsp://{address}:{port}/h264 /h265 /h264-2m /longgop /longgop-deaf", flush=True)
     GLib.MainLoop().run()
 
 

@@ -1,7 +1,9 @@
 #pragma once
 // A raw RTSP reader for end-to-end tests that look at the packets themselves: DESCRIBE, SETUP of every track
 // (TCP interleaved or UDP unicast), PLAY, then every RTP and RTCP packet with its arrival time. Blocking, with
-// timeouts; closes its sockets when it goes away.
+// timeouts; closes its sockets when it goes away. Connects to 127.0.0.1 or to a given IPv4 address (the socket is
+// made in the calling thread's network namespace: tests with several namespaces construct it in a thread that
+// entered the reader's namespace, see cluster_rig.hpp).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -33,10 +35,14 @@ struct RtpInfoEntry {
 
 class RawRtspReader {
  public:
-  RawRtspReader(uint16_t port, std::string url, bool tcp) : url_(std::move(url)), tcp_(tcp) {
+  RawRtspReader(uint16_t port, std::string url, bool tcp) : RawRtspReader("127.0.0.1", port, std::move(url), tcp) {}
+  // `host`: a dotted IPv4 address; UDP media is then received on that address too.
+  RawRtspReader(const std::string& host, uint16_t port, std::string url, bool tcp) : url_(std::move(url)), tcp_(tcp) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a = loopback(port);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) a.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (a.sin_addr.s_addr != htonl(INADDR_LOOPBACK)) udp_address_ = htonl(INADDR_ANY);  // media to any local address
+    if (a.sin_addr.s_addr == htonl(INADDR_ANY) || ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       ::close(fd_);
       fd_ = -1;
     }
@@ -139,6 +145,7 @@ class RawRtspReader {
     for (int attempt = 0; attempt < 50; ++attempt) {
       int rtp = ::socket(AF_INET, SOCK_DGRAM, 0);
       sockaddr_in a = loopback(0);
+      a.sin_addr.s_addr = udp_address_;
       ::bind(rtp, reinterpret_cast<sockaddr*>(&a), sizeof a);
       socklen_t len = sizeof a;
       ::getsockname(rtp, reinterpret_cast<sockaddr*>(&a), &len);
@@ -149,6 +156,7 @@ class RawRtspReader {
       }
       int rtcp = ::socket(AF_INET, SOCK_DGRAM, 0);
       sockaddr_in b = loopback(static_cast<uint16_t>(port + 1));
+      b.sin_addr.s_addr = udp_address_;
       if (::bind(rtcp, reinterpret_cast<sockaddr*>(&b), sizeof b) != 0) {
         ::close(rtp);
         ::close(rtcp);
@@ -254,6 +262,7 @@ class RawRtspReader {
   std::string url_;
   bool tcp_;
   int udp_receive_buffer_ = 0;
+  in_addr_t udp_address_ = htonl(INADDR_LOOPBACK);  // where the UDP sockets are bound
   int fd_ = -1;
   std::vector<int> udp_;  // rtp, rtcp per track
   std::string buf_;
