@@ -13,11 +13,12 @@ packages=(
   build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
   # libraries
   libboost1.81-all-dev libssl-dev libsrtp2-dev libsrt-openssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libavcodec-dev libavutil-dev libswresample-dev libopus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libavcodec-dev libavutil-dev libswresample-dev libopus-dev libhiredis-dev
   # real peers used by the tests and the demo
   ffmpeg wrk chromium libnss3-tools curl procps python3 python3-gi python3-gst-1.0 gir1.2-gst-rtsp-server-1.0
   gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gstreamer1.0-rtsp gir1.2-gst-plugins-bad-1.0 gstreamer1.0-nice  # rtspclientsink; webrtcbin (and its ICE) from Python
+  redis-server  # tests/e2e/test_cluster.cpp: the cluster's Redis
   golang-go golang-github-pion-webrtc.v3-dev  # tests/peers/pion_whep: a pion WHEP server (answers setup:active)
   # packaging checks (scripts/package_test.sh): .deb, lintian, a minbase root, the container image, systemd unit
   file dpkg-dev debootstrap lintian buildah podman systemd

@@ -349,7 +349,8 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
     auto created = ctx.registry.create(id, std::move(opts));
     if (!created)
       return http::error_response(ctx.registry.full() ? bhttp::too_many_requests : bhttp::conflict, created.error(), req);
-    (*created)->start();
+    if (ctx.on_stream_created) ctx.on_stream_created(id, (*created)->options());
+    else (*created)->start();  // in a cluster, the stream's owner starts it
     log::info("stream created", {{"stream", id}, {"source", redact_source((*created)->options().source)}});
     auto res = http::json_response(bhttp::created, stream_json(ctx, **created), req);
     res.set(verb_ns::field::location, "/api/v1/streams/" + id);
@@ -365,6 +366,7 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
   router.add(verb::delete_, "/api/v1/streams/{id}", http::Access::api(), http::sync_handler([&ctx](const Request& req, const http::Params& p) -> Response {
     if (!ctx.registry.remove(p.get("id")))
       return http::error_response(bhttp::not_found, "stream '" + p.get("id") + "' not found", req);
+    if (ctx.on_stream_deleted) ctx.on_stream_deleted(p.get("id"));
     log::info("stream deleted", {{"stream", p.get("id")}});
     Response res{bhttp::no_content, req.version()};
     res.keep_alive(req.keep_alive());
@@ -407,7 +409,9 @@ void add_api_routes(http::Router& router, ApiContext& ctx) {
   router.add(verb::get, "/readyz", http::Access::open(), http::sync_handler([&ctx](const Request& req, const http::Params&) -> Response {
     if (ctx.draining.load()) return http::json_response(bhttp::service_unavailable, json::object{{"status", "draining"}}, req);
     if (!ctx.ready.load()) return http::json_response(bhttp::service_unavailable, json::object{{"status", "starting"}}, req);
-    return http::json_response(bhttp::ok, json::object{{"status", "ready"}}, req);
+    json::object body{{"status", "ready"}};
+    if (ctx.readiness_detail) body["cluster"] = ctx.readiness_detail();
+    return http::json_response(bhttp::ok, body, req);
   }));
 }
 

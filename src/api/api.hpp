@@ -37,6 +37,11 @@ struct ApiContext {
   size_t max_event_clients = 32;
   // Extra fields of a stream's JSON from other parts (e.g. "recording"), added to every stream object.
   std::vector<std::function<void(const media::Stream&, boost::json::object&)>> stream_fields;
+  // Cluster (src/cluster_session): streams created and deleted through the API are shared with the other nodes;
+  // /readyz shows the cluster's state. Unset without a cluster.
+  std::function<void(const std::string&, const media::StreamOptions&)> on_stream_created;
+  std::function<void(const std::string&)> on_stream_deleted;
+  std::function<boost::json::object()> readiness_detail;
   // Extra metric lines from other parts (RTSP sessions, WebRTC peers...), already in exposition format.
   std::vector<std::function<void(std::string&)>> metric_writers;
 

@@ -11,6 +11,9 @@
 
 #include "app/config_watcher.hpp"
 #include "app/log.hpp"
+#include "base/redact.hpp"
+#include "cluster/redis_url.hpp"
+#include "cluster_session/coordinator.hpp"
 #include "base/prometheus.hpp"
 #include "hls_session/hls_manager.hpp"
 #include "playback/playback_server.hpp"
@@ -67,8 +70,13 @@ std::vector<std::string> record_patterns(const Config& c) {
 
 App::App(Config config) : config_(std::move(config)) {
   pool_ = std::make_unique<net::WorkerPool>(config_.workers);
+  auto local_sources =
+      make_source_factory(config_, *pool_, [this] { return ext_ && ext_->rtsp ? ext_->rtsp->port() : config_.rtsp.port; });
+  // In a cluster every stream's source is the coordinator's (made once the coordinator exists, below).
   registry_ = std::make_unique<media::StreamRegistry>(
-      *pool_, make_source_factory(config_, *pool_, [this] { return ext_ && ext_->rtsp ? ext_->rtsp->port() : config_.rtsp.port; }));
+      *pool_, [this, local_sources](const std::shared_ptr<media::Stream>& s) {
+        return cluster_sources_ ? cluster_sources_(s) : local_sources(s);
+      });
   registry_->set_max_streams(config_.max_streams);
   registry_->set_publisher_timeout(std::chrono::milliseconds(config_.publisher_timeout_ms));
   api_ = std::make_unique<api::ApiContext>(*registry_);
@@ -117,6 +125,38 @@ App::App(Config config) : config_(std::move(config)) {
         if (m) list.push_back(m.get());
         net::ConnectionLimiter::write_metrics(out, list);
       });
+  if (config_.cluster.enabled) {
+    cluster_session::CoordinatorOptions co;
+    co.redis = *cluster::parse_redis_url(config_.cluster.redis);  // checked when the config was parsed
+    co.redis_text = redact_secrets(config_.cluster.redis);
+    co.node = config_.cluster.node;
+    co.advertise = config_.cluster.advertise;
+    co.lease = std::chrono::milliseconds(config_.cluster.lease_ms);
+    co.rtsp_port = [this] { return ext_->rtsp->port(); };
+    co.http_port = [this] { return http_ ? http_->port() : uint16_t{0}; };
+    co.reader_queue = config_.reader_queue;
+    co.admit = [allow_exec = config_.api.allow_exec, allowed = api_->allowed_sources](const media::StreamOptions& o) -> Status {
+      if (o.source.starts_with("exec:") && !allow_exec) return make_error("exec sources are not allowed (api.allow_exec)");
+      if (!allowed.empty() && o.source != "publisher") {
+        bool ok = false;
+        for (const auto& p : allowed) ok |= p.covers(auth::Action::Read, o.source);
+        if (!ok) return make_error("source not allowed by api.allowed_sources");
+      }
+      return Ok{};
+    };
+    cluster_ = std::make_unique<cluster_session::Coordinator>(*pool_, *registry_, std::move(co));
+    cluster_sources_ = cluster_->wrap(local_sources);
+    registry_->set_cluster_hooks([c = cluster_.get()](const std::string& id) { return c->may_publish(id); });
+    cluster_->add_routes(router_);
+    api_->stream_fields.push_back(
+        [c = cluster_.get()](const media::Stream& s, boost::json::object& o) { c->describe(s, o); });
+    api_->metric_writers.push_back([c = cluster_.get()](std::string& out) { c->write_metrics(out); });
+    api_->readiness_detail = [c = cluster_.get()] { return c->readiness(); };
+    api_->on_stream_created = [c = cluster_.get()](const std::string& id, const media::StreamOptions& o) {
+      c->stream_created(id, o);
+    };
+    api_->on_stream_deleted = [c = cluster_.get()](const std::string& id) { c->stream_deleted(id); };
+  }
   api::add_api_routes(router_, *api_);
   control_ = std::make_unique<Control>();
   control_->running = config_;
@@ -209,8 +249,12 @@ Status App::start() {
   ext_->webrtc->start();
   ext_->record->start();
   if (ext_->tls) ext_->tls->watch(std::chrono::milliseconds(config_.tls.reload_interval_ms));
-  for (const auto& s : registry_->list()) {
-    if (!s->options().on_demand) s->start();
+  if (cluster_) {
+    cluster_->start();  // it starts the streams this node owns
+  } else {
+    for (const auto& s : registry_->list()) {
+      if (!s->options().on_demand) s->start();
+    }
   }
   control_->thread = std::thread([c = control_.get()] { c->context.run(); });
   if (!config_.file.empty()) {
@@ -250,6 +294,7 @@ void App::stop() {
     control_->thread.join();  // a reload under way finishes first
   }
   api_->ready = false;
+  if (cluster_) cluster_->stop();  // hands this node's streams over before they stop
   http_->stop();
   ext_->rtsp->stop();
   if (ext_->rtmp) ext_->rtmp->stop();
@@ -332,7 +377,7 @@ App::ReloadOutcome App::reload_now(const std::string& trigger, bool only_if_chan
   }
   out.ok = true;
   out.changes = diff_config(c.running, *next);
-  out.stream_errors = apply_stream_changes(*registry_, out.changes, config_.reader_queue);
+  out.stream_errors = apply_stream_changes(*registry_, out.changes, config_.reader_queue, cluster_ == nullptr);
   c.running.streams = next->streams;
   ext_->record->configure(next->record_defaults, next->stream_record);
   ext_->playback->set_patterns(record_patterns(*next));

@@ -13,6 +13,10 @@
 #include "media/stream_registry.hpp"
 #include "net/worker_pool.hpp"
 
+namespace sg::cluster_session {
+class Coordinator;
+}
+
 namespace sg::app {
 
 class App {
@@ -47,6 +51,9 @@ class App {
   std::unique_ptr<net::WorkerPool> pool_;
   std::unique_ptr<media::StreamRegistry> registry_;
   std::unique_ptr<api::ApiContext> api_;
+  // cluster: the coordinator, and the source factory it wraps around the local one (null without a cluster).
+  std::unique_ptr<cluster_session::Coordinator> cluster_;
+  media::SourceFactory cluster_sources_;
   std::unique_ptr<auth_session::Authorizer> authorizer_;  // asked by every protocol before it serves or accepts
   http::Router router_;
   std::unique_ptr<http::HttpServer> http_;

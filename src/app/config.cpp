@@ -9,8 +9,11 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "app/config_env.hpp"
 #include "app/log.hpp"
+#include "cluster/redis_url.hpp"
 #include "media/stream_registry.hpp"
 #include "record/path_pattern.hpp"
 
@@ -321,7 +324,7 @@ class Parser {
     if (root.IsNull()) return c;  // an empty file: all defaults
     check_keys(root, "",
                {"server", "workers", "log", "reader_queue", "rtsp", "rtmp", "srt", "streams", "hls", "webrtc", "api", "auth", "limits",
-                "tls", "shutdown_grace", "reader_timeout", "publisher_timeout", "record_path", "stream_defaults"});
+                "tls", "shutdown_grace", "reader_timeout", "publisher_timeout", "record_path", "stream_defaults", "cluster"});
     if (auto r = root["record_path"]) {
       c.record_path = string(r, "record_path");
       if (c.record_path.empty() || c.record_path.find("%stream") == std::string::npos)
@@ -339,6 +342,31 @@ class Parser {
       c.record_path = c.record_defaults.path;
     }
     if (auto g = root["shutdown_grace"]) c.shutdown_grace_ms = duration_ms(g, "shutdown_grace", 0, 3600000);
+    if (auto r = root["cluster"]) {
+      if (!r.IsMap()) fail(r, "'cluster' must be a mapping (redis, node, advertise, lease)");
+      check_keys(r, "cluster", {"redis", "node", "advertise", "lease"});
+      auto& k = c.cluster;
+      k.enabled = true;
+      if (!r["redis"]) fail(r, "'cluster.redis' is required (redis://host:6379/0)");
+      k.redis = string(r["redis"], "cluster.redis");
+      if (auto u = cluster::parse_redis_url(k.redis); !u) fail(r["redis"], "'cluster.redis': " + u.error());
+      if (!r["advertise"])
+        fail(r, "'cluster.advertise' is required: the address the other nodes reach this node's RTSP port on");
+      k.advertise = string(r["advertise"], "cluster.advertise");
+      if (k.advertise.empty() || k.advertise.find_first_of(" /@?#[]") != std::string::npos)
+        fail(r["advertise"], "'cluster.advertise' must be a host name or an IP address");
+      if (r["node"]) {
+        k.node = string(r["node"], "cluster.node");
+        if (!media::valid_stream_id(k.node))
+          fail(r["node"], "'cluster.node' must be 1..128 characters of A-Z a-z 0-9 . _ ~ -");
+      } else {
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1);
+        k.node = host;
+        if (!media::valid_stream_id(k.node)) fail(r, "'cluster.node' is required: the host name '" + k.node + "' is not a valid node name");
+      }
+      if (r["lease"]) k.lease_ms = duration_ms(r["lease"], "cluster.lease", 1000, 60000);
+    }
     if (auto a = root["api"]) {
       check_keys(a, "api", {"allow_exec", "allowed_sources"});
       if (a["allow_exec"]) c.api.allow_exec = boolean(a["allow_exec"], "api.allow_exec");

@@ -129,6 +129,16 @@ struct TlsConfig {
   bool enabled() const { return !cert.empty() && !key.empty(); }
 };
 
+// cluster: nodes sharing one Redis serve every stream; each source is pulled by one node (src/cluster_session).
+// Off unless configured.
+struct ClusterConfig {
+  bool enabled = false;
+  std::string redis;      // redis://[[user]:password@]host[:port][/db] (checked by cluster::parse_redis_url)
+  std::string node;       // this node's name, unique in the cluster; default: the host name
+  std::string advertise;  // the address the other nodes reach this node's RTSP port on (required)
+  int lease_ms = 5000;    // ownership lease and heartbeat TTL: a dead node's streams move after about this long
+};
+
 // What the REST API may do beyond managing streams.
 struct ApiConfig {
   // exec: sources run a command as the server's user: only the config file may define them, unless this is true.
@@ -163,6 +173,7 @@ struct Config {
   HlsConfig hls;
   WebRtcConfig webrtc;
   ApiConfig api;
+  ClusterConfig cluster;
   http::HttpPolicy http_policy;
   auth_session::AuthOptions auth;
   std::vector<StreamConfig> streams;

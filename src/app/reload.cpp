@@ -69,14 +69,14 @@ bool same_options(const media::StreamOptions& a, const media::StreamOptions& b) 
 }  // namespace
 
 std::vector<std::string> apply_stream_changes(media::StreamRegistry& registry, const ConfigChanges& changes,
-                                              size_t reader_queue) {
+                                              size_t reader_queue, bool start_streams) {
   std::vector<std::string> errors;
   for (const auto& id : changes.removed) registry.remove(id);
   auto start = [&](const StreamConfig& sc, bool replace) {
     auto opts = stream_options(sc, reader_queue);
     if (auto existing = registry.find(sc.id)) {
       if (!replace && same_options(existing->options(), opts)) {
-        if (!opts.on_demand) existing->start();
+        if (!opts.on_demand && start_streams) existing->start();
         return;
       }
       registry.remove(sc.id);
@@ -86,7 +86,7 @@ std::vector<std::string> apply_stream_changes(media::StreamRegistry& registry, c
       errors.push_back(sc.id + ": " + created.error());
       return;
     }
-    if (!sc.on_demand) (*created)->start();
+    if (!sc.on_demand && start_streams) (*created)->start();
   };
   for (const auto& sc : changes.changed) start(sc, true);
   for (const auto& sc : changes.added) start(sc, false);

@@ -37,7 +37,8 @@ media::StreamOptions stream_options(const StreamConfig& stream, size_t reader_qu
 // Applies the stream part of `changes` to the registry and starts the new streams (unless on demand). A stream the
 // new config adds under an id that exists already (created through the API or by a publisher) is taken over: kept
 // as it is when its settings match, restarted otherwise. Returns one error per stream that could not be created.
+// With `start_streams` false (a cluster, where each stream's owner starts it), streams are only created.
 std::vector<std::string> apply_stream_changes(media::StreamRegistry& registry, const ConfigChanges& changes,
-                                              size_t reader_queue);
+                                              size_t reader_queue, bool start_streams = true);
 
 }  // namespace sg::app

@@ -68,7 +68,9 @@ Stream::Stream(std::string id, StreamOptions options, net::WorkerPool& pool, Sou
       pool_(pool),
       factory_(std::move(factory)),
       slots_(std::make_unique<WorkerSlot[]>(pool.size())),
-      tracks_(std::make_shared<const std::vector<Track>>()) {}
+      tracks_(std::make_shared<const std::vector<Track>>()) {
+  on_demand_.store(options_.on_demand, std::memory_order_release);
+}
 
 Stream::~Stream() {
   if (source_) source_->stop();
@@ -309,6 +311,7 @@ void Stream::set_source_transport(std::string transport) {
 
 bool Stream::acquire_publisher(const std::string& session, bool replace, std::function<void()> kick) {
   std::function<void()> old_kick;
+  if (options_.publish_gate && !options_.publish_gate(id_)) return false;
   {
     std::lock_guard lk(mu_);
     if (!publisher_.empty()) {
@@ -339,6 +342,8 @@ void Stream::release_publisher(const std::string& session) {
   publisher_.clear();
   kick_publisher_ = nullptr;
   state_ = StreamState::Idle;
+  // Cluster: the next reader starts the stream's source again (its relay from wherever the stream is published).
+  if (options_.publisher_source && !source_) started_ = false;
 }
 
 std::unique_ptr<Reader> Stream::attach(size_t worker, std::string session) {
@@ -366,7 +371,7 @@ std::unique_ptr<Reader> Stream::attach(size_t worker, std::string session) {
     }
     reader->set_last_seq(seq_);
     if (on_demand_timer_) on_demand_timer_->cancel();
-    start_source = options_.on_demand && !started_;
+    start_source = on_demand() && !started_;
   }
   if (start_source) {
     log::info("on-demand source starting for first reader", {{"stream", id_}});
@@ -384,7 +389,17 @@ void Stream::detach(Reader* reader) {
   auto& slot = slots_[reader->worker()];
   std::erase(slot.readers, reader);
   slot.count.fetch_sub(1, std::memory_order_release);
-  if (options_.on_demand && readers() == 0 && !pool_.stopped()) schedule_on_demand_stop();
+  if (on_demand() && readers() == 0 && !pool_.stopped()) schedule_on_demand_stop();
+}
+
+void Stream::set_on_demand(bool on) {
+  if (on_demand_.exchange(on, std::memory_order_acq_rel) == on) return;
+  if (on) {
+    if (readers() == 0 && !pool_.stopped()) schedule_on_demand_stop();
+  } else {
+    std::lock_guard lk(mu_);
+    if (on_demand_timer_) on_demand_timer_->cancel();
+  }
 }
 
 void Stream::schedule_on_demand_stop() {
@@ -395,14 +410,17 @@ void Stream::schedule_on_demand_stop() {
   on_demand_timer_->async_wait([weak](boost::system::error_code ec) {
     if (ec) return;
     auto self = weak.lock();
-    if (!self || self->readers() > 0) return;
+    if (!self || self->readers() > 0 || !self->on_demand()) return;
     log::info("on-demand source stopping, no readers left", {{"stream", self->id()}});
     std::unique_ptr<Source> source;
     {
       std::lock_guard lk(self->mu_);
       source = std::move(self->source_);
-      self->started_ = false;
-      self->state_ = StreamState::Idle;
+      // A publisher on this node still feeds the stream (cluster: its source is the relay, unused here).
+      if (self->publisher_.empty()) {
+        self->started_ = false;
+        self->state_ = StreamState::Idle;
+      }
     }
     if (source) source->stop();
   });
@@ -434,7 +452,7 @@ void Stream::start() {
     std::lock_guard lk(mu_);
     if (started_) return;
     started_ = true;
-    if (options_.source == "publisher" || !factory_) return;
+    if ((options_.source == "publisher" && !options_.publisher_source) || !factory_) return;
     state_ = StreamState::Connecting;
   }
   // The factory may call back into the stream (set_state), so it runs without the lock.

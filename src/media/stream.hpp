@@ -53,6 +53,12 @@ struct StreamOptions {
   // A publisher that sends no packet for this long while the stream is ready is gone (it may have vanished
   // without FIN): see acquire_publisher. Set for every stream by StreamRegistry::set_publisher_timeout; 0 = never.
   std::chrono::milliseconds publisher_timeout{10000};
+  // Cluster (src/cluster_session), set for every stream by StreamRegistry::set_cluster_hooks: a publisher stream
+  // gets a Source from the factory too (its relay from the node the publisher is connected to), and publish_gate is
+  // asked before a publisher takes the stream (false: another node owns it; the publisher is refused as if the
+  // stream were busy). The gate must not block: it answers from what the cluster last read.
+  bool publisher_source = false;
+  std::function<bool(const std::string& stream)> publish_gate{};
 };
 
 // RTP packets of one track from the source, counted from sequence numbers (rtp::LossCounter) and summed over the
@@ -115,6 +121,11 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   const std::string& id() const { return id_; }
   const StreamOptions& options() const { return options_; }
+  // Whether the source runs only while there are readers. Starts as options().on_demand; the cluster makes a stream
+  // on demand on the nodes that relay it and always-on on its owner (set_on_demand). Any thread.
+  bool on_demand() const { return on_demand_.load(std::memory_order_acquire); }
+  // Turning it on with no reader stops the source after options().on_demand_close_after (unless a reader comes).
+  void set_on_demand(bool on);
 
   // ---- source side, any thread
   // Sets the track list (on connect / ANNOUNCE). If it differs from the current one, readers are closed (they
@@ -246,6 +257,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   std::atomic<uint64_t> bytes_in_{0}, packets_in_{0}, units_in_{0}, reconnects_{0}, publisher_timeouts_{0};
   std::atomic<int64_t> external_readers_{0};
+  std::atomic<bool> on_demand_{false};
   // Readers attached by the HLS muxer ("hls") and the WebRTC feeds ("webrtc"); the others are RTSP sessions.
   std::atomic<int64_t> hls_readers_{0}, webrtc_feed_readers_{0}, rtmp_readers_{0}, srt_readers_{0};  // sessions "rtmp-N", "srt-N"
   mutable RateMeter ingest_rate_;  // under mu_

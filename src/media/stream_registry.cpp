@@ -70,6 +70,10 @@ Result<std::shared_ptr<Stream>> StreamRegistry::create(const std::string& id, St
     return make_error("stream limit reached: " + std::to_string(max_streams_) + " streams (limits.max_streams)");
   }
   options.publisher_timeout = publisher_timeout_;
+  if (publish_gate_) {
+    options.publisher_source = true;
+    options.publish_gate = publish_gate_;
+  }
   auto stream = std::make_shared<Stream>(id, std::move(options), pool_, factory_);
   streams_.emplace(id, stream);
   generation_.fetch_add(1, std::memory_order_release);

@@ -1,6 +1,7 @@
 #pragma once
 // All streams by id (path). Thread-safe; lookups take a short lock, never per packet.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,11 @@ class StreamRegistry {
   // Every stream created from now on drops a publisher silent for this long (StreamOptions::publisher_timeout,
   // config `publisher_timeout`); 0 = never.
   void set_publisher_timeout(std::chrono::milliseconds timeout) { publisher_timeout_ = timeout; }
+  // Cluster: every stream created from now on has StreamOptions::publisher_source and publish_gate set so.
+  void set_cluster_hooks(std::function<bool(const std::string&)> publish_gate) {
+    std::lock_guard lk(mu_);
+    publish_gate_ = std::move(publish_gate);
+  }
 
  private:
   net::WorkerPool& pool_;
@@ -59,6 +65,7 @@ class StreamRegistry {
   size_t max_streams_ = 0;
   std::atomic<uint64_t> limit_refusals_{0};
   std::chrono::milliseconds publisher_timeout_{10000};
+  std::function<bool(const std::string&)> publish_gate_;
 };
 
 }  // namespace sg::media

@@ -387,7 +387,7 @@ awaitable<WebRtcServer::Created> WebRtcServer::create_session(std::string stream
   if (!stream) co_return failure(404, "stream '" + stream_id + "' not found");
   auto tracks = stream->tracks();
   if (!tracks || tracks->empty()) {
-    if (stream->options().on_demand) stream->start();
+    if (stream->on_demand()) stream->start();
     // A stream that is starting gets a few seconds to learn its tracks.
     asio::steady_timer wait(co_await asio::this_coro::executor);
     for (int i = 0; i < 50 && (!tracks || tracks->empty()); ++i) {

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { ConfigMap, Service } from "kubernetes-models/v1";
-import { Deployment } from "kubernetes-models/apps/v1";
+import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 
 const root = process.argv[2] ?? ".";
@@ -40,7 +40,7 @@ function render() {
 
 const docs = YAML.parseAllDocuments(render()).map((d) => d.toJS()).filter(Boolean);
 const models = { "v1/ConfigMap": ConfigMap, "v1/Service": Service, "apps/v1/Deployment": Deployment,
-                 "policy/v1/PodDisruptionBudget": PodDisruptionBudget };
+                 "apps/v1/StatefulSet": StatefulSet, "policy/v1/PodDisruptionBudget": PodDisruptionBudget };
 for (const d of docs) {
   const Model = models[`${d.apiVersion}/${d.kind}`];
   check(Model, `${d.kind} ${d.metadata?.name}: no schema known for ${d.apiVersion}/${d.kind}`);
@@ -59,7 +59,9 @@ check(of("Deployment").length === 1, "exactly one Deployment");
 check(deploy.spec.replicas === 3, "3 replicas");
 const pod = deploy.spec.template.spec;
 const podLabels = deploy.spec.template.metadata.labels;
-const selects = (sel) => Object.entries(sel ?? {}).every(([k, v]) => podLabels[k] === v) && Object.keys(sel ?? {}).length > 0;
+const selectsLabels = (sel, labels) =>
+  Object.entries(sel ?? {}).every(([k, v]) => labels?.[k] === v) && Object.keys(sel ?? {}).length > 0;
+const selects = (sel) => selectsLabels(sel, podLabels);
 check(selects(deploy.spec.selector.matchLabels), "Deployment selector matches its pods");
 const [c] = pod.containers;
 check(pod.containers.length === 1, "one container");
@@ -92,14 +94,18 @@ check(c.resources?.requests?.cpu && c.resources?.limits?.cpu, "cpu requests/limi
 const ports = Object.fromEntries(c.ports.map((p) => [p.name, p]));
 check(ports.http?.containerPort && ports.rtsp?.containerPort && ports.webrtc?.protocol === "UDP", "http, rtsp, webrtc/UDP ports");
 const byName = (port) => (typeof port === "string" ? ports[port] : c.ports.find((p) => p.containerPort === port));
-for (const s of of("Service")) {
+// Redis (redis.yaml) has its own Service; every other Service is the server's.
+const [redis] = of("StatefulSet");
+const redisLabels = redis?.spec.template.metadata.labels;
+const isRedisService = (s) => redis && selectsLabels(s.spec.selector, redisLabels);
+for (const s of of("Service").filter((s) => !isRedisService(s))) {
   check(selects(s.spec.selector), `Service ${s.metadata.name} selects the pods`);
   for (const p of s.spec.ports) {
     const target = byName(p.targetPort ?? p.port);
     check(target && (target.protocol ?? "TCP") === (p.protocol ?? "TCP"), `Service ${s.metadata.name} port ${p.name} targets a container port of the same protocol`);
   }
 }
-const served = new Set(of("Service").flatMap((s) => s.spec.ports.map((p) => byName(p.targetPort ?? p.port)?.name)));
+const served = new Set(of("Service").filter((s) => !isRedisService(s)).flatMap((s) => s.spec.ports.map((p) => byName(p.targetPort ?? p.port)?.name)));
 check(["http", "rtsp", "webrtc"].every((n) => served.has(n)), "Services for HTTP, RTSP and WebRTC UDP");
 const probes = [];
 for (const [kind, want] of [["livenessProbe", "/healthz"], ["readinessProbe", "/readyz"]]) {
@@ -136,6 +142,55 @@ const preStopSleep = Number(c.lifecycle?.preStop?.exec?.command?.[0] === "sleep"
 check(seconds(cfg.shutdown_grace) > 0, "shutdown_grace drains sessions on SIGTERM");
 check(preStopSleep + seconds(cfg.shutdown_grace) + 2 <= pod.terminationGracePeriodSeconds,
       `preStop ${preStopSleep} s + shutdown_grace ${cfg.shutdown_grace} + 2 s fit in terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds}`);
+
+// Cluster: the replicas share the Redis of redis.yaml (a StatefulSet of one, so that the check above keeps exactly
+// one Deployment) and reach each other's RTSP port at the pod IP.
+check(cfg.cluster, "the config has a cluster section");
+if (cfg.cluster) {
+  // ${VAR} in a value: the env var's downward API field (or literal value) it expands to.
+  const fieldOf = (v) => { const m = String(v ?? "").match(/^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/); return m ? env[m[1]] : undefined; };
+  check(fieldOf(cfg.cluster.node) === "metadata.name", `cluster.node '${cfg.cluster.node}' is the pod name (unique per replica)`);
+  check(fieldOf(cfg.cluster.advertise) === "status.podIP", `cluster.advertise '${cfg.cluster.advertise}' is the pod IP`);
+  check(seconds(cfg.cluster.lease) >= 1 && seconds(cfg.cluster.lease) <= 60, `cluster.lease ${cfg.cluster.lease} is within 1s .. 60s`);
+  let url;
+  try { url = new URL(cfg.cluster.redis); } catch { url = undefined; }
+  check(url?.protocol === "redis:", `cluster.redis '${cfg.cluster.redis}' is a redis:// URL`);
+  const redisPort = Number(url?.port || 6379);
+  // The Service's name, or its name.namespace[.svc.cluster.local].
+  const svc = of("Service").find((s) => url && (url.hostname === s.metadata.name || url.hostname.startsWith(`${s.metadata.name}.`)));
+  check(svc && isRedisService(svc), `cluster.redis host '${url?.hostname}' is a Service that selects the Redis pods`);
+  check(svc?.spec.type === undefined || svc?.spec.type === "ClusterIP", "the Redis Service is ClusterIP (in-cluster only)");
+  check(of("StatefulSet").length === 1 && redis?.spec.replicas === 1, "Redis is one StatefulSet of one replica");
+  check(redis && selectsLabels(redis.spec.selector.matchLabels, redisLabels) && !selects(redis.spec.selector.matchLabels) &&
+        !selectsLabels(deploy.spec.selector.matchLabels, redisLabels), "Redis and server selectors are disjoint");
+  const rpod = redis?.spec.template.spec ?? {};
+  const [rc] = rpod.containers ?? [];
+  const rports = rc?.ports ?? [];
+  const sport = svc?.spec.ports.find((p) => p.port === redisPort);
+  const rtarget = sport && rports.find((p) => p.name === sport.targetPort || p.containerPort === (sport.targetPort ?? sport.port));
+  check(rtarget && (sport.protocol ?? "TCP") === "TCP" && (rtarget.protocol ?? "TCP") === "TCP",
+        `the Redis Service's port ${redisPort} (cluster.redis) targets the Redis container's TCP port`);
+  check(/^redis:7(\.|-|$)/.test(rc?.image ?? ""), `Redis image '${rc?.image}' is the official redis:7`);
+  // Non-root, read-only root, no capabilities; no persistence that would write to the root or need a volume.
+  const rpsc = rpod.securityContext ?? {};
+  const rsc = rc?.securityContext ?? {};
+  check(rpsc.runAsNonRoot === true && rpsc.runAsUser > 0, "Redis runs as non-root");
+  check(rsc.readOnlyRootFilesystem === true && rsc.allowPrivilegeEscalation === false &&
+        JSON.stringify(rsc.capabilities?.drop) === '["ALL"]' && !rsc.capabilities?.add,
+        "Redis: read-only root, no privilege escalation, all capabilities dropped");
+  const argv = [...(rc?.command ?? []), ...(rc?.args ?? [])];
+  const flag = (name) => { const i = argv.lastIndexOf(name); return i < 0 ? undefined : argv[i + 1]; };
+  check(flag("--save") === "", "Redis: no RDB snapshots (--save \"\")");
+  check(flag("--appendonly") === "no", "Redis: no append-only file (--appendonly no)");
+  check(!(redis?.spec.volumeClaimTemplates ?? []).length, "Redis: no persistent volume claims");
+  const dataVol = (rc?.volumeMounts ?? []).find((m) => m.mountPath === "/data");
+  check(dataVol && rpod.volumes?.find((v) => v.name === dataVol.name)?.emptyDir, "Redis: an emptyDir for its working directory /data");
+  check(mib(rc?.resources?.requests?.memory) <= mib(rc?.resources?.limits?.memory) && rc?.resources?.requests?.cpu &&
+        rc?.resources?.limits?.cpu, "Redis: cpu and memory requests/limits set");
+  for (const kind of ["livenessProbe", "readinessProbe"])
+    check((rc?.[kind]?.exec?.command ?? []).join(" ").includes(`redis-cli -p ${rtarget?.containerPort} ping`),
+          `Redis ${kind} is redis-cli ping on its port`);
+}
 
 console.error(`k8s checks: ${passes} passed, ${failures} failed (${docs.length} objects)`);
 console.log(JSON.stringify({ config, env: Object.fromEntries(Object.keys(env).map((k) => [k, "10.0.0.7"])), probes }));
