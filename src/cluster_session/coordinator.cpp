@@ -607,7 +607,7 @@ void Coordinator::add_routes(http::Router& router) {
                                           json::object{{"node", options_.node},
                                                        {"redis", redis_up_.load() ? "up" : "down"},
                                                        {"lease_ms", options_.lease.count()},
-                                                       {"nodes", std::move(list)}},
+                                                       {"items", std::move(list)}},
                                           req);
              }));
 }

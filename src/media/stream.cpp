@@ -361,7 +361,9 @@ std::unique_ptr<Reader> Stream::attach(size_t worker, std::string session) {
     slot.count.fetch_add(1, std::memory_order_release);
     // Replay the GOP cache so the reader starts on a keyframe at once; a GOP larger than the reader's queue
     // would be cut at its head, so then the reader waits for the next keyframe instead.
-    if (has_video_ && (gop_.empty() || gop_.size() > options_.reader_queue)) {
+    // A downstream streamgate ("relay-" session, rtsp_session/server.cpp) starts on a live keyframe instead.
+    const bool live_only = reader->session().starts_with("relay-");
+    if (has_video_ && (gop_.empty() || gop_.size() > options_.reader_queue || live_only)) {
       reader->set_wait_keyframe(true);
       // The reader would wait for the source's next keyframe (seconds with a long GOP): ask for one now when the
       // source can be asked (a WHIP or RTSP publisher, an RTSP camera), rate-limited like a viewer's PLI.

@@ -938,7 +938,12 @@ rtsp::Response ServerSession::play(const rtsp::Request& req) {
   for (const auto& s : setups_) any |= s.active;
   if (!any) return rtsp::Response::to(req, 455);
   rtsp::Response res;
-  reader_ = stream_->attach(worker_, id_);
+  // Another streamgate pulling (a cluster relay, an edge) re-bases each new connection's timestamps onto its own
+  // timeline by arrival time: a replayed GOP, older than it arrives, would push that timeline ahead of real time.
+  // It gets live units from the next keyframe instead (Stream::attach asks the source for one).
+  const auto* ua = req.headers.get("User-Agent");
+  const bool downstream = ua && *ua == "streamgate";
+  reader_ = stream_->attach(worker_, downstream ? "relay-" + id_ : id_);
   log::info("RTSP reader playing", {{"stream", path_}, {"session", id_}, {"remote", remote_},
                                     {"transport", setups_[0].tcp ? "tcp" : "udp"}});
   res = rtsp::Response::to(req, 200);

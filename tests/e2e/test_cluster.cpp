@@ -243,7 +243,7 @@ class ClusterE2e : public ::testing::Test {
         [&] {
           for (int i = 0; i < rig_->nodes(); ++i) {
             auto v = rig_->api_json(i, "/api/v1/cluster/nodes");
-            auto* nodes = v.is_object() ? v.as_object().if_contains("nodes") : nullptr;
+            auto* nodes = v.is_object() ? v.as_object().if_contains("items") : nullptr;
             if (!nodes || !nodes->is_array() || nodes->as_array().size() != static_cast<size_t>(rig_->nodes()))
               return false;
           }
