@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "app/log.hpp"
@@ -226,6 +228,9 @@ void Coordinator::set_redis_down(const std::string& error) {
 
 void Coordinator::run() {
   const auto tick = std::max<std::chrono::milliseconds>(100ms, options_.lease / 5);
+  // Reconnect backoff: 0.5 s doubling up to the lease (1 s .. 5 s), so that a node notices Redis is back within
+  // about one lease.
+  const auto max_backoff = std::clamp<std::chrono::milliseconds>(options_.lease, 1s, 5s);
   auto backoff = 500ms;
   while (true) {
     {
@@ -237,7 +242,7 @@ void Coordinator::run() {
       if (!c) {
         set_redis_down(c.error());
         if (!wait_for(backoff)) break;
-        backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
+        backoff = std::min<std::chrono::milliseconds>(backoff * 2, max_backoff);
         continue;
       }
       redis_ = std::move(*c);

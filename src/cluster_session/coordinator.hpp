@@ -17,7 +17,7 @@
 // swaps the inside without touching the stream, so readers stay and timestamps continue (Stream::begin_source).
 //
 // Redis unreachable: nothing changes roles (every node keeps serving what it serves), the outage is logged once,
-// shown in /readyz and metrics, and the connection is retried with backoff (0.5 s doubling to 5 s). When Redis is
+// shown in /readyz and metrics, and the connection is retried with backoff (0.5 s doubling to the lease, at most 5 s). When Redis is
 // back -- possibly empty after a restart -- a node first takes back only the streams it serves; other free streams
 // wait one lease, until every live node has written its heartbeat again.
 #include <atomic>
