@@ -3,7 +3,7 @@
 // crypto), and reports the CPU time (utime + stime) of the sending process only, per second of stream sent.
 // bench/run.py divides streamgate's CPU per reader/viewer by this to print "x.x times the kernel floor".
 //
-//   kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps 30] [--json]
+//   kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps 30] [--no-gro] [--json]
 //
 // rtsp: N TCP connections over loopback; per frame and reader one sendmsg gathering, per RTP packet, a 16-byte
 //   header (interleaved '$' header + RTP fixed header, rewritten per reader) and the shared payload of up to 1400
@@ -13,7 +13,8 @@
 //   them) go out with sendmmsg, a viewer's run of equal-size datagrams as one UDP GSO message when the kernel has
 //   it, as the WebRTC server does (src/webrtc/server.cpp). Default 600 kb/s.
 // A child process reads and discards everything (its CPU is not counted): the receivers are outside the floor as
-// the load tools are outside streamgate's CPU in the bench table.
+// the load tools are outside streamgate's CPU in the bench table. Its UDP sockets take UDP GRO as webrtc_viewers'
+// do (--no-gro: neither), so a GSO message is queued whole, not split per datagram in the sender's softirq.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -59,6 +60,7 @@ struct Config {
   double duration_s = 10;
   double kbps = 0;
   double fps = 30;
+  bool gro = true;
   bool json = false;
 };
 
@@ -260,6 +262,10 @@ Run run_webrtc(const Config& cfg) {
       auto a = loopback(0);
       int buf = 1 << 20;
       ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);  // as webrtc_viewers
+      if (cfg.gro) {  // as webrtc_viewers (unless --no-gro there and here)
+        int on = 1;
+        ::setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);
+      }
       if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
       socklen_t len = sizeof a;
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
@@ -382,7 +388,8 @@ Run run_webrtc(const Config& cfg) {
 
 void usage() {
   std::fprintf(stderr,
-               "usage: kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps F] [--json]\n");
+               "usage: kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps F] [--no-gro]\n"
+               "                    [--json]\n");
 }
 
 }  // namespace
@@ -396,6 +403,7 @@ int main(int argc, char** argv) {
            {"--duration", [&](const std::string& v) { cfg.duration_s = std::stod(v); }},
            {"--kbps", [&](const std::string& v) { cfg.kbps = std::stod(v); }},
            {"--fps", [&](const std::string& v) { cfg.fps = std::stod(v); }},
+           {"--no-gro", [&](const std::string&) { cfg.gro = false; }, false},
            {"--json", [&](const std::string&) { cfg.json = true; }, false}},
           usage);
       rc >= 0)

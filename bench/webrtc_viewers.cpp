@@ -5,20 +5,25 @@
 // setup:passive as streamgate answers, server for setup:active as pion-based servers answer; RFC 8842 5) and checks
 // the server's certificate fingerprint, then unprotects every SRTP packet, counting packets, bytes and sequence gaps
 // per SSRC, sends an SRTCP receiver report about every second, and DELETEs its session at the end (unless
-// --no-delete: then the server must expire it).
+// --no-delete: then the server must expire it). The sockets take UDP GRO: a run of equal-size datagrams arrives as
+// one buffer (see receive(); --no-gro takes them one by one, as before 2026-12-02).
 //
 //   webrtc_viewers --url http://127.0.0.1:8080/<stream>/whep --viewers N --duration SECONDS [--ramp-ms 5]
-//                  [--threads T] [--min-ratio 0.99] [--timeout SECONDS] [--no-delete] [--json] [--verbose]
+//                  [--threads T] [--min-ratio 0.99] [--timeout SECONDS] [--no-delete] [--no-gro] [--json]
+//                  [--verbose]
 //
 // Exit status: 0 when every viewer got media and received at least min-ratio of the packets it should have
 // (received / (received + lost)), 1 otherwise, 2 on bad arguments.
-// Hot path: one fixed receive buffer per socket, SRTP unprotected in place, RTP parsed in place, statistics in a
+// Hot path: one receive buffer per thread, one per socket for a datagram, SRTP unprotected in place, RTP parsed in place, statistics in a
 // fixed array of SSRC slots: nothing is allocated per packet.
 // GCC 12 reports -Wmismatched-new-delete for Asio's coroutine frames (its own operator new/delete pair) at -O2.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -32,6 +37,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -85,6 +91,7 @@ struct Config {
   double min_ratio = 0.99;
   double timeout_s = 10;  // per HTTP request, and from the POST to the first media packet
   bool delete_at_end = true;
+  bool gro = true;  // UDP_GRO on the viewers' sockets (see receive())
   bool json = false;
   bool verbose = false;
   std::shared_ptr<sg::webrtc::Certificate> cert;
@@ -261,6 +268,10 @@ class Viewer {
       co_return;
     }
     udp_.set_option(asio::socket_base::receive_buffer_size(1 << 20), ec);
+    if (cfg_.gro) {
+      int on = 1;
+      ::setsockopt(udp_.native_handle(), SOL_UDP, UDP_GRO, &on, sizeof on);
+    }
     auto local = udp_.local_endpoint(ec);
 
     ufrag_ = random_token(rng_, 8);
@@ -444,20 +455,57 @@ class Viewer {
     }
   }
 
+  // Reads what is queued, then waits. With UDP_GRO (the default) the kernel hands a server's GSO message (a run of
+  // equal-size datagrams to this viewer) over as one buffer with the segment size in a control message: on loopback
+  // the receive path runs in the sender's softirq, so a per-datagram receiver bills the server for splitting and
+  // queueing every datagram, work that a viewer on another host does on its own CPU. --no-gro takes them one by one.
   awaitable<void> receive() {
+    thread_local std::vector<std::byte> batch(65536);  // one thread's viewers run one at a time: shared
     while (udp_.is_open()) {
-      auto [ec, n] = co_await udp_.async_receive(asio::buffer(buf_.data(), kReceiveBuffer), kTuple);
+      for (;;) {
+        iovec iov{batch.data(), batch.size()};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = ::recvmsg(udp_.native_handle(), &msg, MSG_DONTWAIT);
+        if (n < 0) {
+          if (errno == EINTR || errno == ECONNREFUSED) continue;  // ICMP port unreachable and the like
+          break;                                                  // EAGAIN: wait
+        }
+        size_t segment = static_cast<size_t>(n);
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+          if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+            int size = 0;
+            std::memcpy(&size, CMSG_DATA(c), sizeof size);
+            if (size > 0) segment = static_cast<size_t>(size);
+          }
+        }
+        for (size_t at = 0; at < static_cast<size_t>(n); at += segment)
+          on_datagram(batch.data() + at, std::min(segment, static_cast<size_t>(n) - at));
+        if (!udp_.is_open()) co_return;
+      }
+      auto [ec] = co_await udp_.async_wait(udp::socket::wait_read, kTuple);
       if (ec) {
         if (ec == asio::error::operation_aborted || !udp_.is_open()) co_return;
-        continue;  // ICMP port unreachable and the like
       }
-      if (n == 0) continue;
-      auto first = std::to_integer<uint8_t>(buf_[0]);
-      if (first < 4) on_stun(sg::Bytes(buf_.data(), n));
-      else if (first >= 20 && first < 64) on_dtls(sg::Bytes(buf_.data(), n));
-      else if (first >= 128 && first < 192) on_srtp(n);
-      else ++result_.other;
     }
+  }
+
+  void on_datagram(const std::byte* data, size_t n) {
+    if (n == 0) return;
+    if (n > kReceiveBuffer) {
+      ++result_.other;
+      return;
+    }
+    std::memcpy(buf_.data(), data, n);
+    auto first = std::to_integer<uint8_t>(buf_[0]);
+    if (first < 4) on_stun(sg::Bytes(buf_.data(), n));
+    else if (first >= 20 && first < 64) on_dtls(sg::Bytes(buf_.data(), n));
+    else if (first >= 128 && first < 192) on_srtp(n);
+    else ++result_.other;
   }
 
   void on_stun(sg::Bytes data) {
@@ -764,7 +812,7 @@ void usage() {
   std::fprintf(stderr,
                "usage: webrtc_viewers --url http://host:port/<stream>/whep [--viewers N] [--duration SECONDS]\n"
                "                      [--ramp-ms MS] [--threads T] [--min-ratio R] [--timeout SECONDS]\n"
-               "                      [--no-delete] [--json] [--verbose]\n");
+               "                      [--no-delete] [--no-gro] [--json] [--verbose]\n");
 }
 
 }  // namespace
@@ -781,6 +829,7 @@ int main(int argc, char** argv) {
            {"--min-ratio", [&](const std::string& v) { cfg.min_ratio = std::stod(v); }},
            {"--timeout", [&](const std::string& v) { cfg.timeout_s = std::stod(v); }},
            {"--no-delete", [&](const std::string&) { cfg.delete_at_end = false; }, false},
+           {"--no-gro", [&](const std::string&) { cfg.gro = false; }, false},
            {"--json", [&](const std::string&) { cfg.json = true; }, false},
            {"--verbose", [&](const std::string&) { cfg.verbose = true; }, false}},
           usage);

@@ -157,6 +157,10 @@ struct Feed {
   std::unique_ptr<transcode::AacToOpus> aac;
   bool aac_failed = false;
   std::vector<transcode::AacToOpus::Packet> opus_out;
+  // The stream's GOP cache as prepared for sending (gop[i] for the i-th unit of the snapshot), shared by the peers
+  // that join during this GOP: each joiner's retransmission history keeps it for seconds, and 2000 private copies
+  // of a re-packetized GOP were 150 KB per viewer. Emptied when the next keyframe starts a new GOP.
+  std::vector<EgressPtr> gop;
   bool closed = false;
 };
 

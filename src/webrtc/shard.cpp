@@ -507,16 +507,23 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
     feed->stream->add_external_readers(1);
     feed->peers.push_back(peer);
     peer->feed = feed;
-    // Start the peer at the latest keyframe at once: the GOP cache, prepared for this peer alone. The feed's live
-    // units that overlap it are skipped by seq.
+    // Start the peer at the latest keyframe at once: the GOP cache, prepared once per GOP for every peer that joins
+    // during it (Feed::gop). The feed's live units that overlap it are skipped by seq.
     auto gop = feed->stream->gop_snapshot();
     auto tracks = feed->stream->tracks();
-    for (const auto& unit : gop) {
+    if (gop.empty() || feed->gop.empty() || feed->gop.front()->seq != gop.front()->seq) feed->gop.clear();
+    for (size_t i = 0; i < gop.size(); ++i) {
+      const auto& unit = gop[i];
       peer->next_seq = unit->seq + 1;
+      if (i == feed->gop.size()) {
+        auto eu = prepare(unit, tracks);
+        if (!eu) break;
+        feed->gop.push_back(std::move(eu));
+      }
       if (unit->track >= peer->by_track.size() || peer->by_track[unit->track] < 0) continue;
       auto& out = peer->out[static_cast<size_t>(peer->by_track[unit->track])];
       if (out.info.transcoded) continue;  // the transcoder is live-only
-      if (auto eu = prepare(unit, tracks)) send_unit(*peer, out, eu);
+      send_unit(*peer, out, feed->gop[i]);
     }
     flush();
   }
@@ -551,6 +558,7 @@ struct Shard::Impl : std::enable_shared_from_this<Impl> {
         if (unit->keyframe) {
           auto now = feed->stream->tracks();
           if (now) tracks = std::move(now);
+          feed->gop.clear();  // a new GOP: the next joiner prepares it
         }
         if (unit->track < tracks->size() && (*tracks)[unit->track].codec == media::CodecId::AAC) {
           transcode_unit(*feed, *unit, (*tracks)[unit->track]);
