@@ -1,14 +1,41 @@
 #include "net/worker_pool.hpp"
 
 #include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <string>
 
 namespace sg::net {
 
 namespace {
 thread_local int tls_worker_index = -1;
+
+// A worker asks the scheduler for a 0.3 ms slice instead of the default (0.7 ms x (1 + log2 CPUs), 1.4 ms on 2
+// cores). Since Linux 6.12 (EEVDF) a fair-class task's slice sets its virtual deadline, so a worker woken by a unit
+// is picked ahead of a long-running task on its core rather than waiting out that task's slice: measured with 1000
+// RTSP readers and the load tool on 2 cores, the readers' median latency went from 4.7 to 3.7 ms (p99 unchanged
+// within noise). It changes no share of CPU (that is the weight, i.e. nice), needs no privilege, and older kernels
+// ignore it.
+void request_short_slice() {
+  // struct sched_attr of <linux/sched/types.h> (its first version, 48 bytes), which cannot be included beside
+  // glibc's <sched.h>; glibc 2.36 has no wrapper.
+  struct {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+  } attr{};
+  static_assert(sizeof attr == 48);
+  attr.size = sizeof attr;
+  attr.policy = SCHED_OTHER;
+  attr.runtime = 300'000;  // ns
+  (void)::syscall(SYS_sched_setattr, 0, &attr, 0);
 }
+}  // namespace
 
 std::unique_ptr<WorkerPool::Worker> WorkerPool::make_worker() {
   auto w = std::make_unique<Worker>();
@@ -42,6 +69,7 @@ void WorkerPool::start() {
       tls_worker_index = static_cast<int>(i);
       std::string name = "sg-worker-" + std::to_string(i);
       pthread_setname_np(pthread_self(), name.c_str());
+      request_short_slice();
       w->context->run();
     });
   }
