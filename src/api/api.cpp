@@ -1,14 +1,12 @@
 #include "api/api.hpp"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "app/log.hpp"
+#include "base/process.hpp"
 #include "base/prometheus.hpp"
 #include "base/redact.hpp"
 
@@ -22,10 +20,6 @@ using boost::asio::awaitable;
 namespace verb_ns = boost::beast::http;
 
 std::string redact_source(std::string_view source) { return redact_secrets(source); }
-
-namespace {
-double process_cpu_seconds();
-}  // namespace
 
 json::object stream_json(const ApiContext& ctx, const media::Stream& s) {
   auto st = s.stats();
@@ -175,24 +169,7 @@ void track_sample(std::string& out, std::string_view name, std::string_view stre
   out += '\n';
 }
 
-double process_cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 }  // namespace
-
-uint64_t process_rss_bytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f) return 0;
-  unsigned long size = 0, resident = 0;
-  int n = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
-  if (n != 2) return 0;
-  return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
 
 std::string render_metrics(ApiContext& ctx) {
   std::string out;

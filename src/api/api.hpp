@@ -74,7 +74,5 @@ std::string redact_source(std::string_view source);
 
 // Prometheus text exposition (format 0.0.4) of the server and its streams.
 std::string render_metrics(ApiContext& ctx);
-// Resident set size of this process in bytes (from /proc/self/statm).
-uint64_t process_rss_bytes();
 
 }  // namespace sg::api

@@ -2,32 +2,20 @@
 
 #include <malloc.h>
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
 
 #include "app/log.hpp"
+#include "base/process.hpp"
 
 namespace sg::app {
 
 namespace {
 constexpr auto kInterval = std::chrono::seconds(2);
 constexpr size_t kWorthATrim = 1u << 20;
-
-size_t resident_bytes() {
-  // /proc/self/statm: size resident shared ... in pages. One small read, no lock shared with the workers.
-  std::FILE* f = std::fopen("/proc/self/statm", "re");
-  if (!f) return 0;
-  unsigned long size = 0, resident = 0;
-  const int n = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
-  return n == 2 ? resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE)) : 0;
-}
 }  // namespace
 
 void HeapTrimmer::start() {
-  resident_after_trim_ = resident_bytes();
+  resident_after_trim_ = process_rss_bytes();
   free_after_trim_ = ::mallinfo2().fordblks;
   schedule();
 }
@@ -39,7 +27,7 @@ void HeapTrimmer::stop() {
 
 void HeapTrimmer::check() {
   if (release_) release_();
-  const size_t resident = resident_bytes();
+  const size_t resident = process_rss_bytes();
   const size_t free_bytes = ::mallinfo2().fordblks;
   // Two signs that a trim would return memory: the process grew since the last trim (a burst came and went between
   // two looks), or malloc's free bytes grew since then (a trim caught a burst while it was still being freed).
@@ -47,7 +35,7 @@ void HeapTrimmer::check() {
   const bool freed = free_bytes > free_after_trim_ + kWorthATrim;
   if ((grown || freed) && free_bytes >= kWorthATrim) {
     ::malloc_trim(0);
-    resident_after_trim_ = resident_bytes();
+    resident_after_trim_ = process_rss_bytes();
     free_after_trim_ = free_bytes;  // malloc_trim does not take pages out of the free lists: this stays
     ++trims_;
     log::debug("heap trimmed", {{"free_bytes", static_cast<uint64_t>(free_bytes)},

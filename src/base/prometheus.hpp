@@ -1,6 +1,8 @@
 #pragma once
-// Prometheus text exposition format 0.0.4: the HELP and TYPE lines that open a metric family. One writer for every
-// part of the server that adds metrics (API, RTSP, HLS, WebRTC), so the format is written in one place.
+// Prometheus text exposition format 0.0.4: the HELP and TYPE lines that open a metric family, and one-sample families.
+// One writer for every part of the server that adds metrics (API, RTSP, HLS, WebRTC), so the format is written in one
+// place.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,6 +18,13 @@ inline void write_metric_header(std::string& out, std::string_view name, std::st
   out += ' ';
   out += type;
   out += '\n';
+}
+
+// A metric family of one unlabelled sample: the header, then `name value`.
+inline void write_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+                         uint64_t value) {
+  write_metric_header(out, name, type, help);
+  out.append(name).append(" ").append(std::to_string(value)).append("\n");
 }
 
 }  // namespace sg

@@ -27,6 +27,15 @@ Decision decide(const StreamFacts& f, std::string_view self, const std::vector<s
       d.owner = f.holder;
     }
   };
+  // A free lease right after Redis came back (restarted empty): the owner before the outage takes it back within a
+  // heartbeat; a relay of it goes on meanwhile instead of stopping and starting again.
+  auto keep_relay = [&] {
+    if (!settled && f.holder.empty() && !f.relaying_from.empty() && f.relaying_from != me &&
+        is_live(f.relaying_from)) {
+      d.role = Role::Relay;
+      d.owner = f.relaying_from;
+    }
+  };
   auto own = [&](LeaseAction a) {
     d.lease = a;
     d.role = Role::Owner;
@@ -45,6 +54,8 @@ Decision decide(const StreamFacts& f, std::string_view self, const std::vector<s
       d.lease = LeaseAction::Release;
     } else if (!f.holder.empty()) {
       relay_from_holder();
+    } else {
+      keep_relay();
     }
     return d;
   }
@@ -55,6 +66,7 @@ Decision decide(const StreamFacts& f, std::string_view self, const std::vector<s
     else d.lease = LeaseAction::Release;  // `pick` takes it on its next heartbeat
   } else if (f.holder.empty()) {
     if (settled ? pick == me : f.serving) own(LeaseAction::Acquire);
+    else keep_relay();
   } else {
     relay_from_holder();
   }

@@ -13,7 +13,9 @@
 //    the lease is held (the publish gate); if two got in before either node saw the other's lease, the one whose
 //    node lost the race is kicked.
 //  - Every other node relays the stream from the holder (when it has readers); with no live holder, nobody serves
-//    it until a node takes the lease.
+//    it until a node takes the lease. Except right after Redis came back (not `settled`): a relay whose owner is
+//    still live keeps relaying from it while the lease is free, since that owner takes it back within a heartbeat
+//    (dropping the relay and starting it again cost its readers a keyframe wait: 1.4 s measured).
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,7 @@ struct StreamFacts {
   bool pull = false;             // has a pull source of its own (config or API); false: fed by a publisher
   bool local_publisher = false;  // a publisher on this node feeds it
   bool serving = false;          // this node is the owner now (pulls the source or has the publisher)
+  std::string relaying_from;     // the node this node relays the stream from now; "" = not relaying
   std::string holder;            // the lease holder read from Redis; "" = free
 };
 

@@ -1,12 +1,10 @@
 #include "cluster_session/coordinator.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
-
 #include <boost/json.hpp>
 
 #include "app/log.hpp"
+#include "base/process.hpp"
 #include "base/prometheus.hpp"
 #include "cluster/placement.hpp"
 #include "cluster_session/redis_client.hpp"
@@ -33,13 +31,6 @@ std::string lease_key(const std::string& stream) { return "sg:own:" + stream; }
 std::string rtsp_url(const cluster::NodeInfo& n, const std::string& stream) {
   std::string host = n.advertise.find(':') != std::string::npos ? "[" + n.advertise + "]" : n.advertise;
   return "rtsp://" + host + ":" + std::to_string(n.rtsp_port) + "/" + stream;
-}
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 }  // namespace
@@ -176,13 +167,24 @@ media::SourceFactory Coordinator::wrap(media::SourceFactory local) {
 
 bool Coordinator::may_publish(const std::string& stream) const {
   std::string holder;
+  bool first_refusal = false;
   {
     std::lock_guard lk(snap_mu_);
     if (auto it = snap_->holders.find(stream); it != snap_->holders.end()) holder = it->second;
+    if (holder.empty() || holder == options_.node) {
+      refusing_.erase(stream);
+      return true;
+    }
+    // Logged once per episode (a publisher retrying every second must not flood the log): again only after a
+    // publisher was let in, or when the owner changed. Keys are streams the snapshot holds: bounded.
+    auto& logged = refusing_[stream];
+    first_refusal = logged != holder;
+    logged = holder;
   }
-  if (holder.empty() || holder == options_.node) return true;
-  const_cast<std::atomic<uint64_t>&>(publishers_refused_).fetch_add(1, std::memory_order_relaxed);
-  log::warn("publisher refused: the stream is owned by another cluster node", {{"stream", stream}, {"owner", holder}});
+  publishers_refused_.fetch_add(1, std::memory_order_relaxed);
+  if (first_refusal)
+    log::warn("publisher refused: the stream is owned by another cluster node (logged once until one is let in)",
+              {{"stream", stream}, {"owner", holder}});
   return false;
 }
 
@@ -310,7 +312,7 @@ Status Coordinator::heartbeat() {
       if (s->relaying()) me.relays.push_back(id);
   }
   for (const auto& s : streams) me.readers += s->readers();
-  const double cpu = cpu_seconds();
+  const double cpu = process_cpu_seconds();
   if (last_cpu_at_ != Clock::time_point{}) {
     double wall = std::chrono::duration<double>(now - last_cpu_at_).count();
     if (wall > 0) me.load = (cpu - last_cpu_) / wall;
@@ -435,6 +437,7 @@ Status Coordinator::heartbeat() {
       f.pull = streams[i]->options().source != "publisher";
       auto it = table_->roles.find(f.id);
       f.serving = it != table_->roles.end() && it->second.role == Role::Owner;
+      if (it != table_->roles.end() && it->second.role == Role::Relay) f.relaying_from = it->second.owner;
       const Reply& g = (*r3)[i];
       if (g.type == Reply::Type::String) f.holder = g.str;
     }
@@ -628,25 +631,21 @@ void Coordinator::write_metrics(std::string& out) const {
     for (const auto& [id, r] : table_->roles) owned += r.role == Role::Owner;
     for (const auto& [id, s] : table_->sources) relays += s->relaying();
   }
-  auto line = [&](const char* name, const char* type, const char* help, uint64_t v) {
-    write_metric_header(out, name, type, help);
-    out += name;
-    out += ' ';
-    out += std::to_string(v);
-    out += '\n';
-  };
-  line("streamgate_cluster_redis_up", "gauge", "1 when this node reaches the cluster's Redis.", redis_up_.load());
-  line("streamgate_cluster_nodes", "gauge", "Live cluster nodes as last read from Redis.", nodes);
-  line("streamgate_cluster_owned_streams", "gauge", "Streams whose lease this node holds.", owned);
-  line("streamgate_cluster_relays", "gauge", "Streams this node relays from their owner now.", relays);
-  line("streamgate_cluster_redis_errors_total", "counter", "Failed Redis connections and heartbeats.",
-       redis_errors_.load());
-  line("streamgate_cluster_leases_acquired_total", "counter", "Stream leases this node took.", leases_acquired_.load());
-  line("streamgate_cluster_leases_lost_total", "counter", "Leases this node could not renew (expired or taken).",
-       leases_lost_.load());
-  line("streamgate_cluster_leases_released_total", "counter", "Leases this node handed back.", leases_released_.load());
-  line("streamgate_cluster_publishers_refused_total", "counter",
-       "Publishers refused because another node owns the stream.", publishers_refused_.load());
+  write_metric(out, "streamgate_cluster_redis_up", "gauge", "1 when this node reaches the cluster's Redis.",
+               redis_up_.load());
+  write_metric(out, "streamgate_cluster_nodes", "gauge", "Live cluster nodes as last read from Redis.", nodes);
+  write_metric(out, "streamgate_cluster_owned_streams", "gauge", "Streams whose lease this node holds.", owned);
+  write_metric(out, "streamgate_cluster_relays", "gauge", "Streams this node relays from their owner now.", relays);
+  write_metric(out, "streamgate_cluster_redis_errors_total", "counter", "Failed Redis connections and heartbeats.",
+               redis_errors_.load());
+  write_metric(out, "streamgate_cluster_leases_acquired_total", "counter", "Stream leases this node took.",
+               leases_acquired_.load());
+  write_metric(out, "streamgate_cluster_leases_lost_total", "counter",
+               "Leases this node could not renew (expired or taken).", leases_lost_.load());
+  write_metric(out, "streamgate_cluster_leases_released_total", "counter", "Leases this node handed back.",
+               leases_released_.load());
+  write_metric(out, "streamgate_cluster_publishers_refused_total", "counter",
+               "Publishers refused because another node owns the stream.", publishers_refused_.load());
 }
 
 }  // namespace sg::cluster_session

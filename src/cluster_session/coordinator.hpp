@@ -126,7 +126,8 @@ class Coordinator {
   mutable std::mutex snap_mu_;
   std::atomic<bool> redis_up_{false};
   std::atomic<uint64_t> redis_errors_{0}, leases_acquired_{0}, leases_lost_{0}, leases_released_{0};
-  std::atomic<uint64_t> publishers_refused_{0};
+  mutable std::atomic<uint64_t> publishers_refused_{0};  // counted by may_publish() (const: a query to callers)
+  mutable std::map<std::string, std::string> refusing_;  // stream -> owner, refusals logged; under snap_mu_
 };
 
 }  // namespace sg::cluster_session

@@ -744,20 +744,16 @@ asio::awaitable<void> RtmpServer::accept_loop() {
 }
 
 void RtmpServer::write_metrics(std::string& out) const {
-  auto metric = [&out](std::string_view name, std::string_view type, std::string_view help, uint64_t value) {
-    write_metric_header(out, name, type, help);
-    out.append(name).append(" ").append(std::to_string(value)).append("\n");
-  };
-  metric("streamgate_rtmp_sessions", "gauge", "RTMP connections open.", sessions_.load());
-  metric("streamgate_rtmp_publishes_total", "counter", "RTMP publishes started.", publishes_.load());
-  metric("streamgate_rtmp_plays_total", "counter", "RTMP plays started.", plays_.load());
-  metric("streamgate_rtmp_bad_connections_total", "counter",
-         "RTMP connections closed for bad input (handshake, chunk stream, commands) or a setup timeout.",
-         bad_connections_.load());
-  metric("streamgate_rtmp_stalled_peers_total", "counter",
-         "RTMP connections closed because they accepted no byte for reader_timeout.", stalled_peers_.load());
-  metric("streamgate_rtmp_refused_total", "counter", "RTMP connections refused by the connection limits.",
-         refused_.load());
+  write_metric(out, "streamgate_rtmp_sessions", "gauge", "RTMP connections open.", sessions_.load());
+  write_metric(out, "streamgate_rtmp_publishes_total", "counter", "RTMP publishes started.", publishes_.load());
+  write_metric(out, "streamgate_rtmp_plays_total", "counter", "RTMP plays started.", plays_.load());
+  write_metric(out, "streamgate_rtmp_bad_connections_total", "counter",
+               "RTMP connections closed for bad input (handshake, chunk stream, commands) or a setup timeout.",
+               bad_connections_.load());
+  write_metric(out, "streamgate_rtmp_stalled_peers_total", "counter",
+               "RTMP connections closed because they accepted no byte for reader_timeout.", stalled_peers_.load());
+  write_metric(out, "streamgate_rtmp_refused_total", "counter", "RTMP connections refused by the connection limits.",
+               refused_.load());
 }
 
 }  // namespace sg::rtmp_session

@@ -1557,20 +1557,16 @@ void RtspServer::unregister_udp(const ServerSession* session) {
 }
 
 void RtspServer::write_metrics(std::string& out) const {
-  auto metric = [&out](std::string_view name, std::string_view type, std::string_view help, uint64_t value) {
-    write_metric_header(out, name, type, help);
-    out.append(name).append(" ").append(std::to_string(value)).append("\n");
-  };
-  metric("streamgate_rtsp_sessions", "gauge", "RTSP connections open.", sessions_.load());
-  metric("streamgate_rtsp_bad_requests_total", "counter", "Malformed RTSP requests answered with an error.",
-         bad_requests_.load());
-  metric("streamgate_rtsp_udp_send_drops_total", "counter",
-         "RTP packets not sent to UDP readers (socket buffer full).", udp_send_drops_.load());
-  metric("streamgate_rtsp_udp_unknown_total", "counter", "UDP packets from senders without a session.",
-         udp_unknown_.load());
-  metric("streamgate_rtsp_stalled_peers_total", "counter",
-         "RTSP connections reset because they accepted no byte for reader_timeout (the peer stopped reading).",
-         stalled_peers_.load());
+  write_metric(out, "streamgate_rtsp_sessions", "gauge", "RTSP connections open.", sessions_.load());
+  write_metric(out, "streamgate_rtsp_bad_requests_total", "counter", "Malformed RTSP requests answered with an error.",
+               bad_requests_.load());
+  write_metric(out, "streamgate_rtsp_udp_send_drops_total", "counter",
+               "RTP packets not sent to UDP readers (socket buffer full).", udp_send_drops_.load());
+  write_metric(out, "streamgate_rtsp_udp_unknown_total", "counter", "UDP packets from senders without a session.",
+               udp_unknown_.load());
+  write_metric(out, "streamgate_rtsp_stalled_peers_total", "counter",
+               "RTSP connections reset because they accepted no byte for reader_timeout (the peer stopped reading).",
+               stalled_peers_.load());
 }
 
 }  // namespace sg::rtsp_session

@@ -512,21 +512,18 @@ void SrtServer::bad_connection(const std::string& remote, const std::string& err
 }
 
 void SrtServer::write_metrics(std::string& out) const {
-  auto metric = [&out](std::string_view name, std::string_view type, std::string_view help, uint64_t value) {
-    write_metric_header(out, name, type, help);
-    out.append(name).append(" ").append(std::to_string(value)).append("\n");
-  };
-  metric("streamgate_srt_sessions", "gauge", "SRT connections open.", sessions_.load());
-  metric("streamgate_srt_publishes_total", "counter", "SRT publishes started.", publishes_.load());
-  metric("streamgate_srt_reads_total", "counter", "SRT reads started.", reads_.load());
-  metric("streamgate_srt_bad_connections_total", "counter", "SRT connections rejected for a malformed stream id.",
-         bad_connections_.load());
-  metric("streamgate_srt_refused_total", "counter",
-         "SRT connections rejected by authorization, or reading a stream that does not exist.", refused_.load());
-  metric("streamgate_srt_dropped_bytes_total", "counter",
-         "Bytes from SRT publishers dropped because their worker was behind (bounded queue).", dropped_bytes_.load());
-  metric("streamgate_srt_reader_dropped_bytes_total", "counter",
-         "MPEG-TS bytes not sent to SRT readers whose send buffer stayed full.", send_dropped_.load());
+  write_metric(out, "streamgate_srt_sessions", "gauge", "SRT connections open.", sessions_.load());
+  write_metric(out, "streamgate_srt_publishes_total", "counter", "SRT publishes started.", publishes_.load());
+  write_metric(out, "streamgate_srt_reads_total", "counter", "SRT reads started.", reads_.load());
+  write_metric(out, "streamgate_srt_bad_connections_total", "counter",
+               "SRT connections rejected for a malformed stream id.", bad_connections_.load());
+  write_metric(out, "streamgate_srt_refused_total", "counter",
+               "SRT connections rejected by authorization, or reading a stream that does not exist.", refused_.load());
+  write_metric(out, "streamgate_srt_dropped_bytes_total", "counter",
+               "Bytes from SRT publishers dropped because their worker was behind (bounded queue).",
+               dropped_bytes_.load());
+  write_metric(out, "streamgate_srt_reader_dropped_bytes_total", "counter",
+               "MPEG-TS bytes not sent to SRT readers whose send buffer stayed full.", send_dropped_.load());
 }
 
 }  // namespace sg::srt_session

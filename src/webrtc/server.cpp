@@ -424,13 +424,6 @@ awaitable<json::array> WebRtcServer::list_sessions() {
 }
 
 void WebRtcServer::write_metrics(std::string& out) const {
-  auto line = [&](const char* name, const char* type, const char* help, uint64_t v) {
-    write_metric_header(out, name, type, help);
-    out += name;
-    out += ' ';
-    out += std::to_string(v);
-    out += '\n';
-  };
   const auto& i = *impl_;
   auto sum = [&](auto member) {
     uint64_t total = 0;
@@ -443,54 +436,57 @@ void WebRtcServer::write_metrics(std::string& out) const {
       out += std::string(name) + "{worker=\"" + std::to_string(s->index()) + "\"} " +
              std::to_string((s->counters().*member).load(std::memory_order_relaxed)) + "\n";
   };
-  line("streamgate_webrtc_sessions", "gauge", "WebRTC sessions open now", i.table.sessions());
+  write_metric(out, "streamgate_webrtc_sessions", "gauge", "WebRTC sessions open now", i.table.sessions());
   per_worker("streamgate_webrtc_worker_sessions", "gauge",
              "WebRTC sessions owned by each worker thread (sessions without a valid ICE check yet belong to none)",
              &ShardCounters::sessions);
-  line("streamgate_webrtc_sessions_total", "counter", "WebRTC sessions created", i.table.sessions_total());
-  line("streamgate_webrtc_sessions_pending", "gauge", "WebRTC sessions answered but not connected yet (ICE, DTLS)",
-       i.table.pending());
-  line("streamgate_webrtc_setup_timeouts_total", "counter",
-       "WebRTC sessions closed because ICE and DTLS were not done within webrtc.setup_timeout",
-       sum(&ShardCounters::setup_timeouts));
+  write_metric(out, "streamgate_webrtc_sessions_total", "counter", "WebRTC sessions created", i.table.sessions_total());
+  write_metric(out, "streamgate_webrtc_sessions_pending", "gauge",
+               "WebRTC sessions answered but not connected yet (ICE, DTLS)", i.table.pending());
+  write_metric(out, "streamgate_webrtc_setup_timeouts_total", "counter",
+               "WebRTC sessions closed because ICE and DTLS were not done within webrtc.setup_timeout",
+               sum(&ShardCounters::setup_timeouts));
   write_metric_header(out, "streamgate_webrtc_offers_refused_total", "counter",
                       "WHEP and /ws offers refused by a limit (max_sessions, max_pending_per_address)");
   out += "streamgate_webrtc_offers_refused_total{reason=\"max_sessions\"} " + std::to_string(i.table.refused_full()) +
          "\n";
   out += "streamgate_webrtc_offers_refused_total{reason=\"pending_per_address\"} " +
          std::to_string(i.table.refused_pending()) + "\n";
-  line("streamgate_webrtc_packets_sent_total", "counter", "SRTP packets sent", sum(&ShardCounters::packets_sent));
+  write_metric(out, "streamgate_webrtc_packets_sent_total", "counter", "SRTP packets sent",
+               sum(&ShardCounters::packets_sent));
   per_worker("streamgate_webrtc_worker_packets_sent_total", "counter", "SRTP packets sent by each worker thread",
              &ShardCounters::packets_sent);
-  line("streamgate_webrtc_bytes_sent_total", "counter", "SRTP bytes sent", sum(&ShardCounters::bytes_sent));
-  line("streamgate_webrtc_stun_requests_total", "counter", "STUN Binding requests received",
-       sum(&ShardCounters::stun_requests));
-  line("streamgate_webrtc_bad_datagrams_total", "counter", "UDP datagrams dropped as malformed or unknown",
-       sum(&ShardCounters::bad_datagrams));
-  line("streamgate_webrtc_forwarded_datagrams_total", "counter",
-       "UDP datagrams received by a worker that does not own their session and passed to its owner",
-       sum(&ShardCounters::forwarded));
-  line("streamgate_webrtc_nacks_total", "counter", "Packets asked for again by RTCP NACK", sum(&ShardCounters::nacks));
-  line("streamgate_webrtc_retransmits_total", "counter", "Packets resent from the retransmission history",
-       sum(&ShardCounters::retransmits));
-  line("streamgate_webrtc_plis_total", "counter", "RTCP PLI and FIR keyframe requests received",
-       sum(&ShardCounters::plis));
-  line("streamgate_webrtc_send_drops_total", "counter", "Packets not sent because the UDP socket buffer was full",
-       sum(&ShardCounters::send_drops));
-  line("streamgate_webrtc_transcoded_packets_total", "counter", "Opus packets made from AAC",
-       sum(&ShardCounters::transcoded_packets));
-  line("streamgate_whip_packets_received_total", "counter", "RTP packets received from WHIP publishers",
-       sum(&ShardCounters::whip_packets));
-  line("streamgate_whip_bytes_received_total", "counter", "RTP bytes received from WHIP publishers (decrypted)",
-       sum(&ShardCounters::whip_bytes));
-  line("streamgate_whip_nacks_sent_total", "counter",
-       "Lost video packets asked for again from WHIP publishers (RTCP generic NACK entries)",
-       sum(&ShardCounters::whip_nacks_sent));
-  line("streamgate_whip_plis_sent_total", "counter", "RTCP PLI keyframe requests sent to WHIP publishers",
-       sum(&ShardCounters::whip_plis_sent));
-  line("streamgate_whip_unrecovered_packets_total", "counter",
-       "Lost video packets of WHIP publishers that NACK did not bring back in time",
-       sum(&ShardCounters::whip_unrecovered));
+  write_metric(out, "streamgate_webrtc_bytes_sent_total", "counter", "SRTP bytes sent",
+               sum(&ShardCounters::bytes_sent));
+  write_metric(out, "streamgate_webrtc_stun_requests_total", "counter", "STUN Binding requests received",
+               sum(&ShardCounters::stun_requests));
+  write_metric(out, "streamgate_webrtc_bad_datagrams_total", "counter", "UDP datagrams dropped as malformed or unknown",
+               sum(&ShardCounters::bad_datagrams));
+  write_metric(out, "streamgate_webrtc_forwarded_datagrams_total", "counter",
+               "UDP datagrams received by a worker that does not own their session and passed to its owner",
+               sum(&ShardCounters::forwarded));
+  write_metric(out, "streamgate_webrtc_nacks_total", "counter", "Packets asked for again by RTCP NACK",
+               sum(&ShardCounters::nacks));
+  write_metric(out, "streamgate_webrtc_retransmits_total", "counter", "Packets resent from the retransmission history",
+               sum(&ShardCounters::retransmits));
+  write_metric(out, "streamgate_webrtc_plis_total", "counter", "RTCP PLI and FIR keyframe requests received",
+               sum(&ShardCounters::plis));
+  write_metric(out, "streamgate_webrtc_send_drops_total", "counter",
+               "Packets not sent because the UDP socket buffer was full", sum(&ShardCounters::send_drops));
+  write_metric(out, "streamgate_webrtc_transcoded_packets_total", "counter", "Opus packets made from AAC",
+               sum(&ShardCounters::transcoded_packets));
+  write_metric(out, "streamgate_whip_packets_received_total", "counter", "RTP packets received from WHIP publishers",
+               sum(&ShardCounters::whip_packets));
+  write_metric(out, "streamgate_whip_bytes_received_total", "counter",
+               "RTP bytes received from WHIP publishers (decrypted)", sum(&ShardCounters::whip_bytes));
+  write_metric(out, "streamgate_whip_nacks_sent_total", "counter",
+               "Lost video packets asked for again from WHIP publishers (RTCP generic NACK entries)",
+               sum(&ShardCounters::whip_nacks_sent));
+  write_metric(out, "streamgate_whip_plis_sent_total", "counter", "RTCP PLI keyframe requests sent to WHIP publishers",
+               sum(&ShardCounters::whip_plis_sent));
+  write_metric(out, "streamgate_whip_unrecovered_packets_total", "counter",
+               "Lost video packets of WHIP publishers that NACK did not bring back in time",
+               sum(&ShardCounters::whip_unrecovered));
 }
 
 }  // namespace sg::webrtc

@@ -65,6 +65,36 @@ TEST(Ownership, AfterRedisReturnsOnlyTheNodeStillServingRetakesAFreeStream) {
   EXPECT_EQ(decide(pull("", false), pick, kNodes, true).lease, LeaseAction::Acquire);
 }
 
+TEST(Ownership, AfterRedisReturnsEmptyARelayGoesOnUntilItsOwnerRetakesTheLease) {
+  // Redis restarted empty: no lease for a moment. The relay keeps relaying from the owner it had (still live)
+  // rather than stopping and starting again (its readers would wait for a keyframe).
+  const auto pick = pick_owner("cam", kNodes);
+  const auto owner = other_than(pick);  // the owner before the outage, serving
+  auto relay_facts = pull("");
+  relay_facts.relaying_from = owner;
+  auto d = decide(relay_facts, pick, kNodes, false);
+  EXPECT_EQ(d.lease, LeaseAction::None) << "the picked node must not take a stream another node still serves";
+  EXPECT_EQ(d.role, Role::Relay);
+  EXPECT_EQ(d.owner, owner);
+  // Not once the cluster has settled (the owner had a heartbeat to take it back and did not: it is gone or
+  // handed over), nor from an owner whose heartbeat expired.
+  EXPECT_EQ(decide(relay_facts, pick, kNodes, true).role, Role::Owner);
+  auto third = relay_facts;
+  std::string relay_node;
+  for (const auto& n : kNodes)
+    if (n != pick && n != owner) relay_node = n;
+  EXPECT_EQ(decide(third, relay_node, kNodes, true).role, Role::None);
+  EXPECT_EQ(decide(third, relay_node, {pick, relay_node}, false).role, Role::None);
+  // A publisher's stream likewise.
+  StreamFacts pub;
+  pub.id = "live";
+  pub.relaying_from = "n1";
+  auto p = decide(pub, "n2", kNodes, false);
+  EXPECT_EQ(p.role, Role::Relay);
+  EXPECT_EQ(p.owner, "n1");
+  EXPECT_EQ(decide(pub, "n2", kNodes, true).role, Role::None);
+}
+
 TEST(Ownership, NobodyRelaysFromAHolderWhoseHeartbeatExpired) {
   std::vector<std::string> live{"n2", "n3"};
   auto d = decide(pull("n1"), "n2", live, true);

@@ -259,6 +259,23 @@ class ClusterE2e : public ::testing::Test {
     connects_at_start_ = rig_->camera_connects();
     std::printf("cluster up: %s", views(*rig_).c_str());
   }
+  // A raw RTSP reader on each of `nodes`, playing and past its first 100 packets (a fatal failure otherwise).
+  void start_readers(const std::vector<int>& nodes, std::vector<std::unique_ptr<NodeReader>>& readers) {
+    auto& rig = *rig_;
+    for (int i : nodes) {
+      readers.push_back(std::make_unique<NodeReader>(rig, i));
+      ASSERT_TRUE(readers.back()->playing()) << rig.node_name(i) << ": " << readers.back()->error();
+    }
+    ASSERT_TRUE(wait_until(
+        [&] {
+          for (auto& r : readers)
+            if (r->count() < 100) return false;
+          return true;
+        },
+        10s))
+        << "the readers get no media\n"
+        << views(rig);
+  }
   std::unique_ptr<ClusterRig> rig_;
   int connects_at_start_ = 0;
 };
@@ -345,19 +362,8 @@ TEST_F(ClusterE2e, OwnerKilledReadersStayAndMediaResumes) {
   for (int i = 0; i < rig.nodes(); ++i)
     if (i != owner) others.push_back(i);
   std::vector<std::unique_ptr<NodeReader>> readers;
-  for (int i : others) {
-    readers.push_back(std::make_unique<NodeReader>(rig, i));
-    ASSERT_TRUE(readers.back()->playing()) << rig.node_name(i) << ": " << readers.back()->error();
-  }
-  ASSERT_TRUE(wait_until(
-      [&] {
-        for (auto& r : readers)
-          if (r->count() < 100) return false;
-        return true;
-      },
-      10s))
-      << "the relays' readers get no media\n"
-      << views(rig);
+  start_readers(others, readers);
+  if (HasFatalFailure()) return;
   for (int i : others) EXPECT_EQ(stream_view(rig, i).role, "relay") << views(rig);
   std::this_thread::sleep_for(2s);
   ASSERT_EQ(rig.camera_clients(), 1);
@@ -419,18 +425,10 @@ TEST_F(ClusterE2e, RedisOutageKeepsStreamsAndNoDoubleOwner) {
   if (HasFatalFailure()) return;
   auto& rig = *rig_;
   std::vector<std::unique_ptr<NodeReader>> readers;
-  for (int i = 0; i < rig.nodes(); ++i) {
-    readers.push_back(std::make_unique<NodeReader>(rig, i));
-    ASSERT_TRUE(readers.back()->playing()) << rig.node_name(i) << ": " << readers.back()->error();
-  }
-  ASSERT_TRUE(wait_until(
-      [&] {
-        for (auto& r : readers)
-          if (r->count() < 100) return false;
-        return true;
-      },
-      10s))
-      << views(rig);
+  std::vector<int> all(static_cast<size_t>(rig.nodes()));
+  for (int i = 0; i < rig.nodes(); ++i) all[static_cast<size_t>(i)] = i;
+  start_readers(all, readers);
+  if (HasFatalFailure()) return;
   const auto from = Clock::now();
   rig.stop_redis();
   const auto stopped_at = Clock::now();
