@@ -60,6 +60,7 @@ namespace {
 
 using sg::bench::json_escape;
 using sg::bench::percentile;
+using sg::bench::recv_with_control;
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -547,23 +548,11 @@ class Reader {
       if (ec) co_return std::tuple{ec, size_t{0}};
     }
     for (;;) {
-      iovec iov{into.data(), into.size()};
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      ssize_t n = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT);
+      std::optional<timespec> stamp;
+      ssize_t n =
+          recv_with_control(socket_.native_handle(), into.data(), into.size(), SOL_SOCKET, SCM_TIMESTAMPNS, stamp);
       if (n > 0) {
-        rx_ns_ = 0;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-            timespec ts{};
-            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-            rx_ns_ = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec - g_realtime_offset_ns;
-          }
-        }
+        rx_ns_ = stamp ? int64_t{stamp->tv_sec} * 1'000'000'000 + stamp->tv_nsec - g_realtime_offset_ns : 0;
         drained_ = static_cast<size_t>(n) < into.size();
         co_return std::tuple{boost::system::error_code{}, static_cast<size_t>(n)};
       }

@@ -170,7 +170,8 @@ def kernel_floor(a, measure, mode, n, duration, server_cpu):
     pattern and nothing else, for the row's duration; records streamgate's CPU per reader/viewer as a multiple of
     the floor's (utime + stime of the floor process only; both in % of one core, so the ratio needs no units)."""
     rc, r = tool_json([os.path.join(a.build, "bench", "kernel_floor"), "--mode", mode, "--sinks", str(n),
-                       "--duration", str(duration)] + (["--no-gro"] if a.webrtc_no_gro else []), duration + 60)
+                       "--duration", str(duration)] + (["--no-gro"] if mode == "webrtc" and a.webrtc_no_gro else []),
+                      duration + 60)
     floor = r.get("cpu_percent", 0)
     if rc != 0 or floor <= 0:
         FLOOR[measure] = "floor not measured"

@@ -1,13 +1,17 @@
 #pragma once
 // Small pieces every load tool in bench/ needs: the command line, order statistics, JSON string escaping for the
-// --json summary, and a file-descriptor limit high enough for thousands of sockets.
+// --json summary, a file-descriptor limit high enough for thousands of sockets, and a receive that keeps one
+// control message (a receive timestamp, a GRO segment size).
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +81,31 @@ inline void raise_file_limit() {
     rl.rlim_cur = rl.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &rl);
   }
+}
+
+// recvmsg(MSG_DONTWAIT) into [data, data + size) with room for one control message; `value` gets the payload of
+// the (level, type) message when the kernel attached one, and is empty otherwise. Returns what recvmsg returned
+// (-1 with errno set: EAGAIN when nothing is queued).
+template <class T>
+ssize_t recv_with_control(int fd, void* data, size_t size, int level, int type, std::optional<T>& value) {
+  iovec iov{data, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(T))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  value.reset();
+  const ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
+  if (n < 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == level && c->cmsg_type == type && c->cmsg_len >= CMSG_LEN(sizeof(T))) {
+      T v{};
+      std::memcpy(&v, CMSG_DATA(c), sizeof v);
+      value = v;
+    }
+  }
+  return n;
 }
 
 }  // namespace sg::bench

@@ -63,6 +63,7 @@ namespace {
 using sg::bench::json_escape;
 using sg::bench::percentile;
 using sg::bench::raise_file_limit;
+using sg::bench::recv_with_control;
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -463,26 +464,13 @@ class Viewer {
     thread_local std::vector<std::byte> batch(65536);  // one thread's viewers run one at a time: shared
     while (udp_.is_open()) {
       for (;;) {
-        iovec iov{batch.data(), batch.size()};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        ssize_t n = ::recvmsg(udp_.native_handle(), &msg, MSG_DONTWAIT);
+        std::optional<int> gro_size;
+        ssize_t n = recv_with_control(udp_.native_handle(), batch.data(), batch.size(), SOL_UDP, UDP_GRO, gro_size);
         if (n < 0) {
           if (errno == EINTR || errno == ECONNREFUSED) continue;  // ICMP port unreachable and the like
           break;                                                  // EAGAIN: wait
         }
-        size_t segment = static_cast<size_t>(n);
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-          if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-            int size = 0;
-            std::memcpy(&size, CMSG_DATA(c), sizeof size);
-            if (size > 0) segment = static_cast<size_t>(size);
-          }
-        }
+        const size_t segment = gro_size && *gro_size > 0 ? static_cast<size_t>(*gro_size) : static_cast<size_t>(n);
         for (size_t at = 0; at < static_cast<size_t>(n); at += segment)
           on_datagram(batch.data() + at, std::min(segment, static_cast<size_t>(n) - at));
         if (!udp_.is_open()) co_return;

@@ -53,18 +53,29 @@ bool client_left(int fd) {
   return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-struct ClientCount {
+// A place among the event clients, held for the life of the stream. A refused client never counts, not even while
+// its 503 is being written: `event_clients` (in /api/v1/server) is the number of clients being served.
+struct ClientSlot {
   std::atomic<size_t>& n;
-  bool admitted;
-  ClientCount(std::atomic<size_t>& count, size_t max) : n(count), admitted(n.fetch_add(1) < max) {}
-  ~ClientCount() { n.fetch_sub(1); }
+  bool admitted = false;
+  ClientSlot(std::atomic<size_t>& count, size_t max) : n(count) {
+    size_t now = n.load();
+    while (now < max && !n.compare_exchange_weak(now, now + 1)) {
+    }
+    admitted = now < max;
+  }
+  ~ClientSlot() {
+    if (admitted) n.fetch_sub(1);
+  }
+  ClientSlot(const ClientSlot&) = delete;
+  ClientSlot& operator=(const ClientSlot&) = delete;
 };
 
 template <class Stream>
 asio::awaitable<void> serve_events(Stream stream, ApiContext& ctx) {
   auto& tcp = beast::get_lowest_layer(stream);
-  ClientCount count(ctx.event_clients, ctx.max_event_clients);
-  if (!count.admitted) {
+  ClientSlot slot(ctx.event_clients, ctx.max_event_clients);
+  if (!slot.admitted) {
     std::string body = R"({"error":"too many event clients (at most )" + std::to_string(ctx.max_event_clients) + ")\"}\n";
     std::string out = head("503 Service Unavailable", "application/json", body.size()) + body;
     tcp.expires_after(kEventWriteTimeout);

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 
+#include "../support/proc.hpp"
 #include "../support/process.hpp"
 
 namespace sg {
@@ -14,35 +15,7 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-
-struct ProcInfo {
-  pid_t pid = 0;
-  pid_t ppid = 0;
-  pid_t pgid = 0;
-  char state = '?';
-};
-
-std::vector<ProcInfo> processes() {
-  std::vector<ProcInfo> out;
-  DIR* d = ::opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (pid <= 0 || *end != '\0') continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    auto paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    ProcInfo p;
-    p.pid = static_cast<pid_t>(pid);
-    std::istringstream rest(stat.substr(paren + 2));
-    rest >> p.state >> p.ppid >> p.pgid;
-    if (rest) out.push_back(p);
-  }
-  ::closedir(d);
-  return out;
-}
+using test::processes;
 
 // Live (non-zombie) processes in process group `pgid`.
 size_t live_in_group(pid_t pgid) {

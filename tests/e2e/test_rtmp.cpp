@@ -3,13 +3,14 @@
 // the API names the publisher's protocol. Enhanced RTMP H.265 (which Debian's ffmpeg 5.1 cannot send) is published
 // by a raw client with tags built per the spec from libx265 output, and read over RTSP. Publishing needs
 // the credentials the authorizer asks for. Garbage on the RTMP port leaves the server up with flat memory.
+#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <dirent.h>
 #include <fstream>
 #include <random>
 
+#include "../support/proc.hpp"
 #include "../support/process.hpp"
 #include "browser.hpp"
 #include "codec/h264.hpp"
@@ -27,15 +28,6 @@ std::string log_file(const std::string& tag) {
 }
 
 std::string tail(const std::string& s, size_t n = 6000) { return s.size() > n ? s.substr(s.size() - n) : s; }
-
-size_t open_fds(pid_t pid) {
-  size_t n = 0;
-  if (DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
-    while (::readdir(d)) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
 
 // The streamgate binary with RTMP on a free port.
 struct RtmpServer {

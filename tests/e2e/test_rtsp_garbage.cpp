@@ -2,13 +2,14 @@
 // headers and bodies, bad CSeq, RTSP/2.0, junk after SETUP, malformed interleaved frames, junk datagrams on its
 // UDP ports and thousands of short connections. After each: /healthz and OPTIONS answer, the published stream is
 // still ready, RSS has not grown past a bound and no file descriptors leaked.
+#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <dirent.h>
 #include <memory>
 #include <random>
 
+#include "../support/proc.hpp"
 #include "../support/process.hpp"
 #include "rtsp/transport.hpp"
 #include "rtsp/url.hpp"
@@ -109,15 +110,6 @@ std::string random_bytes(std::mt19937& rng, size_t n) {
 int status_of(const std::string& response) {
   if (response.rfind("RTSP/1.0 ", 0) != 0 || response.size() < 12) return 0;
   return std::atoi(response.c_str() + 9);
-}
-
-size_t open_fds(pid_t pid) {
-  size_t n = 0;
-  if (DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
-    while (::readdir(d)) ++n;
-    ::closedir(d);
-  }
-  return n;
 }
 
 class RtspGarbage : public ::testing::Test {

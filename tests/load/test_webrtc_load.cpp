@@ -3,7 +3,6 @@
 // packets, the metrics count all 500 sessions, and sessions end both by DELETE and by consent expiry (RFC 7675)
 // without leaking memory.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -11,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/proc.hpp"
 #include "../support/process.hpp"
 
 namespace sg::test {
@@ -53,31 +53,6 @@ bool stream_ready(const Server& s) {
   boost::system::error_code ec;
   auto v = r.status == 200 ? json::parse(r.body, ec) : json::value(nullptr);
   return !ec && v.is_object() && v.as_object().contains("state") && v.at("state") == "ready";
-}
-
-// utime + stime of a process, in seconds (/proc/<pid>/stat fields 14 and 15).
-double cpu_seconds(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto paren = stat.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream rest(stat.substr(paren + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// VmRSS of a process in KiB, or -1.
-long rss_kib(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  return -1;
 }
 
 json::value summary_of(const std::string& out) {
@@ -125,13 +100,13 @@ class WebRtcLoad : public ::testing::Test {
           return r.max_sessions >= kViewers || !tool.running();
         },
         std::chrono::seconds(seconds + 20));
-    auto cpu0 = cpu_seconds(server_->child.pid());
+    auto cpu0 = std::chrono::duration<double>(cpu_time(server_->child.pid())).count();
     auto t0 = std::chrono::steady_clock::now();
     while (tool.running()) {
       r.max_sessions = std::max(r.max_sessions, metric(*server_, "streamgate_webrtc_sessions"));
       std::this_thread::sleep_for(200ms);
     }
-    auto cpu1 = cpu_seconds(server_->child.pid());
+    auto cpu1 = std::chrono::duration<double>(cpu_time(server_->child.pid())).count();
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.exit_code = tool.wait(1s);
     r.output = tool.log();
@@ -183,11 +158,11 @@ TEST_F(WebRtcLoad, SessionsWithoutDeleteExpireAfterConsentTimeoutAndTheirMemoryI
   ASSERT_TRUE(wait_until([&] { return metric(*server_, "streamgate_webrtc_sessions") == 0; }, 5s));
   // The server hands freed memory back (malloc_trim) a second after the last session ends.
   std::this_thread::sleep_for(2s);
-  long baseline = rss_kib(pid);
+  long baseline = static_cast<long>(rss_bytes(pid) / 1024);
 
   auto r = play(6, false, "no-delete");
   expect_all_ok(r);
-  long peak = rss_kib(pid);
+  long peak = static_cast<long>(rss_bytes(pid) / 1024);
   auto s = summary_of(r.output);
   if (s.is_object()) {
     EXPECT_EQ(s.at("deleted").to_number<int>(), 0) << r.output;
@@ -203,10 +178,12 @@ TEST_F(WebRtcLoad, SessionsWithoutDeleteExpireAfterConsentTimeoutAndTheirMemoryI
   long margin_floor = 8 * 1024;
   long after = 0;
   // Give the server's trim (1 s after the last close) a few seconds; a leak never comes down.
-  wait_until([&] {
-    after = rss_kib(pid);
-    return after <= baseline + std::max<long>(margin_floor, (peak - baseline) / 4);
-  }, 5s);
+  wait_until(
+      [&] {
+        after = static_cast<long>(rss_bytes(pid) / 1024);
+        return after <= baseline + std::max<long>(margin_floor, (peak - baseline) / 4);
+      },
+      5s);
   std::printf("server RSS: baseline after warm-up %ld KiB, after 500 sessions %ld KiB, after their expiry %ld KiB "
               "(sessions expired %.1f s after the viewers stopped)\n",
               baseline, peak, after, expiry_s);

@@ -2,17 +2,17 @@
 // attack also checks that /healthz answers in under 50 ms while it runs (kHealthzBudget).
 #include <dirent.h>
 #include <fcntl.h>
-#include <cstdio>
-
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "../support/proc.hpp"
 #include "../support/process.hpp"
 
 namespace sg::test {
@@ -26,93 +26,12 @@ constexpr auto kHealthzBudget = 50ms;
 
 // ---- processes ----
 
-struct Proc {
-  pid_t pid = 0;
-  pid_t ppid = 0;
-  char state = '?';
-};
-
-std::vector<Proc> processes() {
-  std::vector<Proc> out;
-  DIR* d = ::opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (pid <= 0 || *end != '\0') continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    auto paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    Proc p;
-    p.pid = static_cast<pid_t>(pid);
-    std::istringstream rest(stat.substr(paren + 2));
-    rest >> p.state >> p.ppid;
-    if (rest) out.push_back(p);
-  }
-  ::closedir(d);
-  return out;
-}
-
-// Live (non-zombie) processes below `root`.
-std::vector<pid_t> descendants(pid_t root) {
-  auto all = processes();
-  std::vector<pid_t> out{root};
-  for (size_t i = 0; i < out.size(); ++i)
-    for (const auto& p : all)
-      if (p.ppid == out[i] && p.state != 'Z') out.push_back(p.pid);
-  out.erase(out.begin());
-  return out;
-}
-
-std::string cmdline(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  for (auto& c : s)
-    if (c == '\0') c = ' ';
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
-bool alive(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
-}
-
 // Descendants of `root` running exactly `command` (e.g. "sleep 6001").
 std::vector<pid_t> running(pid_t root, const std::string& command) {
   std::vector<pid_t> out;
   for (pid_t p : descendants(root))
     if (cmdline(p) == command) out.push_back(p);
   return out;
-}
-
-// CPU time (user + system) a process has used so far.
-std::chrono::milliseconds cpu_time(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto paren = stat.rfind(')');
-  if (paren == std::string::npos) return {};
-  std::istringstream rest(stat.substr(paren + 2));
-  std::string field;
-  long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoll(field);
-    if (i == 15) stime = std::stoll(field);
-  }
-  return std::chrono::milliseconds((utime + stime) * 1000 / ::sysconf(_SC_CLK_TCK));
-}
-
-size_t open_fds(pid_t pid) {
-  size_t n = 0;
-  if (DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
-    while (dirent* e = ::readdir(d))
-      if (e->d_name[0] != '.') ++n;
-    ::closedir(d);
-  }
-  return n;
 }
 
 // ---- HTTP / TCP ----
@@ -649,13 +568,6 @@ TEST(Limits, RtspAnnounceBeyondMaxStreamsIsRefusedWith453) {
 
 // =============================================================================================================
 // 8. Memory: after a burst of idle connections comes and goes, the RSS returns near where it was.
-
-size_t rss_bytes(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(f, line);)
-    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;
-  return 0;
-}
 
 // Idle connections hold no read buffer (allocated when data arrives): 4000 of them cost under 6 KiB each. When they
 // are gone, the memory goes back to the kernel (app/heap_trimmer.hpp; net/worker_pool.hpp says why connections are
