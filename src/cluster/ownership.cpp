@@ -28,10 +28,11 @@ Decision decide(const StreamFacts& f, std::string_view self, const std::vector<s
     }
   };
   // A free lease right after Redis came back (restarted empty): the owner before the outage takes it back within a
-  // heartbeat; a relay of it goes on meanwhile instead of stopping and starting again.
+  // heartbeat; a relay of it goes on meanwhile instead of stopping and starting again. The owner may not have
+  // reconnected yet (no heartbeat in the empty Redis): media still arriving from it says it is there.
   auto keep_relay = [&] {
     if (!settled && f.holder.empty() && !f.relaying_from.empty() && f.relaying_from != me &&
-        is_live(f.relaying_from)) {
+        (is_live(f.relaying_from) || f.relay_receiving)) {
       d.role = Role::Relay;
       d.owner = f.relaying_from;
     }

@@ -14,8 +14,10 @@
 //    node lost the race is kicked.
 //  - Every other node relays the stream from the holder (when it has readers); with no live holder, nobody serves
 //    it until a node takes the lease. Except right after Redis came back (not `settled`): a relay whose owner is
-//    still live keeps relaying from it while the lease is free, since that owner takes it back within a heartbeat
-//    (dropping the relay and starting it again cost its readers a keyframe wait: 1.4 s measured).
+//    live keeps relaying from it while the lease is free, since that owner takes it back within a heartbeat
+//    (dropping the relay and starting it again cost its readers a keyframe wait: 1.4 s measured). "Live" there is
+//    a heartbeat in Redis or, since a Redis that restarted empty has no heartbeat of a node that has not
+//    reconnected yet, a relay still receiving media from it.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +35,7 @@ struct StreamFacts {
   bool local_publisher = false;  // a publisher on this node feeds it
   bool serving = false;          // this node is the owner now (pulls the source or has the publisher)
   std::string relaying_from;     // the node this node relays the stream from now; "" = not relaying
+  bool relay_receiving = false;  // that relay is receiving media (the stream is ready)
   std::string holder;            // the lease holder read from Redis; "" = free
 };
 

@@ -428,7 +428,12 @@ Status Coordinator::heartbeat() {
   std::vector<cluster::Decision> decisions(streams.size());
   cmds.clear();
   std::vector<size_t> lease_of;  // command index -> stream index
-  for (size_t i = 0; i < streams.size(); ++i) facts[i].local_publisher = streams[i]->stats().has_publisher;
+  std::vector<bool> ready(streams.size());
+  for (size_t i = 0; i < streams.size(); ++i) {
+    const auto st = streams[i]->stats();
+    facts[i].local_publisher = st.has_publisher;
+    ready[i] = st.state == media::StreamState::Ready;
+  }
   {
     std::lock_guard lk(table_->mu);
     for (size_t i = 0; i < streams.size(); ++i) {
@@ -437,7 +442,10 @@ Status Coordinator::heartbeat() {
       f.pull = streams[i]->options().source != "publisher";
       auto it = table_->roles.find(f.id);
       f.serving = it != table_->roles.end() && it->second.role == Role::Owner;
-      if (it != table_->roles.end() && it->second.role == Role::Relay) f.relaying_from = it->second.owner;
+      if (it != table_->roles.end() && it->second.role == Role::Relay) {
+        f.relaying_from = it->second.owner;
+        f.relay_receiving = ready[i];
+      }
       const Reply& g = (*r3)[i];
       if (g.type == Reply::Type::String) f.holder = g.str;
     }
@@ -498,14 +506,18 @@ Status Coordinator::heartbeat() {
       StreamRole role;
       role.role = d.role;
       role.owner = d.owner;
+      auto old = table_->roles.find(s->id());
       if (d.role == Role::Relay) {
-        auto n = by_name.find(d.owner);
-        if (n == by_name.end()) role = {};
-        else role.url = rtsp_url(*n->second, s->id());
+        if (auto n = by_name.find(d.owner); n != by_name.end())
+          role.url = rtsp_url(*n->second, s->id());
+        else if (old != table_->roles.end() && old->second.role == Role::Relay && old->second.owner == d.owner)
+          role = old->second;  // kept while its owner re-registers in a Redis that restarted empty (ownership.hpp)
+        else
+          role = {};
       }
       if (d.kick_publisher)
-        log::warn("cluster: two publishers; the stream's owner is another node", {{"stream", s->id()}, {"owner", d.owner}});
-      auto old = table_->roles.find(s->id());
+        log::warn("cluster: two publishers; the stream's owner is another node",
+                  {{"stream", s->id()}, {"owner", d.owner}});
       const bool changed = old == table_->roles.end() || !(old->second == role);
       if (changed && (old != table_->roles.end() || role.role != Role::None))
         log::info("cluster: stream role", {{"stream", s->id()}, {"role", cluster::to_string(role.role)}, {"owner", role.owner}});

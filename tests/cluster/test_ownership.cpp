@@ -85,6 +85,14 @@ TEST(Ownership, AfterRedisReturnsEmptyARelayGoesOnUntilItsOwnerRetakesTheLease) 
     if (n != pick && n != owner) relay_node = n;
   EXPECT_EQ(decide(third, relay_node, kNodes, true).role, Role::None);
   EXPECT_EQ(decide(third, relay_node, {pick, relay_node}, false).role, Role::None);
+  // The owner has not reconnected yet (Redis restarted empty: no heartbeat of it) but media still arrives from it:
+  // the relay goes on (CI saw a 1.4 s gap on the node that reconnected first).
+  third.relay_receiving = true;
+  auto early = decide(third, relay_node, {pick, relay_node}, false);
+  EXPECT_EQ(early.role, Role::Relay);
+  EXPECT_EQ(early.owner, owner);
+  EXPECT_EQ(early.lease, LeaseAction::None);
+  EXPECT_EQ(decide(third, relay_node, {pick, relay_node}, true).role, Role::None) << "only until settled";
   // A publisher's stream likewise.
   StreamFacts pub;
   pub.id = "live";
