@@ -1,5 +1,6 @@
 #pragma once
-// SRTP and SRTCP (RFC 3711) with AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM (RFC 7714) on OpenSSL 3's EVP API.
+// SRTP and SRTCP (RFC 3711) with AES_CM_128_HMAC_SHA1_80 on OpenSSL 3's EVP API and AEAD_AES_128_GCM (RFC 7714) on
+// libgcrypt (srtp.cpp says why).
 // One session per direction: what we send (SRTP + SRTCP) or what the peer sends. Per packet: no heap allocation,
 // no locks; a session is used by one thread at a time.
 #include <array>
