@@ -32,7 +32,7 @@ Decision decide(const StreamFacts& f, std::string_view self, const std::vector<s
   // reconnected yet (no heartbeat in the empty Redis): media still arriving from it says it is there.
   auto keep_relay = [&] {
     if (!settled && f.holder.empty() && !f.relaying_from.empty() && f.relaying_from != me &&
-        (is_live(f.relaying_from) || f.relay_receiving)) {
+        (is_live(f.relaying_from) || f.ready)) {
       d.role = Role::Relay;
       d.owner = f.relaying_from;
     }

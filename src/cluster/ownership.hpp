@@ -35,7 +35,7 @@ struct StreamFacts {
   bool local_publisher = false;  // a publisher on this node feeds it
   bool serving = false;          // this node is the owner now (pulls the source or has the publisher)
   std::string relaying_from;     // the node this node relays the stream from now; "" = not relaying
-  bool relay_receiving = false;  // that relay is receiving media (the stream is ready)
+  bool ready = false;            // the stream has media now (from this node's relay, when relaying_from is set)
   std::string holder;            // the lease holder read from Redis; "" = free
 };
 

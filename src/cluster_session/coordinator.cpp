@@ -428,11 +428,10 @@ Status Coordinator::heartbeat() {
   std::vector<cluster::Decision> decisions(streams.size());
   cmds.clear();
   std::vector<size_t> lease_of;  // command index -> stream index
-  std::vector<bool> ready(streams.size());
   for (size_t i = 0; i < streams.size(); ++i) {
     const auto st = streams[i]->stats();
     facts[i].local_publisher = st.has_publisher;
-    ready[i] = st.state == media::StreamState::Ready;
+    facts[i].ready = st.state == media::StreamState::Ready;
   }
   {
     std::lock_guard lk(table_->mu);
@@ -442,10 +441,7 @@ Status Coordinator::heartbeat() {
       f.pull = streams[i]->options().source != "publisher";
       auto it = table_->roles.find(f.id);
       f.serving = it != table_->roles.end() && it->second.role == Role::Owner;
-      if (it != table_->roles.end() && it->second.role == Role::Relay) {
-        f.relaying_from = it->second.owner;
-        f.relay_receiving = ready[i];
-      }
+      if (it != table_->roles.end() && it->second.role == Role::Relay) f.relaying_from = it->second.owner;
       const Reply& g = (*r3)[i];
       if (g.type == Reply::Type::String) f.holder = g.str;
     }

@@ -60,10 +60,11 @@ CipherCtx keyed_cipher(const EVP_CIPHER* cipher, const uint8_t* key) {
   return c;
 }
 
-// AES-128-GCM (RFC 7714) through libgcrypt. OpenSSL 3's EVP costs about 1.3 us per 1200-byte packet here, two
-// thirds of it in the provider glue around each call (OSSL_PARAM arrays, name lookups: strcmp showed at 3 % of the
-// server's CPU at 2000 viewers); libgcrypt's handle holds the key schedule and GHASH tables and costs about 0.45 us
-// (tests/webrtc SrtpBenchmark). Debian builds it with AES-NI and PCLMUL, and it is linked dynamically like OpenSSL.
+// AES-128-GCM (RFC 7714) through libgcrypt. OpenSSL 3's EVP costs about 1.2 us per 1200-byte packet here, ~0.4 us
+// of it fixed per call in the provider glue (OSSL_PARAM arrays, name lookups: strcmp showed at 3 % of the server's
+// CPU at 2000 viewers); libgcrypt's handle holds the key schedule and GHASH tables, its fixed cost is ~0.15 us and
+// a 1200-byte packet 0.5-0.95 us on this noisy host (tests/webrtc SrtpBenchmark). It picks AES-NI and PCLMUL at run
+// time, and is linked dynamically like OpenSSL.
 bool gcrypt_ready() {
   static std::once_flag once;
   static bool ok = false;
@@ -88,17 +89,16 @@ class Gcm {
     h_.reset(h);
     return gcry_cipher_setkey(h, key, size) == 0;
   }
-  explicit operator bool() const { return h_ != nullptr; }
-  // AAD = a1 || a2, data in place, tag out (seal) or checked (open).
+  // AAD = a1 || a2, data in place, the 16-byte tag out (seal) or checked (open).
   bool crypt(bool seal, const uint8_t iv[12], const std::byte* a1, size_t n1, const uint8_t* a2, size_t n2,
-             std::byte* data, size_t n, std::byte* tag, size_t tag_size) {
+             std::byte* data, size_t n, std::byte* tag) {
     gcry_cipher_hd_t h = h_.get();
     if (gcry_cipher_setiv(h, iv, 12) != 0) return false;
     if (n1 && gcry_cipher_authenticate(h, a1, n1) != 0) return false;
     if (n2 && gcry_cipher_authenticate(h, a2, n2) != 0) return false;
     if (gcry_cipher_final(h) != 0) return false;  // the data comes in one call
-    if (seal) return gcry_cipher_encrypt(h, data, n, nullptr, 0) == 0 && gcry_cipher_gettag(h, tag, tag_size) == 0;
-    return gcry_cipher_decrypt(h, data, n, nullptr, 0) == 0 && gcry_cipher_checktag(h, tag, tag_size) == 0;
+    if (seal) return gcry_cipher_encrypt(h, data, n, nullptr, 0) == 0 && gcry_cipher_gettag(h, tag, kGcmTagSize) == 0;
+    return gcry_cipher_decrypt(h, data, n, nullptr, 0) == 0 && gcry_cipher_checktag(h, tag, kGcmTagSize) == 0;
   }
 
  private:
@@ -392,7 +392,7 @@ Result<size_t> SrtpSession::protect_rtp(std::byte* b, size_t len) {
   if (m.gcm) {
     uint8_t iv[12];
     m.gcm_rtp_iv(iv, ssrc, index);
-    if (!m.rtp_gcm.crypt(true, iv, b, hl, nullptr, 0, b + hl, len - hl, b + len, kGcmTagSize))
+    if (!m.rtp_gcm.crypt(true, iv, b, hl, nullptr, 0, b + hl, len - hl, b + len))
       return make_error("SRTP: protect: AES-GCM failed");
     out = len + kGcmTagSize;
   } else {
@@ -436,7 +436,7 @@ Result<size_t> SrtpSession::unprotect_rtp(std::byte* b, size_t len) {
   if (m.gcm) {
     uint8_t iv[12];
     m.gcm_rtp_iv(iv, ssrc, index);
-    if (!m.rtp_gcm.crypt(false, iv, b, hl, nullptr, 0, b + hl, body - hl, b + body, kGcmTagSize))
+    if (!m.rtp_gcm.crypt(false, iv, b, hl, nullptr, 0, b + hl, body - hl, b + body))
       return make_error(fmt::format("SRTP: unprotect: SSRC {:08x} sequence number {} fails authentication", ssrc, seq));
   } else {
     uint8_t roc[4], tag[20];
@@ -474,7 +474,7 @@ Result<size_t> SrtpSession::protect_rtcp(std::byte* b, size_t len) {
     uint8_t iv[12];
     m.gcm_rtcp_iv(iv, ssrc, index);
     if (!m.rtcp_gcm.crypt(true, iv, b, kRtcpHeader, e_index, sizeof e_index, b + kRtcpHeader, len - kRtcpHeader,
-                          b + len, kGcmTagSize))
+                          b + len))
       return make_error("SRTCP: protect: AES-GCM failed");
     std::memcpy(b + len + kGcmTagSize, e_index, sizeof e_index);
     out = len + kGcmTagSize + kSrtcpIndexSize;
@@ -517,8 +517,7 @@ Result<size_t> SrtpSession::unprotect_rtcp(std::byte* b, size_t len) {
     m.gcm_rtcp_iv(iv, ssrc, index);
     // Unencrypted (E = 0): everything before the tag is authenticated only (RFC 7714 9.2).
     size_t aad = encrypted ? kRtcpHeader : body;
-    if (!m.rtcp_gcm.crypt(false, iv, b, aad, u8p(e_index_p), kSrtcpIndexSize, b + aad, body - aad, b + body,
-                          kGcmTagSize))
+    if (!m.rtcp_gcm.crypt(false, iv, b, aad, u8p(e_index_p), kSrtcpIndexSize, b + aad, body - aad, b + body))
       return make_error(fmt::format("SRTCP: unprotect: SSRC {:08x} index {} fails authentication", ssrc, index));
   } else {
     uint8_t tag[20];

@@ -87,7 +87,7 @@ TEST(Ownership, AfterRedisReturnsEmptyARelayGoesOnUntilItsOwnerRetakesTheLease) 
   EXPECT_EQ(decide(third, relay_node, {pick, relay_node}, false).role, Role::None);
   // The owner has not reconnected yet (Redis restarted empty: no heartbeat of it) but media still arrives from it:
   // the relay goes on (CI saw a 1.4 s gap on the node that reconnected first).
-  third.relay_receiving = true;
+  third.ready = true;
   auto early = decide(third, relay_node, {pick, relay_node}, false);
   EXPECT_EQ(early.role, Role::Relay);
   EXPECT_EQ(early.owner, owner);
