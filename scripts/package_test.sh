@@ -12,7 +12,8 @@
 #                the ConfigMap passes --check-config; the probe paths answer 200 on a server run with it, and
 #                SIGTERM turns /readyz to 503 while /healthz stays 200 (the ConfigMap's shutdown_grace).
 #   4. image:    buildah builds the Dockerfile (FROM debian:bookworm / bookworm-slim made locally from the cached
-#                minbase tree); the image's metadata (user, ports, healthcheck, stop signal); its filesystem runs
+#                minbase tree; after the deb section its run stage installs that .deb instead of compiling the
+#                server again, and the toolchain stage must configure the project); the image's metadata (user, ports, healthcheck, stop signal); its filesystem runs
 #                the server as the image's user (chroot) and Chromium plays a stream published into it.
 #   prepare:     only the slow, mostly I/O-bound groundwork of deb and image, no checks: the minbase tree, the
 #                base images made from it, and the image's toolchain stage (apt downloads, no compile).
@@ -295,12 +296,39 @@ fi
 if want image; then
   section_start "container image"
   base_images
+  # Build once: when the deb section above has made and checked the .deb from build/release, the Dockerfile's run
+  # stage takes that package (--build-context build=DIR stands in for the build stage, which buildah then skips:
+  # ~10 min of compiling on 2 cores). SG_IMAGE_FROM_SOURCE=1, or the image section run alone, compiles in the build
+  # stage as `podman build .` does. Either way the toolchain stage is checked: the project configures in it, so every
+  # library the build stage needs is there.
+  from_deb=()
+  if [ -n "${DEB:-}" ] && [ "${SG_IMAGE_FROM_SOURCE:-0}" != 1 ]; then
+    mkdir -p "$T/debctx"
+    cp "$DEB" "$T/debctx/streamgate.deb"
+    from_deb=(--build-context "build=$T/debctx")
+    echo "  the run stage installs the .deb checked above (SG_IMAGE_FROM_SOURCE=1 compiles in the build stage)"
+  fi
+  toolchain_configures() {
+    podman image exists streamgate/toolchain:bookworm || toolchain_layer "$T/toolchain_build.log" || return 1
+    local ctr mnt rc=0
+    ctr=$(buildah from --pull-never streamgate/toolchain:bookworm) && mnt=$(buildah mount "$ctr") || return 1
+    mkdir -p "$mnt/src"
+    mount --bind -o ro "$ROOT" "$mnt/src" &&
+      { chroot "$mnt" cmake -S /src -B /tmp/configure -G Ninja -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=OFF \
+          -DSG_BENCH=OFF >"$T/toolchain_configure.log" 2>&1 || { tail -20 "$T/toolchain_configure.log"; rc=1; }
+        umount "$mnt/src"; } || rc=1
+    buildah umount "$ctr" >/dev/null
+    buildah rm "$ctr" >/dev/null
+    return $rc
+  }
+  check "the image's toolchain stage has every library the build needs (cmake configures in it)" toolchain_configures
   start=$(date +%s)
   # chroot isolation: this sandbox refuses the OCI runtime's setrlimit calls; --layers caches the apt steps.
   # Each line of the build log stamped with the seconds since the build started: the steps' times are printed.
   image_build() {
     set -o pipefail
-    buildah build --isolation chroot --network host --pull=never --force-rm --layers --format docker -t "$IMAGE" . 2>&1 |
+    buildah build --isolation chroot --network host --pull=never --force-rm --layers --format docker \
+      "${from_deb[@]}" -t "$IMAGE" . 2>&1 |
       while IFS= read -r line; do printf '%5d %s\n' "$(($(date +%s) - start))" "$line"; done >"$T/image_build.log" ||
       { tail -30 "$T/image_build.log"; return 1; }
   }
