@@ -3,7 +3,8 @@
 // crypto), and reports the CPU time (utime + stime) of the sending process only, per second of stream sent.
 // bench/run.py divides streamgate's CPU per reader/viewer by this to print "x.x times the kernel floor".
 //
-//   kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps 30] [--no-gro] [--json]
+//   kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps 30] [--slices S] [--no-gro]
+//                [--json]
 //
 // rtsp: N TCP connections over loopback; per frame and reader one sendmsg gathering, per RTP packet, a 16-byte
 //   header (interleaved '$' header + RTP fixed header, rewritten per reader) and the shared payload of up to 1400
@@ -11,7 +12,9 @@
 // webrtc: one UDP socket sending to N loopback UDP sockets; per frame, every viewer's datagrams (RTP header, up to
 //   1200 payload bytes and a 16-byte SRTP tag, copied into a 64-slot batch as the server's protect step writes
 //   them) go out with sendmmsg, a viewer's run of equal-size datagrams as one UDP GSO message when the kernel has
-//   it, as the WebRTC server does (src/webrtc/server.cpp). Default 600 kb/s.
+//   it, as the WebRTC server does (src/webrtc/server.cpp). Default 600 kb/s. --slices S (default 1): each frame is
+//   S equal NAL units (an encoder's slices), each fragmented on its own as RTP does (FU-A), so a frame ends S runs of
+//   datagrams and goes out as at least S GSO messages, as the server sends such a stream.
 // A child process reads and discards everything (its CPU is not counted): the receivers are outside the floor as
 // the load tools are outside streamgate's CPU in the bench table. Its UDP sockets take UDP GRO as webrtc_viewers'
 // do (--no-gro: neither), so a GSO message is queued whole, not split per datagram in the sender's softirq.
@@ -60,6 +63,7 @@ struct Config {
   double duration_s = 10;
   double kbps = 0;
   double fps = 30;
+  size_t slices = 1;
   bool gro = true;
   bool json = false;
 };
@@ -361,7 +365,11 @@ Run run_webrtc(const Config& cfg) {
 
   double cpu0 = cpu_seconds();
   run.seconds = paced(cfg, [&](size_t frame_bytes, int64_t) {
-    auto sizes = split(frame_bytes, kWebrtcPayload);
+    std::vector<size_t> sizes;
+    for (size_t s = 0; s < cfg.slices; ++s) {
+      const size_t slice = frame_bytes / cfg.slices + (s < frame_bytes % cfg.slices ? 1 : 0);
+      for (auto size : split(slice, kWebrtcPayload)) sizes.push_back(size);
+    }
     for (size_t v = 0; v < dests.size(); ++v) {
       if (queued + sizes.size() > kSlots) flush();
       for (auto size : sizes) {
@@ -388,28 +396,28 @@ Run run_webrtc(const Config& cfg) {
 
 void usage() {
   std::fprintf(stderr,
-               "usage: kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps F] [--no-gro]\n"
-               "                    [--json]\n");
+               "usage: kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps F] [--slices S]\n"
+               "                    [--no-gro] [--json]\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Config cfg;
-  if (int rc = sg::bench::parse_args(
-          argc, argv,
-          {{"--mode", [&](const std::string& v) { cfg.mode = v; }},
-           {"--sinks", [&](const std::string& v) { cfg.sinks = std::stoul(v); }},
-           {"--duration", [&](const std::string& v) { cfg.duration_s = std::stod(v); }},
-           {"--kbps", [&](const std::string& v) { cfg.kbps = std::stod(v); }},
-           {"--fps", [&](const std::string& v) { cfg.fps = std::stod(v); }},
-           {"--no-gro", [&](const std::string&) { cfg.gro = false; }, false},
-           {"--json", [&](const std::string&) { cfg.json = true; }, false}},
-          usage);
+  if (int rc = sg::bench::parse_args(argc, argv,
+                                     {{"--mode", [&](const std::string& v) { cfg.mode = v; }},
+                                      {"--sinks", [&](const std::string& v) { cfg.sinks = std::stoul(v); }},
+                                      {"--duration", [&](const std::string& v) { cfg.duration_s = std::stod(v); }},
+                                      {"--kbps", [&](const std::string& v) { cfg.kbps = std::stod(v); }},
+                                      {"--fps", [&](const std::string& v) { cfg.fps = std::stod(v); }},
+                                      {"--slices", [&](const std::string& v) { cfg.slices = std::stoul(v); }},
+                                      {"--no-gro", [&](const std::string&) { cfg.gro = false; }, false},
+                                      {"--json", [&](const std::string&) { cfg.json = true; }, false}},
+                                     usage);
       rc >= 0)
     return rc;
   if ((cfg.mode != "rtsp" && cfg.mode != "webrtc") || cfg.sinks == 0 || cfg.duration_s <= 0 || cfg.fps <= 0 ||
-      cfg.kbps < 0) {
+      cfg.kbps < 0 || cfg.slices == 0 || cfg.slices > 16) {
     usage();
     return 2;
   }

@@ -2,7 +2,8 @@
 """streamgate's performance table, measured on this machine with the project's own load tools.
 
     bench/run.sh [--quick] [--build build/release] [--only NAME[,NAME]] [--json FILE]
-                 [--webrtc-viewers 100,500,1000,2000] [--workers 2] [--webrtc-no-gro] [--record-streams 100]
+                 [--webrtc-viewers 100,500,1000,2000] [--workers 2] [--webrtc-no-gro] [--webrtc-slices 1]
+                 [--record-streams 100]
 
 Rows (issue #6): start to ready (median of 20), idle RSS after 5 s, REST throughput of GET /api/v1/streams with 100
 streams (wrk), RTSP fan-out (one 2 Mb/s H.264 stream, N TCP readers), WebRTC fan-out (N WHEP viewers of a 600 kb/s
@@ -130,14 +131,16 @@ class Server:
         self.stop()
 
 
-def exec_source(width, height, bitrate_k, audio):
-    """An exec: source line (ffmpeg test pattern published into the server)."""
+def exec_source(width, height, bitrate_k, audio, slices=0):
+    """An exec: source line (ffmpeg test pattern published into the server). slices > 0: exactly that many slices
+    (NAL units) per frame from a one-thread x264; 0: x264's default, sliced threads (as many slices as threads)."""
     inputs = f"-f lavfi -i testsrc2=size={width}x{height}:rate=30"
+    x264 = f" -threads 1 -x264-params slices={slices}" if slices > 0 else ""
     acodec = "-an"
     if audio:
         inputs += " -f lavfi -i sine=frequency=440:sample_rate=48000"
         acodec = "-c:a aac -b:a 64k"
-    return (f"exec:ffmpeg -hide_banner -loglevel error -re {inputs} -c:v libx264 -preset ultrafast -tune zerolatency"
+    return (f"exec:ffmpeg -hide_banner -loglevel error -re {inputs} -c:v libx264 -preset ultrafast -tune zerolatency{x264}"
             f" -g 60 -b:v {bitrate_k}k -maxrate {bitrate_k}k -bufsize {bitrate_k // 2}k -pix_fmt yuv420p {acodec}"
             f" -f rtsp -rtsp_transport tcp rtsp://127.0.0.1:$RTSP_PORT/$STREAM")
 
@@ -165,12 +168,12 @@ def measured(server, fn):
 FLOOR = {}  # row measure -> "x.x times the kernel floor", the extra column of the fan-out rows
 
 
-def kernel_floor(a, measure, mode, n, duration, server_cpu):
+def kernel_floor(a, measure, mode, n, duration, server_cpu, extra=()):
     """Runs bench/kernel_floor: the same bytes to the same number of loopback sockets with the server's syscall
     pattern and nothing else, for the row's duration; records streamgate's CPU per reader/viewer as a multiple of
     the floor's (utime + stime of the floor process only; both in % of one core, so the ratio needs no units)."""
     rc, r = tool_json([os.path.join(a.build, "bench", "kernel_floor"), "--mode", mode, "--sinks", str(n),
-                       "--duration", str(duration)] + (["--no-gro"] if mode == "webrtc" and a.webrtc_no_gro else []),
+                       "--duration", str(duration)] + list(extra) + (["--no-gro"] if mode == "webrtc" and a.webrtc_no_gro else []),
                       duration + 60)
     floor = r.get("cpu_percent", 0)
     if rc != 0 or floor <= 0:
@@ -278,7 +281,7 @@ def row_webrtc_fanout(a, rows):
     duration = 3 if a.quick else 15
     for n in counts:
         config = f"webrtc: {{ max_sessions: {max(5000, n)} }}\nstreams:\n  live:\n    source: >-\n      " + \
-                 exec_source(640, 360, 600, audio=False) + "\n"
+                 exec_source(640, 360, 600, audio=False, slices=a.webrtc_slices) + "\n"
         with Server(a.binary, config, workers=a.workers) as s:
             if not s.wait_ready("live"):
                 raise RuntimeError("exec source never ready: " + s.dir)
@@ -298,7 +301,8 @@ def row_webrtc_fanout(a, rows):
         w = len(shares)
         spread = w < 2 or all(70.0 / w <= pct <= 130.0 / w for _, pct in shares)
         receivers = "per-datagram receivers" if a.webrtc_no_gro else "GRO receivers"
-        rows.append((f"WebRTC fan-out, {n} WHEP viewers of 600 kb/s, {w} workers, {receivers}",
+        slices = f"{a.webrtc_slices} slice{'s' if a.webrtc_slices > 1 else ''} per frame"
+        rows.append((f"WebRTC fan-out, {n} WHEP viewers of 600 kb/s ({slices}), {w} workers, {receivers}",
                      f"CPU {cpu:.1f}% ({per:.4f}%/viewer = {100 / per if per else 0:,.0f} viewers/core), "
                      f"source {src_kbps:.0f} kb/s, "
                      f"per worker " + ", ".join(f"{name} {pct:.0f}%" for name, pct in shares) + " of the server's, "
@@ -306,7 +310,7 @@ def row_webrtc_fanout(a, rows):
                      f"min ratio {r.get('ratio', {}).get('min')}",
                      ">= 2500 viewers/core, all connect, >= 99% packets, each worker 35-65% (2 workers)",
                      per > 0 and 100 / per >= 2500 and rc == 0 and r.get("connected") == n and spread))
-        kernel_floor(a, rows[-1][0], "webrtc", n, duration, cpu)
+        kernel_floor(a, rows[-1][0], "webrtc", n, duration, cpu, ["--slices", str(a.webrtc_slices)])
 
 
 def row_ingest(a, rows):
@@ -452,7 +456,12 @@ def main():
     ap.add_argument("--workers", type=int, default=2, help="server worker threads for the WebRTC fan-out row")
     ap.add_argument("--webrtc-no-gro", action="store_true",
                     help="WebRTC viewers (and the floor's sinks) take datagrams one by one instead of with UDP GRO")
+    ap.add_argument("--webrtc-slices", type=int, default=1,
+                    help="slices (NAL units) per frame of the WebRTC row's source, mirrored by its kernel floor "
+                         "(the rows before 2026-12-03 had x264's sliced threads: 2 per frame on 2 cores)")
     a = ap.parse_args()
+    if not 1 <= a.webrtc_slices <= 16:
+        ap.error("--webrtc-slices: 1 to 16")
     a.binary = os.path.join(a.build, "streamgate")
     only = set(filter(None, a.only.split(",")))
     rows, latency_rows, failures = [], [], []
