@@ -3,12 +3,15 @@
 // crypto), and reports the CPU time (utime + stime) of the sending process only, per second of stream sent.
 // bench/run.py divides streamgate's CPU per reader/viewer by this to print "x.x times the kernel floor".
 //
-//   kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps 30] [--slices S] [--no-gro]
-//                [--json]
+//   kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps 30] [--threads W] [--slices S]
+//                [--no-gro] [--json]
 //
 // rtsp: N TCP connections over loopback; per frame and reader one sendmsg gathering, per RTP packet, a 16-byte
 //   header (interleaved '$' header + RTP fixed header, rewritten per reader) and the shared payload of up to 1400
 //   bytes, as the RTSP server's sender writes a unit (src/rtsp_session/server.cpp). Default 2000 kb/s.
+//   --threads W (default 1): W sending threads with N/W connections each, as W server workers split the readers;
+//   each send is timed from the frame's clock tick to the return of that reader's sendmsg (on loopback the data is
+//   in the reader's socket by then): the latency floor of sequential passes, reported as p50/p99/p999.
 // webrtc: one UDP socket sending to N loopback UDP sockets; per frame, every viewer's datagrams (RTP header, up to
 //   1200 payload bytes and a 16-byte SRTP tag, copied into a 64-slot batch as the server's protect step writes
 //   them) go out with sendmmsg, a viewer's run of equal-size datagrams as one UDP GSO message when the kernel has
@@ -35,11 +38,13 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tool_support.hpp"
@@ -64,6 +69,7 @@ struct Config {
   double kbps = 0;
   double fps = 30;
   size_t slices = 1;
+  size_t threads = 1;  // rtsp
   bool gro = true;
   bool json = false;
 };
@@ -127,7 +133,14 @@ sockaddr_in loopback(uint16_t port) {
   _exit(0);
 }
 
-// Frames at cfg.fps: calls send_frame(frame_bytes) on an absolute clock for the duration; returns the elapsed time.
+int64_t monotonic_ns() {
+  timespec t{};
+  ::clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+// Frames at cfg.fps: calls send_frame(frame_bytes, index, tick_ns) on an absolute clock (tick_ns: the frame's
+// CLOCK_MONOTONIC time) for the duration; returns the elapsed time.
 template <class F>
 double paced(const Config& cfg, F&& send_frame) {
   const auto frame_bytes = static_cast<size_t>(cfg.kbps * 1000 / 8 / cfg.fps);
@@ -137,7 +150,7 @@ double paced(const Config& cfg, F&& send_frame) {
   const auto frames = static_cast<int64_t>(cfg.duration_s * cfg.fps);
   auto t0 = std::chrono::steady_clock::now();
   for (int64_t f = 0; f < frames; ++f) {
-    send_frame(frame_bytes, f);
+    send_frame(frame_bytes, f, static_cast<int64_t>(next.tv_sec) * 1000000000 + next.tv_nsec);
     next.tv_nsec += interval_ns;
     while (next.tv_nsec >= 1000000000) {
       next.tv_nsec -= 1000000000;
@@ -160,10 +173,35 @@ std::vector<size_t> split(size_t frame_bytes, size_t max_payload) {
   return sizes;
 }
 
+// Send times after the frame's tick: 10 us buckets up to 1 s, the last one for >= 1 s.
+struct Histogram {
+  static constexpr size_t kBuckets = 100001;
+  std::vector<uint64_t> buckets = std::vector<uint64_t>(kBuckets, 0);
+  uint64_t count = 0;
+  void add(int64_t ns) {
+    ++buckets[static_cast<size_t>(std::clamp<int64_t>(ns / 10000, 0, kBuckets - 1))];
+    ++count;
+  }
+  void merge(const Histogram& o) {
+    for (size_t b = 0; b < kBuckets; ++b) buckets[b] += o.buckets[b];
+    count += o.count;
+  }
+  double quantile_us(double q) const {  // the bucket's middle
+    const auto want = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count)));
+    uint64_t seen = 0;
+    for (size_t b = 0; b < kBuckets; ++b) {
+      seen += buckets[b];
+      if (seen >= want && seen > 0) return (static_cast<double>(b) + 0.5) * 10;
+    }
+    return 0;
+  }
+};
+
 struct Run {
   double seconds = 0;
   double cpu = 0;
   Counters c;
+  Histogram latency;  // rtsp
 };
 
 Run run_rtsp(const Config& cfg) {
@@ -192,59 +230,81 @@ Run run_rtsp(const Config& cfg) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // as Asio sessions that write whole units
     conns.push_back(fd);
   }
-  std::vector<std::byte> payload(kRtspPayload + kRtpHeader, std::byte{0x5a});
-  std::vector<std::array<std::byte, 16>> headers;
-  std::vector<iovec> iov;
-  std::vector<uint16_t> seq(cfg.sinks, 0);
+  const std::vector<std::byte> payload(kRtspPayload + kRtpHeader, std::byte{0x5a});
+  // One sender per thread, each with every W-th connection, paced on the same clock as the server's workers are
+  // woken by the same unit.
+  const size_t threads = std::min(cfg.threads, conns.size());
+  std::vector<Run> parts(threads);
+  auto sender = [&](size_t t) {
+    Run& part = parts[t];
+    std::vector<int> mine;
+    for (size_t r = t; r < conns.size(); r += threads) mine.push_back(conns[r]);
+    std::vector<std::array<std::byte, 16>> headers;
+    std::vector<iovec> iov;
+    std::vector<uint16_t> seq(mine.size(), 0);
+    part.seconds = paced(cfg, [&](size_t frame_bytes, int64_t, int64_t tick_ns) {
+      auto sizes = split(frame_bytes, kRtspPayload);
+      headers.resize(sizes.size());
+      for (size_t r = 0; r < mine.size(); ++r) {
+        iov.clear();
+        size_t total = 0;
+        for (size_t p = 0; p < sizes.size(); ++p) {
+          auto& h = headers[p];
+          auto size = static_cast<uint16_t>(sizes[p] + kRtpHeader);
+          h[0] = std::byte{'$'};
+          h[1] = std::byte{0};
+          h[2] = static_cast<std::byte>(size >> 8);
+          h[3] = static_cast<std::byte>(size & 0xff);
+          std::memcpy(h.data() + 4, payload.data(), kRtpHeader);
+          h[6] = static_cast<std::byte>(seq[r] >> 8);
+          h[7] = static_cast<std::byte>(seq[r]++ & 0xff);
+          iov.push_back({h.data(), h.size()});
+          iov.push_back({const_cast<std::byte*>(payload.data()) + kRtpHeader, sizes[p]});
+          total += h.size() + sizes[p];
+          ++part.c.packets;
+        }
+        msghdr msg{};
+        msg.msg_iov = iov.data();
+        msg.msg_iovlen = iov.size();
+        size_t sent = 0;
+        for (;;) {
+          auto n = ::sendmsg(mine[r], &msg, MSG_NOSIGNAL);
+          ++part.c.syscalls;
+          if (n < 0) {
+            if (errno == EINTR) continue;
+            die("sendmsg");
+          }
+          sent += static_cast<size_t>(n);
+          if (sent >= total) break;
+          ++part.c.short_or_failed;  // blocking socket: the rest of the gather list goes in the next call
+          auto left = static_cast<size_t>(n);
+          while (msg.msg_iovlen > 0 && left >= msg.msg_iov->iov_len) {
+            left -= msg.msg_iov->iov_len;
+            ++msg.msg_iov;
+            --msg.msg_iovlen;
+          }
+          msg.msg_iov->iov_base = static_cast<std::byte*>(msg.msg_iov->iov_base) + left;
+          msg.msg_iov->iov_len -= left;
+        }
+        part.latency.add(monotonic_ns() - tick_ns);
+        part.c.bytes += total;
+      }
+    });
+  };
   Run run;
   double cpu0 = cpu_seconds();
-  run.seconds = paced(cfg, [&](size_t frame_bytes, int64_t) {
-    auto sizes = split(frame_bytes, kRtspPayload);
-    headers.resize(sizes.size());
-    for (size_t r = 0; r < conns.size(); ++r) {
-      iov.clear();
-      size_t total = 0;
-      for (size_t p = 0; p < sizes.size(); ++p) {
-        auto& h = headers[p];
-        auto size = static_cast<uint16_t>(sizes[p] + kRtpHeader);
-        h[0] = std::byte{'$'};
-        h[1] = std::byte{0};
-        h[2] = static_cast<std::byte>(size >> 8);
-        h[3] = static_cast<std::byte>(size & 0xff);
-        std::memcpy(h.data() + 4, payload.data(), kRtpHeader);
-        h[6] = static_cast<std::byte>(seq[r] >> 8);
-        h[7] = static_cast<std::byte>(seq[r]++ & 0xff);
-        iov.push_back({h.data(), h.size()});
-        iov.push_back({payload.data() + kRtpHeader, sizes[p]});
-        total += h.size() + sizes[p];
-        ++run.c.packets;
-      }
-      msghdr msg{};
-      msg.msg_iov = iov.data();
-      msg.msg_iovlen = iov.size();
-      size_t sent = 0;
-      for (;;) {
-        auto n = ::sendmsg(conns[r], &msg, MSG_NOSIGNAL);
-        ++run.c.syscalls;
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          die("sendmsg");
-        }
-        sent += static_cast<size_t>(n);
-        if (sent >= total) break;
-        ++run.c.short_or_failed;  // blocking socket: the rest of the gather list goes in the next call
-        auto left = static_cast<size_t>(n);
-        while (msg.msg_iovlen > 0 && left >= msg.msg_iov->iov_len) {
-          left -= msg.msg_iov->iov_len;
-          ++msg.msg_iov;
-          --msg.msg_iovlen;
-        }
-        msg.msg_iov->iov_base = static_cast<std::byte*>(msg.msg_iov->iov_base) + left;
-        msg.msg_iov->iov_len -= left;
-      }
-      run.c.bytes += total;
-    }
-  });
+  std::vector<std::thread> others;
+  for (size_t t = 1; t < threads; ++t) others.emplace_back(sender, t);
+  sender(0);
+  for (auto& th : others) th.join();
+  for (const auto& part : parts) {
+    run.seconds = std::max(run.seconds, part.seconds);
+    run.c.syscalls += part.c.syscalls;
+    run.c.bytes += part.c.bytes;
+    run.c.packets += part.c.packets;
+    run.c.short_or_failed += part.c.short_or_failed;
+    run.latency.merge(part.latency);
+  }
   run.cpu = cpu_seconds() - cpu0;
   for (int fd : conns) ::close(fd);
   ::close(listener);
@@ -364,7 +424,7 @@ Run run_webrtc(const Config& cfg) {
   };
 
   double cpu0 = cpu_seconds();
-  run.seconds = paced(cfg, [&](size_t frame_bytes, int64_t) {
+  run.seconds = paced(cfg, [&](size_t frame_bytes, int64_t, int64_t) {
     std::vector<size_t> sizes;
     for (size_t s = 0; s < cfg.slices; ++s) {
       const size_t slice = frame_bytes / cfg.slices + (s < frame_bytes % cfg.slices ? 1 : 0);
@@ -395,9 +455,10 @@ Run run_webrtc(const Config& cfg) {
 }
 
 void usage() {
-  std::fprintf(stderr,
-               "usage: kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps F] [--slices S]\n"
-               "                    [--no-gro] [--json]\n");
+  std::fprintf(
+      stderr,
+      "usage: kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps F] [--threads W]\n"
+      "                    [--slices S] [--no-gro] [--json]\n");
 }
 
 }  // namespace
@@ -411,13 +472,14 @@ int main(int argc, char** argv) {
                                       {"--kbps", [&](const std::string& v) { cfg.kbps = std::stod(v); }},
                                       {"--fps", [&](const std::string& v) { cfg.fps = std::stod(v); }},
                                       {"--slices", [&](const std::string& v) { cfg.slices = std::stoul(v); }},
+                                      {"--threads", [&](const std::string& v) { cfg.threads = std::stoul(v); }},
                                       {"--no-gro", [&](const std::string&) { cfg.gro = false; }, false},
                                       {"--json", [&](const std::string&) { cfg.json = true; }, false}},
                                      usage);
       rc >= 0)
     return rc;
   if ((cfg.mode != "rtsp" && cfg.mode != "webrtc") || cfg.sinks == 0 || cfg.duration_s <= 0 || cfg.fps <= 0 ||
-      cfg.kbps < 0 || cfg.slices == 0 || cfg.slices > 16) {
+      cfg.kbps < 0 || cfg.slices == 0 || cfg.slices > 16 || cfg.threads == 0 || cfg.threads > 64) {
     usage();
     return 2;
   }
@@ -432,10 +494,15 @@ int main(int argc, char** argv) {
   if (cfg.json) {
     std::printf(
         "{\"mode\":\"%s\",\"sinks\":%zu,\"kbps\":%.0f,\"seconds\":%.3f,\"cpu_s\":%.4f,\"cpu_percent\":%.3f,"
-        "\"per_sink_percent\":%.6f,\"syscalls\":%llu,\"packets\":%llu,\"bytes\":%llu,\"short_or_failed\":%llu}\n",
+        "\"per_sink_percent\":%.6f,\"syscalls\":%llu,\"packets\":%llu,\"bytes\":%llu,\"short_or_failed\":%llu",
         cfg.mode.c_str(), cfg.sinks, cfg.kbps, run.seconds, run.cpu, percent, per_sink,
         static_cast<unsigned long long>(run.c.syscalls), static_cast<unsigned long long>(run.c.packets),
         static_cast<unsigned long long>(run.c.bytes), static_cast<unsigned long long>(run.c.short_or_failed));
+    if (run.latency.count > 0)
+      std::printf(",\"threads\":%zu,\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"samples\":%llu}",
+                  cfg.threads, run.latency.quantile_us(0.5), run.latency.quantile_us(0.99),
+                  run.latency.quantile_us(0.999), static_cast<unsigned long long>(run.latency.count));
+    std::printf("}\n");
   } else {
     std::printf(
         "%s floor: %zu sinks at %.0f kb/s, %.1f s of stream in %.1f s: CPU %.3f s (%.2f%% of a core, %.5f%% "
@@ -443,6 +510,9 @@ int main(int argc, char** argv) {
         cfg.mode.c_str(), cfg.sinks, cfg.kbps, cfg.duration_s, run.seconds, run.cpu, percent, per_sink,
         static_cast<unsigned long long>(run.c.syscalls), static_cast<unsigned long long>(run.c.packets),
         static_cast<unsigned long long>(run.c.bytes), static_cast<unsigned long long>(run.c.short_or_failed));
+    if (run.latency.count > 0)
+      std::printf("sends after the frame's tick (%zu threads): p50 %.0f us  p99 %.0f us  p999 %.0f us\n", cfg.threads,
+                  run.latency.quantile_us(0.5), run.latency.quantile_us(0.99), run.latency.quantile_us(0.999));
   }
   return 0;
 }
