@@ -53,10 +53,10 @@ struct CipherCtxFree {
 };
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
-// A cipher context with its key schedule set once; per packet only the IV is set.
-CipherCtx keyed_cipher(const EVP_CIPHER* cipher, const uint8_t* key) {
+// AES-128-CTR (the AES-CM profile's cipher) with its key schedule set once; per packet only the IV is set.
+CipherCtx aes_ctr_cipher(const uint8_t* key) {
   CipherCtx c(EVP_CIPHER_CTX_new());
-  if (!c || EVP_CipherInit_ex2(c.get(), cipher, key, nullptr, 1, nullptr) != 1) return {};
+  if (!c || EVP_CipherInit_ex2(c.get(), EVP_aes_128_ctr(), key, nullptr, 1, nullptr) != 1) return {};
   return c;
 }
 
@@ -351,7 +351,7 @@ Result<std::unique_ptr<SrtpSession>> SrtpSession::create(SrtpProfile profile, By
       ok = (rtcp ? m.rtcp_gcm : m.rtp_gcm).init(u8p(enc.data()), enc.size());
       continue;
     }
-    (rtcp ? m.rtcp_cipher : m.rtp_cipher) = keyed_cipher(EVP_aes_128_ctr(), u8p(enc.data()));
+    (rtcp ? m.rtcp_cipher : m.rtp_cipher) = aes_ctr_cipher(u8p(enc.data()));
     ok = (rtcp ? m.rtcp_cipher : m.rtp_cipher) != nullptr;
     if (ok) {
       ok = detail::srtp_kdf(master_key, master_salt, rtcp ? kLabelRtcpAuth : kLabelRtpAuth, auth);
