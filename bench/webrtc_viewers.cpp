@@ -1,6 +1,6 @@
-// webrtc_viewers: N concurrent WHEP viewers (RFC 9725) of one stream, for load tests of any WHEP server. Each viewer
-// binds one UDP socket, POSTs a Chrome-like recvonly offer (BUNDLE of H.264 video and Opus audio), connects with
-// ICE (full agent, controlling: Binding requests with USE-CANDIDATE to the answer's candidate, then consent checks
+// webrtc_viewers: N concurrent WHEP viewers (draft-ietf-wish-whep) of one stream, for load tests of any WHEP server.
+// Each viewer binds one UDP socket, POSTs a Chrome-like recvonly offer (BUNDLE of H.264 video and Opus audio), connects
+// with ICE (full agent, controlling: Binding requests with USE-CANDIDATE to the answer's candidate, then consent checks
 // every 2.5 s, RFC 7675), runs the DTLS handshake in the role the answer's a=setup gives it (client for
 // setup:passive as streamgate answers, server for setup:active as pion-based servers answer; RFC 8842 5) and checks
 // the server's certificate fingerprint, then unprotects every SRTP packet, counting packets, bytes and sequence gaps
@@ -14,9 +14,9 @@
 //
 // Exit status: 0 when every viewer got media and received at least min-ratio of the packets it should have
 // (received / (received + lost)), 1 otherwise, 2 on bad arguments.
-// Hot path: one receive buffer per thread, one per socket for a datagram, SRTP unprotected in place, RTP parsed in place, statistics in a
-// fixed array of SSRC slots: nothing is allocated per packet.
-// GCC 12 reports -Wmismatched-new-delete for Asio's coroutine frames (its own operator new/delete pair) at -O2.
+// Hot path: one receive buffer per thread, one per socket for a datagram, SRTP unprotected in place, RTP parsed in
+// place, statistics in a fixed array of SSRC slots: nothing is allocated per packet. GCC 12 reports
+// -Wmismatched-new-delete for Asio's coroutine frames (its own operator new/delete pair) at -O2.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif

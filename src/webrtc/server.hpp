@@ -1,5 +1,6 @@
 #pragma once
-// WebRTC egress: browsers play streams through WHEP (RFC 9725, `POST /{stream}/whep`) or the JSON WebSocket at
+// WebRTC egress: browsers play streams through WHEP (draft-ietf-wish-whep, `POST /{stream}/whep`) or the JSON WebSocket
+// at
 // `/ws/{stream}`. One UDP port: each worker has its own socket on it (SO_REUSEPORT), demultiplexed per RFC 7983
 // (STUN / DTLS / SRTP) and matched to a peer by STUN USERNAME (our ufrag) on its first check, then by remote
 // address. We are ICE-lite (RFC 8445 2.5): we answer checks and never send any; DTLS 1.2 passive, keys exported

@@ -1,4 +1,5 @@
-// HTTP side of the WebRTC server: WHEP (RFC 9725), the JSON WebSocket at /ws/{stream}, and the player pages.
+// HTTP side of the WebRTC server: WHEP (draft-ietf-wish-whep, not an RFC yet), the JSON WebSocket at /ws/{stream}, and
+// the player pages.
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -72,7 +73,8 @@ bool is_content_type(std::string_view ct, std::string_view want) {
          });
 }
 
-// RFC 9725 4.3.2: an ICE restart is a PATCH with If-Match: "*" whose fragment carries new ICE credentials.
+// RFC 9725 4.3.2 (WHIP; the WHEP draft has the same rule): an ICE restart is a PATCH with If-Match: "*" whose fragment
+// carries new ICE credentials.
 bool is_ice_restart(const Request& req) {
   auto body = std::string_view(req.body());
   return req[verb_ns::field::if_match] == "*" || body.find("a=ice-ufrag:") != std::string_view::npos ||

@@ -1,4 +1,4 @@
-// pion_whep: a minimal WHEP server (RFC 9725) built on pion/webrtc, for testing WHEP clients against a server that
+// pion_whep: a minimal WHEP server (draft-ietf-wish-whep) built on pion/webrtc, for testing WHEP clients against a server that
 // is not streamgate. Like every pion-based server it answers a=setup:actpass offers with a=setup:active, so the
 // client must be the DTLS server. It serves one synthetic H.264 track on every stream name.
 //
