@@ -155,6 +155,12 @@ def tool_json(args, timeout):
     return r.returncode, {}
 
 
+def cpu_times():
+    """The machine's CPU times from /proc/stat (user nice system idle iowait irq softirq steal ...), in ticks."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:]]
+
+
 def measured(server, fn):
     """Runs fn() and returns (its result, server CPU in % of one core, RSS before, RSS after in KiB)."""
     cpu0, t0, rss0 = server.cpu_s(), time.time(), server.rss_kb()
@@ -478,6 +484,7 @@ def main():
              ("ingest", lambda: row_ingest(a, rows)), ("rtmp", lambda: row_rtmp(a, rows)),
              ("ws", lambda: row_ws(a, rows)),
              ("record", lambda: row_record(a, rows))]
+    steal0 = cpu_times()
     for name, step in steps:
         if only and name not in only:
             continue
@@ -490,8 +497,13 @@ def main():
     rows += latency_rows
     uname = os.uname()
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    # A virtual machine's CPU taken by the host ("steal" in /proc/stat) slows everything measured here, latencies
+    # most: a run with more than a few percent of it says more about the host than about the server.
+    steal1 = cpu_times()
+    total = sum(steal1) - sum(steal0)
+    steal = 100.0 * (steal1[7] - steal0[7]) / total if total > 0 and len(steal1) > 7 else 0.0
     print(f"streamgate bench, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} x {cpu}, {uname.sysname} {uname.release}"
-          + (" (quick)" if a.quick else ""))
+          + (" (quick)" if a.quick else "") + f", host steal {steal:.1f} % of CPU time")
     print("| measure | result | vs kernel floor | target | met |")
     print("|---|---|---|---|---|")
     for name, result, target, met in rows:
