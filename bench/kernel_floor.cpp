@@ -38,7 +38,6 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -173,35 +172,11 @@ std::vector<size_t> split(size_t frame_bytes, size_t max_payload) {
   return sizes;
 }
 
-// Send times after the frame's tick: 10 us buckets up to 1 s, the last one for >= 1 s.
-struct Histogram {
-  static constexpr size_t kBuckets = 100001;
-  std::vector<uint64_t> buckets = std::vector<uint64_t>(kBuckets, 0);
-  uint64_t count = 0;
-  void add(int64_t ns) {
-    ++buckets[static_cast<size_t>(std::clamp<int64_t>(ns / 10000, 0, kBuckets - 1))];
-    ++count;
-  }
-  void merge(const Histogram& o) {
-    for (size_t b = 0; b < kBuckets; ++b) buckets[b] += o.buckets[b];
-    count += o.count;
-  }
-  double quantile_us(double q) const {  // the bucket's middle
-    const auto want = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count)));
-    uint64_t seen = 0;
-    for (size_t b = 0; b < kBuckets; ++b) {
-      seen += buckets[b];
-      if (seen >= want && seen > 0) return (static_cast<double>(b) + 0.5) * 10;
-    }
-    return 0;
-  }
-};
-
 struct Run {
   double seconds = 0;
   double cpu = 0;
   Counters c;
-  Histogram latency;  // rtsp
+  sg::bench::LatencyHistogram latency;  // rtsp: each send after the frame's tick
 };
 
 Run run_rtsp(const Config& cfg) {
@@ -498,10 +473,10 @@ int main(int argc, char** argv) {
         cfg.mode.c_str(), cfg.sinks, cfg.kbps, run.seconds, run.cpu, percent, per_sink,
         static_cast<unsigned long long>(run.c.syscalls), static_cast<unsigned long long>(run.c.packets),
         static_cast<unsigned long long>(run.c.bytes), static_cast<unsigned long long>(run.c.short_or_failed));
-    if (run.latency.count > 0)
+    if (run.latency.samples > 0)
       std::printf(",\"threads\":%zu,\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"samples\":%llu}",
                   cfg.threads, run.latency.quantile_us(0.5), run.latency.quantile_us(0.99),
-                  run.latency.quantile_us(0.999), static_cast<unsigned long long>(run.latency.count));
+                  run.latency.quantile_us(0.999), static_cast<unsigned long long>(run.latency.samples));
     std::printf("}\n");
   } else {
     std::printf(
@@ -510,7 +485,7 @@ int main(int argc, char** argv) {
         cfg.mode.c_str(), cfg.sinks, cfg.kbps, cfg.duration_s, run.seconds, run.cpu, percent, per_sink,
         static_cast<unsigned long long>(run.c.syscalls), static_cast<unsigned long long>(run.c.packets),
         static_cast<unsigned long long>(run.c.bytes), static_cast<unsigned long long>(run.c.short_or_failed));
-    if (run.latency.count > 0)
+    if (run.latency.samples > 0)
       std::printf("sends after the frame's tick (%zu threads): p50 %.0f us  p99 %.0f us  p999 %.0f us\n", cfg.threads,
                   run.latency.quantile_us(0.5), run.latency.quantile_us(0.99), run.latency.quantile_us(0.999));
   }

@@ -59,6 +59,7 @@
 namespace {
 
 using sg::bench::json_escape;
+using sg::bench::LatencyHistogram;
 using sg::bench::percentile;
 using sg::bench::recv_with_control;
 
@@ -143,37 +144,6 @@ bool starts_keyframe(VideoCodec codec, sg::Bytes p) {
   return true;
 }
 
-// Forwarding latency samples of the readers of one thread: 10 us buckets up to 1 s, the last one for >= 1 s.
-struct LatencyHistogram {
-  static constexpr int64_t kBucketNs = 10'000;
-  static constexpr size_t kBuckets = 100'000;
-  std::vector<uint64_t> counts = std::vector<uint64_t>(kBuckets + 1, 0);
-  uint64_t samples = 0;
-
-  void add(int64_t ns) {
-    auto b = static_cast<size_t>(std::max<int64_t>(0, ns) / kBucketNs);
-    ++counts[std::min(b, kBuckets)];
-    ++samples;
-  }
-  void merge(const LatencyHistogram& o) {
-    for (size_t i = 0; i <= kBuckets; ++i) counts[i] += o.counts[i];
-    samples += o.samples;
-  }
-  // The q-quantile in microseconds (the middle of its bucket; 1 s for the overflow bucket).
-  double quantile_us(double q) const {
-    if (samples == 0) return 0;
-    auto rank = static_cast<uint64_t>(q * static_cast<double>(samples - 1)) + 1;
-    uint64_t seen = 0;
-    for (size_t i = 0; i <= kBuckets; ++i) {
-      seen += counts[i];
-      if (seen >= rank) {
-        if (i == kBuckets) return 1e6;
-        return (static_cast<double>(i) + 0.5) * static_cast<double>(kBucketNs) / 1000;
-      }
-    }
-    return 1e6;
-  }
-};
 constexpr uint8_t kSendTimeExtId = 1;
 int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
 

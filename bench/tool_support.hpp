@@ -1,12 +1,13 @@
 #pragma once
 // Small pieces every load tool in bench/ needs: the command line, order statistics, JSON string escaping for the
 // --json summary, a file-descriptor limit high enough for thousands of sockets, and a receive that keeps one
-// control message (a receive timestamp, a GRO segment size).
+// control message (a receive timestamp, a GRO segment size); a latency histogram.
 #include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -107,5 +108,38 @@ ssize_t recv_with_control(int fd, void* data, size_t size, int level, int type, 
   }
   return n;
 }
+
+// Latency samples: 10 us buckets up to 1 s, the last one for >= 1 s (rtsp_readers per thread, kernel_floor's
+// sends).
+struct LatencyHistogram {
+  static constexpr int64_t kBucketNs = 10'000;
+  static constexpr size_t kBuckets = 100'000;
+  std::vector<uint64_t> counts = std::vector<uint64_t>(kBuckets + 1, 0);
+  uint64_t samples = 0;
+
+  void add(int64_t ns) {
+    auto b = static_cast<size_t>(std::max<int64_t>(0, ns) / kBucketNs);
+    ++counts[std::min(b, kBuckets)];
+    ++samples;
+  }
+  void merge(const LatencyHistogram& o) {
+    for (size_t i = 0; i <= kBuckets; ++i) counts[i] += o.counts[i];
+    samples += o.samples;
+  }
+  // The q-quantile in microseconds (the middle of its bucket; 1 s for the overflow bucket).
+  double quantile_us(double q) const {
+    if (samples == 0) return 0;
+    auto rank = static_cast<uint64_t>(q * static_cast<double>(samples - 1)) + 1;
+    uint64_t seen = 0;
+    for (size_t i = 0; i <= kBuckets; ++i) {
+      seen += counts[i];
+      if (seen >= rank) {
+        if (i == kBuckets) return 1e6;
+        return (static_cast<double>(i) + 0.5) * static_cast<double>(kBucketNs) / 1000;
+      }
+    }
+    return 1e6;
+  }
+};
 
 }  // namespace sg::bench
