@@ -13,8 +13,9 @@
 #                SIGTERM turns /readyz to 503 while /healthz stays 200 (the ConfigMap's shutdown_grace).
 #   4. image:    buildah builds the Dockerfile (FROM debian:bookworm / bookworm-slim made locally from the cached
 #                minbase tree; after the deb section its run stage installs that .deb instead of compiling the
-#                server again, and the toolchain stage must configure the project); the image's metadata (user, ports, healthcheck, stop signal); its filesystem runs
-#                the server as the image's user (chroot) and Chromium plays a stream published into it.
+#                server again, and the toolchain stage must configure the project); the image's metadata (user,
+#                ports, healthcheck, stop signal); its filesystem runs the server as the image's user (chroot) and
+#                Chromium plays a stream published into it.
 #   prepare:     only the slow, mostly I/O-bound groundwork of deb and image, no checks: the minbase tree, the
 #                base images made from it, and the image's toolchain stage (apt downloads, no compile).
 #                scripts/test.sh runs it in the background while it compiles; deb and image do it themselves

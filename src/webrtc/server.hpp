@@ -1,13 +1,13 @@
 #pragma once
-// WebRTC egress: browsers play streams through WHEP (draft-ietf-wish-whep, `POST /{stream}/whep`) or the JSON WebSocket
-// at
-// `/ws/{stream}`. One UDP port: each worker has its own socket on it (SO_REUSEPORT), demultiplexed per RFC 7983
-// (STUN / DTLS / SRTP) and matched to a peer by STUN USERNAME (our ufrag) on its first check, then by remote
+// WebRTC egress: browsers play streams through WHEP (draft-ietf-wish-whep, `POST /{stream}/whep`) or the JSON
+// WebSocket at `/ws/{stream}`. One UDP port: each worker has its own socket on it (SO_REUSEPORT), demultiplexed per RFC
+// 7983 (STUN / DTLS / SRTP) and matched to a peer by STUN USERNAME (our ufrag) on its first check, then by remote
 // address. We are ICE-lite (RFC 8445 2.5): we answer checks and never send any; DTLS 1.2 passive, keys exported
-// into libsrtp. Sessions spread over the workers (webrtc/shard.hpp): the worker whose socket gets a session's first
-// valid check owns it, and its peer, DTLS, SRTP, RTCP and NACK state and its stream's feed on that worker live
-// there without locks. Each worker's feed of a stream is one reader of the stream: its units' RTP packets are
-// forwarded with each peer's SSRC, payload type and sequence numbers.
+// into our SRTP (webrtc/srtp.hpp; libsrtp2 only cross-checks it in tests). Sessions spread over the workers
+// (webrtc/shard.hpp): the worker whose socket gets a session's first valid check owns it, and its peer, DTLS, SRTP,
+// RTCP and NACK state and its stream's feed on that worker live there without locks. Each worker's feed of a stream is
+// one reader of the stream: its units' RTP packets are forwarded with each peer's SSRC, payload type and sequence
+// numbers.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/json/array.hpp>
