@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <iostream>
 #include <regex>
 
 #include "../support/http_client.hpp"
@@ -163,12 +164,18 @@ TEST_F(KeyframeRequestE2e, CameraIgnoringPliKeepsPlayingAndABurstIsRateLimited) 
   const auto received = metric(*server_, "streamgate_webrtc_plis_total");
   const auto sent = keyframe_requests(*server_, "deaf", "sent");
   const auto limited = keyframe_requests(*server_, "deaf", "rate_limited");
-  // webrtcbin spreads 8 requests over 0.7 s into a few PLIs (its RTCP timing merges some): at least two reach the
-  // server, and all but the first within a second of it are held back.
-  ASSERT_GE(received, 2) << server_->log();
+  // webrtcbin spreads 8 requests over 0.7 s into a few PLIs (its RTCP timing merges some): all but the first within
+  // a second of it are held back. Under load webrtcbin may merge the whole burst into one PLI (seen in full parallel
+  // runs): then only that one goes upstream, and the limit is left to StreamTest's unit tests.
+  ASSERT_GE(received, 1) << server_->log();
   EXPECT_GE(sent, 1);
-  EXPECT_GE(limited, 1) << "received " << received << " sent " << sent;
-  EXPECT_LT(sent, received);
+  if (received >= 2) {
+    EXPECT_GE(limited, 1) << "received " << received << " sent " << sent;
+    EXPECT_LT(sent, received);
+  } else {
+    std::cout << "webrtcbin merged the burst into one PLI: the rate limit was not exercised\n";
+    EXPECT_EQ(limited, 0);
+  }
   EXPECT_LE(sent, 2);  // the PLIs span at most a little over one second
   EXPECT_EQ(keyframe_requests(*server_, "deaf", "unsupported"), 0);
   EXPECT_TRUE(
