@@ -27,7 +27,8 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
 
 step "release tests"
-ctest --preset release -j "$jobs" --timeout 300
+# A failure's output is printed inline among the others' and once more at the end (scripts/print_failed_tests.sh).
+ctest --preset release -j "$jobs" --timeout 300 || { rc=$?; scripts/print_failed_tests.sh build/release; exit $rc; }
 
 if [ "${1:-}" = "--quick" ]; then exit 0; fi
 
@@ -46,7 +47,7 @@ step "asan+ubsan tests"
 # ASan+UBSan. The end-to-end tests (real ffmpeg/GStreamer/Chromium) run against the release build above.
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --preset asan -j "$jobs" --timeout 600 -LE "no_asan|e2e"
+ctest --preset asan -j "$jobs" --timeout 600 -LE "no_asan|e2e" || { rc=$?; scripts/print_failed_tests.sh build/asan; exit $rc; }
 
 step "fuzz targets (short run each)"
 scripts/fuzz.sh "${SG_FUZZ_SECONDS:-10}"
