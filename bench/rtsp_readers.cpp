@@ -4,7 +4,7 @@
 // every 5 s, GET_PARAMETER or OPTIONS at half the session timeout) and sends TEARDOWN at the end.
 //
 //   rtsp_readers --url rtsp://host:port/path --readers N --duration SECONDS [--transport tcp|udp] [--ramp-ms 5]
-//                [--min-packets K] [--threads T] [--timeout SECONDS] [--json] [--verbose]
+//                [--min-packets K] [--threads T] [--exact-every E] [--timeout SECONDS] [--json] [--verbose]
 //
 // Exit status: 0 when every reader got at least K RTP packets, 1 otherwise, 2 on bad arguments.
 // Hot path: one fixed receive buffer per connection (TCP) or per socket (UDP), frames parsed in place with
@@ -19,6 +19,12 @@
 // SO_TIMESTAMPNS, of the last segment of the read that completed it: never earlier than the truth) -- the server's
 // forwarding latency -- and when this tool parsed it ("app"), which adds the tool's own queueing: one thread
 // reads its readers one after another, so with 1000 readers the last waits for the other 999 reads.
+// When the tool falls behind, one read can take the end of a unit and the start of the next (a later segment), and
+// the first unit's packets then get the later arrival time. So every E-th reader (--exact-every, default 20; 0:
+// none; TCP) reads one unit at a time: it peeks at what is queued, finds the end of the first RTP packet with the
+// marker bit set (a unit's last packet; the server writes a unit with one send), and reads up to there, so each
+// packet's time is that of its own unit's segment. Their samples are also reported on their own ("exact"): two
+// reads per unit instead of one, on a twentieth of the readers.
 #include <sys/socket.h>
 #include <time.h>
 
@@ -81,6 +87,7 @@ struct Config {
   double ramp_ms = 5;
   uint64_t min_packets = 1;
   size_t threads = 1;
+  size_t exact_every = 20;  // every E-th reader reads one unit at a time (TCP); 0: none
   double timeout_s = 10;  // per RTSP request (and for the connect)
   bool json = false;
   bool verbose = false;
@@ -173,13 +180,15 @@ std::atomic<uint32_t> g_port_next{0};
 class Reader {
  public:
   Reader(asio::io_context& io, const Config& cfg, size_t index, ReaderResult& result, LatencyHistogram& latency,
-         LatencyHistogram& app_latency)
+         LatencyHistogram& app_latency, LatencyHistogram& exact_latency)
       : io_(io),
         cfg_(cfg),
         index_(index),
         result_(result),
         latency_(latency),
         app_latency_(app_latency),
+        exact_latency_(exact_latency),
+        exact_(!cfg.udp && cfg.exact_every > 0 && index % cfg.exact_every == 0),
         socket_(io),
         timer_(io),
         buf_(192 * 1024) {
@@ -496,7 +505,7 @@ class Reader {
         read_error_ = "timeout";
         co_return std::nullopt;
       }
-      auto [ec, n] = co_await read_stamped(asio::buffer(buf_.data() + end_, buf_.size() - end_));
+      auto [ec, n] = co_await read_stamped(asio::buffer(buf_.data() + end_, buf_.size() - end_), exact_ && streaming_);
       if (ec) {
         if (ec != asio::error::operation_aborted) read_ok_ = false;
         read_error_ = ec == asio::error::eof ? "connection closed by the server" : ec.message();
@@ -511,19 +520,28 @@ class Reader {
   // instead of trying one that would fail with EAGAIN (one syscall fewer per unit per reader, which on this box is
   // CPU the server's workers then have). Safe with Asio's edge-triggered epoll on a one-thread io_context: data
   // arriving after that read raises a new event, and the reactor polls only after this wait is registered.
-  awaitable<std::tuple<boost::system::error_code, size_t>> read_stamped(asio::mutable_buffer into) {
+  // one_unit: read no further than the end of the first unit queued (see the header), after a peek at the queue.
+  awaitable<std::tuple<boost::system::error_code, size_t>> read_stamped(asio::mutable_buffer into, bool one_unit) {
     if (drained_) {
       drained_ = false;
       auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kTuple);
       if (ec) co_return std::tuple{ec, size_t{0}};
     }
     for (;;) {
+      size_t size = into.size();
+      bool takes_all = false;  // this read empties the socket
+      if (one_unit) {
+        const ssize_t queued = ::recv(socket_.native_handle(), into.data(), into.size(), MSG_PEEK | MSG_DONTWAIT);
+        if (queued > 0) {
+          size = first_unit_end(static_cast<size_t>(queued));
+          takes_all = size == static_cast<size_t>(queued) && size < into.size();
+        }
+      }
       std::optional<timespec> stamp;
-      ssize_t n =
-          recv_with_control(socket_.native_handle(), into.data(), into.size(), SOL_SOCKET, SCM_TIMESTAMPNS, stamp);
+      ssize_t n = recv_with_control(socket_.native_handle(), into.data(), size, SOL_SOCKET, SCM_TIMESTAMPNS, stamp);
       if (n > 0) {
         rx_ns_ = stamp ? int64_t{stamp->tv_sec} * 1'000'000'000 + stamp->tv_nsec - g_realtime_offset_ns : 0;
-        drained_ = static_cast<size_t>(n) < into.size();
+        drained_ = one_unit ? takes_all : static_cast<size_t>(n) < into.size();
         co_return std::tuple{boost::system::error_code{}, static_cast<size_t>(n)};
       }
       if (n == 0) co_return std::tuple{boost::system::error_code{asio::error::eof}, size_t{0}};
@@ -533,6 +551,24 @@ class Reader {
       auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kTuple);
       if (ec) co_return std::tuple{ec, size_t{0}};
     }
+  }
+
+  // With `queued` bytes peeked at buf_[end_]: how many of them reach the end of the first complete interleaved RTP
+  // packet with the marker bit set (all of them when there is none, or when the data is not interleaved frames).
+  // Frames ending before end_ were parsed already, so one found here ends after it.
+  size_t first_unit_end(size_t queued) const {
+    const size_t limit = end_ + queued;
+    size_t pos = begin_;
+    while (pos + 4 <= limit && buf_[pos] == std::byte{'$'}) {
+      const size_t frame_end = pos + 4 + sg::be16(sg::Bytes(buf_.data() + pos, 4), 2);
+      if (frame_end > limit) break;
+      const int16_t slot = chan_to_track_[sg::u8(sg::Bytes(buf_.data() + pos, 4), 1)];
+      const bool rtp = slot >= 0 && slot % 2 == 0;
+      if (rtp && frame_end >= pos + 6 && (sg::u8(sg::Bytes(buf_.data() + pos + 5, 1), 0) & 0x80) != 0)
+        return frame_end - end_;
+      pos = frame_end;
+    }
+    return queued;
   }
 
   void on_frame(uint8_t channel, sg::Bytes payload) {
@@ -581,7 +617,11 @@ class Reader {
           const int64_t now = now_ns();
           app_latency_.add(now - sent_ns);
           // UDP (no socket timestamp here) and reads without one count the time of parsing.
-          latency_.add((rx_ns_ != 0 ? std::min(rx_ns_, now) : now) - sent_ns);
+          // (rx_ns_ is the control connection's over UDP: not this packet's.)
+          const int64_t rx = cfg_.udp ? 0 : rx_ns_;
+          const int64_t at_socket = (rx != 0 ? std::min(rx, now) : now) - sent_ns;
+          latency_.add(at_socket);
+          if (exact_) exact_latency_.add(at_socket);
         }
       }
     }
@@ -607,6 +647,7 @@ class Reader {
 
   // The PLAY phase: read until the end, waking every 5 s for receiver reports and keep-alives.
   awaitable<void> stream() {
+    streaming_ = true;
     auto next_report = Clock::now() + std::chrono::seconds(5);
     auto keepalive_every = std::chrono::seconds(std::max<uint32_t>(5, session_timeout_s_ / 2));
     auto next_keepalive = Clock::now() + keepalive_every;
@@ -681,6 +722,9 @@ class Reader {
   ReaderResult& result_;
   LatencyHistogram& latency_;      // at the socket, shared by the readers of this thread
   LatencyHistogram& app_latency_;  // when parsed here
+  LatencyHistogram& exact_latency_;  // at the socket, this thread's one-unit-per-read readers only
+  const bool exact_;                 // this reader reads one unit at a time (see the header)
+  bool streaming_ = false;           // in the PLAY phase (before it, reads are not limited)
   int64_t rx_ns_ = 0;              // the kernel's receive time of the last read (steady_clock ns), 0: none
   bool drained_ = false;           // the last read emptied the socket (see read_stamped)
   int64_t play_sent_ns_ = 0;   // steady_clock when PLAY was sent: earlier send times are cached replays
@@ -717,6 +761,7 @@ void usage() {
   std::fprintf(stderr,
                "usage: rtsp_readers --url rtsp://host:port/path [--readers N] [--duration SECONDS]\n"
                "                    [--transport tcp|udp] [--ramp-ms MS] [--min-packets K] [--threads T]\n"
+               "                    [--exact-every E]\n"
                "                    [--timeout SECONDS] [--json] [--verbose]\n");
 }
 
@@ -734,6 +779,7 @@ int main(int argc, char** argv) {
            {"--ramp-ms", [&](const std::string& v) { cfg.ramp_ms = std::stod(v); }},
            {"--min-packets", [&](const std::string& v) { cfg.min_packets = std::stoull(v); }},
            {"--threads", [&](const std::string& v) { cfg.threads = std::max<size_t>(1, std::stoul(v)); }},
+           {"--exact-every", [&](const std::string& v) { cfg.exact_every = std::stoul(v); }},
            {"--timeout", [&](const std::string& v) { cfg.timeout_s = std::stod(v); }},
            {"--json", [&](const std::string&) { cfg.json = true; }, false},
            {"--verbose", [&](const std::string&) { cfg.verbose = true; }, false}},
@@ -773,7 +819,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   for (size_t i = 0; i < cfg.threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
   std::vector<ReaderResult> results(cfg.readers);
-  std::vector<LatencyHistogram> latency(cfg.threads), app_latency(cfg.threads);
+  std::vector<LatencyHistogram> latency(cfg.threads), app_latency(cfg.threads), exact_latency(cfg.threads);
   std::vector<std::unique_ptr<Reader>> readers;
   cfg.start = Clock::now();
   auto ramp = std::chrono::microseconds(static_cast<int64_t>(cfg.ramp_ms * 1000));
@@ -782,7 +828,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < cfg.readers; ++i) {
     auto& io = *contexts[i % cfg.threads];
     readers.push_back(std::make_unique<Reader>(io, cfg, i, results[i], latency[i % cfg.threads],
-                                               app_latency[i % cfg.threads]));
+                                               app_latency[i % cfg.threads], exact_latency[i % cfg.threads]));
     asio::co_spawn(io, start_reader(io, *readers.back(), cfg.start + ramp * static_cast<int64_t>(i)), asio::detached);
   }
   std::vector<std::thread> threads;
@@ -813,9 +859,13 @@ int main(int argc, char** argv) {
   for (size_t i = 1; i < latency.size(); ++i) {
     latency[0].merge(latency[i]);
     app_latency[0].merge(app_latency[i]);
+    exact_latency[0].merge(exact_latency[i]);
   }
   const LatencyHistogram& lat = latency[0];
   const LatencyHistogram& app = app_latency[0];
+  const LatencyHistogram& exact = exact_latency[0];
+  const size_t exact_readers =
+      cfg.udp || cfg.exact_every == 0 ? 0 : (cfg.readers + cfg.exact_every - 1) / cfg.exact_every;
   if (cfg.json) {
     std::printf(
         "{\"url\":\"%s\",\"transport\":\"%s\",\"readers\":%zu,\"connected\":%zu,\"ok\":%zu,\"min_packets\":%llu,"
@@ -840,6 +890,11 @@ int main(int argc, char** argv) {
       std::printf(",\"app_latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f}", app.quantile_us(0.5),
                   app.quantile_us(0.99), app.quantile_us(0.999));
     }
+    if (exact.samples > 0) {
+      std::printf(",\"exact_latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"samples\":%llu,\"readers\":%zu}",
+                  exact.quantile_us(0.5), exact.quantile_us(0.99), exact.quantile_us(0.999),
+                  static_cast<unsigned long long>(exact.samples), exact_readers);
+    }
     std::printf("}\n");
   } else {
     std::printf("url %s over %s, %.1f s\n", cfg.request_url.c_str(), cfg.udp ? "UDP" : "TCP", wall);
@@ -860,6 +915,13 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(lat.samples));
       std::printf("latency when parsed by this tool: p50 %.0f us  p99 %.0f us  p999 %.0f us\n", app.quantile_us(0.5),
                   app.quantile_us(0.99), app.quantile_us(0.999));
+    }
+    if (exact.samples > 0) {
+      std::printf(
+          "latency at the socket, one unit per read (%zu readers): p50 %.0f us  p99 %.0f us  p999 %.0f us"
+          "  (%llu samples)\n",
+          exact_readers, exact.quantile_us(0.5), exact.quantile_us(0.99), exact.quantile_us(0.999),
+          static_cast<unsigned long long>(exact.samples));
     }
     for (auto& [e, n] : errors) std::printf("error x%zu: %s\n", n, e.c_str());
   }
