@@ -121,7 +121,7 @@ class KeyframeRequestE2e : public ::testing::Test {
                               << r.output << "\n"
                               << camera_->log();
     EXPECT_LT(first_after, 500) << r.output << "\n" << server_->log();
-    // The request went to the camera as an RTCP PLI, once.
+    // Each request sent went to the camera as an RTCP PLI, once.
     const auto sent = expect_requests_sent_for_plis("cam", r.output);
     EXPECT_TRUE(wait_until([&] { return camera_rtcp(*camera_, "/longgop").plis == sent; }, 5s))
         << "sent " << sent << "\n"
