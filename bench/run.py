@@ -231,6 +231,11 @@ def rtsp_publisher(a, url, bitrate, duration, n=1):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
+def quantiles_ms(q):
+    """A tool's latency quantiles in us ({"p50", "p99", "p999"}) as "p50 X, p99 Y, p999 Z ms"."""
+    return f"p50 {q['p50'] / 1000:.3f}, p99 {q['p99'] / 1000:.3f}, p999 {q['p999'] / 1000:.3f} ms"
+
+
 def row_rtsp_fanout(a, rows, latency_rows):
     counts = [10] if a.quick else [100, 500, 1000, 2000]
     if a.rtsp_readers:
@@ -266,21 +271,19 @@ def row_rtsp_fanout(a, rows, latency_rows):
         if lat:
             # At the reader's socket (the kernel's receive time): what the server adds. In the tool: plus the load
             # tool's own queue (one thread reads the N sockets one after another), shown for comparison.
-            in_tool = (f"; parsed by the tool: p50 {app['p50'] / 1000:.3f}, p99 {app['p99'] / 1000:.3f}, "
-                       f"p999 {app['p999'] / 1000:.3f} ms") if app else ""
+            in_tool = f"; parsed by the tool: {quantiles_ms(app)}" if app else ""
             # The readers that read one unit at a time: their socket times are not pushed later by the tool's lag.
             exact = r.get("exact_latency_us")
             if exact:
-                in_tool += (f"; one unit per read ({exact['readers']} reader{'' if exact['readers'] == 1 else 's'}): p50 {exact['p50'] / 1000:.3f}, "
-                            f"p99 {exact['p99'] / 1000:.3f}, p999 {exact['p999'] / 1000:.3f} ms")
+                readers = f"{exact['readers']} reader{'' if exact['readers'] == 1 else 's'}"
+                in_tool += f"; one unit per read ({readers}): {quantiles_ms(exact)}"
             target, ok = ("p99 <= 8 ms, p50 <= 3 ms", lat["p99"] <= 8000 and lat["p50"] <= 3000) if n >= 1000 \
                 else ("p99 <= 1 ms", lat["p99"] <= 1000)
             name = f"forwarding latency under {n} readers (at the reader's socket)"
             fl = floor.get("latency_us")
             if fl:
                 # The floor's sequential passes, one per thread: each reader's sendmsg returning after the frame's tick.
-                FLOOR[name] = (f"floor's passes ({floor.get('threads')} threads): p50 {fl['p50'] / 1000:.3f}, "
-                               f"p99 {fl['p99'] / 1000:.3f}, p999 {fl['p999'] / 1000:.3f} ms")
+                FLOOR[name] = f"floor's passes ({floor.get('threads')} threads): {quantiles_ms(fl)}"
             latency_rows.append((name,
                                  f"p50 {lat['p50'] / 1000:.3f} ms, p99 {lat['p99'] / 1000:.3f} ms, "
                                  f"p999 {lat['p999'] / 1000:.3f} ms ({lat['samples']} samples){in_tool}",
