@@ -44,6 +44,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tool_support.hpp"
@@ -177,7 +178,19 @@ struct Run {
   double cpu = 0;
   Counters c;
   sg::bench::LatencyHistogram latency;  // rtsp: each send after the frame's tick
+  uint64_t run_ns = 0;                  // rtsp: the sending threads' time on a CPU (their schedstat) ...
+  uint64_t wait_ns = 0;  // ... and runnable but waiting for one: what stretches a pass beyond its CPU time
 };
+
+// The calling thread's scheduler times: {ns on a CPU, ns runnable but waiting for one} ({0, 0} if unavailable).
+std::pair<uint64_t, uint64_t> thread_sched() {
+  unsigned long long run = 0, wait = 0;
+  if (FILE* f = std::fopen("/proc/thread-self/schedstat", "r")) {
+    if (std::fscanf(f, "%llu %llu", &run, &wait) != 2) run = wait = 0;
+    std::fclose(f);
+  }
+  return {run, wait};
+}
 
 Run run_rtsp(const Config& cfg) {
   int listener = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -217,6 +230,7 @@ Run run_rtsp(const Config& cfg) {
     std::vector<std::array<std::byte, 16>> headers;
     std::vector<iovec> iov;
     std::vector<uint16_t> seq(mine.size(), 0);
+    const auto sched0 = thread_sched();
     part.seconds = paced(cfg, [&](size_t frame_bytes, int64_t, int64_t tick_ns) {
       auto sizes = split(frame_bytes, kRtspPayload);
       headers.resize(sizes.size());
@@ -265,6 +279,9 @@ Run run_rtsp(const Config& cfg) {
         part.c.bytes += total;
       }
     });
+    const auto sched1 = thread_sched();
+    part.run_ns = sched1.first - sched0.first;
+    part.wait_ns = sched1.second - sched0.second;
   };
   Run run;
   double cpu0 = cpu_seconds();
@@ -279,6 +296,8 @@ Run run_rtsp(const Config& cfg) {
     run.c.packets += part.c.packets;
     run.c.short_or_failed += part.c.short_or_failed;
     run.latency.merge(part.latency);
+    run.run_ns += part.run_ns;
+    run.wait_ns += part.wait_ns;
   }
   run.cpu = cpu_seconds() - cpu0;
   for (int fd : conns) ::close(fd);
@@ -477,6 +496,9 @@ int main(int argc, char** argv) {
       std::printf(",\"threads\":%zu,\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"samples\":%llu}",
                   cfg.threads, run.latency.quantile_us(0.5), run.latency.quantile_us(0.99),
                   run.latency.quantile_us(0.999), static_cast<unsigned long long>(run.latency.samples));
+    if (run.run_ns > 0)
+      std::printf(",\"sched_ns\":{\"run\":%llu,\"wait\":%llu}", static_cast<unsigned long long>(run.run_ns),
+                  static_cast<unsigned long long>(run.wait_ns));
     std::printf("}\n");
   } else {
     std::printf(
@@ -488,6 +510,9 @@ int main(int argc, char** argv) {
     if (run.latency.samples > 0)
       std::printf("sends after the frame's tick (%zu threads): p50 %.0f us  p99 %.0f us  p999 %.0f us\n", cfg.threads,
                   run.latency.quantile_us(0.5), run.latency.quantile_us(0.99), run.latency.quantile_us(0.999));
+    if (run.run_ns > 0)
+      std::printf("sending threads: %.3f s on a CPU, %.3f s runnable but waiting for one\n", run.run_ns / 1e9,
+                  run.wait_ns / 1e9);
   }
   return 0;
 }

@@ -100,6 +100,11 @@ class Server:
                 continue  # the thread ended meanwhile
         return out
 
+    def worker_sched(self):
+        """The worker threads' scheduler times, summed: (ns on a CPU, ns runnable but waiting for one), from
+        /proc/PID/task/TID/schedstat."""
+        return sched_times(f"/proc/{self.proc.pid}/task", lambda name: name.startswith("sg-worker-"))
+
     def rss_kb(self):
         with open(f"/proc/{self.proc.pid}/statm") as f:
             return int(f.read().split()[1]) * PAGE_KB
@@ -159,6 +164,29 @@ def cpu_times():
     """The machine's CPU times from /proc/stat (user nice system idle iowait irq softirq steal ...), in ticks."""
     with open("/proc/stat") as f:
         return [int(x) for x in f.readline().split()[1:]]
+
+
+def sched_times(task_dir, wanted):
+    """(ns on a CPU, ns runnable but waiting for a CPU) summed over the threads in task_dir whose name wanted()
+    accepts: the first two fields of each thread's schedstat."""
+    run = wait = 0
+    for tid in os.listdir(task_dir):
+        try:
+            with open(f"{task_dir}/{tid}/comm") as f:
+                if not wanted(f.read().strip()):
+                    continue
+            with open(f"{task_dir}/{tid}/schedstat") as f:
+                fields = f.read().split()
+            run, wait = run + int(fields[0]), wait + int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue  # the thread ended meanwhile
+    return run, wait
+
+
+def run_queue_wait(before, after):
+    """'waited X ms runnable per second on a CPU' between two sched_times() samples (None when nothing ran)."""
+    ran, waited = after[0] - before[0], after[1] - before[1]
+    return f"{1000 * waited / ran:.0f} ms runnable per s on a CPU" if ran > 0 else None
 
 
 def measured(server, fn):
@@ -250,10 +278,12 @@ def row_rtsp_fanout(a, rows, latency_rows):
                     raise RuntimeError("publisher stream never ready")
                 time.sleep(1)
                 in0 = s.stream("fanout").get("bytes_received", 0)
+                sched0 = s.worker_sched()
                 (rc, r), cpu, rss0, rss1 = measured(s, lambda: tool_json(
                     [os.path.join(a.build, "bench", "rtsp_readers"), "--url", f"rtsp://127.0.0.1:{s.rtsp}/fanout",
                      "--readers", str(n), "--duration", str(duration), "--min-packets", "10"], duration + 120))
                 in1 = s.stream("fanout").get("bytes_received", 0)
+                waited = run_queue_wait(sched0, s.worker_sched())
             finally:
                 os.killpg(pub.pid, signal.SIGTERM)
                 pub.wait()
@@ -284,6 +314,14 @@ def row_rtsp_fanout(a, rows, latency_rows):
             if fl:
                 # The floor's sequential passes, one per thread: each reader's sendmsg returning after the frame's tick.
                 FLOOR[name] = f"floor's passes ({floor.get('threads')} threads): {quantiles_ms(fl)}"
+                sched = floor.get("sched_ns", {})
+                floor_waited = run_queue_wait((0, 0), (sched.get("run", 0), sched.get("wait", 0)))
+                if floor_waited:
+                    FLOOR[name] += f"; its threads waited {floor_waited}"
+            if waited:
+                # Time the workers were ready to send but had no CPU (the readers' tool, the other worker, the host):
+                # it stretches a pass beyond its CPU time, and the last readers of a pass wait for it.
+                in_tool += f"; the workers waited {waited}"
             latency_rows.append((name,
                                  f"p50 {lat['p50'] / 1000:.3f} ms, p99 {lat['p99'] / 1000:.3f} ms, "
                                  f"p999 {lat['p999'] / 1000:.3f} ms ({lat['samples']} samples){in_tool}",
