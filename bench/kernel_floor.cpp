@@ -179,7 +179,7 @@ struct Run {
   Counters c;
   sg::bench::LatencyHistogram latency;  // rtsp: each send after the frame's tick
   uint64_t run_ns = 0;                  // rtsp: the sending threads' time on a CPU (their schedstat) ...
-  uint64_t wait_ns = 0;  // ... and runnable but waiting for one: what stretches a pass beyond its CPU time
+  uint64_t wait_ns = 0;                 // ... and runnable but waiting for one (in a pass, or woken for the next frame)
 };
 
 // The calling thread's scheduler times: {ns on a CPU, ns runnable but waiting for one} ({0, 0} if unavailable).

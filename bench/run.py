@@ -319,8 +319,8 @@ def row_rtsp_fanout(a, rows, latency_rows):
                 if floor_waited:
                     FLOOR[name] += f"; its threads waited {floor_waited}"
             if waited:
-                # Time the workers were ready to send but had no CPU (the readers' tool, the other worker, the host):
-                # it stretches a pass beyond its CPU time, and the last readers of a pass wait for it.
+                # Time the workers were runnable but had no CPU, in a pass or woken for the next unit (the readers'
+                # tool, the other worker, the host): part of why a pass takes longer than its CPU time.
                 in_tool += f"; the workers waited {waited}"
             latency_rows.append((name,
                                  f"p50 {lat['p50'] / 1000:.3f} ms, p99 {lat['p99'] / 1000:.3f} ms, "
