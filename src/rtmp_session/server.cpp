@@ -1,5 +1,7 @@
 #include "rtmp_session/server.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <deque>
 #include <random>
 
@@ -50,7 +53,7 @@ uint8_t type_id(MessageType t) { return static_cast<uint8_t>(t); }
 
 }  // namespace
 
-class RtmpSession : public std::enable_shared_from_this<RtmpSession> {
+class RtmpSession : public std::enable_shared_from_this<RtmpSession>, public media::UnitSink {
  public:
   RtmpSession(RtmpServer& server, tcp::socket socket, size_t worker)
       : server_(server),
@@ -233,6 +236,7 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    if (player_) player_->set_sink(nullptr);
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -572,16 +576,49 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession> {
   }
 
   size_t send_media(std::vector<FlvMessage>& msgs) {
+    const size_t bytes = append_media(msgs);
+    if (!out_.empty()) wake_writer_.cancel();
+    return bytes;
+  }
+  // The messages' chunks appended to out_, without waking the writer.
+  size_t append_media(std::vector<FlvMessage>& msgs) {
     size_t bytes = 0;
     for (auto& m : msgs) {
       uint32_t cs = m.type == MessageType::Video ? kVideoChunkStream
                     : m.type == MessageType::Audio ? kAudioChunkStream
                                                    : kDataChunkStream;
       bytes += m.body.size();
-      send(cs, m.type, kMediaStreamId, m.timestamp, m.body);
+      if (!closed_)
+        rtmp::write_message(out_, {cs, m.timestamp, type_id(m.type), kMediaStreamId, m.body}, out_chunk_size_);
     }
     msgs.clear();
     return bytes;
+  }
+
+  // Called by the stream's fan-out on this session's thread, with the reader's queue empty. When nothing of this
+  // connection is queued or being written and the player waits for units, the unit's messages are written at once
+  // (one non-blocking send): no queue, no wake-up of the player or the writer per unit. What the socket does not take
+  // stays in out_ for the writer, in order.
+  bool take(const media::UnitPtr& unit) override {
+    if (!player_waiting_ || closed_ || writing_ || !out_.empty() || !egress_) return false;
+    egress_->add(*unit, take_msgs_);
+    const uint64_t bytes = append_media(take_msgs_);
+    if (out_.empty()) return true;
+    ssize_t n;
+    do {
+      n = ::send(socket_.native_handle(), out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      close();
+      return true;
+    }
+    if (n > 0) {
+      written_ += static_cast<uint64_t>(n);
+      out_.erase(out_.begin(), out_.begin() + n);
+    }
+    if (!out_.empty()) wake_writer_.cancel();  // the socket is full: the writer sends the rest when it drains
+    if (bytes) player_->add_sent(bytes, 1);
+    return true;
   }
 
   // Units from the reader to the connection. A player whose connection does not keep up stops taking units
@@ -589,14 +626,17 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession> {
   asio::awaitable<void> player() {
     std::vector<media::UnitPtr> units;
     std::vector<FlvMessage> msgs;
+    player_->set_sink(this);
     while (!closed_ && player_) {
       if (out_.size() > kMaxPendingOut) {
         co_await drained_.async_wait(asio::as_tuple(asio::use_awaitable));
         drained_.expires_at(asio::steady_timer::time_point::max());
         continue;
       }
-      if (!co_await player_->wait()) break;
-      if (closed_) break;
+      player_waiting_ = true;
+      const bool more = co_await player_->wait();
+      player_waiting_ = false;
+      if (!more || closed_) break;
       units.clear();
       player_->pop(units, kUnitsPerPass);
       uint64_t count = 0;
@@ -608,6 +648,8 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession> {
       }
       (void)count;
     }
+    player_waiting_ = false;
+    if (player_) player_->set_sink(nullptr);
     player_running_ = false;
     if (!closed_) {
       // The stream ended (publisher gone, tracks changed): tell the player, then close.
@@ -636,6 +678,8 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession> {
   bool writing_ = false;
   uint64_t written_ = 0;
   bool writer_running_ = false, player_running_ = false;
+  bool player_waiting_ = false;        // the player coroutine waits for units: take() may write (see there)
+  std::vector<FlvMessage> take_msgs_;  // take()'s scratch
   bool closed_ = false, close_after_flush_ = false, stop_reading_ = false;
   bool handshake_done_ = false;
   std::string error_;

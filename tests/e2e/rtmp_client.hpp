@@ -21,8 +21,11 @@ namespace sg::test {
 
 class RtmpClient {
  public:
-  explicit RtmpClient(uint16_t port) {
+  // rcvbuf > 0: SO_RCVBUF set before connecting (a small window, so that a client that stops reading fills the
+  // server's socket soon).
+  explicit RtmpClient(uint16_t port, int rcvbuf = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -106,6 +109,37 @@ class RtmpClient {
     return wait_command("onStatus");
   }
 
+  // connect + createStream + play (stream id 1); true once the server says NetStream.Play.Start.
+  bool play(const std::string& app, const std::string& name) {
+    if (!handshake()) return false;
+    command("connect", 1,
+            rtmp::Amf0Value::make_object({{"app", rtmp::Amf0Value::make_string(app)},
+                                          {"tcUrl", rtmp::Amf0Value::make_string("rtmp://127.0.0.1/" + app)}}));
+    if (!wait_command("_result")) return false;
+    command("createStream", 2, rtmp::Amf0Value::make_null());
+    if (!wait_command("_result")) return false;
+    command("play", 3, rtmp::Amf0Value::make_null(), {rtmp::Amf0Value::make_string(name)}, 1);
+    for (;;) {
+      auto code = wait_command("onStatus");
+      if (!code) return false;
+      if (*code == "NetStream.Play.Start") return true;
+      if (*code != "NetStream.Play.Reset") return false;
+    }
+  }
+
+  // Reads and parses for `duration`; false when the connection ended or a chunk did not parse.
+  bool pump(std::chrono::milliseconds duration) {
+    auto deadline = std::chrono::steady_clock::now() + duration;
+    while (std::chrono::steady_clock::now() < deadline)
+      if (!fill(deadline) && (eof_ || broken_)) return false;
+    return true;
+  }
+  // Media messages read so far: video, audio, and video messages that are not an H.264 FLV video tag.
+  size_t video() const { return video_; }
+  size_t audio() const { return audio_; }
+  size_t bad_video() const { return bad_video_; }
+  bool broken() const { return broken_; }
+
   // True when the server closes the connection within the timeout.
   bool closed_by_server(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -141,16 +175,32 @@ class RtmpClient {
     }
     in_.insert(in_.end(), tmp, tmp + n);
     auto consumed = reader_.read(in_, [&](const rtmp::Message& m) {
+      if (m.type == static_cast<uint8_t>(rtmp::MessageType::Video)) {
+        ++video_;
+        // FLV video tag: frame type in the high nibble (1 key, 2 inter), codec id 7 (AVC) in the low one.
+        const auto b = m.payload.empty() ? 0 : std::to_integer<unsigned>(m.payload[0]);
+        if ((b & 0x0f) != 7 || ((b >> 4) != 1 && (b >> 4) != 2)) ++bad_video_;
+        return;
+      }
+      if (m.type == static_cast<uint8_t>(rtmp::MessageType::Audio)) {
+        ++audio_;
+        return;
+      }
       if (m.type != static_cast<uint8_t>(rtmp::MessageType::CommandAmf0)) return;
       if (auto c = rtmp::parse_command(m.payload)) commands_.push_back(std::move(*c));
     });
-    if (!consumed) return false;
+    if (!consumed) {
+      broken_ = true;
+      return false;
+    }
     in_.erase(in_.begin(), in_.begin() + static_cast<ptrdiff_t>(*consumed));
     return true;
   }
 
   int fd_ = -1;
   bool eof_ = false;
+  bool broken_ = false;
+  size_t video_ = 0, audio_ = 0, bad_video_ = 0;
   uint32_t chunk_size_ = rtmp::kDefaultChunkSize;
   ByteVector in_;
   rtmp::ChunkReader reader_;

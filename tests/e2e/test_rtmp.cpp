@@ -215,6 +215,61 @@ TEST_F(RtmpE2e, ARtmpPullSourceOfThisServerPlaysOverRtsp) {
   EXPECT_EQ(http_request(rig_->server.http_port, "DELETE", "/api/v1/streams/relay").status, 204);
 }
 
+// A player that stops reading fills its socket. The fan-out writes a player's unit straight to its socket when
+// nothing of the player's is pending; what the socket did not take must go out later, in order, ahead of anything
+// else. So: another player goes on meanwhile at full rate, and the stalled one, reading again, parses whole
+// messages (every chunk header where it belongs, every video message an H.264 FLV tag). The stream is lossless
+// H.264 (~5 Mb/s) so that 6 s fill the server's send buffer, which grows to about a megabyte on loopback.
+TEST(RtmpSlowPlayer, AStalledPlayerResumesWithWholeMessagesAndDoesNotHoldUpAnother) {
+  if (!have_program("ffmpeg")) GTEST_SKIP() << "ffmpeg not installed";
+  RtmpServer rig;
+  ASSERT_TRUE(rig.server.ready) << rig.server.log();
+  Child publisher({"ffmpeg",
+                   "-nostdin",
+                   "-hide_banner",
+                   "-loglevel",
+                   "warning",
+                   "-re",
+                   "-f",
+                   "lavfi",
+                   "-i",
+                   "testsrc2=size=640x480:rate=25",
+                   "-c:v",
+                   "libx264",
+                   "-preset",
+                   "ultrafast",
+                   "-qp",
+                   "0",
+                   "-g",
+                   "25",
+                   "-f",
+                   "flv",
+                   rig.url("live/big")},
+                  log_file("big_publisher"));
+  ASSERT_TRUE(wait_until([&] { return rig.ready("big", "H264", "") || !publisher.running(); }, 30s))
+      << publisher.log() << tail(rig.server.log());
+  auto logs = [&] { return "\npublisher:\n" + publisher.log() + "\nserver:\n" + tail(rig.server.log()); };
+  RtmpClient stalled(rig.rtmp_port, 4096), live(rig.rtmp_port);
+  ASSERT_TRUE(stalled.play("live", "big")) << logs();
+  ASSERT_TRUE(live.play("live", "big")) << logs();
+  // Both read until the start's burst (the GOP) is out and units go straight to the sockets.
+  ASSERT_TRUE(stalled.pump(2s)) << logs();
+  ASSERT_TRUE(live.pump(100ms)) << logs();
+  // Then 6 s of ~600 kB/s against a 4 kB window: the stalled player's socket fills.
+  const size_t live_before = live.video();
+  ASSERT_TRUE(live.pump(6s)) << logs();
+  EXPECT_GE(live.video() - live_before, 6u * 25 * 8 / 10) << logs();
+  EXPECT_EQ(live.bad_video(), 0u);
+  ASSERT_TRUE(stalled.pump(4s)) << (stalled.broken() ? "a chunk did not parse" : "connection ended") << logs();
+  EXPECT_GE(stalled.video(), 4u * 25) << logs();
+  EXPECT_EQ(stalled.bad_video(), 0u);
+  // And it is live again: more arrives after what had queued.
+  const size_t got = stalled.video();
+  ASSERT_TRUE(stalled.pump(2s)) << logs();
+  EXPECT_GE(stalled.video() - got, 2u * 25 * 6 / 10);
+  EXPECT_TRUE(publisher.running());
+}
+
 // An ffmpeg RTMP origin (`-listen 1`: ffmpeg serves one player) pulled by a configured `source: rtmp://...`
 // stream; ffprobe reads it over RTSP; when the origin goes away the stream turns to error with the reason and
 // reconnects to a new origin on the same URL.
