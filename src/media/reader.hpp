@@ -16,8 +16,9 @@ namespace sg::media {
 class Stream;
 
 // A consumer that can take a unit at once, on the fan-out's own call: no queue, no wake-up of the session. The RTSP
-// TCP sender and the RTMP player write the unit straight to their socket from here. take() returns false when it cannot right now (a
-// write of its own is pending): the unit is then queued and the session woken, as for a reader without a sink.
+// TCP sender and the RTMP player write the unit straight to their socket from here. take() returns false when it
+// cannot right now (a write of its own is pending): the unit is then queued and the session woken, as for a reader
+// without a sink.
 class UnitSink {
  public:
   virtual bool take(const UnitPtr& unit) = 0;

@@ -94,16 +94,22 @@ class RtmpClient {
     }
   }
 
-  // connect + createStream + publish (stream id 1); returns the onStatus code.
-  std::optional<std::string> publish(const std::string& app, const std::string& name) {
-    if (!handshake()) return std::nullopt;
-    set_chunk_size(60000);
+  // handshake (then Set Chunk Size when chunk_size > 0) + connect + createStream (stream id 1); true once both were
+  // answered.
+  bool open_stream(const std::string& app, uint32_t chunk_size = 0) {
+    if (!handshake()) return false;
+    if (chunk_size > 0) set_chunk_size(chunk_size);
     command("connect", 1,
             rtmp::Amf0Value::make_object({{"app", rtmp::Amf0Value::make_string(app)},
                                           {"tcUrl", rtmp::Amf0Value::make_string("rtmp://127.0.0.1/" + app)}}));
-    if (!wait_command("_result")) return std::nullopt;
+    if (!wait_command("_result")) return false;
     command("createStream", 2, rtmp::Amf0Value::make_null());
-    if (!wait_command("_result")) return std::nullopt;
+    return wait_command("_result").has_value();
+  }
+
+  // connect + createStream + publish (stream id 1); returns the onStatus code.
+  std::optional<std::string> publish(const std::string& app, const std::string& name) {
+    if (!open_stream(app, 60000)) return std::nullopt;
     command("publish", 3, rtmp::Amf0Value::make_null(),
             {rtmp::Amf0Value::make_string(name), rtmp::Amf0Value::make_string("live")}, 1);
     return wait_command("onStatus");
@@ -111,13 +117,7 @@ class RtmpClient {
 
   // connect + createStream + play (stream id 1); true once the server says NetStream.Play.Start.
   bool play(const std::string& app, const std::string& name) {
-    if (!handshake()) return false;
-    command("connect", 1,
-            rtmp::Amf0Value::make_object({{"app", rtmp::Amf0Value::make_string(app)},
-                                          {"tcUrl", rtmp::Amf0Value::make_string("rtmp://127.0.0.1/" + app)}}));
-    if (!wait_command("_result")) return false;
-    command("createStream", 2, rtmp::Amf0Value::make_null());
-    if (!wait_command("_result")) return false;
+    if (!open_stream(app)) return false;
     command("play", 3, rtmp::Amf0Value::make_null(), {rtmp::Amf0Value::make_string(name)}, 1);
     for (;;) {
       auto code = wait_command("onStatus");

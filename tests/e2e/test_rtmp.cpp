@@ -74,6 +74,15 @@ std::vector<std::string> ffmpeg_publisher(const std::string& url) {
           "-f", "flv", url};
 }
 
+// Lossless H.264 only (~5 Mb/s at 640x480): enough to fill a stalled player's socket within seconds.
+std::vector<std::string> ffmpeg_lossless_publisher(const std::string& url) {
+  return {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning",
+          "-re",    "-f",       "lavfi",        "-i",        "testsrc2=size=640x480:rate=25",
+          "-c:v",   "libx264",  "-preset",      "ultrafast", "-qp",
+          "0",      "-g",       "25",           "-f",        "flv",
+          url};
+}
+
 // ffmpeg reads `url` for `seconds` and decodes it: the video frames and audio samples it got (from -progress).
 struct Decoded {
   int exit_code = -1;
@@ -224,28 +233,7 @@ TEST(RtmpSlowPlayer, AStalledPlayerResumesWithWholeMessagesAndDoesNotHoldUpAnoth
   if (!have_program("ffmpeg")) GTEST_SKIP() << "ffmpeg not installed";
   RtmpServer rig;
   ASSERT_TRUE(rig.server.ready) << rig.server.log();
-  Child publisher({"ffmpeg",
-                   "-nostdin",
-                   "-hide_banner",
-                   "-loglevel",
-                   "warning",
-                   "-re",
-                   "-f",
-                   "lavfi",
-                   "-i",
-                   "testsrc2=size=640x480:rate=25",
-                   "-c:v",
-                   "libx264",
-                   "-preset",
-                   "ultrafast",
-                   "-qp",
-                   "0",
-                   "-g",
-                   "25",
-                   "-f",
-                   "flv",
-                   rig.url("live/big")},
-                  log_file("big_publisher"));
+  Child publisher(ffmpeg_lossless_publisher(rig.url("live/big")), log_file("big_publisher"));
   ASSERT_TRUE(wait_until([&] { return rig.ready("big", "H264", "") || !publisher.running(); }, 30s))
       << publisher.log() << tail(rig.server.log());
   auto logs = [&] { return "\npublisher:\n" + publisher.log() + "\nserver:\n" + tail(rig.server.log()); };
