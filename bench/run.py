@@ -88,16 +88,13 @@ class Server:
     def thread_cpu_s(self):
         """CPU seconds per thread: {tid: (name, seconds)} from /proc/PID/task/TID/stat (workers are sg-worker-N)."""
         out = {}
-        base = f"/proc/{self.proc.pid}/task"
-        for tid in os.listdir(base):
+        for tid, (stat,) in thread_files(f"/proc/{self.proc.pid}/task", "stat"):
             try:
-                with open(f"{base}/{tid}/stat") as f:
-                    head, rest = f.read().rsplit(")", 1)
-                name = head.split("(", 1)[1]
+                head, rest = stat.rsplit(")", 1)
                 fields = rest.split()
-                out[int(tid)] = (name, (int(fields[11]) + int(fields[12])) / CLK_TCK)
-            except (OSError, IndexError, ValueError):
-                continue  # the thread ended meanwhile
+                out[tid] = (head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / CLK_TCK)
+            except (IndexError, ValueError):
+                continue
         return out
 
     def worker_sched(self):
@@ -166,20 +163,31 @@ def cpu_times():
         return [int(x) for x in f.readline().split()[1:]]
 
 
+def thread_files(task_dir, *names):
+    """Yields (tid, [text of each named file]) for every thread in task_dir (/proc/PID/task), skipping a thread that
+    ended meanwhile."""
+    for tid in os.listdir(task_dir):
+        try:
+            texts = []
+            for name in names:
+                with open(f"{task_dir}/{tid}/{name}") as f:
+                    texts.append(f.read())
+        except OSError:
+            continue
+        yield int(tid), texts
+
+
 def sched_times(task_dir, wanted):
     """(ns on a CPU, ns runnable but waiting for a CPU) summed over the threads in task_dir whose name wanted()
     accepts: the first two fields of each thread's schedstat."""
     run = wait = 0
-    for tid in os.listdir(task_dir):
+    for _, (comm, schedstat) in thread_files(task_dir, "comm", "schedstat"):
         try:
-            with open(f"{task_dir}/{tid}/comm") as f:
-                if not wanted(f.read().strip()):
-                    continue
-            with open(f"{task_dir}/{tid}/schedstat") as f:
-                fields = f.read().split()
-            run, wait = run + int(fields[0]), wait + int(fields[1])
-        except (OSError, IndexError, ValueError):
-            continue  # the thread ended meanwhile
+            fields = schedstat.split()
+            if wanted(comm.strip()):
+                run, wait = run + int(fields[0]), wait + int(fields[1])
+        except (IndexError, ValueError):
+            continue
     return run, wait
 
 
