@@ -1,6 +1,6 @@
 // Fuzzes the RTMP chunk stream reader: the input is fed in pieces (sizes from its first byte) as a session would,
 // whole chunks consumed and the rest kept; every message must lie within the limits, and a message written back
-// with write_message must read back the same.
+// with write_message must read back the same, and written in two parts (split anywhere) give the same bytes.
 #include <cstddef>
 #include <cstdint>
 
@@ -42,6 +42,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       });
       // A Set Chunk Size / Abort with a bad value may fail again; anything else reads back whole.
       if (m.type != 1 && m.type != 2) check(r.ok() && *r == out.size() && count == 1);
+      const size_t split = m.payload.empty() ? 0 : (m.payload.size() * data[0]) / 255;
+      sg::rtmp::Message head = m;
+      head.payload = m.payload.first(split);
+      sg::ByteVector parts;
+      sg::rtmp::write_message(parts, head, m.payload.subspan(split), 128);
+      check(parts == out);
     });
     if (!consumed) return 0;
     check(*consumed <= buf.size());

@@ -128,7 +128,11 @@ Result<size_t> ChunkReader::read(Bytes data, const std::function<void(const Mess
   }
 }
 
-void write_message(ByteVector& out, const Message& m, uint32_t chunk_size) {
+void write_message(ByteVector& out, const Message& m, uint32_t chunk_size) { write_message(out, m, {}, chunk_size); }
+
+void write_message(ByteVector& out, const Message& m, Bytes tail, uint32_t chunk_size) {
+  const Bytes head = m.payload;
+  const size_t total = head.size() + tail.size();
   const bool extended = m.timestamp >= 0xffffff;
   auto basic = [&](uint8_t fmt) {
     if (m.chunk_stream < 64) {
@@ -142,10 +146,10 @@ void write_message(ByteVector& out, const Message& m, uint32_t chunk_size) {
       append8(out, static_cast<uint8_t>((m.chunk_stream - 64) >> 8));
     }
   };
-  out.reserve(out.size() + m.payload.size() + 16 + (m.payload.size() / chunk_size + 1) * 8);
+  out.reserve(out.size() + total + 16 + (total / chunk_size + 1) * 8);
   basic(0);
   append24(out, extended ? 0xffffff : m.timestamp);
-  append24(out, static_cast<uint32_t>(m.payload.size()));
+  append24(out, static_cast<uint32_t>(total));
   append8(out, m.type);
   for (int i = 0; i < 4; ++i) append8(out, static_cast<uint8_t>(m.stream_id >> (8 * i)));
   if (extended) append32(out, m.timestamp);
@@ -155,10 +159,12 @@ void write_message(ByteVector& out, const Message& m, uint32_t chunk_size) {
       basic(3);
       if (extended) append32(out, m.timestamp);
     }
-    size_t n = std::min<size_t>(chunk_size, m.payload.size() - off);
-    append(out, m.payload.subspan(off, n));
+    const size_t n = std::min<size_t>(chunk_size, total - off);
+    const size_t from_head = off < head.size() ? std::min(n, head.size() - off) : 0;
+    if (from_head > 0) append(out, head.subspan(off, from_head));
+    if (n > from_head) append(out, tail.subspan(off + from_head - head.size(), n - from_head));
     off += n;
-  } while (off < m.payload.size());
+  } while (off < total);
 }
 
 ByteVector u32_payload(uint32_t value) {

@@ -81,6 +81,9 @@ class ChunkReader {
 // Appends `message` as chunks of `chunk_size` on its chunk stream: a full header (fmt 0) first, then fmt 3
 // continuation headers (with the extended timestamp repeated when there is one).
 void write_message(ByteVector& out, const Message& message, uint32_t chunk_size);
+// The same for a payload in two parts, message.payload then tail, chunked as if they were one (a player's own tag
+// header in front of a sample its worker's players share).
+void write_message(ByteVector& out, const Message& message, Bytes tail, uint32_t chunk_size);
 
 // Protocol control and user control messages (RTMP 5.4, 7.1.7), payloads only.
 ByteVector u32_payload(uint32_t value);  // Set Chunk Size, Acknowledgement, Window Acknowledgement Size

@@ -18,6 +18,24 @@ std::vector<Bytes> views(const ByteVector& one) {
 
 }  // namespace
 
+std::shared_ptr<const ByteVector> SampleCache::get(const media::UnitPtr& unit) {
+  // Compared through the weak_ptr, not by address: a unit freed and another allocated in its place is a miss.
+  if (sample_ && unit_.lock() == unit) return sample_;
+  if (!sample_ || sample_.use_count() > 1)
+    sample_ = std::make_shared<ByteVector>();  // a message still holds the previous sample
+  else
+    sample_->clear();
+  size_t total = 0;
+  for (const auto& f : unit->frames) total += 4 + f.size;
+  sample_->reserve(total);
+  for (size_t i = 0; i < unit->frames.size(); ++i) {
+    append32(*sample_, unit->frames[i].size);
+    append(*sample_, unit->frame(i));
+  }
+  unit_ = unit;
+  return sample_;
+}
+
 FlvEgress::FlvEgress(const std::vector<media::Track>& tracks) {
   for (const auto& t : tracks) {
     TrackState st;
@@ -159,7 +177,8 @@ std::optional<int64_t> FlvEgress::place(TrackState& st, const media::Unit& unit)
   return ticks;
 }
 
-void FlvEgress::add(const media::Unit& unit, std::vector<FlvMessage>& out) {
+void FlvEgress::add(const media::UnitPtr& unit_ptr, SampleCache& samples, std::vector<FlvMessage>& out) {
+  const media::Unit& unit = *unit_ptr;
   if (unit.track >= tracks_.size()) return;
   auto& st = tracks_[unit.track];
   if (!st.carried || unit.frames.empty()) return;
@@ -189,13 +208,7 @@ void FlvEgress::add(const media::Unit& unit, std::vector<FlvMessage>& out) {
     m.timestamp = static_cast<uint32_t>(dts_ms);
     m.body = rtmp::video_tag_header(st.codec, rtmp::VideoPacket::CodedFrames, unit.keyframe,
                                     static_cast<int32_t>(std::max<int64_t>(0, pts_ms - dts_ms)));
-    size_t total = m.body.size();
-    for (size_t i = 0; i < unit.frames.size(); ++i) total += 4 + unit.frames[i].size;
-    m.body.reserve(total);
-    for (size_t i = 0; i < unit.frames.size(); ++i) {
-      append32(m.body, unit.frames[i].size);
-      append(m.body, unit.frame(i));
-    }
+    m.sample = samples.get(unit_ptr);
     out.push_back(std::move(m));
     return;
   }

@@ -7,6 +7,7 @@
 // Time: each track's RTP time is unwrapped and placed on one millisecond timeline that starts at 0 for this
 // player; tracks are aligned by arrival time (RTP gives no cross-track sync), as the HLS muxer does.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -22,7 +23,21 @@ namespace sg::rtmp_session {
 struct FlvMessage {
   rtmp::MessageType type = rtmp::MessageType::Video;
   uint32_t timestamp = 0;  // ms
-  ByteVector body;
+  ByteVector body;         // the whole payload, or (video frames) the player's own tag header ...
+  std::shared_ptr<const ByteVector> sample;  // ... then the unit's sample, shared (SampleCache)
+};
+
+// A video unit in the sample form FLV carries (each NAL unit behind its 4-byte length), built once per unit by the
+// first player of a worker that sends it and shared by that worker's other players: the payload is not copied per
+// player (docs: ARCHITECTURE, shared immutable payloads). One cache per worker thread, used only there: no lock.
+// The buffer of the previous unit is built over only when no message holds it any more.
+class SampleCache {
+ public:
+  std::shared_ptr<const ByteVector> get(const media::UnitPtr& unit);
+
+ private:
+  std::weak_ptr<const media::Unit> unit_;  // which unit sample_ is of (weak: the cache keeps no unit alive)
+  std::shared_ptr<ByteVector> sample_;
 };
 
 class FlvEgress {
@@ -32,7 +47,8 @@ class FlvEgress {
   // onMetaData (a data message) and the sequence headers known now.
   void start(std::vector<FlvMessage>& out);
   // The messages of one unit (none for a track this egress does not carry, or video before its first keyframe).
-  void add(const media::Unit& unit, std::vector<FlvMessage>& out);
+  // A video frame's sample comes from `samples`, the calling worker's cache.
+  void add(const media::UnitPtr& unit, SampleCache& samples, std::vector<FlvMessage>& out);
   // Whether any track can be carried at all.
   bool carries_anything() const;
 

@@ -587,9 +587,10 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession>, public med
       uint32_t cs = m.type == MessageType::Video ? kVideoChunkStream
                     : m.type == MessageType::Audio ? kAudioChunkStream
                                                    : kDataChunkStream;
-      bytes += m.body.size();
+      const Bytes sample = m.sample ? Bytes(*m.sample) : Bytes{};
+      bytes += m.body.size() + sample.size();
       if (!closed_)
-        rtmp::write_message(out_, {cs, m.timestamp, type_id(m.type), kMediaStreamId, m.body}, out_chunk_size_);
+        rtmp::write_message(out_, {cs, m.timestamp, type_id(m.type), kMediaStreamId, m.body}, sample, out_chunk_size_);
     }
     msgs.clear();
     return bytes;
@@ -601,7 +602,7 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession>, public med
   // stays in out_ for the writer, in order.
   bool take(const media::UnitPtr& unit) override {
     if (!player_waiting_ || closed_ || writing_ || !out_.empty() || !egress_) return false;
-    egress_->add(*unit, take_msgs_);
+    egress_->add(unit, server_.samples(worker_), take_msgs_);
     const uint64_t bytes = append_media(take_msgs_);
     if (out_.empty()) return true;
     ssize_t n;
@@ -639,14 +640,11 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession>, public med
       if (!more || closed_) break;
       units.clear();
       player_->pop(units, kUnitsPerPass);
-      uint64_t count = 0;
       for (const auto& u : units) {
-        egress_->add(*u, msgs);
-        count += msgs.size();
+        egress_->add(u, server_.samples(worker_), msgs);
         uint64_t bytes = send_media(msgs);
         if (bytes) player_->add_sent(bytes, 1);
       }
-      (void)count;
     }
     player_waiting_ = false;
     if (player_) player_->set_sink(nullptr);
@@ -703,9 +701,15 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession>, public med
 
 RtmpServer::RtmpServer(net::WorkerPool& pool, media::StreamRegistry& registry, RtmpOptions options,
                        auth_session::Authorizer& authorizer)
-    : pool_(pool), registry_(registry), options_(std::move(options)), authorizer_(authorizer) {}
+    : pool_(pool),
+      registry_(registry),
+      options_(std::move(options)),
+      authorizer_(authorizer),
+      samples_(std::make_unique<SampleCache[]>(pool.size())) {}
 
 RtmpServer::~RtmpServer() = default;
+
+SampleCache& RtmpServer::samples(size_t worker) { return samples_[worker]; }
 
 Status RtmpServer::listen(const std::string& host, uint16_t port) {
   auto a = net::listen_tcp(pool_.accept_context(), host, port, "RTMP");

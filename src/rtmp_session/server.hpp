@@ -24,6 +24,7 @@
 namespace sg::rtmp_session {
 
 class RtmpSession;
+class SampleCache;
 
 struct RtmpOptions {
   std::string publish_conflict = "refuse";  // refuse | replace (as rtsp.publish_conflict)
@@ -65,6 +66,8 @@ class RtmpServer {
   void count_stalled_peer() { stalled_peers_.fetch_add(1, std::memory_order_relaxed); }
   void session_started() { sessions_.fetch_add(1); }
   void session_ended() { sessions_.fetch_sub(1); }
+  // The players' shared video samples of one worker (used only on that worker's thread).
+  SampleCache& samples(size_t worker);
 
  private:
   boost::asio::awaitable<void> accept_loop();
@@ -83,6 +86,7 @@ class RtmpServer {
   std::atomic<size_t> sessions_{0};
   std::atomic<uint64_t> bad_connections_{0}, publishes_{0}, plays_{0}, stalled_peers_{0}, refused_{0};
   std::atomic<bool> stopped_{false};
+  std::unique_ptr<SampleCache[]> samples_;  // one per worker
 };
 
 }  // namespace sg::rtmp_session
