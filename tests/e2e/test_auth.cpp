@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "../support/client_requests.hpp"
+#include "../support/ffmpeg_source.hpp"
 #include "../support/http_client.hpp"
 #include "../support/jwt_maker.hpp"
 #include "../support/process.hpp"
@@ -85,29 +86,8 @@ class AuthE2e : public ::testing::Test {
                        "rtsp://cam:ex3cpass@127.0.0.1:9/none -c copy -f rtsp rtsp://127.0.0.1:$RTSP_PORT/$STREAM\" }\n";
     server_ = std::make_unique<Server>(yaml);
     ASSERT_TRUE(server_->ready) << server_->log();
-    publisher_ = std::make_unique<Child>(std::vector<std::string>{"ffmpeg",
-                                                                  "-nostdin",
-                                                                  "-hide_banner",
-                                                                  "-loglevel",
-                                                                  "warning",
-                                                                  "-re",
-                                                                  "-f",
-                                                                  "lavfi",
-                                                                  "-i",
-                                                                  "testsrc2=size=320x240:rate=25",
-                                                                  "-c:v",
-                                                                  "libx264",
-                                                                  "-preset",
-                                                                  "ultrafast",
-                                                                  "-tune",
-                                                                  "zerolatency",
-                                                                  "-g",
-                                                                  "25",
-                                                                  "-f",
-                                                                  "rtsp",
-                                                                  "-rtsp_transport",
-                                                                  "tcp",
-                                                                  publisher.rtsp_url(server_->rtsp_port, "cam")},
+    publisher_ = std::make_unique<Child>(then(ffmpeg_source({}), {"-f", "rtsp", "-rtsp_transport", "tcp",
+                                                                  publisher.rtsp_url(server_->rtsp_port, "cam")}),
                                          dir_ + "/publisher.log");
     ASSERT_TRUE(wait_until([&] { return server_->log().find("RTSP publisher recording") != std::string::npos; }, 20s))
         << server_->log() << publisher_->log();

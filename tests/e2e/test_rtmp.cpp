@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 
+#include "../support/ffmpeg_source.hpp"
 #include "../support/proc.hpp"
 #include "../support/process.hpp"
 #include "browser.hpp"
@@ -68,19 +69,12 @@ struct RtmpServer {
 };
 
 std::vector<std::string> ffmpeg_publisher(const std::string& url) {
-  return {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-f", "lavfi", "-i",
-          "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-          "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-b:v", "400k", "-c:a", "aac", "-b:a", "64k",
-          "-f", "flv", url};
+  return then(ffmpeg_source({.video_bitrate = "400k", .audio = true, .zerolatency = false}), {"-f", "flv", url});
 }
 
 // Lossless H.264 only (~5 Mb/s at 640x480): enough to fill a stalled player's socket within seconds.
 std::vector<std::string> ffmpeg_lossless_publisher(const std::string& url) {
-  return {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning",
-          "-re",    "-f",       "lavfi",        "-i",        "testsrc2=size=640x480:rate=25",
-          "-c:v",   "libx264",  "-preset",      "ultrafast", "-qp",
-          "0",      "-g",       "25",           "-f",        "flv",
-          url};
+  return then(ffmpeg_source({.size = "640x480", .zerolatency = false}), {"-qp", "0", "-f", "flv", url});
 }
 
 // ffmpeg reads `url` for `seconds` and decodes it: the video frames and audio samples it got (from -progress).

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <memory>
 
+#include "../support/ffmpeg_source.hpp"
 #include "../support/http_client.hpp"
 #include "../support/process.hpp"
 
@@ -88,40 +89,10 @@ class TlsE2e : public ::testing::Test {
         "tls:\n  cert: " + dir_ + "/cert.pem\n  key: " + dir_ + "/key.pem\n  reload_interval: 200ms\n",
         std::vector<std::string>{"--https", "127.0.0.1:" + std::to_string(https_port_), "--rtsps",
                                  "127.0.0.1:" + std::to_string(rtsps_port_)});
-    publisher_ = std::make_unique<Child>(std::vector<std::string>{"ffmpeg",
-                                                                  "-nostdin",
-                                                                  "-hide_banner",
-                                                                  "-loglevel",
-                                                                  "warning",
-                                                                  "-re",
-                                                                  "-f",
-                                                                  "lavfi",
-                                                                  "-i",
-                                                                  "testsrc2=size=640x360:rate=30",
-                                                                  "-f",
-                                                                  "lavfi",
-                                                                  "-i",
-                                                                  "sine=frequency=440:sample_rate=44100",
-                                                                  "-c:v",
-                                                                  "libx264",
-                                                                  "-preset",
-                                                                  "ultrafast",
-                                                                  "-tune",
-                                                                  "zerolatency",
-                                                                  "-g",
-                                                                  "30",
-                                                                  "-b:v",
-                                                                  "1M",
-                                                                  "-c:a",
-                                                                  "aac",
-                                                                  "-b:a",
-                                                                  "64k",
-                                                                  "-f",
-                                                                  "rtsp",
-                                                                  "-rtsp_transport",
-                                                                  "tcp",
-                                                                  server_->rtsp_url("cam")},
-                                         ::testing::TempDir() + "sg_tls_ffmpeg.log");
+    publisher_ = std::make_unique<Child>(
+        then(ffmpeg_source({.size = "640x360", .rate = 30, .gop = 30, .video_bitrate = "1M", .audio = true}),
+             {"-f", "rtsp", "-rtsp_transport", "tcp", server_->rtsp_url("cam")}),
+        ::testing::TempDir() + "sg_tls_ffmpeg.log");
     wait_until(
         [] {
           auto r = http_request(server_->http_port, "GET", "/api/v1/streams/cam");
@@ -222,27 +193,7 @@ TEST_F(TlsE2e, FfmpegReadsMediaOverRtsps) {
 }
 
 TEST_F(TlsE2e, FfmpegPublishesOverRtsps) {
-  Child pub({"ffmpeg",
-             "-nostdin",
-             "-hide_banner",
-             "-loglevel",
-             "warning",
-             "-re",
-             "-f",
-             "lavfi",
-             "-i",
-             "testsrc2=size=320x240:rate=25",
-             "-c:v",
-             "libx264",
-             "-preset",
-             "ultrafast",
-             "-tune",
-             "zerolatency",
-             "-g",
-             "25",
-             "-f",
-             "rtsp",
-             rtsps_url("pushed")},
+  Child pub(then(ffmpeg_source({}), {"-f", "rtsp", rtsps_url("pushed")}),
             ::testing::TempDir() + "sg_tls_ffmpeg_push.log");
   bool ready = wait_until(
       [] {
