@@ -19,8 +19,10 @@ std::vector<Bytes> views(const ByteVector& one) {
 }  // namespace
 
 std::shared_ptr<const ByteVector> SampleCache::get(const media::UnitPtr& unit) {
-  // Compared through the weak_ptr, not by address: a unit freed and another allocated in its place is a miss.
-  if (sample_ && unit_.lock() == unit) return sample_;
+  // The same owner (control block), not the same address: a unit freed and another allocated in its place is a
+  // miss, since unit_ keeps its old block from being reused. Comparing owners takes no atomic operation on the
+  // unit's count, which every player of both workers would otherwise touch per unit.
+  if (sample_ && !unit_.owner_before(unit) && !unit.owner_before(unit_)) return sample_;
   if (!sample_ || sample_.use_count() > 1)
     sample_ = std::make_shared<ByteVector>();  // a message still holds the previous sample
   else
