@@ -9,7 +9,7 @@ FROM debian:bookworm AS toolchain
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake ninja-build pkg-config file dpkg-dev \
       libboost1.81-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev \
-      libavcodec-dev libavutil-dev libswresample-dev libopus-dev libsrtp2-dev libsrt-openssl-dev libhiredis-dev libgcrypt20-dev \
+      libavcodec-dev libavutil-dev libswresample-dev libopus-dev libsrtp2-dev libsrt-openssl-dev libhiredis-dev libgcrypt20-dev liburing-dev \
  && rm -rf /var/lib/apt/lists/*
 
 FROM toolchain AS build

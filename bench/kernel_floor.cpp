@@ -3,8 +3,8 @@
 // crypto), and reports the CPU time (utime + stime) of the sending process only, per second of stream sent.
 // bench/run.py divides streamgate's CPU per reader/viewer by this to print "x.x times the kernel floor".
 //
-//   kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps 30] [--threads W] [--slices S]
-//                [--no-gro] [--json]
+//   kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps 30] [--threads W] [--uring B]
+//                [--slices S] [--no-gro] [--json]
 //
 // rtsp: N TCP connections over loopback; per frame and reader one sendmsg gathering, per RTP packet, a 16-byte
 //   header (interleaved '$' header + RTP fixed header, rewritten per reader) and the shared payload of up to 1400
@@ -12,6 +12,9 @@
 //   --threads W (default 1): W sending threads with N/W connections each, as W server workers split the readers;
 //   each send is timed from the frame's clock tick to the return of that reader's sendmsg (on loopback the data is
 //   in the reader's socket by then): the latency floor of sequential passes, reported as p50/p99/p999.
+//   --uring B: the same sendmsg calls (MSG_DONTWAIT) handed to the kernel B at a time in one io_uring submission,
+//   as the server's workers do (src/net/send_batch.hpp, B = 64); each send is then timed at the end of its batch.
+//   Without io_uring (kernel.io_uring_disabled, seccomp) it says so on stderr and sends one sendmsg each.
 // webrtc: one UDP socket sending to N loopback UDP sockets; per frame, every viewer's datagrams (RTP header, up to
 //   1200 payload bytes and a 16-byte SRTP tag, copied into a 64-slot batch as the server's protect step writes
 //   them) go out with sendmmsg, a viewer's run of equal-size datagrams as one UDP GSO message when the kernel has
@@ -23,6 +26,7 @@
 // do (--no-gro: neither), so a GSO message is queued whole, not split per datagram in the sender's softirq.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
@@ -70,6 +74,7 @@ struct Config {
   double fps = 30;
   size_t slices = 1;
   size_t threads = 1;  // rtsp
+  size_t uring = 0;    // rtsp: readers per io_uring submission (0: one sendmsg each)
   bool gro = true;
   bool json = false;
 };
@@ -230,58 +235,120 @@ Run run_rtsp(const Config& cfg) {
     std::vector<std::array<std::byte, 16>> headers;
     std::vector<iovec> iov;
     std::vector<uint16_t> seq(mine.size(), 0);
-    const auto sched0 = thread_sched();
-    part.seconds = paced(cfg, [&](size_t frame_bytes, int64_t, int64_t tick_ns) {
-      auto sizes = split(frame_bytes, kRtspPayload);
-      headers.resize(sizes.size());
-      for (size_t r = 0; r < mine.size(); ++r) {
-        iov.clear();
-        size_t total = 0;
-        for (size_t p = 0; p < sizes.size(); ++p) {
-          auto& h = headers[p];
-          auto size = static_cast<uint16_t>(sizes[p] + kRtpHeader);
-          h[0] = std::byte{'$'};
-          h[1] = std::byte{0};
-          h[2] = static_cast<std::byte>(size >> 8);
-          h[3] = static_cast<std::byte>(size & 0xff);
-          std::memcpy(h.data() + 4, payload.data(), kRtpHeader);
-          h[6] = static_cast<std::byte>(seq[r] >> 8);
-          h[7] = static_cast<std::byte>(seq[r]++ & 0xff);
-          iov.push_back({h.data(), h.size()});
-          iov.push_back({const_cast<std::byte*>(payload.data()) + kRtpHeader, sizes[p]});
-          total += h.size() + sizes[p];
-          ++part.c.packets;
-        }
-        msghdr msg{};
-        msg.msg_iov = iov.data();
-        msg.msg_iovlen = iov.size();
-        size_t sent = 0;
-        for (;;) {
-          auto n = ::sendmsg(mine[r], &msg, MSG_NOSIGNAL);
-          ++part.c.syscalls;
-          if (n < 0) {
-            if (errno == EINTR) continue;
-            die("sendmsg");
-          }
-          sent += static_cast<size_t>(n);
-          if (sent >= total) break;
-          ++part.c.short_or_failed;  // blocking socket: the rest of the gather list goes in the next call
-          auto left = static_cast<size_t>(n);
-          while (msg.msg_iovlen > 0 && left >= msg.msg_iov->iov_len) {
-            left -= msg.msg_iov->iov_len;
-            ++msg.msg_iov;
-            --msg.msg_iovlen;
-          }
-          msg.msg_iov->iov_base = static_cast<std::byte*>(msg.msg_iov->iov_base) + left;
-          msg.msg_iov->iov_len -= left;
-        }
-        part.latency.add(monotonic_ns() - tick_ns);
-        part.c.bytes += total;
+    // A packet's 16 bytes of this reader's own: the interleaved '$' header and the RTP fixed header.
+    auto frame_header = [&](std::array<std::byte, 16>& h, size_t payload_size, uint16_t sequence) {
+      auto size = static_cast<uint16_t>(payload_size + kRtpHeader);
+      h[0] = std::byte{'$'};
+      h[1] = std::byte{0};
+      h[2] = static_cast<std::byte>(size >> 8);
+      h[3] = static_cast<std::byte>(size & 0xff);
+      std::memcpy(h.data() + 4, payload.data(), kRtpHeader);
+      h[6] = static_cast<std::byte>(sequence >> 8);
+      h[7] = static_cast<std::byte>(sequence & 0xff);
+    };
+    io_uring ring{};
+    if (cfg.uring > 0) {
+      io_uring_params p{};
+      p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+      if (int rc = io_uring_queue_init_params(static_cast<unsigned>(cfg.uring), &ring, &p); rc < 0) {
+        errno = -rc;
+        die("io_uring_queue_init");
       }
-    });
+    }
+    std::vector<std::array<std::byte, 16>> all_headers;
+    std::vector<iovec> all_iov;
+    std::vector<msghdr> msgs(mine.size());
+    std::vector<size_t> totals(mine.size());
+    const auto sched0 = thread_sched();
+    if (cfg.uring > 0) {
+      part.seconds = paced(cfg, [&](size_t frame_bytes, int64_t, int64_t tick_ns) {
+        auto sizes = split(frame_bytes, kRtspPayload);
+        const size_t np = sizes.size();
+        all_headers.resize(mine.size() * np);
+        all_iov.resize(mine.size() * np * 2);
+        for (size_t r = 0; r < mine.size(); ++r) {
+          size_t total = 0;
+          for (size_t p = 0; p < np; ++p) {
+            auto& h = all_headers[r * np + p];
+            frame_header(h, sizes[p], seq[r]++);
+            all_iov[(r * np + p) * 2] = {h.data(), h.size()};
+            all_iov[(r * np + p) * 2 + 1] = {const_cast<std::byte*>(payload.data()) + kRtpHeader, sizes[p]};
+            total += h.size() + sizes[p];
+            ++part.c.packets;
+          }
+          msgs[r] = msghdr{};
+          msgs[r].msg_iov = &all_iov[r * np * 2];
+          msgs[r].msg_iovlen = np * 2;
+          totals[r] = total;
+        }
+        for (size_t first = 0; first < mine.size(); first += cfg.uring) {
+          size_t last = std::min(mine.size(), first + cfg.uring);
+          for (size_t r = first; r < last; ++r) {
+            io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+            io_uring_prep_sendmsg(sqe, mine[r], &msgs[r], MSG_NOSIGNAL | MSG_DONTWAIT);
+            io_uring_sqe_set_data64(sqe, r);
+          }
+          io_uring_submit_and_wait(&ring, static_cast<unsigned>(last - first));
+          ++part.c.syscalls;
+          auto now = monotonic_ns();
+          io_uring_cqe* cqe = nullptr;
+          unsigned head = 0, seen = 0;
+          io_uring_for_each_cqe(&ring, head, cqe) {
+            ++seen;
+            auto r = static_cast<size_t>(io_uring_cqe_get_data64(cqe));
+            if (cqe->res < 0 || static_cast<size_t>(cqe->res) < totals[r]) ++part.c.short_or_failed;
+            part.latency.add(now - tick_ns);
+            part.c.bytes += totals[r];
+          }
+          io_uring_cq_advance(&ring, seen);
+        }
+      });
+    } else
+      part.seconds = paced(cfg, [&](size_t frame_bytes, int64_t, int64_t tick_ns) {
+        auto sizes = split(frame_bytes, kRtspPayload);
+        headers.resize(sizes.size());
+        for (size_t r = 0; r < mine.size(); ++r) {
+          iov.clear();
+          size_t total = 0;
+          for (size_t p = 0; p < sizes.size(); ++p) {
+            auto& h = headers[p];
+            frame_header(h, sizes[p], seq[r]++);
+            iov.push_back({h.data(), h.size()});
+            iov.push_back({const_cast<std::byte*>(payload.data()) + kRtpHeader, sizes[p]});
+            total += h.size() + sizes[p];
+            ++part.c.packets;
+          }
+          msghdr msg{};
+          msg.msg_iov = iov.data();
+          msg.msg_iovlen = iov.size();
+          size_t sent = 0;
+          for (;;) {
+            auto n = ::sendmsg(mine[r], &msg, MSG_NOSIGNAL);
+            ++part.c.syscalls;
+            if (n < 0) {
+              if (errno == EINTR) continue;
+              die("sendmsg");
+            }
+            sent += static_cast<size_t>(n);
+            if (sent >= total) break;
+            ++part.c.short_or_failed;  // blocking socket: the rest of the gather list goes in the next call
+            auto left = static_cast<size_t>(n);
+            while (msg.msg_iovlen > 0 && left >= msg.msg_iov->iov_len) {
+              left -= msg.msg_iov->iov_len;
+              ++msg.msg_iov;
+              --msg.msg_iovlen;
+            }
+            msg.msg_iov->iov_base = static_cast<std::byte*>(msg.msg_iov->iov_base) + left;
+            msg.msg_iov->iov_len -= left;
+          }
+          part.latency.add(monotonic_ns() - tick_ns);
+          part.c.bytes += total;
+        }
+      });
     const auto sched1 = thread_sched();
     part.run_ns = sched1.first - sched0.first;
     part.wait_ns = sched1.second - sched0.second;
+    if (cfg.uring > 0) io_uring_queue_exit(&ring);
   };
   Run run;
   double cpu0 = cpu_seconds();
@@ -452,7 +519,7 @@ void usage() {
   std::fprintf(
       stderr,
       "usage: kernel_floor --mode rtsp|webrtc --sinks N --duration SECONDS [--kbps K] [--fps F] [--threads W]\n"
-      "                    [--slices S] [--no-gro] [--json]\n");
+      "                    [--uring B] [--slices S] [--no-gro] [--json]\n");
 }
 
 }  // namespace
@@ -467,6 +534,7 @@ int main(int argc, char** argv) {
                                       {"--fps", [&](const std::string& v) { cfg.fps = std::stod(v); }},
                                       {"--slices", [&](const std::string& v) { cfg.slices = std::stoul(v); }},
                                       {"--threads", [&](const std::string& v) { cfg.threads = std::stoul(v); }},
+                                      {"--uring", [&](const std::string& v) { cfg.uring = std::stoul(v); }},
                                       {"--no-gro", [&](const std::string&) { cfg.gro = false; }, false},
                                       {"--json", [&](const std::string&) { cfg.json = true; }, false}},
                                      usage);
@@ -480,6 +548,15 @@ int main(int argc, char** argv) {
   if (cfg.kbps == 0) cfg.kbps = cfg.mode == "rtsp" ? 2000 : 600;
   ::signal(SIGPIPE, SIG_IGN);
   sg::bench::raise_file_limit();
+  if (cfg.uring > 0) {
+    io_uring probe{};
+    if (int rc = io_uring_queue_init(4, &probe, 0); rc < 0) {
+      std::fprintf(stderr, "kernel_floor: io_uring unavailable (%s): one sendmsg per reader\n", std::strerror(-rc));
+      cfg.uring = 0;
+    } else {
+      io_uring_queue_exit(&probe);
+    }
+  }
   auto run = cfg.mode == "rtsp" ? run_rtsp(cfg) : run_webrtc(cfg);
   // Per second of stream, not of wall time: when the box is too loaded to keep up (the sender blocks on full socket
   // buffers, the pacing falls behind), the floor still sent `duration` seconds of the stream for this CPU.
@@ -493,9 +570,10 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(run.c.syscalls), static_cast<unsigned long long>(run.c.packets),
         static_cast<unsigned long long>(run.c.bytes), static_cast<unsigned long long>(run.c.short_or_failed));
     if (run.latency.samples > 0)
-      std::printf(",\"threads\":%zu,\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"samples\":%llu}",
-                  cfg.threads, run.latency.quantile_us(0.5), run.latency.quantile_us(0.99),
-                  run.latency.quantile_us(0.999), static_cast<unsigned long long>(run.latency.samples));
+      std::printf(
+          ",\"threads\":%zu,\"uring\":%zu,\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"samples\":%llu}",
+          cfg.threads, cfg.uring, run.latency.quantile_us(0.5), run.latency.quantile_us(0.99),
+          run.latency.quantile_us(0.999), static_cast<unsigned long long>(run.latency.samples));
     if (run.run_ns > 0)
       std::printf(",\"sched_ns\":{\"run\":%llu,\"wait\":%llu}", static_cast<unsigned long long>(run.run_ns),
                   static_cast<unsigned long long>(run.wait_ns));

@@ -221,8 +221,10 @@ def kernel_floor(a, measure, mode, n, duration, server_cpu, extra=()):
     if rc != 0 or floor <= 0:
         FLOOR[measure] = "floor not measured"
         return {}
+    batched = f", io_uring batches of {r['uring']}" if r.get("uring") else ""
     FLOOR[measure] = (f"{server_cpu / floor:.1f} times the kernel floor "
-                      f"({floor / n:.5f}%/{'reader' if mode == 'rtsp' else 'viewer'}, {r.get('syscalls')} syscalls)")
+                      f"({floor / n:.5f}%/{'reader' if mode == 'rtsp' else 'viewer'}, {r.get('syscalls')} syscalls"
+                      f"{batched})")
     return r
 
 
@@ -303,8 +305,11 @@ def row_rtsp_fanout(a, rows, latency_rows):
                      f"RSS +{(rss1 - rss0) / n:.1f} KiB/reader, min rate {ratio:.3f} of source, "
                      f"ok {r.get('ok')}/{n}, lost {r.get('lost')}",
                      ">= 1500 readers/core", per > 0 and 100 / per >= 1500 and rc == 0))
-        # As many sending threads as the server has workers (its default: one per core).
-        floor = kernel_floor(a, rows[-1][0], "rtsp", n, duration, cpu, ["--threads", str(os.cpu_count() or 1)])
+        # As many sending threads as the server has workers (its default: one per core), each handing its readers'
+        # writes to the kernel 64 at a time through io_uring as the workers do (net::SendBatch::kCapacity; the floor
+        # falls back to one sendmsg each where io_uring is unavailable, as the server does).
+        floor = kernel_floor(a, rows[-1][0], "rtsp", n, duration, cpu,
+                             ["--threads", str(os.cpu_count() or 1), "--uring", "64"])
         lat, app = r.get("latency_us"), r.get("app_latency_us")
         if lat:
             # At the reader's socket (the kernel's receive time): what the server adds. In the tool: plus the load
@@ -514,6 +519,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="tiny N, seconds per row (CI smoke)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
+    ap.add_argument("--binary", default="", help="the server to measure (default: BUILD/streamgate); the tools and "
+                    "the kernel floor still come from --build, e.g. to compare two commits interleaved")
     ap.add_argument("--only", default="", help="comma-separated rows: startup,rest,rtsp,webrtc,ingest,rtmp,ws,record")
     ap.add_argument("--json", default="", help="also write the rows to this file")
     ap.add_argument("--rtsp-readers", default="", help="comma-separated reader counts of the rtsp rows "
@@ -530,7 +537,7 @@ def main():
     a = ap.parse_args()
     if not 1 <= a.webrtc_slices <= 16:
         ap.error("--webrtc-slices: 1 to 16")
-    a.binary = os.path.join(a.build, "streamgate")
+    a.binary = a.binary or os.path.join(a.build, "streamgate")
     only = set(filter(None, a.only.split(",")))
     rows, latency_rows, failures = [], [], []
     steps = [("startup", lambda: row_startup(a, rows)), ("rest", lambda: row_rest(a, rows)),

@@ -45,7 +45,7 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # streamgate_<version>_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION video)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Depends computed by dpkg-shlibdeps from the libraries the binary links (libc, libssl3, libgcrypt20, libyaml-cpp, libopus).
+# Depends computed by dpkg-shlibdeps from the libraries the binary links (libc, libssl3, libgcrypt20, liburing2, libyaml-cpp, libopus).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # dlopen()ed on the first AAC -> Opus transcode, so dpkg-shlibdeps cannot see them: named from the sonames the
 # build's headers expect (src/transcode).

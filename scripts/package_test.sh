@@ -209,8 +209,8 @@ if want deb; then
   depends=$(dpkg-deb -f "$DEB" Depends)
   echo "  Depends: $depends"
   echo "  Recommends: $(dpkg-deb -f "$DEB" Recommends)"
-  check "Depends computed from the linked libraries (libc6, libssl3, libgcrypt20)" \
-    bash -c "[[ '$depends' == *libc6* && '$depends' == *libssl3* && '$depends' == *libgcrypt20* ]]"
+  check "Depends computed from the linked libraries (libc6, libssl3, libgcrypt20, liburing2)" \
+    bash -c "[[ '$depends' == *libc6* && '$depends' == *libssl3* && '$depends' == *libgcrypt20* && '$depends' == *liburing2* ]]"
   check "config is a conffile" bash -c "dpkg-deb --ctrl-tarfile '$DEB' | tar -xO ./conffiles | grep -qx /etc/streamgate/streamgate.yaml"
   lintian --allow-root --fail-on error "$DEB" >"$T/lintian.txt" 2>&1 && lint=0 || lint=$?
   sed 's/^/  lintian: /' "$T/lintian.txt" | head -40

@@ -14,7 +14,7 @@ packages=(
   # libraries
   libboost1.81-all-dev libssl-dev libsrtp2-dev libsrt-openssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libavcodec-dev libavutil-dev libswresample-dev libopus-dev libhiredis-dev
-  libgcrypt20-dev
+  libgcrypt20-dev liburing-dev
   # real peers used by the tests and the demo
   ffmpeg wrk chromium libnss3-tools curl procps python3 python3-gi python3-gst-1.0 gir1.2-gst-rtsp-server-1.0
   gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav

@@ -18,7 +18,8 @@ class Stream;
 // A consumer that can take a unit at once, on the fan-out's own call: no queue, no wake-up of the session. The RTSP
 // TCP sender and the RTMP player write the unit straight to their socket from here. take() returns false when it
 // cannot right now (a write of its own is pending): the unit is then queued and the session woken, as for a reader
-// without a sink.
+// without a sink. A sink may leave its write queued in its worker's batch (net/send_batch.hpp): whoever pushes to a
+// reader with a sink flushes that batch before returning to the event loop (Stream::deliver does, after its pass).
 class UnitSink {
  public:
   virtual bool take(const UnitPtr& unit) = 0;

@@ -204,6 +204,8 @@ void Stream::deliver(size_t worker, const UnitPtr& unit, int64_t published_ns) {
   };
   pass(start, n);
   pass(0, start);
+  // Sinks queue their socket writes in the worker's batch (net/send_batch.hpp); the last ones go out now.
+  pool_.send_batch(worker).flush();
   const int64_t took = std::max<int64_t>(0, steady_now_ns() - published_ns);
   slot.fanout[FanoutHistogram::bucket(took)].fetch_add(1, std::memory_order_relaxed);
   slot.fanout_ns.fetch_add(static_cast<uint64_t>(took), std::memory_order_relaxed);

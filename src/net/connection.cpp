@@ -1,5 +1,7 @@
 #include "net/connection.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -8,7 +10,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <sys/socket.h>
+#include <utility>
 
 namespace sg::net {
 
@@ -94,15 +96,20 @@ asio::awaitable<Connection::ErrorAndSize> Connection::write(asio::const_buffer b
   co_return result;
 }
 
-Connection::ErrorAndSize Connection::try_write(const std::vector<asio::const_buffer>& buffers) {
-  if (tls_ || !plain_->is_open()) return {boost::system::error_code{}, 0};
+// try_write's gather list in iov_; false when there is nothing to write or the connection cannot take it now.
+bool Connection::gather(const std::vector<asio::const_buffer>& buffers) {
+  if (tls_ || !plain_->is_open()) return false;
   iov_.clear();
   for (const auto& b : buffers) {
     if (b.size() == 0) continue;
     if (iov_.size() == IOV_MAX) break;  // the rest is the caller's to write (a partial write)
     iov_.push_back(iovec{const_cast<void*>(b.data()), b.size()});
   }
-  if (iov_.empty()) return {boost::system::error_code{}, 0};
+  return !iov_.empty();
+}
+
+Connection::ErrorAndSize Connection::try_write(const std::vector<asio::const_buffer>& buffers) {
+  if (!gather(buffers)) return {boost::system::error_code{}, 0};
   msghdr msg{};
   msg.msg_iov = iov_.data();
   msg.msg_iovlen = iov_.size();
@@ -116,6 +123,18 @@ Connection::ErrorAndSize Connection::try_write(const std::vector<asio::const_buf
   }
   written_ += static_cast<uint64_t>(n);
   return {boost::system::error_code{}, static_cast<size_t>(n)};
+}
+
+bool Connection::try_write(const std::vector<asio::const_buffer>& buffers, SendBatch& batch, SendBatch::Sender* done) {
+  if (!gather(buffers)) return false;
+  batch_done_ = done;
+  batch.add(plain_->native_handle(), iov_.data(), iov_.size(), this);
+  return true;
+}
+
+void Connection::sent(boost::system::error_code ec, size_t bytes) {
+  written_ += bytes;
+  std::exchange(batch_done_, nullptr)->sent(ec, bytes);
 }
 
 void Connection::abort() {

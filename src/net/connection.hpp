@@ -4,21 +4,23 @@
 // TLS: a gather write is first packed into this connection's scratch buffer (reused, so no allocation per write
 // once warm), then encrypted in records of up to 16 KiB; OpenSSL copies while encrypting anyway, and writing the
 // buffers one by one would make one TLS record per 16-byte header.
+#include <sys/uio.h>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <sys/uio.h>
 #include <tuple>
 #include <vector>
 
+#include "net/send_batch.hpp"
 #include "net/tls_context.hpp"
 
 namespace sg::net {
 
-class Connection {
+class Connection : private SendBatch::Sender {
  public:
   using Executor = boost::asio::ip::tcp::socket::executor_type;
   using ErrorAndSize = std::tuple<boost::system::error_code, size_t>;
@@ -48,6 +50,11 @@ class Connection {
   // caller that must not wait (a fan-out pass over many readers); the rest is its to write with write().
   // TLS connections take nothing here (0, no error): their writes must go through write().
   ErrorAndSize try_write(const std::vector<boost::asio::const_buffer>& buffers);
+  // The same write through the worker's `batch` (net/send_batch.hpp): `done->sent()` gets try_write's result when
+  // the batch is flushed (or at once), and bytes_written() counts it from then. `buffers` and the bytes they point
+  // to must stay unchanged until then, and the connection must not move. False (nothing queued, `done` not
+  // called) where try_write would take nothing: TLS, a closed socket, no bytes.
+  bool try_write(const std::vector<boost::asio::const_buffer>& buffers, SendBatch& batch, SendBatch::Sender* done);
   // Bytes the kernel has accepted so far (plaintext under TLS), counted as they go, also while a write is pending:
   // a write that is pending while this stands still means the peer stopped reading.
   uint64_t bytes_written() const { return written_; }
@@ -64,6 +71,10 @@ class Connection {
   std::vector<std::byte> scratch_;
   std::vector<iovec> iov_;  // try_write's gather list (reused)
   uint64_t written_ = 0;
+  SendBatch::Sender* batch_done_ = nullptr;  // the batched write's caller, until its result comes
+
+  void sent(boost::system::error_code ec, size_t bytes) override;
+  bool gather(const std::vector<boost::asio::const_buffer>& buffers);
 };
 
 }  // namespace sg::net

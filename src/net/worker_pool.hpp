@@ -9,13 +9,14 @@
 // pin the page it shares with a dead session's memory, and a burst of 4000 connections would keep ~15 MB resident
 // after it ended. Apart, the descriptor states pack densely and the workers' freed pages go back to the kernel.
 #include <atomic>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "net/handoff.hpp"
+#include "net/send_batch.hpp"
 
 namespace sg::net {
 
@@ -32,6 +33,8 @@ class WorkerPool {
   // Memory for handing accepted connections to workers (net/handoff.hpp); it outlives every context.
   HandoffPool& handoff() { return handoff_; }
   boost::asio::io_context& context(size_t index) { return *workers_[index]->context; }
+  // The worker's batch of fan-out writes (net/send_batch.hpp): used on that worker's thread only.
+  SendBatch& send_batch(size_t index) { return *workers_[index]->batch; }
   // Round-robin choice for a new session.
   size_t next() { return next_.fetch_add(1, std::memory_order_relaxed) % workers_.size(); }
 
@@ -49,6 +52,7 @@ class WorkerPool {
     std::unique_ptr<boost::asio::io_context> context;
     std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
     std::thread thread;
+    std::unique_ptr<SendBatch> batch = std::make_unique<SendBatch>();
   };
   static std::unique_ptr<Worker> make_worker();
   HandoffPool handoff_;

@@ -132,7 +132,9 @@ std::string reason_text(std::string_view text) {
 }  // namespace
 
 // One RTSP connection: a publisher, a reader, or a client still asking questions.
-class ServerSession : public std::enable_shared_from_this<ServerSession>, public media::UnitSink {
+class ServerSession : public std::enable_shared_from_this<ServerSession>,
+                      public media::UnitSink,
+                      private net::SendBatch::Sender {
  public:
   ServerSession(RtspServer& server, net::Connection conn, size_t worker)
       : server_(server),
@@ -190,6 +192,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession>, public
   bool take(const media::UnitPtr& unit) override;
 
  private:
+  void sent(boost::system::error_code ec, size_t bytes) override;  // take()'s write, from the worker's batch
   enum class Mode { None, Play, Record };
   struct TrackSetup {
     bool active = false;
@@ -326,6 +329,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession>, public
   std::vector<media::UnitPtr> units_;
   bool sender_waiting_ = false;  // the TCP sender awaits the reader with nothing of its own to write
   ByteVector tail_;              // the rest of a unit the socket did not take at once (take()); written first
+  bool batched_ = false;         // take()'s write waits in the worker's batch (until the fan-out pass ends)
+  uint64_t batched_bytes_ = 0, batched_packets_ = 0;
   std::vector<std::array<std::byte, 16>> headers_;
   std::vector<asio::const_buffer> buffers_;
   std::vector<mmsghdr> msgs_;
@@ -1091,24 +1096,31 @@ void ServerSession::frame_units(uint64_t& bytes, uint64_t& packets) {
 
 // Called by the stream's fan-out on this session's thread, with the reader's queue empty. Writes the unit now when
 // the sender has nothing of its own in flight (no write pending, no response or unit tail waiting): then this write
-// is next in order on the socket. A socket that takes only part of it leaves the rest in tail_ for the sender.
+// is next in order on the socket. The write joins the worker's batch (net/send_batch.hpp), which the fan-out
+// flushes by the end of its pass, before the sender can run again; sent() gets its result.
 bool ServerSession::take(const media::UnitPtr& unit) {
-  if (!sender_waiting_ || closed_ || writes_pending_ > 0 || feedback_writing_ || !pending_responses_.empty() ||
-      !tail_.empty())
+  if (batched_ || !sender_waiting_ || closed_ || writes_pending_ > 0 || feedback_writing_ ||
+      !pending_responses_.empty() || !tail_.empty())
     return false;
   units_.clear();
   units_.push_back(unit);
   buffers_.clear();
-  uint64_t bytes = 0, packets = 0;
-  frame_units(bytes, packets);
+  batched_bytes_ = batched_packets_ = 0;
+  frame_units(batched_bytes_, batched_packets_);
   if (buffers_.empty()) return true;  // no track of this unit was set up
   add_tcp_reports();
-  auto [ec, n] = conn_.try_write(buffers_);
+  batched_ = true;
+  if (!conn_.try_write(buffers_, server_.pool().send_batch(worker_), this)) sent({}, 0);
+  return true;
+}
+
+void ServerSession::sent(boost::system::error_code ec, size_t n) {
+  batched_ = false;
   if (ec) {
     close();
-    return true;
+    return;
   }
-  count_sent(bytes, packets);
+  count_sent(batched_bytes_, batched_packets_);
   if (n < asio::buffer_size(buffers_)) {
     // The socket is full (a slow reader): keep the rest, and let the sender wait for the socket to drain. Units
     // queue meanwhile, and the oldest are dropped when the queue is full, as without this path.
@@ -1124,7 +1136,6 @@ bool ServerSession::take(const media::UnitPtr& unit) {
     }
     reader_->wake();
   }
-  return true;
 }
 
 // UDP: units go out as they come. The GOP cache replay queued at PLAY, and what queues behind it until the reader
