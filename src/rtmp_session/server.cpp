@@ -17,6 +17,7 @@
 #include "base/prometheus.hpp"
 #include "net/accept_backoff.hpp"
 #include "net/handoff.hpp"
+#include "net/send_batch.hpp"
 #include "net/tcp_listener.hpp"
 #include "rtmp/chunk.hpp"
 #include "rtmp/command.hpp"
@@ -53,7 +54,9 @@ uint8_t type_id(MessageType t) { return static_cast<uint8_t>(t); }
 
 }  // namespace
 
-class RtmpSession : public std::enable_shared_from_this<RtmpSession>, public media::UnitSink {
+class RtmpSession : public std::enable_shared_from_this<RtmpSession>,
+                    public media::UnitSink,
+                    private net::SendBatch::Sender {
  public:
   RtmpSession(RtmpServer& server, tcp::socket socket, size_t worker)
       : server_(server),
@@ -598,28 +601,31 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession>, public med
 
   // Called by the stream's fan-out on this session's thread, with the reader's queue empty. When nothing of this
   // connection is queued or being written and the player waits for units, the unit's messages are written at once
-  // (one non-blocking send): no queue, no wake-up of the player or the writer per unit. What the socket does not take
-  // stays in out_ for the writer, in order.
+  // (a non-blocking send in the worker's batch, net/send_batch.hpp, which the fan-out flushes by the end of its
+  // pass): no queue, no wake-up of the player or the writer per unit. sent() gets the result; what the socket does
+  // not take stays in out_ for the writer, in order. While the send is queued out_ is not empty, so the next unit
+  // queues behind it.
   bool take(const media::UnitPtr& unit) override {
     if (!player_waiting_ || closed_ || writing_ || !out_.empty() || !egress_) return false;
     egress_->add(unit, server_.samples(worker_), take_msgs_);
-    const uint64_t bytes = append_media(take_msgs_);
+    batched_bytes_ = append_media(take_msgs_);
     if (out_.empty()) return true;
-    ssize_t n;
-    do {
-      n = ::send(socket_.native_handle(), out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    batched_iov_ = iovec{out_.data(), out_.size()};
+    server_.pool().send_batch(worker_).add(socket_.native_handle(), &batched_iov_, 1, this);
+    return true;
+  }
+
+  void sent(boost::system::error_code ec, size_t n) override {
+    if (ec) {
       close();
-      return true;
+      return;
     }
     if (n > 0) {
-      written_ += static_cast<uint64_t>(n);
-      out_.erase(out_.begin(), out_.begin() + n);
+      written_ += n;
+      out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(n));
     }
     if (!out_.empty()) wake_writer_.cancel();  // the socket is full: the writer sends the rest when it drains
-    if (bytes) player_->add_sent(bytes, 1);
-    return true;
+    if (batched_bytes_ && player_) player_->add_sent(batched_bytes_, 1);
   }
 
   // Units from the reader to the connection. A player whose connection does not keep up stops taking units
@@ -678,6 +684,8 @@ class RtmpSession : public std::enable_shared_from_this<RtmpSession>, public med
   bool writer_running_ = false, player_running_ = false;
   bool player_waiting_ = false;        // the player coroutine waits for units: take() may write (see there)
   std::vector<FlvMessage> take_msgs_;  // take()'s scratch
+  iovec batched_iov_{};                // take()'s send, queued in the worker's batch until sent()
+  uint64_t batched_bytes_ = 0;         // its media bytes, counted when it went
   bool closed_ = false, close_after_flush_ = false, stop_reading_ = false;
   bool handshake_done_ = false;
   std::string error_;
