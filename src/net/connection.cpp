@@ -96,8 +96,7 @@ asio::awaitable<Connection::ErrorAndSize> Connection::write(asio::const_buffer b
   co_return result;
 }
 
-// try_write's gather list in iov_; false when there is nothing to write or the connection cannot take it now.
-bool Connection::gather(const std::vector<asio::const_buffer>& buffers) {
+bool Connection::try_write(const std::vector<asio::const_buffer>& buffers, SendBatch& batch, SendBatch::Sender* done) {
   if (tls_ || !plain_->is_open()) return false;
   iov_.clear();
   for (const auto& b : buffers) {
@@ -105,28 +104,7 @@ bool Connection::gather(const std::vector<asio::const_buffer>& buffers) {
     if (iov_.size() == IOV_MAX) break;  // the rest is the caller's to write (a partial write)
     iov_.push_back(iovec{const_cast<void*>(b.data()), b.size()});
   }
-  return !iov_.empty();
-}
-
-Connection::ErrorAndSize Connection::try_write(const std::vector<asio::const_buffer>& buffers) {
-  if (!gather(buffers)) return {boost::system::error_code{}, 0};
-  msghdr msg{};
-  msg.msg_iov = iov_.data();
-  msg.msg_iovlen = iov_.size();
-  ssize_t n;
-  do {
-    n = ::sendmsg(plain_->native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return {boost::system::error_code{}, 0};
-    return {boost::system::error_code(errno, boost::system::system_category()), 0};
-  }
-  written_ += static_cast<uint64_t>(n);
-  return {boost::system::error_code{}, static_cast<size_t>(n)};
-}
-
-bool Connection::try_write(const std::vector<asio::const_buffer>& buffers, SendBatch& batch, SendBatch::Sender* done) {
-  if (!gather(buffers)) return false;
+  if (iov_.empty()) return false;
   batch_done_ = done;
   batch.add(plain_->native_handle(), iov_.data(), iov_.size(), this);
   return true;

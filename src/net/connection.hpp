@@ -45,15 +45,13 @@ class Connection : private SendBatch::Sender {
   // Writes all of `buffers` (in order).
   boost::asio::awaitable<ErrorAndSize> write(const std::vector<boost::asio::const_buffer>& buffers);
   boost::asio::awaitable<ErrorAndSize> write(boost::asio::const_buffer buffer);
-  // Plain only: one non-blocking gather write (sendmsg) of as much of `buffers` as the kernel takes now, without
-  // suspending; returns the bytes written (0 when the socket is full; an error when the connection failed). For a
-  // caller that must not wait (a fan-out pass over many readers); the rest is its to write with write().
-  // TLS connections take nothing here (0, no error): their writes must go through write().
-  ErrorAndSize try_write(const std::vector<boost::asio::const_buffer>& buffers);
-  // The same write through the worker's `batch` (net/send_batch.hpp): `done->sent()` gets try_write's result when
-  // the batch is flushed (or at once), and bytes_written() counts it from then. `buffers` and the bytes they point
-  // to must stay unchanged until then, and the connection must not move. False (nothing queued, `done` not
-  // called) where try_write would take nothing: TLS, a closed socket, no bytes.
+  // Plain only: one non-blocking gather write (sendmsg, MSG_DONTWAIT) of as much of `buffers` as the kernel takes,
+  // queued in the worker's `batch` (net/send_batch.hpp), without suspending. For a caller that must not wait (a
+  // fan-out pass over many readers). `done->sent()` gets the result when the batch is flushed (or at once): the
+  // bytes written (0 when the socket is full) or the error when the connection failed; the rest is the caller's to
+  // write with write(). bytes_written() counts it from then. `buffers` and the bytes they point to must stay
+  // unchanged until then, and the connection must not move. False (nothing queued, `done` not called) for TLS
+  // connections (their writes must go through write()), a closed socket, or no bytes.
   bool try_write(const std::vector<boost::asio::const_buffer>& buffers, SendBatch& batch, SendBatch::Sender* done);
   // Bytes the kernel has accepted so far (plaintext under TLS), counted as they go, also while a write is pending:
   // a write that is pending while this stands still means the peer stopped reading.
@@ -74,7 +72,6 @@ class Connection : private SendBatch::Sender {
   SendBatch::Sender* batch_done_ = nullptr;  // the batched write's caller, until its result comes
 
   void sent(boost::system::error_code ec, size_t bytes) override;
-  bool gather(const std::vector<boost::asio::const_buffer>& buffers);
 };
 
 }  // namespace sg::net

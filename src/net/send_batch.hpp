@@ -1,9 +1,9 @@
 #pragma once
 // Gather writes to many sockets handed to the kernel together, for a fan-out pass over a worker's readers. Each
-// write is a non-blocking sendmsg (MSG_DONTWAIT) as Connection::try_write makes it; queued writes go out in one
-// io_uring submission per batch of up to kCapacity instead of one system call each. On this project's 2-vCPU guest a
-// system call's entry and exit alone cost about 1 us, and the kernel floor (bench/kernel_floor --uring) spends
-// 30-40 % less CPU per reader batched than with one sendmsg per reader.
+// write is a non-blocking sendmsg (MSG_DONTWAIT | MSG_NOSIGNAL): an RTSP reader's gather write (Connection::try_write)
+// or an RTMP player's chunks. Queued writes go out in one io_uring submission per batch of up to kCapacity instead of
+// one system call each. On this project's 2-vCPU guest a system call's entry and exit alone cost about 1 us, and the
+// kernel floor (bench/kernel_floor --uring) spends 30-40 % less CPU per reader batched than with one sendmsg each.
 //
 // Where io_uring cannot be had (an older kernel, kernel.io_uring_disabled, a container's seccomp profile), each
 // write is a sendmsg of its own at add(), as before: the results are the same, only the syscall count differs.
