@@ -85,6 +85,12 @@ App::App(Config config) : config_(std::move(config)) {
   for (const auto& pattern : config_.api.allowed_sources) api_->allowed_sources.push_back(*auth::Permission::make("read", pattern));
   authorizer_ = std::make_unique<auth_session::Authorizer>(pool_->context(0), config_.auth);
   api_->worker_threads = pool_->size();
+  api_->metric_writers.push_back([pool = pool_.get()](std::string& out) {
+    write_metric(out, "streamgate_worker_stalls_total", "counter",
+                 "Times a worker's event loop was blocked or starved for more than 250 ms.", pool->stalls());
+    write_metric(out, "streamgate_worker_longest_stall_seconds", "gauge",
+                 "The longest time a worker's event loop was blocked or starved.", pool->longest_stall_seconds());
+  });
   ext_ = std::make_unique<Extensions>();
   ext_->rtsp = std::make_unique<rtsp_session::RtspServer>(*pool_, *registry_, config_.rtsp_options, config_.reader_queue,
                                                           *authorizer_);

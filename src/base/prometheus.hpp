@@ -2,7 +2,9 @@
 // Prometheus text exposition format 0.0.4: the HELP and TYPE lines that open a metric family, and one-sample families.
 // One writer for every part of the server that adds metrics (API, RTSP, HLS, WebRTC), so the format is written in one
 // place.
+#include <concepts>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -25,6 +27,13 @@ inline void write_metric(std::string& out, std::string_view name, std::string_vi
                          uint64_t value) {
   write_metric_header(out, name, type, help);
   out.append(name).append(" ").append(std::to_string(value)).append("\n");
+}
+template <std::floating_point F>
+void write_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, F value) {
+  write_metric_header(out, name, type, help);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(value));
+  out.append(name).append(" ").append(buf).append("\n");
 }
 
 }  // namespace sg

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "app/log.hpp"
+
 namespace sg::net {
 
 namespace {
@@ -57,7 +59,10 @@ WorkerPool::~WorkerPool() {
   // is still intact. Sockets and timers owned by servers must be gone by now (App destroys its servers after
   // stop() and before the pool), or they would outlive the context they are registered with.
   acceptor_->context.reset();  // listening sockets first: nothing is accepted onto a worker being destroyed
-  for (auto& w : workers_) w->context.reset();
+  for (auto& w : workers_) {
+    w->probe.reset();
+    w->context.reset();
+  }
 }
 
 void WorkerPool::start() {
@@ -65,6 +70,8 @@ void WorkerPool::start() {
   started_ = true;
   for (size_t i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
+    w->probe = std::make_unique<boost::asio::steady_timer>(*w->context);
+    arm_probe(i);
     w->thread = std::thread([w, i] {
       tls_worker_index = static_cast<int>(i);
       std::string name = "sg-worker-" + std::to_string(i);
@@ -94,5 +101,42 @@ void WorkerPool::stop() {
 }
 
 int WorkerPool::current() { return tls_worker_index; }
+
+void WorkerPool::arm_probe(size_t index) {
+  auto& timer = *workers_[index]->probe;
+  timer.expires_after(kProbe);
+  timer.async_wait([this, index](boost::system::error_code ec) {
+    if (!ec) on_probe(index);
+  });
+}
+
+// On the worker's own thread: how late did its timer fire?
+void WorkerPool::on_probe(size_t index) {
+  Worker& w = *workers_[index];
+  const auto now = std::chrono::steady_clock::now();
+  const auto late = now - w.probe->expiry();
+  if (late > kStall) {
+    stalls_.fetch_add(1, std::memory_order_relaxed);
+    const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(late).count();
+    int64_t longest = longest_stall_ns_.load(std::memory_order_relaxed);
+    while (ns > longest && !longest_stall_ns_.compare_exchange_weak(longest, ns, std::memory_order_relaxed)) {
+    }
+    if (now - w.last_stall_log >= kStallLogEvery) {
+      log::warn("worker event loop stalled: its sessions got no service meanwhile",
+                {{"worker", index},
+                 {"stalled_ms", static_cast<int64_t>(ns / 1'000'000)},
+                 {"unlogged_stalls_before", w.unlogged_stalls}});
+      w.last_stall_log = now;
+      w.unlogged_stalls = 0;
+    } else {
+      ++w.unlogged_stalls;
+    }
+  }
+  arm_probe(index);
+}
+
+double WorkerPool::longest_stall_seconds() const {
+  return static_cast<double>(longest_stall_ns_.load(std::memory_order_relaxed)) / 1e9;
+}
 
 }  // namespace sg::net

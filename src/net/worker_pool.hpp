@@ -11,6 +11,8 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -47,20 +49,38 @@ class WorkerPool {
   // Index of the worker the calling thread runs, or -1 on any other thread.
   static int current();
 
+  // Stall watch: each worker runs a timer every kProbe; one that fires more than kStall late means the worker's
+  // event loop was blocked (a system call that waited, a long computation) or starved of CPU for that long, and
+  // every session on it with it. Each stall is counted, and logged as a warning (at most once per worker every
+  // kStallLogEvery, with the stalls not logged since).
+  static constexpr std::chrono::milliseconds kProbe{500};
+  static constexpr std::chrono::milliseconds kStall{250};
+  static constexpr std::chrono::seconds kStallLogEvery{10};
+  uint64_t stalls() const { return stalls_.load(std::memory_order_relaxed); }
+  // The longest stall seen, in seconds.
+  double longest_stall_seconds() const;
+
  private:
   struct Worker {
     std::unique_ptr<boost::asio::io_context> context;
     std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
     std::thread thread;
     std::unique_ptr<SendBatch> batch = std::make_unique<SendBatch>();
+    std::unique_ptr<boost::asio::steady_timer> probe;  // the stall watch (workers only, not the acceptor)
+    std::chrono::steady_clock::time_point last_stall_log{};
+    uint64_t unlogged_stalls = 0;
   };
   static std::unique_ptr<Worker> make_worker();
+  void arm_probe(size_t index);
+  void on_probe(size_t index);
   HandoffPool handoff_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Worker> acceptor_ = make_worker();
   std::atomic<size_t> next_{0};
   bool started_ = false;
   std::atomic<bool> stopped_{false};
+  std::atomic<uint64_t> stalls_{0};
+  std::atomic<int64_t> longest_stall_ns_{0};
 };
 
 }  // namespace sg::net

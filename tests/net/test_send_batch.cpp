@@ -12,8 +12,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/connection.hpp"
@@ -230,6 +232,57 @@ TEST(SendBatch, ConnectionCountsABatchedWriteWhenTheBatchIsFlushed) {
   conn.close();
   EXPECT_FALSE(conn.try_write(buffers, batch, &r));  // closed: takes nothing
   EXPECT_EQ(counter, 1);
+}
+
+// TCP, as the readers are: a socket whose peer reads nothing fills, and then a write through the ring completes at
+// once with nothing taken (MSG_DONTWAIT), as a direct sendmsg would: the batch never waits for a peer to read.
+TEST(SendBatch, AFullTcpSocketTakesNothingAndTheFlushDoesNotWaitForThePeer) {
+  namespace asio = boost::asio;
+  using asio::ip::tcp;
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  tcp::socket client(io);
+  client.connect(acceptor.local_endpoint());
+  tcp::socket server = acceptor.accept();
+  server.non_blocking(true);
+
+  SendBatch batch;
+  std::string big(1 << 20, 'x');
+  iovec iov{big.data(), big.size()};
+  std::vector<Result> results(1);
+  int counter = 0;
+  Recorder r(&results, 0, &counter);
+  size_t taken = 0;
+  bool full = false;
+  // Loopback autotunes its buffers up to a few MB: keep writing until a write takes nothing.
+  for (int i = 0; i < 64 && !full; ++i) {
+    batch.add(server.native_handle(), &iov, 1, &r);
+    const auto before = std::chrono::steady_clock::now();
+    batch.flush();
+    // A flush that waited for the peer would never return (it reads nothing); this bounds a slow machine.
+    EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(2));
+    ASSERT_FALSE(results[0].ec) << results[0].ec.message();
+    taken += results[0].bytes;
+    full = results[0].bytes == 0;
+  }
+  EXPECT_TRUE(full) << "the socket took " << taken << " bytes without filling";
+  EXPECT_GT(taken, 0u);
+  // The peer gets exactly what was reported taken.
+  client.non_blocking(true);
+  size_t got = 0;
+  std::vector<char> buf(1 << 16);
+  boost::system::error_code ec;
+  for (int idle = 0; idle < 50 && got < taken;) {
+    const size_t n = client.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block) {
+      ++idle;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    ASSERT_FALSE(ec) << ec.message();
+    got += n;
+  }
+  EXPECT_EQ(got, taken);
 }
 
 }  // namespace
