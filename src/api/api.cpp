@@ -149,9 +149,7 @@ void sample(std::string& out, std::string_view name, std::string_view stream, T 
   }
   out += ' ';
   if constexpr (std::is_floating_point_v<T>) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6f", value);
-    out += buf;
+    append_metric_value(out, value);
   } else {
     out += std::to_string(value);
   }

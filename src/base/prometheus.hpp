@@ -28,12 +28,18 @@ inline void write_metric(std::string& out, std::string_view name, std::string_vi
   write_metric_header(out, name, type, help);
   out.append(name).append(" ").append(std::to_string(value)).append("\n");
 }
+// A sample's value that is not a count: fixed-point, six decimals (seconds to the microsecond).
+inline void append_metric_value(std::string& out, double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", value);
+  out += buf;
+}
 template <std::floating_point F>
 void write_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, F value) {
   write_metric_header(out, name, type, help);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(value));
-  out.append(name).append(" ").append(buf).append("\n");
+  out.append(name).append(" ");
+  append_metric_value(out, static_cast<double>(value));
+  out.append("\n");
 }
 
 }  // namespace sg

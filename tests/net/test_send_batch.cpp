@@ -197,15 +197,26 @@ TEST(SendBatch, ABatchCanBeReusedAfterFlushAndAnEmptyFlushDoesNothing) {
   }
 }
 
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// A TCP connection over loopback, as the readers' are: `client` is the reader, `server` the streamgate side.
+struct TcpPair {
+  asio::io_context io;
+  tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)};
+  tcp::socket client{io};
+  tcp::socket server{io};
+  TcpPair() {
+    client.connect(acceptor.local_endpoint());
+    server = acceptor.accept();
+  }
+};
+
 // Connection's batched try_write: the caller hears the result at flush, and bytes_written() counts it from then.
 TEST(SendBatch, ConnectionCountsABatchedWriteWhenTheBatchIsFlushed) {
-  namespace asio = boost::asio;
-  using asio::ip::tcp;
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  tcp::socket client(io);
-  client.connect(acceptor.local_endpoint());
-  Connection conn(acceptor.accept());
+  TcpPair tcp;
+  auto& client = tcp.client;
+  Connection conn(std::move(tcp.server));
 
   SendBatch batch;
   std::vector<Result> results(1);
@@ -237,13 +248,9 @@ TEST(SendBatch, ConnectionCountsABatchedWriteWhenTheBatchIsFlushed) {
 // TCP, as the readers are: a socket whose peer reads nothing fills, and then a write through the ring completes at
 // once with nothing taken (MSG_DONTWAIT), as a direct sendmsg would: the batch never waits for a peer to read.
 TEST(SendBatch, AFullTcpSocketTakesNothingAndTheFlushDoesNotWaitForThePeer) {
-  namespace asio = boost::asio;
-  using asio::ip::tcp;
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  tcp::socket client(io);
-  client.connect(acceptor.local_endpoint());
-  tcp::socket server = acceptor.accept();
+  TcpPair tcp;
+  auto& client = tcp.client;
+  auto& server = tcp.server;
   server.non_blocking(true);
 
   SendBatch batch;
